@@ -1,0 +1,11 @@
+"""Event storage: the EventSet (parquet + schema.json) and its selections and mixing."""
+from core.data.eventset import (
+    CONSTITUENT_CLASSES,
+    SCHEMA_VERSION,
+    EventSet,
+    inject,
+    select,
+    write_eventset,
+)
+
+__all__ = ["CONSTITUENT_CLASSES", "SCHEMA_VERSION", "EventSet", "inject", "select", "write_eventset"]

@@ -1,0 +1,253 @@
+"""The EventSet: the one on-disk form of events that every part of anomalyscope reads.
+
+An EventSet is a directory holding parquet files of awkward records (one row per event) and a
+``schema.json`` describing them: schema version, units, provenance, seeds and event counts per
+process. Directories are published atomically, so a reader never sees a half-written set.
+
+Per event: ``event_id``, ``mjj``, ``deta``, ``weight``, ``label`` (0 background, 1 signal, -1 unknown),
+``process``, ``pthat`` (generator only, else NaN) and two jet records ``j1``/``j2`` (the two leading
+large-radius jets **ordered by pT**) with kinematics, substructure, up to 100 constituents and the
+primary Lund-plane declusterings. Units: GeV, angles in radians.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import awkward as ak
+import numpy as np
+import pyarrow.parquet as pq
+
+from core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from core.errors import InputError
+
+SCHEMA_VERSION = 1
+SCHEMA_FILE = "schema.json"
+TRUTH_FIELDS = ("label", "process")
+UNITS = {"energy": "GeV", "momentum": "GeV", "mass": "GeV", "angle": "rad"}
+
+JET_SCALAR_FIELDS = (
+    "pt", "eta", "phi", "mass", "msoftdrop",
+    "tau1", "tau2", "tau3", "tau4", "tau21", "tau32", "tau43",
+    "n_constituents", "lepton_fraction", "btag",
+)
+EVENT_SCALAR_FIELDS = ("event_id", "mjj", "deta", "weight", "label", "process", "pthat")
+CONSTITUENT_CLASSES = {0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}
+
+
+class EventSet:
+    """A lazily opened EventSet directory. Columns are read from parquet only when asked for."""
+
+    def __init__(self, path: Path, schema: dict):
+        self.path = Path(path)
+        self.schema = schema
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: str | Path) -> "EventSet":
+        path = Path(path)
+        if not path.is_dir():
+            raise InputError(f"{path}: no EventSet here (not a directory)")
+        schema_path = path / SCHEMA_FILE
+        if not schema_path.exists():
+            raise InputError(f"{schema_path}: missing; {path} is not a complete EventSet")
+        try:
+            schema = json.loads(schema_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{schema_path}: not valid JSON ({exc})") from None
+        version = schema.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise InputError(f"{schema_path}: schema_version {version!r}, this anomalyscope reads {SCHEMA_VERSION}")
+        for key in ("n_events", "files", "counts"):
+            if key not in schema:
+                raise InputError(f"{schema_path}: field '{key}' is missing")
+        total = 0
+        for name in schema["files"]:
+            fpath = path / name
+            if not fpath.exists():
+                raise InputError(f"{fpath}: listed in schema.json but missing")
+            try:
+                total += pq.read_metadata(fpath).num_rows
+            except Exception as exc:  # pyarrow raises several types for damaged files
+                raise InputError(f"{fpath}: corrupt parquet file ({type(exc).__name__}: {exc})") from None
+        if total != schema["n_events"]:
+            raise InputError(
+                f"{schema_path}: field 'n_events' says {schema['n_events']} but the parquet files hold {total}"
+            )
+        return cls(path, schema)
+
+    # ------------------------------------------------------------------ facts
+    def __len__(self) -> int:
+        return int(self.schema["n_events"])
+
+    def __repr__(self) -> str:
+        return f"EventSet({str(self.path)!r}, n_events={len(self)}, counts={self.counts})"
+
+    @property
+    def name(self) -> str:
+        return self.schema.get("name", self.path.name)
+
+    @property
+    def counts(self) -> dict:
+        return dict(self.schema["counts"])
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.path / f for f in self.schema["files"]]
+
+    @property
+    def mjj_fit_min(self) -> float:
+        """Lowest m_jj [GeV] at which the generator threshold and preselection are fully efficient."""
+        return float(self.schema.get("mjj_fit_min", self.schema.get("selection", {}).get("mjj_min", 0.0)))
+
+    @property
+    def fields(self) -> list[str]:
+        return _parquet_fields(self.files[0]) if self.files else []
+
+    # ------------------------------------------------------------------ reading
+    def load(self, columns: Sequence[str] | None = None, truth: bool = False) -> ak.Array:
+        """Read events. Truth fields (label, process) are left out unless ``truth=True``.
+
+        ``columns`` takes top-level names or dotted paths into the jets (``"j1.msoftdrop"``).
+        Methods read through this with ``truth=False`` so they never see the labels.
+        """
+        if columns is not None:
+            columns = list(columns)
+            bad = [c for c in columns if c.split(".")[0] in TRUTH_FIELDS and not truth]
+            if bad:
+                raise InputError(f"{self.path}: columns {bad} are truth information; pass truth=True to read them")
+        if not self.files:
+            raise InputError(f"{self.path}: holds no events")
+        arr = ak.concatenate([ak.from_parquet(f, columns=columns) for f in self.files]) if len(self.files) > 1 \
+            else ak.from_parquet(self.files[0], columns=columns)
+        if not truth and columns is None:
+            arr = arr[[f for f in arr.fields if f not in TRUTH_FIELDS]]
+        return arr
+
+    def column(self, name: str) -> np.ndarray:
+        """One scalar column as a numpy array (dotted path for jet fields)."""
+        truth = name.split(".")[0] in TRUTH_FIELDS
+        arr = self.load([name], truth=truth)
+        for part in name.split("."):
+            arr = arr[part]
+        return ak.to_numpy(arr)
+
+    def truth(self) -> np.ndarray:
+        """Per-event truth label (0 background, 1 signal, -1 unknown), for evaluation only."""
+        return self.column("label").astype(np.int8)
+
+    def describe(self) -> str:
+        s = self.schema
+        lines = [f"EventSet {self.name} at {self.path}", f"  events: {len(self)}  counts: {self.counts}"]
+        if "mjj_fit_min" in s:
+            lines.append(f"  m_jj fully efficient above {s['mjj_fit_min']:.0f} GeV")
+        if s.get("injection"):
+            lines.append(f"  injected: {s['injection']}")
+        lines.append(f"  source: {s.get('source', {}).get('kind', '?')}, created {s.get('created', '?')}")
+        return "\n".join(lines)
+
+
+def _parquet_fields(path: Path) -> list[str]:
+    return list(pq.read_schema(path).names)
+
+
+# ---------------------------------------------------------------------- writing
+def write_eventset(path: str | Path, parts: Iterable[ak.Array], meta: dict, overwrite: bool = False) -> EventSet:
+    """Write events (an iterable of awkward arrays, one parquet file each) and schema.json atomically."""
+    path = Path(path)
+    with staging_dir(path) as tmp:
+        files = []
+        n = 0
+        counts: dict[str, int] = {}
+        labels: dict[str, int] = {}
+        for i, arr in enumerate(parts):
+            if len(arr) == 0:
+                continue
+            name = f"part-{i:05d}.parquet"
+            ak.to_parquet(arr, tmp / name, compression="zstd")
+            files.append(name)
+            n += len(arr)
+            for proc, c in zip(*np.unique(ak.to_numpy(arr["process"]).astype(str), return_counts=True)):
+                counts[proc] = counts.get(proc, 0) + int(c)
+            for lab, c in zip(*np.unique(ak.to_numpy(arr["label"]), return_counts=True)):
+                labels[str(int(lab))] = labels.get(str(int(lab)), 0) + int(c)
+        schema = finalize_schema(meta, n_events=n, files=files, counts=counts, labels=labels)
+        write_json_atomic(tmp / SCHEMA_FILE, schema)
+        publish_dir(tmp, path, overwrite=overwrite)
+    return EventSet.open(path)
+
+
+def finalize_schema(meta: dict, *, n_events: int, files: list[str], counts: dict, labels: dict) -> dict:
+    schema = {
+        "schema_version": SCHEMA_VERSION,
+        "name": meta.get("name"),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "units": UNITS,
+        "jet_order": "pt (j1 = leading-pT jet)",
+        "n_events": int(n_events),
+        "counts": counts,
+        "labels": labels,
+        "files": files,
+    }
+    schema.update({k: v for k, v in meta.items() if k not in schema or k == "name"})
+    return schema
+
+
+# ---------------------------------------------------------------------- selections and mixing
+def select(es: EventSet, mask: np.ndarray, out: str | Path, note: str, overwrite: bool = False) -> EventSet:
+    """Write the events where ``mask`` is true as a new EventSet (provenance records the selection)."""
+    arr = es.load(truth=True)
+    mask = np.asarray(mask, dtype=bool)
+    if len(mask) != len(arr):
+        raise InputError(f"{es.path}: selection mask has {len(mask)} entries for {len(arr)} events")
+    meta = {k: v for k, v in es.schema.items() if k not in ("n_events", "files", "counts", "labels", "created")}
+    meta["name"] = Path(out).name
+    meta["derived_from"] = {"path": str(es.path), "selection": note, "n_before": len(arr)}
+    return write_eventset(out, [arr[mask]], meta, overwrite=overwrite)
+
+
+def inject(
+    background: EventSet,
+    signal: EventSet,
+    n_signal: int,
+    out: str | Path,
+    seed: int,
+    remainder: str | Path | None = None,
+    overwrite: bool = False,
+) -> EventSet:
+    """Mix ``n_signal`` randomly chosen signal events into the background, shuffled, with fresh event ids.
+
+    Labels are kept (0 background, 1 signal) for evaluation; methods never read them (see ``load``).
+    The signal events not injected can be written to ``remainder``: a disjoint pure-signal sample
+    for evaluating methods without reusing injected events.
+    """
+    if n_signal < 0:
+        raise InputError(f"n_signal must be >= 0, got {n_signal}")
+    if n_signal > len(signal):
+        raise InputError(f"{signal.path}: asked to inject {n_signal} signal events but it holds {len(signal)}")
+    rng = np.random.default_rng(seed)
+    bkg = background.load(truth=True)
+    sig = signal.load(truth=True)
+    pick = np.zeros(len(sig), dtype=bool)
+    pick[rng.choice(len(sig), size=n_signal, replace=False)] = True
+    bkg = ak.with_field(bkg, np.zeros(len(bkg), dtype=np.int8), "label")
+    chosen = ak.with_field(sig[pick], np.ones(n_signal, dtype=np.int8), "label")
+    mixed = ak.concatenate([bkg, chosen])
+    mixed = mixed[rng.permutation(len(mixed))]
+    mixed = ak.with_field(mixed, np.arange(len(mixed), dtype=np.int64), "event_id")
+    meta = {k: v for k, v in background.schema.items() if k not in ("n_events", "files", "counts", "labels", "created")}
+    meta["name"] = Path(out).name
+    meta["source"] = {"kind": "mixed", "background": str(background.path), "signal": str(signal.path)}
+    meta["processes"] = {**background.schema.get("processes", {}), **signal.schema.get("processes", {})}
+    meta["injection"] = {
+        "signal_process": sorted(signal.counts),
+        "n_signal": int(n_signal),
+        "n_background": int(len(bkg)),
+        "seed": int(seed),
+    }
+    result = write_eventset(out, [mixed], meta, overwrite=overwrite)
+    if remainder is not None:
+        select(signal, ~pick, remainder, note=f"signal events not injected into {Path(out).name}", overwrite=overwrite)
+    return result

@@ -1,0 +1,389 @@
+"""Generation jobs: chunks of events made in worker processes, featurised, and stored as an EventSet.
+
+Each chunk has its own Pythia seed derived from (seed, process, chunk), so the output does not
+depend on the number of workers. Finished chunks are kept in a hidden ``.NAME.partial`` directory
+next to the output; an interrupted job resumes from them when re-run with the same configuration,
+and the EventSet directory itself only appears (by rename) once everything is written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+from tqdm.auto import tqdm
+
+from core.data.atomic import check_writable_dir, publish_dir, write_json_atomic
+from core.data.eventset import SCHEMA_FILE, EventSet, finalize_schema
+from core.errors import InputError
+from core.features.btag import hadron_flavour_of_pid
+from core.features.jets import Selection, event_record, leading_dijets
+from core.generate.detector import DetectorModel, apply_detector, truth_particles
+from core.generate.processes import (
+    SQRT_S,
+    Model,
+    get_model,
+    native_settings,
+    new_particle_settings,
+    production_settings,
+)
+
+PYTHIA_SEED_MAX = 900_000_000
+CALIBRATION_FRACTION = 0.6  # calibration sample threshold, as a fraction of pthat_min
+EDGE_STEP = 10.0  # GeV: the fully-efficient edge is rounded up to this
+
+
+@dataclass
+class ChunkTask:
+    process: str
+    params: dict
+    n_events: int
+    seed: int
+    index: int
+    kind: str  # "events" or "calibration"
+    job_dir: str
+    detector: dict | None
+    selection: dict
+    pthat_min: float | None = None
+
+
+@dataclass
+class JobConfig:
+    process: str
+    n_events: int
+    seed: int
+    params: dict
+    detector: dict | None
+    selection: dict
+    chunk_size: int
+    calibration_events: int
+    versions: dict = field(default_factory=dict)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def chunk_seed(seed: int, process: str, kind: str, index: int) -> int:
+    h = hashlib.sha256(f"{seed}:{process}:{kind}:{index}".encode()).digest()
+    return int.from_bytes(h[:8], "little") % PYTHIA_SEED_MAX + 1
+
+
+def _versions() -> dict:
+    import fastjet
+    import pythia8mc
+
+    from core import __version__
+
+    return {"anomalyscope": __version__, "pythia8mc": getattr(pythia8mc, "__version__", "8.317"),
+            "fastjet": fastjet.__version__, "awkward": ak.__version__}
+
+
+# ---------------------------------------------------------------------- one chunk (in a worker)
+def _pythia(settings: list[str], seed: int):
+    import pythia8mc
+
+    py = pythia8mc.Pythia("", False)
+    for s in ["Print:quiet = on", "Next:numberCount = 0", f"Beams:eCM = {SQRT_S}",
+              "Random:setSeed = on", f"Random:seed = {seed}", *settings]:
+        if not py.readString(s):
+            raise RuntimeError(f"Pythia rejected setting '{s}'")
+    if not py.init():
+        raise RuntimeError(f"Pythia failed to initialise with settings {settings}")
+    return py
+
+
+def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Generator):
+    """Run Pythia for one chunk; return (awkward batch, sigma_pb, sigma_err_pb, is_lhef)."""
+    if model.cascade is None:
+        settings = native_settings(model, m)
+        if task.pthat_min is not None:
+            settings = [s for s in settings if not s.startswith("PhaseSpace:pTHatMin")]
+            settings.append(f"PhaseSpace:pTHatMin = {task.pthat_min}")
+        py = _pythia(settings, task.seed)
+        batch = py.nextBatch(task.n_events, "skip")
+        info = py.infoPython()
+        return batch, info.sigmaGen() * 1e9, info.sigmaErr() * 1e9, False
+
+    from core.generate.cascade import CascadeBuilder, production_lines, write_lhef
+
+    prod = _pythia(production_settings(model, m), task.seed)
+    incoming, a_line, scale = production_lines(prod, task.n_events)
+    sigma, sigma_err = prod.infoPython().sigmaGen() * 1e9, prod.infoPython().sigmaErr() * 1e9
+    lines = CascadeBuilder(prod.particleData, m, rng).build(incoming, a_line, model.cascade)
+    lhe = Path(task.job_dir) / f"chunk-{task.kind}-{task.index:05d}.lhe"
+    write_lhef(lhe, lines, scale, sigma)
+    try:
+        py = _pythia(["Beams:frameType = 4", f"Beams:LHEF = {lhe}", *new_particle_settings(model, m)], task.seed)
+        batch = py.nextBatch(task.n_events, "skip")
+    finally:
+        lhe.unlink(missing_ok=True)
+    return batch, sigma, sigma_err, True
+
+
+def _charges(pid: np.ndarray) -> np.ndarray:
+    import pythia8mc
+
+    pd = pythia8mc.Pythia("", False).particleData
+    uniq, inv = np.unique(pid, return_inverse=True)
+    return np.array([pd.charge(int(u)) for u in uniq])[inv]
+
+
+def run_chunk(task: ChunkTask) -> dict:
+    """Generate, simulate, cluster and featurise one chunk; write its parquet part and stats."""
+    t0 = time.perf_counter()
+    model = get_model(task.process)
+    m = model.masses(task.params)
+    rng = np.random.default_rng(task.seed)
+    batch, sigma, sigma_err, is_lhef = _generate_batch(model, m, task, rng)
+    t_gen = time.perf_counter() - t0
+
+    prt = batch.prt
+    n = len(prt)
+    final = prt[prt.status > 0]
+    counts = ak.to_numpy(ak.num(final))
+    flat = ak.flatten(final)
+    pid = ak.to_numpy(flat.id)
+    args = [ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")]
+    charge = _charges(pid)
+    if task.detector is not None:
+        particles = apply_detector(DetectorModel(**{k: v for k, v in task.detector.items() if k != "kind"}),
+                                   *args, pid, charge, counts, rng)
+    else:
+        particles = truth_particles(*args, pid, charge, counts)
+
+    heavy = prt[ak.unflatten(hadron_flavour_of_pid(ak.to_numpy(ak.flatten(prt.id))) > 0, ak.num(prt))]
+    hpt = np.hypot(heavy.p.px, heavy.p.py)
+    hadrons = ak.zip({"pt": hpt, "eta": np.arcsinh(heavy.p.pz / np.maximum(hpt, 1e-9)),
+                      "phi": np.arctan2(heavy.p.py, heavy.p.px),
+                      "flavour": ak.unflatten(hadron_flavour_of_pid(ak.to_numpy(ak.flatten(heavy.id))), ak.num(heavy))})
+    pthat = np.full(n, np.nan) if is_lhef else np.sqrt(ak.to_numpy(batch.info.pT2Hat))
+    t_detector = time.perf_counter() - t0 - t_gen
+
+    sel = Selection(**task.selection)
+    stats = {"index": task.index, "kind": task.kind, "seed": task.seed, "n_generated": int(n),
+             "sigma_pb": float(sigma), "sigma_err_pb": float(sigma_err), "t_generate_s": t_gen}
+    job_dir = Path(task.job_dir)
+    if task.kind == "calibration":
+        cal_sel = Selection(**{**task.selection, "mjj_min": 0.0})
+        keep, _, _, mjj, deta = leading_dijets(particles, cal_sel)
+        region = keep & (deta < sel.deta_max)
+        stats["calibration"] = {"mjj": mjj[region].round(2).tolist(), "pthat": pthat[region].round(2).tolist()}
+    else:
+        keep, jets, cons, mjj, deta = leading_dijets(particles, sel)
+        k = int(keep.sum())
+        extra = {
+            "event_id": np.zeros(k, dtype=np.int64),  # assigned when the EventSet is published
+            "weight": np.ones(k, dtype=np.float32),
+            "label": np.full(k, 1 if model.label_signal else 0, dtype=np.int8),
+            "process": np.array([task.process] * k, dtype=object).astype(str),
+            "pthat": pthat[keep].astype(np.float32),
+        }
+        if k:
+            events = event_record(jets, cons, mjj[keep], deta[keep], extra, sel, hadrons[keep], rng)
+            tmp = job_dir / f".part-{task.index:05d}.parquet.tmp"
+            ak.to_parquet(events, tmp, compression="zstd")
+            os.replace(tmp, job_dir / f"part-{task.index:05d}.parquet")
+        stats["n_selected"] = k
+    stats["t_total_s"] = time.perf_counter() - t0
+    stats["t_detector_s"] = t_detector
+    stats["t_features_s"] = stats["t_total_s"] - t_gen - t_detector
+    write_json_atomic(job_dir / f"stats-{task.kind}-{task.index:05d}.json", stats)
+    return stats
+
+
+# ---------------------------------------------------------------------- the job
+def generate(
+    process: str,
+    n_events: int,
+    seed: int,
+    out: str | Path,
+    params: dict | None = None,
+    workers: int | None = None,
+    chunk_size: int = 500,
+    detector: DetectorModel | None = DetectorModel(),
+    selection: Selection = Selection(),
+    calibration_events: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> EventSet:
+    """Generate ``n_events`` of ``process`` and store the events passing the preselection at ``out``.
+
+    For QCD with a pTHat threshold, a calibration sample with pTHat > 0.6·pthat_min measures where
+    the generator threshold stops sculpting m_jj; the EventSet records that edge as ``mjj_fit_min``.
+    """
+    out = Path(out)
+    model = get_model(process)
+    params = dict(params or {})
+    m = model.masses(params)
+    if not isinstance(n_events, int) or n_events <= 0:
+        raise InputError(f"--events must be a positive integer, got {n_events!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed!r}")
+    if chunk_size <= 0:
+        raise InputError(f"chunk size must be positive, got {chunk_size}")
+    check_writable_dir(out)
+    if out.exists() and not overwrite:
+        raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
+    if calibration_events is None:
+        calibration_events = max(1000, n_events // 20) if model.name == "qcd" else 0
+    if model.name != "qcd":
+        calibration_events = 0
+
+    cfg = JobConfig(process, n_events, seed, params, detector.to_dict() if detector else None,
+                    selection.to_dict(), chunk_size, calibration_events, _versions())
+    job_dir = out.parent / f".{out.name}.partial"
+    job_file = job_dir / "job.json"
+    if job_dir.exists():
+        try:
+            same = json.loads(job_file.read_text()).get("digest") == cfg.digest()
+        except (OSError, json.JSONDecodeError):
+            same = False
+        if not same:
+            shutil.rmtree(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(job_file, {"digest": cfg.digest(), "config": asdict(cfg)})
+
+    tasks = _tasks(cfg, str(job_dir), m)
+    todo = [t for t in tasks if not (job_dir / f"stats-{t.kind}-{t.index:05d}.json").exists()]
+    done_events = sum(t.n_events for t in tasks) - sum(t.n_events for t in todo)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    bar = tqdm(total=sum(t.n_events for t in tasks), initial=done_events, unit="ev",
+               desc=f"generate {process}", disable=not progress, dynamic_ncols=True)
+    try:
+        if workers == 1:
+            for t in todo:
+                run_chunk(t)
+                bar.update(t.n_events)
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futures = {pool.submit(run_chunk, t): t for t in todo}
+                try:
+                    for fut in as_completed(futures):
+                        fut.result()
+                        bar.update(futures[fut].n_events)
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    finally:
+        bar.close()
+    return _publish(cfg, model, m, tasks, job_dir, out, overwrite)
+
+
+def _tasks(cfg: JobConfig, job_dir: str, m: dict) -> list[ChunkTask]:
+    tasks = []
+    for kind, total in (("calibration", cfg.calibration_events), ("events", cfg.n_events)):
+        for i in range(math.ceil(total / cfg.chunk_size)):
+            n = min(cfg.chunk_size, total - i * cfg.chunk_size)
+            tasks.append(ChunkTask(
+                cfg.process, cfg.params, n, chunk_seed(cfg.seed, cfg.process, kind, i), i, kind, job_dir,
+                cfg.detector, cfg.selection,
+                pthat_min=CALIBRATION_FRACTION * m["pthat_min"] if kind == "calibration" else None,
+            ))
+    return tasks
+
+
+def measure_edge(mjj: np.ndarray, pthat: np.ndarray, pthat_min: float, mjj_min: float) -> dict:
+    """Fully-efficient m_jj edge from a calibration sample generated below the threshold.
+
+    An event with pTHat < pthat_min would be missing from the real sample; the edge is the largest
+    m_jj any such event reaches (rounded up to 10 GeV). Above it, the inefficiency is bounded by
+    3/N_above at 95% CL (no loss seen in N_above calibration events with pTHat ≥ pthat_min).
+    """
+    lost = pthat < pthat_min
+    edge = float(np.max(mjj[lost])) if lost.any() else 0.0
+    edge = math.ceil(edge / EDGE_STEP) * EDGE_STEP
+    n_above = int(np.sum(mjj >= edge))
+    bins = np.arange(0.0, max(float(mjj.max(initial=0.0)), edge) + 200.0, 100.0)
+    n_all, _ = np.histogram(mjj, bins)
+    n_kept, _ = np.histogram(mjj[~lost], bins)
+    eff = np.divide(n_kept, n_all, out=np.full(len(n_all), np.nan), where=n_all > 0)
+    return {
+        "method": f"calibration sample with pTHat > {CALIBRATION_FRACTION:g}·pthat_min; edge = max m_jj of events "
+                  f"with pTHat < pthat_min passing jet pT, |eta| and |deta| < deta_max",
+        "pthat_min": pthat_min,
+        "edge_gev": edge,
+        "mjj_fit_min": max(edge, mjj_min),
+        "n_calibration_selected": int(len(mjj)),
+        "n_above_edge": n_above,
+        "inefficiency_95cl_above_edge": (3.0 / n_above) if n_above else None,
+        "efficiency_curve": {"mjj_bin_edges": bins.tolist(), "efficiency": [None if np.isnan(e) else round(float(e), 4) for e in eff]},
+    }
+
+
+def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: Path, overwrite: bool) -> EventSet:
+    stats = [json.loads((job_dir / f"stats-{t.kind}-{t.index:05d}.json").read_text()) for t in tasks]
+    ev_stats = [s for s in stats if s["kind"] == "events"]
+    cal_stats = [s for s in stats if s["kind"] == "calibration"]
+    # assign event ids in chunk order, write the final parts next to schema.json
+    next_id = 0
+    files = []
+    for s in sorted(ev_stats, key=lambda s: s["index"]):
+        part = job_dir / f"part-{s['index']:05d}.parquet"
+        if s["n_selected"] == 0:
+            continue
+        arr = ak.from_parquet(part)
+        arr = ak.with_field(arr, np.arange(next_id, next_id + len(arr), dtype=np.int64), "event_id")
+        next_id += len(arr)
+        tmp = part.with_name(f".{part.name}.tmp")
+        ak.to_parquet(arr, tmp, compression="zstd")
+        os.replace(tmp, part)
+        files.append(part.name)
+    n_gen = sum(s["n_generated"] for s in ev_stats)
+    n_sel = sum(s["n_selected"] for s in ev_stats)
+    sig = np.array([s["sigma_pb"] for s in ev_stats])
+    sig_w = np.array([s["n_generated"] for s in ev_stats], dtype=float)
+    sigma = float(np.average(sig, weights=sig_w)) if sig_w.sum() else 0.0
+    sel = Selection(**cfg.selection)
+    meta = {
+        "name": out.name,
+        "source": {"kind": "generated", "generator": "Pythia 8 + FastJet", "config_digest": cfg.digest()},
+        "processes": {cfg.process: {
+            "description": model.description,
+            "params": m,
+            "pythia_settings": (native_settings(model, m) if model.cascade is None
+                                else production_settings(model, m) + new_particle_settings(model, m)),
+            "route": "pythia native" if model.cascade is None else "pythia production + anomalyscope cascade (LHEF) + pythia shower",
+            "seed": cfg.seed,
+            "chunk_seeds": {str(s["index"]): s["seed"] for s in ev_stats},
+            "n_generated": n_gen,
+            "n_selected": n_sel,
+            "sigma_pb": sigma,
+            "luminosity_pb-1": (n_gen / sigma) if sigma > 0 else None,
+            "label": 1 if model.label_signal else 0,
+        }},
+        "selection": cfg.selection,
+        "detector": cfg.detector,
+        "versions": cfg.versions,
+        "timing": {key: sum(s[f"t_{key}_s"] for s in stats) for key in ("total", "generate", "detector", "features")},
+    }
+    if cal_stats:
+        mjj = np.concatenate([np.array(s["calibration"]["mjj"]) for s in cal_stats])
+        pthat = np.concatenate([np.array(s["calibration"]["pthat"]) for s in cal_stats])
+        meta["turn_on"] = measure_edge(mjj, pthat, m["pthat_min"], sel.mjj_min)
+        meta["mjj_fit_min"] = meta["turn_on"]["mjj_fit_min"]
+    elif model.name == "qcd" and m["pthat_min"] > 0:
+        estimate = 2.0 * m["pthat_min"] * math.cosh(sel.deta_max / 2.0)
+        meta["turn_on"] = {"method": "parton-level bound 2·pthat_min·cosh(deta_max/2), not measured "
+                                     "(calibration_events = 0)", "edge_gev": estimate}
+        meta["mjj_fit_min"] = max(estimate, sel.mjj_min)
+    else:
+        meta["mjj_fit_min"] = sel.mjj_min
+    label = "1" if model.label_signal else "0"
+    schema = finalize_schema(meta, n_events=n_sel, files=files, counts={cfg.process: n_sel} if n_sel else {},
+                             labels={label: n_sel} if n_sel else {})
+    for f in job_dir.iterdir():
+        if f.name not in files:
+            f.unlink()
+    write_json_atomic(job_dir / SCHEMA_FILE, schema)
+    publish_dir(job_dir, out, overwrite=overwrite)
+    return EventSet.open(out)

@@ -1,0 +1,67 @@
+"""Overview view: which EventSet is loaded, how it was made, and its m_jj spectrum."""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from core.errors import InputError
+from dashboard.data import event_columns, open_eventset
+from dashboard.state import SessionState
+
+
+class Overview(pn.viewable.Viewer):
+    state = param.ClassSelector(class_=SessionState)
+
+    @param.depends("state.eventset_path")
+    def _summary(self):
+        try:
+            es = open_eventset(self.state.eventset_path)
+        except InputError as exc:
+            return pn.pane.Alert(
+                f"**No EventSet loaded.** {exc}\n\nBuild the demo with `python -m core demo`, or set "
+                "`ANOMALYSCOPE_EVENTSET=/path/to/eventset` before `panel serve app.py`.",
+                alert_type="warning",
+            )
+        s = es.schema
+        rows = [
+            ("EventSet", f"`{es.path}`"),
+            ("Events", f"{len(es):,}"),
+            ("Per process", ", ".join(f"{k}: {v:,}" for k, v in es.counts.items())),
+            ("Source", s.get("source", {}).get("kind", "?")),
+            ("Created", s.get("created", "?")),
+            ("m_jj fully efficient above", f"{es.mjj_fit_min:.0f} GeV"),
+        ]
+        if s.get("injection"):
+            inj = s["injection"]
+            rows.append(("Injected signal", f"{inj['n_signal']} events of {', '.join(inj['signal_process'])}"))
+        if s.get("demo"):
+            d = s["demo"]
+            rows.append(("Demo S/B in SR", f"{d['target_s_over_b_in_sr']:.1%} in {d['signal_region_gev'][0]:.0f}–"
+                                          f"{d['signal_region_gev'][1]:.0f} GeV, |Δη| < {d['deta_max']}"))
+        table = "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+        return pn.pane.Markdown(table, sizing_mode="stretch_width")
+
+    @param.depends("state.eventset_path")
+    def _spectrum(self):
+        try:
+            es = open_eventset(self.state.eventset_path)
+        except InputError:
+            return pn.Spacer()
+        cols = event_columns(self.state.eventset_path, ("mjj", "deta"))
+        mjj = cols["mjj"][cols["deta"] < es.schema.get("selection", {}).get("deta_max", 1.3)]
+        edges = np.arange(np.floor(mjj.min() / 100) * 100, np.ceil(mjj.max() / 100) * 100 + 100, 100.0)
+        counts, _ = np.histogram(mjj, edges)
+        centres = 0.5 * (edges[1:] + edges[:-1])
+        ok = counts > 0
+        pts = hv.Scatter((centres[ok], counts[ok]), "m_jj [GeV]", "Events / 100 GeV").opts(
+            color="black", size=5, logy=True)
+        err = hv.ErrorBars((centres[ok], counts[ok], np.sqrt(counts[ok])), "m_jj [GeV]", ["Events / 100 GeV", "err"])
+        edge = hv.VLine(es.mjj_fit_min).opts(color="firebrick", line_dash="dashed")
+        return (err * pts * edge).opts(
+            title=f"Dijet mass, |Δη| < 1.3 (dashed: fully efficient from {es.mjj_fit_min:.0f} GeV)",
+            responsive=True, height=420, logy=True, ylim=(0.5, None), show_grid=True)
+
+    def __panel__(self):
+        return pn.Column(self._summary, self._spectrum, sizing_mode="stretch_width")

@@ -1,0 +1,140 @@
+"""The EventSet store: lazy reads, truth hiding, mixing, corrupt input, atomic and resumable writes."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import awkward as ak
+import numpy as np
+import pytest
+
+import core.generate.runner as runner
+from core.data import EventSet, inject, select
+from core.errors import InputError
+from core.generate import generate
+
+
+def test_methods_never_see_truth_unless_asked(signal_es):
+    arr = signal_es.load()
+    assert "label" not in arr.fields and "process" not in arr.fields
+    assert "label" in signal_es.load(truth=True).fields
+    with pytest.raises(InputError, match="truth information"):
+        signal_es.load(["mjj", "label"])
+    sub = signal_es.load(["mjj", "j1.msoftdrop"])
+    assert sub.fields == ["mjj", "j1"] and sub.j1.fields == ["msoftdrop"]
+    assert np.all(signal_es.truth() == 1)
+
+
+def test_constituents_are_capped_and_sorted(signal_es):
+    cons = signal_es.load(["j1.constituents"]).j1.constituents
+    n = ak.to_numpy(ak.num(cons))
+    assert n.max() <= 100
+    assert np.all(n == np.minimum(signal_es.column("j1.n_constituents"), 100))
+    pt = np.hypot(cons.px, cons.py)
+    assert ak.all(pt[:, :-1] >= pt[:, 1:])
+
+
+def test_inject_mixes_with_labels_and_keeps_remainder_disjoint(signal_es, qcd_es, tmp_path):
+    mixed = inject(qcd_es, signal_es, 25, tmp_path / "data", seed=3, remainder=tmp_path / "rest")
+    assert mixed.counts == {"qcd": len(qcd_es), "wprime_xy": 25}
+    assert json.loads((mixed.path / "schema.json").read_text())["labels"] == {"0": len(qcd_es), "1": 25}
+    truth = mixed.truth()
+    assert truth.sum() == 25 and len(truth) == len(qcd_es) + 25
+    assert np.array_equal(mixed.column("event_id"), np.arange(len(mixed)))
+    assert truth[: len(qcd_es)].sum() < 25, "signal is shuffled in, not appended"
+    rest = EventSet.open(tmp_path / "rest")
+    assert len(rest) == len(signal_es) - 25
+    # disjoint: the injected and the remaining signal events have no jet pT in common
+    injected_pt = set(mixed.column("j1.pt")[truth == 1].tolist())
+    assert injected_pt.isdisjoint(set(rest.column("j1.pt").tolist()))
+    with pytest.raises(InputError, match="asked to inject"):
+        inject(qcd_es, signal_es, len(signal_es) + 1, tmp_path / "bad", seed=1)
+
+
+def test_select_records_provenance(qcd_es, tmp_path):
+    mask = qcd_es.column("deta") < 1.3
+    sr = select(qcd_es, mask, tmp_path / "sr", note="deta < 1.3")
+    assert len(sr) == mask.sum()
+    assert sr.schema["derived_from"]["selection"] == "deta < 1.3"
+
+
+def test_corrupt_and_partial_eventsets_are_rejected_with_the_file_named(signal_es, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(signal_es.path, bad)
+    part = bad / signal_es.schema["files"][0]
+    data = part.read_bytes()
+    part.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"part-00000\.parquet: corrupt parquet file"):
+        EventSet.open(bad)
+
+    (bad / "schema.json").write_text("{not json")
+    with pytest.raises(InputError, match="schema.json: not valid JSON"):
+        EventSet.open(bad)
+    (bad / "schema.json").unlink()
+    with pytest.raises(InputError, match="schema.json: missing"):
+        EventSet.open(bad)
+
+    wrong = tmp_path / "wrong"
+    shutil.copytree(signal_es.path, wrong)
+    schema = json.loads((wrong / "schema.json").read_text())
+    schema["n_events"] += 1
+    (wrong / "schema.json").write_text(json.dumps(schema))
+    with pytest.raises(InputError, match="'n_events' says"):
+        EventSet.open(wrong)
+
+
+def test_cli_prints_one_line_errors(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True)
+
+    r = run("generate", "--process", "nope", "--events", "5", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "unknown process 'nope'" in r.stderr
+    (tmp_path / "file").write_text("")
+    r = run("generate", "--process", "qcd", "--events", "5", "--out", str(tmp_path / "file" / "x"))
+    assert r.returncode == 2 and "not writable" in r.stderr and "Traceback" not in r.stderr
+    r = run("info", str(tmp_path))
+    assert r.returncode == 2 and "schema.json: missing" in r.stderr
+
+
+def test_output_is_independent_of_worker_count(tmp_path):
+    a = generate("wprime_xy", 120, 5, tmp_path / "a", workers=1, chunk_size=60, progress=False)
+    b = generate("wprime_xy", 120, 5, tmp_path / "b", workers=2, chunk_size=60, progress=False)
+    assert len(a) == len(b) > 0
+    for col in ("mjj", "j1.msoftdrop", "j2.tau21", "j1.btag"):
+        assert np.array_equal(a.column(col), b.column(col))
+    c = generate("wprime_xy", 120, 6, tmp_path / "c", workers=1, chunk_size=60, progress=False)
+    assert not np.array_equal(a.column("mjj")[:10], c.column("mjj")[:10])
+
+
+def test_interrupted_generation_leaves_no_eventset_and_resumes(tmp_path, monkeypatch):
+    out = tmp_path / "sig"
+    calls = []
+    real = runner.run_chunk
+
+    def flaky(task):
+        calls.append(task.index)
+        if task.index == 1:
+            raise RuntimeError("worker killed")
+        return real(task)
+
+    monkeypatch.setattr(runner, "run_chunk", flaky)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        generate("wprime_xy", 120, 9, out, workers=1, chunk_size=60, progress=False)
+    assert not out.exists(), "no half-written EventSet"
+    assert (tmp_path / ".sig.partial" / "stats-events-00000.json").exists()
+
+    def recording(task):
+        calls.append(task.index)
+        return real(task)
+
+    calls.clear()
+    monkeypatch.setattr(runner, "run_chunk", recording)
+    es = generate("wprime_xy", 120, 9, out, workers=1, chunk_size=60, progress=False)
+    assert calls == [1], "the finished chunk is reused, only the missing one runs"
+    fresh = generate("wprime_xy", 120, 9, tmp_path / "fresh", workers=1, chunk_size=60, progress=False)
+    assert np.array_equal(es.column("mjj"), fresh.column("mjj"))
+    assert not (tmp_path / ".sig.partial").exists()
+    with pytest.raises(InputError, match="already exists"):
+        generate("wprime_xy", 120, 9, out, workers=1, chunk_size=60, progress=False)
