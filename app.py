@@ -1,12 +1,10 @@
 """anomalyscope dashboard entry point: `panel serve app.py`."""
-import holoviews as hv
 import panel as pn
 
 from dashboard.data import default_eventset_path
 from dashboard.overview import Overview
 from dashboard.state import SessionState
 
-hv.extension("bokeh")
 pn.extension(sizing_mode="stretch_width")
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import panel as pn
 import param
 
+from core.bumphunt.histogram import poisson_interval
 from core.errors import InputError
 from dashboard.data import event_columns, open_eventset
 from dashboard.state import SessionState
@@ -40,7 +41,8 @@ class Overview(pn.viewable.Viewer):
             d = s["demo"]
             rows.append(("Demo S/B in SR", f"{d['target_s_over_b_in_sr']:.1%} in {d['signal_region_gev'][0]:.0f}–"
                                           f"{d['signal_region_gev'][1]:.0f} GeV, |Δη| < {d['deta_max']}"))
-        table = "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+        table = "\n".join(["| Property | Value |", "|---|---|"]
+                          + [f"| {k} | {str(v).replace('|', chr(92) + '|')} |" for k, v in rows])
         return pn.pane.Markdown(table, sizing_mode="stretch_width")
 
     @param.depends("state.eventset_path")
@@ -55,9 +57,12 @@ class Overview(pn.viewable.Viewer):
         counts, _ = np.histogram(mjj, edges)
         centres = 0.5 * (edges[1:] + edges[:-1])
         ok = counts > 0
+        lo, hi = poisson_interval(counts[ok])
         pts = hv.Scatter((centres[ok], counts[ok]), "m_jj [GeV]", "Events / 100 GeV").opts(
             color="black", size=5, logy=True)
-        err = hv.ErrorBars((centres[ok], counts[ok], np.sqrt(counts[ok])), "m_jj [GeV]", ["Events / 100 GeV", "err"])
+        err = hv.ErrorBars((centres[ok], counts[ok], counts[ok] - np.maximum(lo, 1e-3), hi - counts[ok]),
+                           "m_jj [GeV]", ["Events / 100 GeV", "err_minus", "err_plus"]).opts(lower_head=None,
+                                                                                              upper_head=None)
         edge = hv.VLine(es.mjj_fit_min).opts(color="firebrick", line_dash="dashed")
         return (err * pts * edge).opts(
             title=f"Dijet mass, |Δη| < 1.3 (dashed: fully efficient from {es.mjj_fit_min:.0f} GeV)",
