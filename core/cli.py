@@ -53,6 +53,23 @@ def _cmd_info(a) -> int:
     return 0
 
 
+def _cmd_bumphunt(a) -> int:
+    from core.bumphunt import bump_hunt, eventset_spectrum, signal_model_from_eventsets
+    from core.data import EventSet
+
+    es = EventSet.open(a.eventset)
+    signal = signal_model_from_eventsets([EventSet.open(p) for p in a.signal]) if a.signal else None
+    binning = a.binning if a.binning == "cms" else float(a.binning)
+    result = bump_hunt(eventset_spectrum(es, binning=binning), signal)
+    print(result.report())
+    if a.json:
+        from core.data.atomic import write_json_atomic
+
+        write_json_atomic(a.json, {"scan": result.scan.to_dict(), "ftest": [list(t) for t in result.ftest.tests],
+                                   "limit_at_best": result.limit_at_best.to_dict() if result.limit_at_best else None})
+    return 0
+
+
 def _cmd_processes(a) -> int:
     from core.generate import MODELS
 
@@ -93,6 +110,13 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="describe an EventSet")
     i.add_argument("path", type=Path)
     i.set_defaults(func=_cmd_info)
+
+    b = sub.add_parser("bumphunt", help="fit the m_jj spectrum of an EventSet and scan for local excesses")
+    b.add_argument("eventset", type=Path)
+    b.add_argument("--signal", type=Path, action="append", help="signal EventSet(s) for the signal shape")
+    b.add_argument("--binning", default="cms", help="'cms' (resolution-following) or a bin width in GeV")
+    b.add_argument("--json", type=Path, help="write the scan, F-test and limit as JSON")
+    b.set_defaults(func=_cmd_bumphunt)
 
     s = sub.add_parser("processes", help="list the processes that can be generated")
     s.set_defaults(func=_cmd_processes)

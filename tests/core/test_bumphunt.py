@@ -1,0 +1,214 @@
+"""The bump hunt against known answers: injected signals, background-only toys, pyhf, the F-test."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from core.bumphunt.fit import FitError, f_test, fit_background
+from core.bumphunt.functions import Quadrature, expected_counts
+from core.bumphunt.histogram import Spectrum, cms_edges, mjj_spectrum, poisson_interval
+from core.bumphunt.likelihood import DijetBackground, FixedBackground, ProfileLikelihood
+from core.bumphunt.limits import CLsCalculator, cls_limit
+from core.bumphunt.signal import SignalModel, SignalShape, dscb, fit_signal_shape
+from core.bumphunt.significance import (
+    asimov_z,
+    asimov_z_fixed,
+    discovery_sensitivity,
+    global_significance,
+    local_significance,
+    toy_local_z,
+)
+from core.errors import InputError
+
+EDGES = cms_edges(2600, 7000)
+Q = Quadrature(EDGES)
+TRUTH3 = expected_counts(Q, 40000, np.array([10.0, 5.0]))
+TRUTH4 = expected_counts(Q, 40000, np.array([8.0, 2.0, -1.0]))
+MASS = 3700.0
+
+
+def _toy(rng, truth=TRUTH4, signal=0.0, template=None):
+    return Spectrum(rng.poisson(truth + (signal * template if template is not None else 0)), EDGES)
+
+
+def test_spectrum_binning_follows_cms_edges_and_hist_counts():
+    rng = np.random.default_rng(0)
+    mjj = rng.uniform(2700, 6000, 10000)
+    spec = mjj_spectrum(mjj, 2670, 6100)
+    assert spec.edges[0] == 2775 and spec.edges[-1] == 6099 and spec.total == np.sum(mjj >= 2775)
+    assert np.all(np.diff(spec.edges) / spec.centers < 0.05)
+    fixed = mjj_spectrum(mjj, 2700, 6000, binning=100.0)
+    assert len(fixed.counts) == 33 and fixed.total == 10000
+    lo, hi = poisson_interval(np.array([0, 1, 100]))
+    assert lo[0] == 0 and abs(hi[0] - 1.841) < 1e-3 and abs(lo[1] - 0.173) < 1e-3 and abs(hi[2] - 111.03) < 0.01
+
+
+def test_background_only_fits_have_sane_chi2_and_uniform_local_pvalues():
+    rng = np.random.default_rng(1)
+    template = SignalModel.gaussian().at(MASS).bin_fractions(EDGES)
+    chi2, ndf, z = [], None, []
+    for _ in range(60):
+        spec = _toy(rng)
+        fit = fit_background(spec, 4)
+        chi2.append(fit.chi2)
+        ndf = fit.ndf
+        zz, _ = ProfileLikelihood(spec.counts, template, DijetBackground(fit)).q0(signed=True)
+        z.append(zz)
+    assert abs(np.mean(chi2) - ndf) < 3 * np.sqrt(2 * ndf / 60) + 1
+    # signed significance is standard normal under the null (toy-based check of the asymptotics)
+    assert stats.kstest(z, "norm").pvalue > 0.01
+    assert abs(np.mean(z)) < 0.5 and 0.6 < np.std(z) < 1.4
+
+
+def test_injected_gaussian_signal_is_recovered_with_asimov_significance():
+    rng = np.random.default_rng(2)
+    template = SignalModel.gaussian().at(MASS).bin_fractions(EDGES)
+    n_sig = 300.0
+    asimov_fit = fit_background(Spectrum(TRUTH4, EDGES), 4)
+    z_asimov = asimov_z(n_sig * template, DijetBackground(asimov_fit))
+    pulls, zs = [], []
+    for _ in range(30):
+        spec = _toy(rng, signal=n_sig, template=template)
+        bkg = fit_background(spec, 4)
+        z, free = ProfileLikelihood(spec.counts, template, DijetBackground(bkg)).q0(signed=True)
+        pulls.append((free.mu - n_sig) / free.mu_error)
+        zs.append(z)
+    pulls = np.array(pulls)
+    assert np.mean(np.abs(pulls) < 1) > 0.5, "fitted yield within its uncertainty in most toys"
+    assert abs(np.mean(pulls)) < 0.6
+    assert 2.5 < z_asimov < 8
+    assert abs(np.median(zs) - z_asimov) < 0.5
+
+
+def test_scan_finds_the_injected_mass():
+    rng = np.random.default_rng(3)
+    template = SignalModel.gaussian().at(MASS).bin_fractions(EDGES)
+    spec = _toy(rng, signal=600.0, template=template)
+    scan = local_significance(spec)
+    assert abs(scan.best_mass - MASS) < 250
+    assert scan.max_z > 4
+    assert np.all(np.isfinite(scan.z))
+
+
+def test_ftest_picks_the_generating_order():
+    rng = np.random.default_rng(4)
+    picks3 = [f_test(_toy(rng, truth=TRUTH3)).chosen.order for _ in range(12)]
+    truth_curved = expected_counts(Q, 200000, np.array([5.0, -2.0, -2.0]))
+    picks4 = [f_test(_toy(rng, truth=truth_curved)).chosen.order for _ in range(12)]
+    assert np.mean(np.array(picks3) == 3) >= 0.75
+    assert np.mean(np.array(picks4) == 4) >= 0.6
+
+
+@pytest.mark.parametrize("s,b,n", [([8.0], [50.0], [62]), ([5.0, 10.0, 3.0], [50.0, 40.0, 30.0], [55, 48, 28])])
+def test_discovery_significance_and_cls_limits_agree_with_pyhf(s, b, n):
+    import pyhf  # a test dependency (pip install -e ".[test]")
+    s, b, n = map(np.asarray, (s, b, n))
+    spec = {"channels": [{"name": "c", "samples": [
+        {"name": "sig", "data": s.tolist(), "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+        {"name": "bkg", "data": b.tolist(), "modifiers": []}]}]}
+    model = pyhf.Model(spec, poi_name="mu")
+    data = n.tolist() + model.config.auxdata
+    pl = ProfileLikelihood(n, s, FixedBackground(b))
+    p0 = float(pyhf.infer.hypotest(0.0, data, model, test_stat="q0", calctype="asymptotics"))
+    q0, _ = pl.q0()
+    assert abs(np.sqrt(q0) - stats.norm.isf(p0)) / stats.norm.isf(p0) < 0.02
+    obs, exp = pyhf.infer.intervals.upper_limits.toms748_scan(data, model, 0.01, 9.9, rtol=1e-6)
+    ours = cls_limit(pl)
+    assert abs(ours.observed - float(obs)) / float(obs) < 0.02
+    for band, value in zip((-2, -1, 0, 1, 2), exp):
+        assert abs(ours.expected[band] - float(value)) / float(value) < 0.02
+    calc = CLsCalculator(pl)
+    cls_obs, cls_exp = pyhf.infer.hypotest(1.0, data, model, test_stat="qtilde", return_expected_set=True)
+    assert abs(calc.cls(1.0) - float(cls_obs)) < 0.02 * float(cls_obs)
+
+
+def test_limits_with_a_profiled_dijet_background_shrink_with_more_data():
+    rng = np.random.default_rng(5)
+    template = SignalModel.gaussian().at(MASS).bin_fractions(EDGES)
+    spec = _toy(rng)
+    bkg = fit_background(spec, 4)
+    lim = cls_limit(ProfileLikelihood(spec.counts, template, DijetBackground(bkg)))
+    exp = lim.expected
+    assert exp[-2] < exp[-1] < exp[0] < exp[1] < exp[2]
+    b_peak = np.sum(bkg.expected * template) / np.sum(template**2)
+    assert 1.0 < exp[0] / np.sqrt(b_peak) < 6.0, "median limit ≈ 2 √B in the signal window"
+    assert lim.observed > 0
+
+
+def test_discovery_sensitivity_known_answer_and_improvement_factor():
+    b = np.array([1e6])
+    sens = discovery_sensitivity(b, np.array([1.0]), efficiency=1.0)
+    assert abs(sens.n_injected[5.0] - 5000) / 5000 < 0.01
+    assert abs(asimov_z_fixed(np.array([sens.n_injected[3.0]]), b) - 3.0) < 1e-3
+    # a cut keeping 50% of signal and 1% of background improves the 5σ reach by 0.5/√0.01 = 5
+    cut = discovery_sensitivity(b * 0.01, np.array([1.0]), efficiency=0.5)
+    assert abs(sens.n_injected[5.0] / cut.n_injected[5.0] - 5.0) < 0.25
+    assert "fixed" in cut.mode
+    with_lumi = discovery_sensitivity(b, np.array([1.0]), luminosity_fb=100.0)
+    assert abs(with_lumi.cross_section_fb[5.0] - with_lumi.n_injected[5.0] / 100) < 1e-9
+
+
+def test_global_significance_of_a_single_mass_equals_the_local_one():
+    rng = np.random.default_rng(6)
+    spec = _toy(rng)
+    scan = local_significance(spec, masses=np.array([MASS]))
+    glob = global_significance([scan], n_toys=150, seed=1)
+    p_local = stats.norm.sf(scan.max_z)
+    lo, hi = glob.p_global_interval
+    assert lo - 0.05 <= p_local <= hi + 0.05
+    wide = local_significance(spec)
+    glob_wide = global_significance([wide], n_toys=40, seed=2)
+    assert glob_wide.p_global >= stats.norm.sf(wide.max_z) - 1e-12
+
+
+def test_dscb_fit_recovers_parameters_and_interpolation_is_linear():
+    truth = {"mu": 3400.0, "sigma": 170.0, "alpha_l": 1.2, "n_l": 4.0, "alpha_r": 2.0, "n_r": 8.0}
+    grid = np.linspace(1700, 5100, 200001)
+    cdf = np.cumsum(dscb(grid, **truth))
+    cdf /= cdf[-1]
+    sample = np.interp(np.random.default_rng(7).uniform(0, 1, 20000), cdf, grid)
+    shape = fit_signal_shape(sample, 3500.0, "dscb", (1750.0, 5250.0))
+    for k in ("mu", "sigma"):
+        assert abs(shape.params[k] - truth[k]) < 4 * shape.errors[k] + 1e-3 * truth[k]
+    assert abs(shape.params["alpha_l"] - truth["alpha_l"]) < 0.3
+    model = SignalModel([SignalShape("gauss", {"mu": 2000.0, "sigma": 100.0}, {}, 2000.0, (1000, 3000)),
+                         SignalShape("gauss", {"mu": 4000.0, "sigma": 240.0}, {}, 4000.0, (2000, 6000))])
+    mid = model.at(3000.0)
+    assert abs(mid.params["mu"] - 3000.0) < 1e-9 and abs(mid.params["sigma"] - 3000 * 0.055) < 1e-9
+    fr = mid.bin_fractions(np.array([2000.0, 3000.0, 4000.0]))
+    assert abs(fr.sum() - stats.norm.cdf(1000 / 165) * 2 + 1) < 1e-3 and abs(fr[0] - fr[1]) < 1e-3
+
+
+def test_bad_input_gives_a_clear_status():
+    empty = Spectrum(np.zeros(len(EDGES) - 1), EDGES)
+    with pytest.raises(FitError, match="histogram is empty"):
+        fit_background(empty)
+    few = np.zeros(len(EDGES) - 1)
+    few[:3] = 4
+    with pytest.raises(FitError, match="only 12 events"):
+        fit_background(Spectrum(few, EDGES))
+    with pytest.raises(FitError, match="order must be one of"):
+        fit_background(_toy(np.random.default_rng(0)), order=7)
+    with pytest.raises(InputError, match="finite and non-negative"):
+        Spectrum(np.array([1.0, np.nan]), np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(InputError, match="counts need"):
+        Spectrum(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    with pytest.raises(InputError, match="at least 50"):
+        fit_signal_shape(np.array([3500.0] * 10), 3500.0)
+
+
+def test_bump_hunt_on_an_eventset_uses_the_fully_efficient_edge(qcd_es, signal_es, tmp_path):
+    from core.bumphunt import bump_hunt, eventset_spectrum, signal_model_from_eventsets
+
+    spec = eventset_spectrum(qcd_es, binning=200.0)
+    assert spec.edges[0] == qcd_es.mjj_fit_min
+    assert spec.total == np.sum((qcd_es.column("mjj") >= qcd_es.mjj_fit_min) & (qcd_es.column("deta") < 1.3))
+    model = signal_model_from_eventsets([signal_es], kind="gauss")
+    shape = model.at(3500.0)
+    assert 3200 < shape.params["mu"] < 3600 and 50 < shape.params["sigma"] < 400
+    with pytest.raises(InputError, match="mask has"):
+        eventset_spectrum(qcd_es, mask=np.ones(3, dtype=bool))
+    mixed = np.random.default_rng(0).poisson(expected_counts(Quadrature(EDGES), 5000, np.array([10.0, 5.0])))
+    hunt = bump_hunt(Spectrum(mixed, EDGES), model)
+    assert "background fit" in hunt.report() and hunt.limit_at_best.observed > 0
