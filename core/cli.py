@@ -70,6 +70,25 @@ def _cmd_bumphunt(a) -> int:
     return 0
 
 
+def _cmd_run(a) -> int:
+    from core.methods.runner import execute, load_config
+
+    cfg = load_config(a.config)
+    if a.out:
+        cfg.out = str(a.out)
+    run = execute(cfg, overwrite=a.overwrite, progress=not a.quiet)
+    print(f"run written: {run.path}")
+    ev = run.evaluation()
+    if ev:
+        print(f"performance in window {ev['region']['window']} {ev['region']['sr_gev']} GeV:")
+        for name, p in ev["methods"].items():
+            if "error" not in p:
+                print(f"  {name:12s} AUC {p['auc']:.3f}  max SIC {p['max_sic']:.2f} (eps_B >= {p['eps_b_floor']:.1e})")
+    for name, t in run.manifest["training_seconds"].items():
+        print(f"  {name:12s} trained in {t:.1f} s")
+    return 0
+
+
 def _cmd_processes(a) -> int:
     from core.generate import MODELS
 
@@ -117,6 +136,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--binning", default="cms", help="'cms' (resolution-following) or a bin width in GeV")
     b.add_argument("--json", type=Path, help="write the scan, F-test and limit as JSON")
     b.set_defaults(func=_cmd_bumphunt)
+
+    r = sub.add_parser("run", help="train anomaly methods on an EventSet and write a Run")
+    r.add_argument("--config", type=Path, required=True, help="run.yaml (see README)")
+    r.add_argument("--out", type=Path, help="override the config's 'out'")
+    r.add_argument("--overwrite", action="store_true")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("processes", help="list the processes that can be generated")
     s.set_defaults(func=_cmd_processes)

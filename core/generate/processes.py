@@ -1,7 +1,8 @@
 """The physics processes anomalyscope generates, each documented by its Pythia configuration.
 
 Background
-    ``qcd``: QCD 2→2 (``HardQCD:all``) at √s = 13 TeV, pTHat > ``pthat_min`` (default 1000 GeV),
+    ``qcd``: QCD 2→2 (``HardQCD:all``) at √s = 13 TeV, pTHat > ``pthat_min`` (default 1000 GeV) and
+    optionally mHat > ``mhat_min`` (to spend the generator's time where the search looks),
     full hadronisation, multi-parton interactions and ISR/FSR with Pythia's default Monash tune.
 
 Signals A → B C (all masses configurable with ``params``)
@@ -83,8 +84,10 @@ class Model:
             )
         m = {**self.defaults, **params}
         for k, v in m.items():
-            if k.startswith("m") and (not isinstance(v, (int, float)) or v <= 0):
+            if k in ("mA", "mB", "mC") and (not isinstance(v, (int, float)) or v <= 0):
                 raise InputError(f"process {self.name}: parameter {k} must be a positive mass in GeV, got {v!r}")
+            if k.endswith("_min") and (not isinstance(v, (int, float)) or v < 0):
+                raise InputError(f"process {self.name}: threshold {k} must be >= 0 GeV, got {v!r}")
         for parent, kids in self.checks:
             total = sum(m[k] if isinstance(k, str) else k for k in kids)
             if total >= m[parent]:
@@ -108,8 +111,8 @@ def _add(model: Model):
 
 
 _add(Model(
-    "qcd", "QCD dijets (HardQCD:all), pTHat > pthat_min", None, None,
-    defaults={"pthat_min": 1000.0},
+    "qcd", "QCD dijets (HardQCD:all), pTHat > pthat_min, mHat > mhat_min", None, None,
+    defaults={"pthat_min": 1000.0, "mhat_min": 0.0},
     native_settings=("HardQCD:all = on",), label_signal=False,
 ))
 _add(Model(
@@ -170,6 +173,8 @@ def native_settings(model: Model, m: dict) -> list[str]:
     s = list(model.native_settings)
     if model.name == "qcd":
         s.append(f"PhaseSpace:pTHatMin = {m['pthat_min']}")
+        if m["mhat_min"] > 0:
+            s.append(f"PhaseSpace:mHatMin = {m['mhat_min']}")
     elif model.name == "qstar_qw":
         s += [f"4000001:m0 = {m['mA']}", f"4000002:m0 = {m['mA']}", f"ExcitedFermion:Lambda = {m['mA']}"]
     return s

@@ -38,7 +38,8 @@ from core.generate.processes import (
 )
 
 PYTHIA_SEED_MAX = 900_000_000
-CALIBRATION_FRACTION = 0.6  # calibration sample threshold, as a fraction of pthat_min
+# calibration sample thresholds, as fractions of the sample's generator thresholds
+CALIBRATION_FRACTION = {"pthat_min": 0.6, "mhat_min": 0.8}
 EDGE_STEP = 10.0  # GeV: the fully-efficient edge is rounded up to this
 
 
@@ -53,7 +54,7 @@ class ChunkTask:
     job_dir: str
     detector: dict | None
     selection: dict
-    pthat_min: float | None = None
+    thresholds: dict | None = None  # lowered generator thresholds for calibration chunks
 
 
 @dataclass
@@ -104,10 +105,7 @@ def _pythia(settings: list[str], seed: int):
 def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Generator):
     """Run Pythia for one chunk; return (awkward batch, sigma_pb, sigma_err_pb, is_lhef)."""
     if model.cascade is None:
-        settings = native_settings(model, m)
-        if task.pthat_min is not None:
-            settings = [s for s in settings if not s.startswith("PhaseSpace:pTHatMin")]
-            settings.append(f"PhaseSpace:pTHatMin = {task.pthat_min}")
+        settings = native_settings(model, {**m, **(task.thresholds or {})})
         py = _pythia(settings, task.seed)
         batch = py.nextBatch(task.n_events, "skip")
         info = py.infoPython()
@@ -166,6 +164,7 @@ def run_chunk(task: ChunkTask) -> dict:
                       "phi": np.arctan2(heavy.p.py, heavy.p.px),
                       "flavour": ak.unflatten(hadron_flavour_of_pid(ak.to_numpy(ak.flatten(heavy.id))), ak.num(heavy))})
     pthat = np.full(n, np.nan) if is_lhef else np.sqrt(ak.to_numpy(batch.info.pT2Hat))
+    mhat = np.full(n, np.nan) if is_lhef else ak.to_numpy(batch.info.mHat)
     t_detector = time.perf_counter() - t0 - t_gen
 
     sel = Selection(**task.selection)
@@ -176,7 +175,8 @@ def run_chunk(task: ChunkTask) -> dict:
         cal_sel = Selection(**{**task.selection, "mjj_min": 0.0})
         keep, _, _, mjj, deta = leading_dijets(particles, cal_sel)
         region = keep & (deta < sel.deta_max)
-        stats["calibration"] = {"mjj": mjj[region].round(2).tolist(), "pthat": pthat[region].round(2).tolist()}
+        stats["calibration"] = {"mjj": mjj[region].round(2).tolist(), "pthat": pthat[region].round(2).tolist(),
+                                "mhat": mhat[region].round(2).tolist()}
     else:
         keep, jets, cons, mjj, deta = leading_dijets(particles, sel)
         k = int(keep.sum())
@@ -217,8 +217,9 @@ def generate(
 ) -> EventSet:
     """Generate ``n_events`` of ``process`` and store the events passing the preselection at ``out``.
 
-    For QCD with a pTHat threshold, a calibration sample with pTHat > 0.6·pthat_min measures where
-    the generator threshold stops sculpting m_jj; the EventSet records that edge as ``mjj_fit_min``.
+    For QCD with generator thresholds, a calibration sample with lowered thresholds (pTHat > 0.6·pthat_min,
+    mHat > 0.8·mhat_min) measures where they stop sculpting m_jj; the EventSet records that edge as
+    ``mjj_fit_min``.
     """
     out = Path(out)
     model = get_model(process)
@@ -233,9 +234,10 @@ def generate(
     check_writable_dir(out)
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
+    has_threshold = model.name == "qcd" and (m["pthat_min"] > 0 or m["mhat_min"] > 0)
     if calibration_events is None:
-        calibration_events = max(1000, n_events // 20) if model.name == "qcd" else 0
-    if model.name != "qcd":
+        calibration_events = max(1000, n_events // 20) if has_threshold else 0
+    if not has_threshold:
         calibration_events = 0
 
     cfg = JobConfig(process, n_events, seed, params, detector.to_dict() if detector else None,
@@ -287,19 +289,19 @@ def _tasks(cfg: JobConfig, job_dir: str, m: dict) -> list[ChunkTask]:
             tasks.append(ChunkTask(
                 cfg.process, cfg.params, n, chunk_seed(cfg.seed, cfg.process, kind, i), i, kind, job_dir,
                 cfg.detector, cfg.selection,
-                pthat_min=CALIBRATION_FRACTION * m["pthat_min"] if kind == "calibration" else None,
+                thresholds={k: f * m[k] for k, f in CALIBRATION_FRACTION.items()} if kind == "calibration" else None,
             ))
     return tasks
 
 
-def measure_edge(mjj: np.ndarray, pthat: np.ndarray, pthat_min: float, mjj_min: float) -> dict:
-    """Fully-efficient m_jj edge from a calibration sample generated below the threshold.
+def measure_edge(mjj: np.ndarray, pthat: np.ndarray, mhat: np.ndarray, thresholds: dict, mjj_min: float) -> dict:
+    """Fully-efficient m_jj edge from a calibration sample generated below the thresholds.
 
-    An event with pTHat < pthat_min would be missing from the real sample; the edge is the largest
-    m_jj any such event reaches (rounded up to 10 GeV). Above it, the inefficiency is bounded by
-    3/N_above at 95% CL (no loss seen in N_above calibration events with pTHat ≥ pthat_min).
+    An event with pTHat < pthat_min or mHat < mhat_min would be missing from the real sample; the edge
+    is the largest m_jj any such event reaches (rounded up to 10 GeV). Above it, the inefficiency is
+    bounded by 3/N_above at 95% CL (no loss seen in N_above calibration events above the edge).
     """
-    lost = pthat < pthat_min
+    lost = (pthat < thresholds.get("pthat_min", 0.0)) | (mhat < thresholds.get("mhat_min", 0.0))
     edge = float(np.max(mjj[lost])) if lost.any() else 0.0
     edge = math.ceil(edge / EDGE_STEP) * EDGE_STEP
     n_above = int(np.sum(mjj >= edge))
@@ -307,10 +309,11 @@ def measure_edge(mjj: np.ndarray, pthat: np.ndarray, pthat_min: float, mjj_min: 
     n_all, _ = np.histogram(mjj, bins)
     n_kept, _ = np.histogram(mjj[~lost], bins)
     eff = np.divide(n_kept, n_all, out=np.full(len(n_all), np.nan), where=n_all > 0)
+    lowered = ", ".join(f"{k} × {CALIBRATION_FRACTION[k]:g}" for k in thresholds)
     return {
-        "method": f"calibration sample with pTHat > {CALIBRATION_FRACTION:g}·pthat_min; edge = max m_jj of events "
-                  f"with pTHat < pthat_min passing jet pT, |eta| and |deta| < deta_max",
-        "pthat_min": pthat_min,
+        "method": f"calibration sample with lowered generator thresholds ({lowered}); edge = max m_jj of events "
+                  f"below the sample's thresholds passing jet pT, |eta| and |deta| < deta_max",
+        "thresholds": thresholds,
         "edge_gev": edge,
         "mjj_fit_min": max(edge, mjj_min),
         "n_calibration_selected": int(len(mjj)),
@@ -369,12 +372,15 @@ def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: P
     if cal_stats:
         mjj = np.concatenate([np.array(s["calibration"]["mjj"]) for s in cal_stats])
         pthat = np.concatenate([np.array(s["calibration"]["pthat"]) for s in cal_stats])
-        meta["turn_on"] = measure_edge(mjj, pthat, m["pthat_min"], sel.mjj_min)
+        mhat = np.concatenate([np.array(s["calibration"].get("mhat", [0.0] * len(s["calibration"]["pthat"])))
+                               for s in cal_stats])
+        thresholds = {k: m[k] for k in CALIBRATION_FRACTION}
+        meta["turn_on"] = measure_edge(mjj, pthat, mhat, thresholds, sel.mjj_min)
         meta["mjj_fit_min"] = meta["turn_on"]["mjj_fit_min"]
-    elif model.name == "qcd" and m["pthat_min"] > 0:
-        estimate = 2.0 * m["pthat_min"] * math.cosh(sel.deta_max / 2.0)
-        meta["turn_on"] = {"method": "parton-level bound 2·pthat_min·cosh(deta_max/2), not measured "
-                                     "(calibration_events = 0)", "edge_gev": estimate}
+    elif model.name == "qcd" and (m["pthat_min"] > 0 or m["mhat_min"] > 0):
+        estimate = max(2.0 * m["pthat_min"] * math.cosh(sel.deta_max / 2.0), m["mhat_min"])
+        meta["turn_on"] = {"method": "parton-level bound max(2·pthat_min·cosh(deta_max/2), mhat_min), not "
+                                     "measured (calibration_events = 0)", "edge_gev": estimate}
         meta["mjj_fit_min"] = max(estimate, sel.mjj_min)
     else:
         meta["mjj_fit_min"] = sel.mjj_min

@@ -72,7 +72,7 @@ def test_measure_edge_known_answer():
     pthat = rng.uniform(600, 1500, 5000)
     mjj = 2.4 * pthat + rng.uniform(-50, 50, 5000)
     lost_max = np.max(mjj[pthat < 1000])
-    res = measure_edge(mjj, pthat, 1000.0, 1450.0)
+    res = measure_edge(mjj, pthat, np.full(5000, 5000.0), {"pthat_min": 1000.0, "mhat_min": 0.0}, 1450.0)
     assert res["edge_gev"] == np.ceil(lost_max / 10) * 10
     assert res["mjj_fit_min"] == res["edge_gev"]
     curve = res["efficiency_curve"]

@@ -1,0 +1,105 @@
+"""The one method interface and the out-of-fold machinery every method runs through.
+
+A method is fitted on the training folds and scores the held-out fold, so no event is scored by a
+model that saw it (k-fold, default 5). Auxiliary samples (a pure signal sample for the supervised
+reference and for evaluation, an extra background sample for the idealised detector) are split into
+the same number of folds, so they too are only ever scored out of fold.
+"""
+from __future__ import annotations
+
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from core.errors import InputError
+from core.methods.events import Events
+from core.methods.windows import Window
+
+
+@dataclass
+class Context:
+    """What a method may use besides the data fold: windows, auxiliary samples, seeds."""
+
+    windows: list[Window]
+    signal: Events | None = None  # pure signal sample (supervised reference only)
+    background_extra: Events | None = None  # extra background (idealised anomaly detector only)
+    seed: int = 0
+    n_inner: int = 4
+    sr_deta_max: float = 1.3
+    progress: bool = False
+
+
+class Method:
+    """fit(train events, context) → self; score(events) → higher = more anomalous; save/load."""
+
+    name = "method"
+    needs: tuple = ()  # "signal", "background_extra", "constituents"
+    windowed = False  # scores comparable only within one m_jj window
+
+    def __init__(self, **params):
+        self.params = params
+
+    def fit(self, train: Events, ctx: Context) -> "Method":
+        raise NotImplementedError
+
+    def score(self, events: Events) -> np.ndarray:
+        raise NotImplementedError
+
+    def save(self, path: Path) -> None:
+        """Pickle the fitted method (torch modules included); only load files you made yourself."""
+        Path(path).write_bytes(pickle.dumps(self))
+
+    @classmethod
+    def load(cls, path: Path) -> "Method":
+        obj = pickle.loads(Path(path).read_bytes())
+        if not isinstance(obj, cls):
+            raise InputError(f"{path}: holds a {type(obj).__name__}, not a {cls.__name__}")
+        return obj
+
+
+@dataclass
+class OutOfFold:
+    name: str
+    scores: np.ndarray  # per data event
+    signal_scores: np.ndarray | None  # per event of the evaluation signal sample
+    fit_seconds: float = 0.0
+    models: list = field(default_factory=list)
+
+
+def fold_index(n: int, k: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, k, n)
+
+
+def run_out_of_fold(method_cls, params: dict, data: Events, ctx: Context, folds: int, seed: int,
+                    signal_eval: Events | None = None) -> OutOfFold:
+    """Train one model per fold; each fold's events (and each fold of the auxiliary samples) are
+    scored by the model that did not see them."""
+    if folds < 2:
+        raise InputError(f"folds must be at least 2, got {folds}")
+    f_data = fold_index(len(data), folds, seed)
+    f_sig = fold_index(len(ctx.signal), folds, seed + 1) if ctx.signal is not None else None
+    f_bkg = fold_index(len(ctx.background_extra), folds, seed + 2) if ctx.background_extra is not None else None
+    # the same seed as ctx.signal: when the evaluation sample is the training signal sample, each of
+    # its events is scored by the model that did not train on it
+    f_eval = fold_index(len(signal_eval), folds, seed + 1) if signal_eval is not None else None
+    scores = np.full(len(data), np.nan)
+    sig_scores = np.full(len(signal_eval), np.nan) if signal_eval is not None else None
+    models = []
+    t0 = time.perf_counter()
+    for k in tqdm(range(folds), desc=method_cls.name, disable=not ctx.progress, leave=False):
+        sub = Context(ctx.windows,
+                      ctx.signal.subset(f_sig != k) if ctx.signal is not None else None,
+                      ctx.background_extra.subset(f_bkg != k) if ctx.background_extra is not None else None,
+                      seed=seed * 1000 + k, n_inner=ctx.n_inner, sr_deta_max=ctx.sr_deta_max)
+        model = method_cls(**params).fit(data.subset(f_data != k), sub)
+        test = f_data == k
+        scores[test] = model.score(data.subset(test))
+        if signal_eval is not None:
+            sel = f_eval == k
+            sig_scores[sel] = model.score(signal_eval.subset(sel))
+        models.append(model)
+    return OutOfFold(method_cls.name, scores, sig_scores, time.perf_counter() - t0, models)

@@ -1,0 +1,102 @@
+"""In-memory event arrays that methods train on: read once from an EventSet, sliced per fold.
+
+Methods never see truth labels: ``Events`` holds only what a real-data analysis has. The jet
+features are the CMS CWoLa / TNT set (m_SD, τ21, τ32, τ43, n_constituents, lepton fraction,
+b-tag); a feature missing from the EventSet (e.g. b-tag in files without it) is left out, and
+methods that need it say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import awkward as ak
+import numpy as np
+
+from core.data import EventSet
+from core.errors import InputError
+
+JET_FEATURES = ("msoftdrop", "tau21", "tau32", "tau43", "n_constituents", "lepton_fraction", "btag")
+LOG_FEATURES = ("msoftdrop", "n_constituents")  # heavy-tailed: classifiers see log(1 + x)
+N_CONSTITUENTS = 100
+
+
+@dataclass
+class Events:
+    event_id: np.ndarray
+    mjj: np.ndarray
+    deta: np.ndarray
+    jets: np.ndarray  # (n, 2, n_features) float32, jets ordered by pT
+    feature_names: tuple
+    source: str = ""
+    _constituents: np.ndarray | None = field(default=None, repr=False)
+    _es: EventSet | None = field(default=None, repr=False)
+    _index: np.ndarray | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.mjj)
+
+    @classmethod
+    def from_eventset(cls, es: EventSet, mask: np.ndarray | None = None,
+                      features: tuple = JET_FEATURES) -> "Events":
+        cols = ["event_id", "mjj", "deta"] + [f"{j}.{f}" for j in ("j1", "j2") for f in features]
+        arr = es.load(cols)
+        present = [f for f in features if f in arr["j1"].fields
+                   and not np.all(np.isnan(ak.to_numpy(arr["j1"][f]).astype(float)))]
+        jets = np.stack([np.column_stack([ak.to_numpy(arr[j][f]).astype(np.float32) for f in present])
+                         for j in ("j1", "j2")], axis=1)
+        index = np.arange(len(arr))
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if len(mask) != len(arr):
+                raise InputError(f"{es.path}: mask has {len(mask)} entries for {len(arr)} events")
+            index = index[mask]
+        return cls(ak.to_numpy(arr.event_id)[index], ak.to_numpy(arr.mjj)[index].astype(np.float64),
+                   ak.to_numpy(arr.deta)[index].astype(np.float64), jets[index], tuple(present), str(es.path),
+                   None, es, index)
+
+    def subset(self, idx) -> "Events":
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        cons = None if self._constituents is None else self._constituents[idx]
+        base = None if self._index is None else self._index[idx]
+        return Events(self.event_id[idx], self.mjj[idx], self.deta[idx], self.jets[idx], self.feature_names,
+                      self.source, cons, self._es, base)
+
+    def classifier_inputs(self) -> np.ndarray:
+        """(n, 2, n_features) jet features as classifiers take them: heavy-tailed ones as log(1 + x)."""
+        x = self.jets.astype(np.float32).copy()
+        for i, name in enumerate(self.feature_names):
+            if name in LOG_FEATURES:
+                x[:, :, i] = np.log1p(np.clip(x[:, :, i], 0.0, None))
+        return x
+
+    def feature(self, name: str) -> np.ndarray:
+        """(n, 2) values of one jet feature."""
+        if name not in self.feature_names:
+            raise InputError(f"{self.source}: jet feature '{name}' is not available (have {self.feature_names})")
+        return self.jets[:, :, self.feature_names.index(name)]
+
+    def constituents(self) -> np.ndarray:
+        """(n, 2, 100, 3) float32 px, py, pz of the leading constituents, zero-padded (read on first use)."""
+        if self._constituents is None:
+            if self._es is None:
+                raise InputError(f"{self.source}: no constituents available for these events")
+            arr = self._es.load(["j1.constituents", "j2.constituents"])
+            out = np.zeros((len(arr), 2, N_CONSTITUENTS, 3), dtype=np.float32)
+            for j, name in enumerate(("j1", "j2")):
+                c = arr[name].constituents
+                for k, comp in enumerate(("px", "py", "pz")):
+                    padded = ak.fill_none(ak.pad_none(c[comp], N_CONSTITUENTS, clip=True), 0.0)
+                    out[:, j, :, k] = ak.to_numpy(padded)
+            self._constituents = out if self._index is None else out[self._index]
+        return self._constituents
+
+
+def concat(parts: list[Events]) -> Events:
+    cons = None
+    if all(p._constituents is not None for p in parts):
+        cons = np.concatenate([p._constituents for p in parts])
+    return Events(np.concatenate([p.event_id for p in parts]), np.concatenate([p.mjj for p in parts]),
+                  np.concatenate([p.deta for p in parts]), np.concatenate([p.jets for p in parts]),
+                  parts[0].feature_names, "+".join(p.source for p in parts), cons)

@@ -1,0 +1,130 @@
+"""Reference selections, so every number has a scale: inclusive, cut-based, supervised, idealised.
+
+* ``inclusive``: no substructure cut (a constant score: every efficiency keeps everything).
+* ``cut_tau21`` / ``cut_tau32``: the traditional 2- and 3-prong selections, τ21 < x (τ32 < x) on both
+  jets, as a score −max(τ_j1, τ_j2) so that the cut "score > −x" is exactly the selection.
+* ``supervised``: a classifier between the labelled signal sample and background (the upper bound).
+  The background is the data's training folds: simulated data is background up to the injected
+  signal (per mille), which is the same approximation every weakly supervised paper makes for it.
+* ``iad``: the idealised anomaly detector — a classifier between SR data and a perfectly modelled
+  background sample in the same SR (extra simulated events), per window.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import InputError
+from core.methods.base import Context, Method
+from core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
+from core.methods.events import Events
+from core.methods.windows import assign
+
+MIN_TRAIN = 50
+
+
+def event_features(ev: Events) -> np.ndarray:
+    """Both jets' classifier inputs side by side: (n, 2 × n_features)."""
+    return ev.classifier_inputs().reshape(len(ev), -1)
+
+
+class Inclusive(Method):
+    name = "inclusive"
+
+    def fit(self, train, ctx):
+        return self
+
+    def score(self, events):
+        return np.zeros(len(events))
+
+
+class CutTau21(Method):
+    name = "cut_tau21"
+
+    def fit(self, train, ctx):
+        return self
+
+    def score(self, events):
+        return -np.max(events.feature("tau21"), axis=1)
+
+
+class CutTau32(Method):
+    name = "cut_tau32"
+
+    def fit(self, train, ctx):
+        return self
+
+    def score(self, events):
+        return -np.max(events.feature("tau32"), axis=1)
+
+
+class Supervised(Method):
+    name = "supervised"
+    needs = ("signal",)
+
+    def fit(self, train: Events, ctx: Context):
+        if ctx.signal is None:
+            raise InputError("supervised: needs a labelled signal sample ('signal' in the run config)")
+        bkg = train.subset(train.deta < ctx.sr_deta_max)
+        sig = ctx.signal.subset(ctx.signal.deta < ctx.sr_deta_max)
+        x = np.concatenate([event_features(bkg), event_features(sig)])
+        y = np.concatenate([np.zeros(len(bkg)), np.ones(len(sig))])
+        self.models = train_ensemble(x, y, ctx.n_inner, TrainConfig(**self.params), ctx.seed)
+        return self
+
+    def score(self, events):
+        return predict_ensemble(self.models, event_features(events))
+
+
+class WindowedClassifier(Method):
+    """A classifier per m_jj window; an event is scored by the ensemble of the window whose SR holds it
+    (NaN outside every window). Scores of different windows are not comparable, so flat-efficiency
+    cuts are made window by window."""
+
+    windowed = True
+
+    def training_set(self, window, train: Events, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def features(self, events: Events) -> np.ndarray:
+        raise NotImplementedError
+
+    def combine(self, per_row: np.ndarray, n_events: int) -> np.ndarray:
+        return per_row
+
+    def fit(self, train: Events, ctx: Context):
+        self.windows = ctx.windows
+        self.models = {}
+        for i, w in enumerate(ctx.windows):
+            x, y = self.training_set(w, train, ctx)
+            if len(y) < MIN_TRAIN or y.sum() < 10 or (1 - y).sum() < 10:
+                continue
+            self.models[i] = train_ensemble(x, y, ctx.n_inner, TrainConfig(**self.params), ctx.seed + 7919 * i)
+        return self
+
+    def score(self, events: Events) -> np.ndarray:
+        out = np.full(len(events), np.nan)
+        win = assign(self.windows, events.mjj)
+        for i, models in self.models.items():
+            sel = win == i
+            if sel.any():
+                sub = events.subset(sel)
+                out[sel] = self.combine(predict_ensemble(models, self.features(sub)), int(sel.sum()))
+        return out
+
+
+class IAD(WindowedClassifier):
+    name = "iad"
+    needs = ("background_extra",)
+
+    def training_set(self, window, train, ctx):
+        if ctx.background_extra is None:
+            raise InputError("iad: needs an extra background sample ('background_extra' in the run config)")
+        data = train.subset(window.in_sr(train.mjj) & (train.deta < ctx.sr_deta_max))
+        extra = ctx.background_extra
+        bkg = extra.subset(window.in_sr(extra.mjj) & (extra.deta < ctx.sr_deta_max))
+        x = np.concatenate([event_features(data), event_features(bkg)])
+        y = np.concatenate([np.ones(len(data)), np.zeros(len(bkg))])
+        return x, y
+
+    def features(self, events):
+        return event_features(events)

@@ -1,0 +1,165 @@
+"""VAE-QR (CMS, arXiv:2412.03747): a variational autoencoder per jet, trained on a background-dominated
+control region, whose loss is the anomaly score; quantile regression in m_jj (the shared
+flat-efficiency machinery) then turns it into selections that do not sculpt the spectrum.
+
+* Input: up to 100 highest-pT constituents (px, py, pz) of a jet, expressed in the jet's frame
+  (rotated so the jet axis is the z axis) and divided by the jet momentum, then standardised.
+* Encoder: a permutation-invariant Deep Sets network (per-particle MLP, masked mean pooling), latent
+  dimension 12; decoder: an MLP to 100 points.
+* Loss: masked Chamfer distance between input and reconstructed point clouds (permutation
+  invariant) + β·KL, β = 0.01 by default. The jet score is that loss.
+* Training set: events in the |Δη| sideband 1.3 < |Δη| < 2.5, jets resampled to match the jet-pT
+  spectrum of the |Δη| < 1.3 region. Event score: the minimum of the two jets' scores by default
+  (both jets must look anomalous), or max / sum.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.errors import InputError
+from core.methods.base import Context, Method
+from core.methods.device import DEVICE
+from core.methods.events import Events
+
+COMBINE = {"min": np.min, "max": np.max, "sum": np.sum}
+
+
+def jet_frame(cons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 100, 3) lab px, py, pz → (jet-frame coordinates / |p_jet|, mask of real constituents)."""
+    mask = np.any(cons != 0, axis=2)
+    p = cons.sum(axis=1)  # jet momentum from its constituents
+    pmag = np.linalg.norm(p, axis=1, keepdims=True) + 1e-9
+    z = p / pmag
+    ref = np.where(np.abs(z[:, 2:3]) < 0.9, np.array([[0.0, 0.0, 1.0]]), np.array([[1.0, 0.0, 0.0]]))
+    x = np.cross(ref, z)
+    x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-12
+    y = np.cross(z, x)
+    rot = np.stack([x, y, z], axis=1)  # rows: new axes
+    local = np.einsum("nij,nkj->nki", rot, cons) / pmag[:, None, :]
+    return (local * mask[:, :, None]).astype(np.float32), mask
+
+
+class DeepSetsVAE(nn.Module):
+    def __init__(self, n_points=100, latent=12, width=64):
+        super().__init__()
+        self.n_points = n_points
+        self.phi = nn.Sequential(nn.Linear(3, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
+        self.rho = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 2 * latent))
+        self.dec = nn.Sequential(nn.Linear(latent, 128), nn.ReLU(), nn.Linear(128, 256), nn.ReLU(),
+                                 nn.Linear(256, n_points * 3))
+
+    def forward(self, x, mask):
+        h = self.phi(x) * mask.unsqueeze(-1)
+        pooled = h.sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+        mu, logvar = self.rho(pooled).chunk(2, dim=-1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+        return self.dec(z).view(-1, self.n_points, 3), mu, logvar
+
+
+def chamfer(x, mask, y):
+    """Masked Chamfer distance between point clouds x (real, masked) and y (reconstructed), per jet."""
+    d = torch.cdist(x, y).pow(2)  # (b, n, m)
+    big = torch.finfo(d.dtype).max / 4
+    d_x = d.min(dim=2).values  # each real point to its nearest reconstruction
+    d_y = torch.where(mask.unsqueeze(-1), d, torch.full_like(d, big)).min(dim=1).values
+    n_real = mask.sum(1).clamp(min=1)
+    return (d_x * mask).sum(1) / n_real + d_y.mean(1)
+
+
+def kl_div(mu, logvar):
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+
+
+class VAEQR(Method):
+    name = "vae_qr"
+    needs = ("constituents",)
+    defaults = {"latent": 12, "beta": 0.01, "epochs": 20, "batch_size": 256, "lr": 1e-3, "combine": "min",
+                "max_train_jets": 60000, "patience": 4, "cr_deta": (1.3, 2.5)}
+
+    def __init__(self, **params):
+        unknown = set(params) - set(self.defaults)
+        if unknown:
+            raise InputError(f"vae_qr: unknown parameter(s) {sorted(unknown)}")
+        super().__init__(**{**self.defaults, **params})
+        if self.params["combine"] not in COMBINE:
+            raise InputError(f"vae_qr: combine must be one of {sorted(COMBINE)}")
+
+    # ---------------------------------------------------------------- training sample
+    def _training_jets(self, train: Events, ctx: Context, rng) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.params["cr_deta"]
+        cr = (train.deta > lo) & (train.deta < hi)
+        sr = train.deta < ctx.sr_deta_max
+        if cr.sum() < 50:
+            raise InputError(f"vae_qr: only {int(cr.sum())} events in the |Δη| control region {lo}–{hi}")
+        cons = train.subset(cr).constituents().reshape(-1, 100, 3)
+        pt_cr = np.linalg.norm(cons.sum(axis=1)[:, :2], axis=1)
+        sr_cons = train.subset(sr).constituents().reshape(-1, 100, 3)
+        pt_sr = np.linalg.norm(sr_cons.sum(axis=1)[:, :2], axis=1)
+        edges = np.quantile(np.concatenate([pt_cr, pt_sr]), np.linspace(0, 1, 21))
+        h_cr, _ = np.histogram(pt_cr, edges)
+        h_sr, _ = np.histogram(pt_sr, edges)
+        ratio = np.divide(h_sr / max(h_sr.sum(), 1), h_cr / max(h_cr.sum(), 1), out=np.zeros(len(h_cr)), where=h_cr > 0)
+        w = ratio[np.clip(np.searchsorted(edges, pt_cr, side="right") - 1, 0, len(ratio) - 1)]
+        n = min(len(cons), self.params["max_train_jets"])
+        idx = rng.choice(len(cons), size=n, replace=True, p=w / w.sum())
+        return jet_frame(cons[idx])
+
+    def fit(self, train: Events, ctx: Context) -> "VAEQR":
+        p = self.params
+        rng = np.random.default_rng(ctx.seed)
+        torch.manual_seed(ctx.seed)
+        x, mask = self._training_jets(train, ctx, rng)
+        real = x[mask]
+        self.mean, self.std = real.mean(axis=0), real.std(axis=0) + 1e-6
+        x = ((x - self.mean) / self.std) * mask[:, :, None]
+        val = rng.random(len(x)) < 0.1
+        xt, mt = torch.from_numpy(x[~val]).to(DEVICE), torch.from_numpy(mask[~val]).to(DEVICE)
+        xv, mv = torch.from_numpy(x[val]).to(DEVICE), torch.from_numpy(mask[val]).to(DEVICE)
+        net = DeepSetsVAE(latent=p["latent"]).to(DEVICE)
+        opt = torch.optim.Adam(net.parameters(), lr=p["lr"])
+        best, best_state, bad = np.inf, None, 0
+        self.history = []
+        for epoch in range(p["epochs"]):
+            net.train()
+            perm = torch.from_numpy(rng.permutation(len(xt))).to(DEVICE)
+            for s in range(0, len(xt), p["batch_size"]):
+                i = perm[s:s + p["batch_size"]]
+                rec, mu, logvar = net(xt[i], mt[i])
+                loss = (chamfer(xt[i], mt[i], rec) + p["beta"] * kl_div(mu, logvar)).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            net.eval()
+            v = float(self._loss(net, xv, mv).mean())
+            self.history.append(v)
+            if v < best - 1e-5:
+                best, bad, best_state = v, 0, {k: t.detach().clone() for k, t in net.state_dict().items()}
+            else:
+                bad += 1
+                if bad >= p["patience"]:
+                    break
+        net.load_state_dict(best_state)
+        self.net = net.eval()
+        return self
+
+    def _loss(self, net, x, mask):
+        with torch.no_grad():
+            out = []
+            for s in range(0, len(x), 2048):
+                rec, mu, logvar = net(x[s:s + 2048], mask[s:s + 2048])
+                out.append(chamfer(x[s:s + 2048], mask[s:s + 2048], rec)
+                           + self.params["beta"] * kl_div(mu, logvar))
+            return torch.cat(out) if out else torch.zeros(0)
+
+    def jet_scores(self, events: Events) -> np.ndarray:
+        """(n, 2) VAE loss of each jet."""
+        cons = events.constituents().reshape(-1, 100, 3)
+        x, mask = jet_frame(cons)
+        x = ((x - self.mean) / self.std) * mask[:, :, None]
+        loss = self._loss(self.net, torch.from_numpy(x).to(DEVICE), torch.from_numpy(mask).to(DEVICE))
+        return loss.cpu().numpy().reshape(len(events), 2)
+
+    def score(self, events: Events) -> np.ndarray:
+        return COMBINE[self.params["combine"]](self.jet_scores(events), axis=1)
