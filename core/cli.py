@@ -89,6 +89,14 @@ def _cmd_run(a) -> int:
     return 0
 
 
+def _cmd_injection_scan(a) -> int:
+    from core.bumphunt.injection import load_scan_config, report, run_injection_scan
+
+    result = run_injection_scan(load_scan_config(a.config), base=a.config.parent, progress=not a.quiet)
+    print(report(result))
+    return 0
+
+
 def _cmd_processes(a) -> int:
     from core.generate import MODELS
 
@@ -143,6 +151,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_cmd_run)
+
+    j = sub.add_parser("injection-scan", help="discovery sensitivity: re-train and bump-hunt per injected amount")
+    j.add_argument("--config", type=Path, required=True)
+    j.add_argument("--quiet", action="store_true")
+    j.set_defaults(func=_cmd_injection_scan)
 
     s = sub.add_parser("processes", help="list the processes that can be generated")
     s.set_defaults(func=_cmd_processes)

@@ -39,8 +39,9 @@ class Overview(pn.viewable.Viewer):
             rows.append(("Injected signal", f"{inj['n_signal']} events of {', '.join(inj['signal_process'])}"))
         if s.get("demo"):
             d = s["demo"]
-            rows.append(("Demo S/B in SR", f"{d['target_s_over_b_in_sr']:.1%} in {d['signal_region_gev'][0]:.0f}–"
-                                          f"{d['signal_region_gev'][1]:.0f} GeV, |Δη| < {d['deta_max']}"))
+            rows.append(("Demo signal region", f"{d['signal_region_gev'][0]:.0f}–{d['signal_region_gev'][1]:.0f} GeV, "
+                         f"|Δη| < {d['deta_max']}: S/B = {d['s_over_b_in_sr']:.1%}, "
+                         f"S/√B = {d['target_s_over_sqrt_b_in_sr']}"))
         table = "\n".join(["| Property | Value |", "|---|---|"]
                           + [f"| {k} | {str(v).replace('|', chr(92) + '|')} |" for k, v in rows])
         return pn.pane.Markdown(table, sizing_mode="stretch_width")

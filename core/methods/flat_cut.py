@@ -48,6 +48,7 @@ def thresholds_out_of_fold(mjj: np.ndarray, score: np.ndarray, efficiencies, fol
     """Per-event score thresholds (n, len(efficiencies)); NaN scores (events outside every window)
     get NaN thresholds and are never selected.
 
+    A constant score cannot be cut: every event passes (threshold −inf), as for the inclusive search.
     ``groups`` (e.g. the m_jj window of a windowed method, whose classifiers differ from window to
     window) gets its own regression per group, so each window keeps ε of its events.
     """
@@ -69,6 +70,9 @@ def thresholds_out_of_fold(mjj: np.ndarray, score: np.ndarray, efficiencies, fol
                 train, test = in_g & (fold != k), in_g & (fold == k)
                 if train.sum() < 10 or not test.any():
                     continue
+                if np.ptp(score[train]) == 0:  # a constant score (the inclusive reference) cuts nothing
+                    out[test, j] = -np.inf
+                    continue
                 beta = quantile_regression(mjj[train], score[train], 1.0 - e, degree)
                 out[test, j] = _basis(mjj[test], degree) @ beta
     return out
@@ -78,4 +82,4 @@ def select(score: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Boolean (n, n_eff) selections: score above the event's threshold."""
     s = np.asarray(score, dtype=float)[:, None]
     with np.errstate(invalid="ignore"):
-        return np.isfinite(s) & (s > thresholds)
+        return np.isfinite(s) & ((s > thresholds) | (thresholds == -np.inf))

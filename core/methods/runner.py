@@ -36,6 +36,7 @@ class RunConfig:
     background_extra: str | None = None
     windows: str = "cms"
     binning: str = "A"
+    mjj_max: float | None = None  # drop windows reaching above (e.g. where too few events remain)
     folds: int = 5
     inner_folds: int = 4
     seed: int = 1
@@ -72,7 +73,7 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return {"eventset": self.eventset, "out": self.out, "signal": self.signal,
-                "background_extra": self.background_extra, "windows": self.windows, "binning": self.binning,
+                "background_extra": self.background_extra, "windows": self.windows, "binning": self.binning, "mjj_max": self.mjj_max,
                 "folds": self.folds, "inner_folds": self.inner_folds, "seed": self.seed,
                 "efficiencies": list(self.efficiencies), "sr_deta_max": self.sr_deta_max,
                 "min_window_events": self.min_window_events,
@@ -116,7 +117,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
             raise InputError(f"method {name} needs an extra background sample: set 'background_extra'")
     if Path(cfg.out).exists() and not overwrite:
         raise InputError(f"{cfg.out}: already exists (pass --overwrite to replace it)")
-    windows = make_windows(cfg.windows, es.mjj_fit_min, cfg.binning)
+    windows = make_windows(cfg.windows, es.mjj_fit_min, cfg.binning, cfg.mjj_max)
     data = Events.from_eventset(es)
     sr_mask = data.deta < cfg.sr_deta_max
     check_windows(windows, data.mjj[sr_mask], cfg.min_window_events, str(es.path))

@@ -48,7 +48,8 @@ class Window:
         return (self.sb_high or self.sr)[1]
 
 
-def make_windows(mode: str, mjj_min: float = 0.0, binning: str = "A") -> list[Window]:
+def make_windows(mode: str, mjj_min: float = 0.0, binning: str = "A", mjj_max: float | None = None) -> list[Window]:
+    """Windows of ``mode`` lying fully inside [mjj_min, mjj_max] (sidebands included)."""
     if mode == "lhco":
         (lo, sr, hi) = LHCO_WINDOW
         windows = [Window("lhco", sr, lo, hi)]
@@ -60,7 +61,8 @@ def make_windows(mode: str, mjj_min: float = 0.0, binning: str = "A") -> list[Wi
                           (e[i + 1], e[i + 2]) if i + 2 < len(e) else None) for i in range(len(e) - 1)]
     else:
         raise InputError(f"windows: mode must be 'cms' or 'lhco', got '{mode}'")
-    return [w for w in windows if w.lo >= mjj_min - 1e-9 and (w.sb_low or w.sb_high)]
+    hi = np.inf if mjj_max is None else mjj_max
+    return [w for w in windows if w.lo >= mjj_min - 1e-9 and w.hi <= hi + 1e-9 and (w.sb_low or w.sb_high)]
 
 
 def assign(windows: list[Window], mjj: np.ndarray) -> np.ndarray:

@@ -110,5 +110,6 @@ class Run:
         col = threshold_column(method, eff)
         t = pq.read_table(self.path / "thresholds.parquet", columns=[col]).column(col).to_numpy()
         s = pq.read_table(self.path / "scores.parquet", columns=[method]).column(method).to_numpy()
-        with np.errstate(invalid="ignore"):
-            return np.isfinite(s) & (s > t)
+        from core.methods.flat_cut import select
+
+        return select(s, t[:, None])[:, 0]

@@ -1,6 +1,8 @@
 """The bump hunt against known answers: injected signals, background-only toys, pyhf, the F-test."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -212,3 +214,35 @@ def test_bump_hunt_on_an_eventset_uses_the_fully_efficient_edge(qcd_es, signal_e
     mixed = np.random.default_rng(0).poisson(expected_counts(Quadrature(EDGES), 5000, np.array([10.0, 5.0])))
     hunt = bump_hunt(Spectrum(mixed, EDGES), model)
     assert "background fit" in hunt.report() and hunt.limit_at_best.observed > 0
+
+
+def test_crossing_interpolates_in_sqrt_n():
+    from core.bumphunt.injection import crossing
+
+    n = np.array([0, 100, 400, 900])
+    z = 0.1 * np.sqrt(n)  # Z ∝ √N: exact in √N interpolation
+    assert abs(crossing(n, z, 1.5) - 225.0) < 1e-9
+    assert crossing(n, z, 5.0) is None
+
+
+def test_injection_scan_retrains_per_point_and_reports_improvement(tmp_path, qcd_es, signal_es):
+    import yaml
+
+    from core.bumphunt.injection import load_scan_config, run_injection_scan
+
+    cfg = {"background": str(qcd_es.path), "signal": str(signal_es.path), "out": "scan",
+           "injections": [0, 60, 200], "efficiency": 0.3, "mass": 3500.0,
+           "run": {"windows": "lhco", "min_window_events": 5, "folds": 2, "inner_folds": 2,
+                   "methods": ["inclusive", "cut_tau21"]}}
+    (tmp_path / "scan.yaml").write_text(yaml.safe_dump(cfg))
+    res = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False)
+    assert [p["n_injected"] for p in res["points"]] == [0, 60, 200]
+    for m in ("inclusive", "cut_tau21"):
+        zs = [p["z"][m] for p in res["points"]]
+        assert zs[2] > zs[0] + 1, f"{m}: Z grows with the injected signal ({zs})"
+    for n in (0, 60, 200):
+        assert (tmp_path / "scan" / f"run-{n}" / "manifest.json").exists(), "one re-trained Run per point"
+    assert json.loads((tmp_path / "scan" / "injection_scan.json").read_text())["mode"].startswith("re-trained")
+    sens, incl = res["sensitivity"]["cut_tau21"], res["sensitivity"]["inclusive"]
+    assert 0 < incl["n_3sigma"] < incl["n_5sigma"] <= 200 and incl["improvement_3sigma"] == 1.0
+    assert sens["improvement_3sigma"] == incl["n_3sigma"] / sens["n_3sigma"]
