@@ -1,21 +1,12 @@
-"""anomalyscope dashboard entry point: `panel serve app.py`."""
+"""anomalyscope dashboard entry point: `panel serve app.py`.
+
+Opens the Run in ANOMALYSCOPE_RUN (default: the demo's Run) and its EventSet; every view reads one
+SessionState per browser session, and the URL carries the view state.
+"""
 import panel as pn
 
-from dashboard.data import default_eventset_path
-from dashboard.overview import Overview
-from dashboard.state import SessionState
+from dashboard.app import build
 
-pn.extension(sizing_mode="stretch_width")
-
-
-def build():
-    state = SessionState(eventset_path=str(default_eventset_path()))
-    return pn.template.FastListTemplate(
-        title="anomalyscope",
-        main=[Overview(state=state)],
-        sidebar=[pn.pane.Markdown("Model-agnostic dijet anomaly search.\n\nViews for methods, bump hunt, "
-                                  "Lund reweighting and trigger models arrive with those capabilities.")],
-    )
-
+pn.extension("tabulator", sizing_mode="stretch_width", notifications=True)
 
 build().servable()

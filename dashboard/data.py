@@ -1,20 +1,41 @@
-"""Data the dashboard reads from disk, cached once per process and shared by all sessions."""
+"""Data the dashboard reads from disk, cached once per process and shared by all sessions, and the
+pure functions each view draws from (tested without a browser)."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
+import pandas as pd
 import panel as pn
+from scipy import stats
 
+from core.bumphunt import FitError, f_test, local_significance, mjj_spectrum
 from core.data import EventSet
 from core.demo import default_demo_dir
+from core.errors import InputError
+from core.methods.events import JET_FEATURES
+from core.results import Run
+
+MJJ_MAX = 8000.0
+FEATURE_LABELS = {
+    "msoftdrop": "m_SD [GeV]", "tau21": "τ21", "tau32": "τ32", "tau43": "τ43",
+    "n_constituents": "n constituents", "lepton_fraction": "lepton energy fraction", "btag": "b-tag score",
+}
 
 
 def default_eventset_path() -> Path:
     """ANOMALYSCOPE_EVENTSET if set, else the demo's data EventSet."""
     env = os.environ.get("ANOMALYSCOPE_EVENTSET")
     return Path(env) if env else default_demo_dir() / "data"
+
+
+def default_run_path() -> Path:
+    """ANOMALYSCOPE_RUN if set, else the demo's Run."""
+    env = os.environ.get("ANOMALYSCOPE_RUN")
+    return Path(env) if env else default_demo_dir() / "run"
 
 
 @pn.cache(max_items=8)
@@ -26,3 +47,189 @@ def open_eventset(path: str) -> EventSet:
 def event_columns(path: str, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
     es = open_eventset(path)
     return {c: es.column(c) for c in columns}
+
+
+@dataclass
+class RunData:
+    """A Run with the EventSet columns the views need, aligned event by event."""
+
+    run: Run
+    eventset: EventSet
+    scores: dict
+    thresholds: dict
+    truth: np.ndarray | None
+    features: dict  # "j1.msoftdrop" -> array
+    signal_scores: dict | None
+
+    @property
+    def methods(self) -> list[str]:
+        return self.run.methods
+
+    @property
+    def efficiencies(self) -> list[float]:
+        """No cut, then the Run's flat efficiencies."""
+        return [1.0] + sorted(self.run.efficiencies, reverse=True)
+
+    @property
+    def sr(self) -> np.ndarray:
+        return self.scores["deta"] < self.run.config.get("sr_deta_max", 1.3)
+
+    def selection(self, method: str, eff: float) -> np.ndarray:
+        from core.methods.flat_cut import select
+        from core.results import threshold_column
+
+        if eff >= 1.0:
+            return self.sr.copy()
+        col = threshold_column(method, eff)
+        if col not in self.thresholds:
+            raise InputError(f"this Run has no ε = {eff:g} cut (it has {self.run.efficiencies})")
+        t = self.thresholds[col]
+        return select(self.scores[method], t[:, None])[:, 0] & self.sr
+
+
+@pn.cache(max_items=4)
+def load_run(path: str) -> RunData:
+    run = Run.open(path)
+    es = EventSet.open(run.manifest["eventset"]["path"])
+    scores, thresholds = run.scores(), run.thresholds()
+    ids = es.column("event_id")
+    if not np.array_equal(ids, scores["event_id"]):
+        raise InputError(f"{path}: its scores do not line up with the events of {es.path}")
+    truth = es.truth() if "label" in es.fields else None
+    cols = [f"{j}.{f}" for j in ("j1", "j2") for f in JET_FEATURES]
+    arr = es.load(cols)
+    feats = {}
+    for c in cols:
+        j, f = c.split(".")
+        if f in arr[j].fields:
+            feats[c] = ak.to_numpy(arr[j][f]).astype(float)
+    return RunData(run, es, scores, thresholds, truth, feats, run.signal_scores())
+
+
+# ---------------------------------------------------------------------- view data
+@dataclass
+class SpectrumFit:
+    eff: float
+    spectrum: object
+    fit: object | None
+    scan: object | None
+    message: str
+
+
+def spectra(rd: RunData, method: str, efficiencies, binning="cms") -> list[SpectrumFit]:
+    """m_jj after each flat-efficiency cut, its F-test background fit and the local-significance scan,
+    over the m_jj range where the method scores events (a windowed method: its windows' signal regions)."""
+    mjj = rd.scores["mjj"]
+    scored = rd.sr & np.isfinite(rd.scores[method]) & (mjj >= rd.eventset.mjj_fit_min)
+    if not scored.any():
+        raise InputError(f"{method} scores no event in the analysis region")
+    lo, hi = max(rd.eventset.mjj_fit_min, float(mjj[scored].min())), min(MJJ_MAX, float(mjj[scored].max()) + 1.0)
+    out = []
+    for eff in efficiencies:
+        sel = rd.selection(method, eff) & scored
+        spec = mjj_spectrum(mjj[sel], lo, hi, binning)
+        try:
+            ft = f_test(spec)
+            scan = local_significance(spec, ft.chosen)
+            out.append(SpectrumFit(eff, spec, ft.chosen, scan,
+                                   f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}, "
+                                   f"max local Z = {scan.max_z:.1f} at {scan.best_mass:.0f} GeV"))
+        except FitError as exc:
+            out.append(SpectrumFit(eff, spec, None, None, str(exc)))
+    return out
+
+
+def correlation_matrix(rd: RunData, sample: str = "data", kind: str = "pearson") -> pd.DataFrame:
+    """Correlation between methods' scores in the analysis region, on data, background or signal."""
+    if sample == "signal":
+        if rd.signal_scores is None:
+            raise InputError("this Run has no signal sample scores")
+        s = rd.signal_scores
+        keep = s["deta"] < 1.3
+    else:
+        s = rd.scores
+        keep = rd.sr.copy()
+        if sample == "background":
+            if rd.truth is None:
+                raise InputError("no truth labels: background-only correlations need simulated data")
+            keep &= rd.truth == 0
+    methods = [m for m in rd.methods if np.nanstd(s[m][keep]) > 0]
+    df = pd.DataFrame({m: s[m][keep] for m in methods})
+    return df.corr(method=kind)
+
+
+def top_overlap(rd: RunData, eff: float = 0.01) -> pd.DataFrame:
+    """Jaccard overlap of the events each pair of methods selects at efficiency ε."""
+    sel = {m: rd.selection(m, eff) for m in rd.methods if np.nanstd(rd.scores[m]) > 0}
+    names = list(sel)
+    mat = np.array([[np.sum(sel[a] & sel[b]) / max(np.sum(sel[a] | sel[b]), 1) for b in names] for a in names])
+    return pd.DataFrame(mat, index=names, columns=names)
+
+
+def feature_distributions(rd: RunData, method: str, feature: str, mjj_window=None, n_top: int = 200,
+                          bins: int = 30, eff: float | None = None) -> dict:
+    """Normalised histograms of a jet feature (both jets) of the anomalous events — those passing the
+    flat-efficiency cut ε, or the n_top highest scores when no ε < 1 is given — against the rest, in the
+    analysis region and the chosen m_jj window; with a KS p-value of the difference."""
+    mask = rd.sr & np.isfinite(rd.scores[method])
+    if mjj_window is not None:
+        mask &= (rd.scores["mjj"] >= mjj_window[0]) & (rd.scores["mjj"] < mjj_window[1])
+    idx = np.flatnonzero(mask)
+    if len(idx) < 2:
+        raise InputError("too few events in this m_jj window")
+    if eff is not None and eff < 1.0:
+        passed = rd.selection(method, eff)
+        top, rest = idx[passed[idx]], idx[~passed[idx]]
+        if len(top) == 0:
+            raise InputError(f"no event in this window passes the ε = {eff:g} cut of {method}")
+    else:
+        order = idx[np.argsort(rd.scores[method][idx])[::-1]]
+        top, rest = order[:n_top], order[n_top:]
+    top_v = np.concatenate([rd.features[f"j1.{feature}"][top], rd.features[f"j2.{feature}"][top]])
+    rest_v = np.concatenate([rd.features[f"j1.{feature}"][rest], rd.features[f"j2.{feature}"][rest]])
+    both = np.concatenate([top_v, rest_v])
+    both = both[np.isfinite(both)]
+    lo, hi = np.percentile(both, [0.5, 99.5]) if len(both) else (0, 1)
+    edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
+    h_top, _ = np.histogram(np.clip(top_v, lo, hi), edges, density=True)
+    h_rest, _ = np.histogram(np.clip(rest_v, lo, hi), edges, density=True)
+    p = stats.ks_2samp(top_v[np.isfinite(top_v)], rest_v[np.isfinite(rest_v)]).pvalue if len(rest_v) else np.nan
+    return {"edges": edges, "top": h_top, "rest": h_rest, "n_top": len(top), "n_rest": len(rest), "ks_p": float(p)}
+
+
+def top_events(rd: RunData, method: str, mjj_window=None, n: int = 100) -> pd.DataFrame:
+    """The n most anomalous events of a method in the analysis region (and m_jj window)."""
+    mask = rd.sr & np.isfinite(rd.scores[method])
+    if mjj_window is not None:
+        mask &= (rd.scores["mjj"] >= mjj_window[0]) & (rd.scores["mjj"] < mjj_window[1])
+    idx = np.flatnonzero(mask)
+    idx = idx[np.argsort(rd.scores[method][idx])[::-1][:n]]
+    df = pd.DataFrame({"row": idx, "event_id": rd.scores["event_id"][idx], "mjj": rd.scores["mjj"][idx].round(0)})
+    for m in rd.methods:
+        df[m] = rd.scores[m][idx]
+    for f in ("msoftdrop", "tau21"):
+        for j in ("j1", "j2"):
+            key = f"{j}.{f}"
+            if key in rd.features:
+                df[key] = rd.features[key][idx].round(3)
+    if rd.truth is not None:
+        df["label"] = rd.truth[idx]
+    return df.reset_index(drop=True)
+
+
+def event_display(es: EventSet, row: int) -> dict:
+    """Constituents of both jets in (η, φ) with pT and class, jet axes, and their Lund-plane points."""
+    arr = es.load(["j1", "j2", "mjj", "event_id"])[row]
+    out = {"event_id": int(arr.event_id), "mjj": float(arr.mjj), "jets": []}
+    for j in ("j1", "j2"):
+        jet = arr[j]
+        c = jet.constituents
+        px, py, pz = (np.asarray(c[k], dtype=float) for k in ("px", "py", "pz"))
+        pt = np.hypot(px, py)
+        out["jets"].append({
+            "name": j, "pt": float(jet.pt), "eta": float(jet.eta), "phi": float(jet.phi), "msd": float(jet.msoftdrop),
+            "tau21": float(jet.tau21), "c_eta": np.arcsinh(pz / np.maximum(pt, 1e-9)), "c_phi": np.arctan2(py, px),
+            "c_pt": pt, "c_cls": np.asarray(c["cls"], dtype=int),
+            "lund_x": np.asarray(jet.lund.ln_inv_delta, dtype=float), "lund_y": np.asarray(jet.lund.ln_kt, dtype=float),
+        })
+    return out

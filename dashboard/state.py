@@ -1,9 +1,33 @@
-"""One Parameterized state object per browser session; views redraw from it, never from each other."""
+"""One Parameterized state object per browser session; views redraw from it, never from each other.
+
+The URL carries method, cut, window and event (``pn.state.location.sync``), so a link reproduces
+exactly what was on the screen.
+"""
 from __future__ import annotations
 
 import param
 
+EFFICIENCIES = (1.0, 0.1, 0.01, 0.001)
+
 
 class SessionState(param.Parameterized):
     eventset_path = param.String(default="", doc="directory of the EventSet being inspected")
-    mjj_window = param.Range(default=None, doc="selected m_jj range [GeV], None for all")
+    run_path = param.String(default="", doc="directory of the Run being inspected")
+    method = param.Selector(default=None, objects=[], doc="anomaly method whose score is cut on")
+    efficiency = param.Selector(default=0.01, objects=list(EFFICIENCIES), doc="flat efficiency of the cut")
+    mjj_lo = param.Number(default=None, allow_None=True, doc="selected m_jj window, lower edge [GeV]")
+    mjj_hi = param.Number(default=None, allow_None=True, doc="selected m_jj window, upper edge [GeV]")
+    feature = param.Selector(default="msoftdrop", objects=["msoftdrop", "tau21", "tau32", "tau43", "n_constituents",
+                                                           "lepton_fraction", "btag"])
+    event_row = param.Integer(default=None, allow_None=True, doc="row of the event shown in the display")
+    corr_sample = param.Selector(default="data", objects=["data", "background", "signal"])
+    corr_kind = param.Selector(default="pearson", objects=["pearson", "spearman"])
+
+    @property
+    def mjj_window(self):
+        if self.mjj_lo is None or self.mjj_hi is None:
+            return None
+        return (min(self.mjj_lo, self.mjj_hi), max(self.mjj_lo, self.mjj_hi))
+
+    def url_parameters(self) -> list[str]:
+        return ["method", "efficiency", "mjj_lo", "mjj_hi", "event_row", "feature"]

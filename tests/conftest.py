@@ -22,3 +22,21 @@ def qcd_es(tmp_path_factory):
 @pytest.fixture(scope="session")
 def loose_selection():
     return Selection(mjj_min=0.0, jet_pt_min=50.0)
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, qcd_es, signal_es):
+    """A Run of cheap methods on QCD with 40 injected W' events."""
+    import yaml
+
+    from core.data import inject
+    from core.methods.runner import execute, load_config
+
+    d = tmp_path_factory.mktemp("run")
+    inject(qcd_es, signal_es, 40, d / "data", seed=1, remainder=d / "signal")
+    (d / "run.yaml").write_text(yaml.safe_dump({
+        "eventset": "data", "signal": "signal", "out": "run", "windows": "lhco", "min_window_events": 5,
+        "folds": 2, "inner_folds": 2, "efficiencies": [0.1, 0.01],
+        "methods": ["inclusive", "cut_tau21", "cut_tau32", {"supervised": {"epochs": 5}}],
+    }))
+    return execute(load_config(d / "run.yaml"), progress=False)

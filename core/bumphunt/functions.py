@@ -56,7 +56,8 @@ def expected_counts(q: Quadrature, total: float, shape_params: np.ndarray) -> np
     s = integ.sum()
     if not np.isfinite(s) or s <= 0:
         return np.full(len(integ), np.nan)
-    return total * integ / s
+    with np.errstate(over="ignore", invalid="ignore"):
+        return total * integ / s
 
 
 def p0_from_total(q: Quadrature, total: float, shape_params: np.ndarray) -> float:

@@ -39,6 +39,7 @@ class Method:
     name = "method"
     needs: tuple = ()  # "signal", "background_extra", "constituents"
     windowed = False  # scores comparable only within one m_jj window
+    default_folds: int | None = None  # a method may need fewer folds than the run (see VAE-QR)
 
     def __init__(self, **params):
         self.params = params

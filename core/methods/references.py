@@ -3,9 +3,10 @@
 * ``inclusive``: no substructure cut (a constant score: every efficiency keeps everything).
 * ``cut_tau21`` / ``cut_tau32``: the traditional 2- and 3-prong selections, τ21 < x (τ32 < x) on both
   jets, as a score −max(τ_j1, τ_j2) so that the cut "score > −x" is exactly the selection.
-* ``supervised``: a classifier between the labelled signal sample and background (the upper bound).
-  The background is the data's training folds: simulated data is background up to the injected
-  signal (per mille), which is the same approximation every weakly supervised paper makes for it.
+* ``supervised``: a classifier between the labelled signal sample and background (the upper bound),
+  trained in the m_jj range the windows span. The background is the data's training folds: simulated
+  data is background up to the injected signal (below a percent), the approximation the weak-supervision
+  papers make for this reference too.
 * ``iad``: the idealised anomaly detector — a classifier between SR data and a perfectly modelled
   background sample in the same SR (extra simulated events), per window.
 """
@@ -64,8 +65,16 @@ class Supervised(Method):
     def fit(self, train: Events, ctx: Context):
         if ctx.signal is None:
             raise InputError("supervised: needs a labelled signal sample ('signal' in the run config)")
-        bkg = train.subset(train.deta < ctx.sr_deta_max)
-        sig = ctx.signal.subset(ctx.signal.deta < ctx.sr_deta_max)
+        lo = min((w.lo for w in ctx.windows), default=-np.inf)
+        hi = max((w.hi for w in ctx.windows), default=np.inf)
+
+        def region(ev):
+            return ev.subset((ev.deta < ctx.sr_deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
+
+        bkg, sig = region(train), region(ctx.signal)
+        if len(bkg) < MIN_TRAIN or len(sig) < MIN_TRAIN:
+            raise InputError(f"supervised: {len(bkg)} background and {len(sig)} signal events in "
+                             f"{lo:.0f}–{hi:.0f} GeV; at least {MIN_TRAIN} of each are needed")
         x = np.concatenate([event_features(bkg), event_features(sig)])
         y = np.concatenate([np.zeros(len(bkg)), np.ones(len(sig))])
         self.models = train_ensemble(x, y, ctx.n_inner, TrainConfig(**self.params), ctx.seed)

@@ -132,7 +132,9 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     thresholds = {"event_id": data.event_id}
     timings, models = {}, {}
     for name, params in tqdm(cfg.methods.items(), desc="methods", disable=not progress):
-        res = run_out_of_fold(REGISTRY[name], params, data, ctx, cfg.folds, cfg.seed, signal)
+        params = dict(params)
+        folds = int(params.pop("folds", REGISTRY[name].default_folds or cfg.folds))
+        res = run_out_of_fold(REGISTRY[name], params, data, ctx, folds, cfg.seed, signal)
         scores[name] = res.scores
         if sig_scores is not None:
             sig_scores[name] = res.signal_scores
@@ -171,6 +173,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         "efficiencies": list(cfg.efficiencies),
         "windows": [{"name": w.name, "sr": list(w.sr), "sb_low": w.sb_low, "sb_high": w.sb_high} for w in windows],
         "folds": cfg.folds, "inner_folds": cfg.inner_folds, "seed": cfg.seed,
+        "method_folds": {n: int(p.get("folds", REGISTRY[n].default_folds or cfg.folds)) for n, p in cfg.methods.items()},
         "training_seconds": timings,
         "torch_device": str(DEVICE),
     }

@@ -9,8 +9,12 @@ flat-efficiency machinery) then turns it into selections that do not sculpt the 
 * Loss: masked Chamfer distance between input and reconstructed point clouds (permutation
   invariant) + β·KL, β = 0.01 by default. The jet score is that loss.
 * Training set: events in the |Δη| sideband 1.3 < |Δη| < 2.5, jets resampled to match the jet-pT
-  spectrum of the |Δη| < 1.3 region. Event score: the minimum of the two jets' scores by default
-  (both jets must look anomalous), or max / sum.
+  spectrum of the |Δη| < 1.3 region (at most 20k jets per model on the CPU). Event score: the minimum
+  of the two jets' scores by default (both jets must look anomalous), or max / sum.
+* Folds: 2 by default. The analysis region (|Δη| < 1.3) is never in a training set, so every event
+  there is scored by a model that did not see it whatever the number of folds; the 2 folds keep the
+  control-region events out of fold too, at a fifth of the 5-fold training cost (measured on the
+  CPU: ≈ 75 ms per batch of 256 jets).
 """
 from __future__ import annotations
 
@@ -75,8 +79,9 @@ def kl_div(mu, logvar):
 class VAEQR(Method):
     name = "vae_qr"
     needs = ("constituents",)
-    defaults = {"latent": 12, "beta": 0.01, "epochs": 20, "batch_size": 256, "lr": 1e-3, "combine": "min",
-                "max_train_jets": 60000, "patience": 4, "cr_deta": (1.3, 2.5)}
+    default_folds = 2
+    defaults = {"latent": 12, "beta": 0.01, "epochs": 15, "batch_size": 256, "lr": 1e-3, "combine": "min",
+                "max_train_jets": 20000, "patience": 4, "cr_deta": (1.3, 2.5)}
 
     def __init__(self, **params):
         unknown = set(params) - set(self.defaults)

@@ -1,0 +1,320 @@
+"""The linked views of a Run. Each is a Viewer over the one SessionState; plots come from the pure
+functions in ``dashboard.data`` so they are tested without a browser.
+
+Plotting conventions: data as points with Garwood (exact Poisson) error bars, the background fit as a
+line, pulls below, log-y spectra, axis labels with units.
+"""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from holoviews import streams
+from holoviews.operation.datashader import rasterize
+
+from core.bumphunt import poisson_interval
+from core.errors import InputError
+from dashboard.data import (
+    FEATURE_LABELS,
+    correlation_matrix,
+    event_display,
+    feature_distributions,
+    load_run,
+    spectra,
+    top_events,
+    top_overlap,
+)
+from dashboard.state import SessionState
+
+PALETTE = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
+CLASS_NAMES = {0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}
+CLASS_COLORS = {0: "#1f77b4", 1: "#2ca02c", 2: "#ff7f0e", 3: "#d62728", 4: "#9467bd"}
+
+
+def _missing(msg: str) -> pn.pane.Alert:
+    return pn.pane.Alert(msg, alert_type="warning")
+
+
+class RunView(pn.viewable.Viewer):
+    state = param.ClassSelector(class_=SessionState)
+
+    def _run(self):
+        return load_run(self.state.run_path)
+
+
+class SpectraView(RunView):
+    """m_jj at several flat efficiencies of the chosen method, fits, pulls and the significance scan.
+    Box-select a range on the spectrum to set the m_jj window the other views use."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.box = streams.BoundsX(boundsx=None)
+        self.box.add_subscriber(self._on_box)
+
+    def _on_box(self, boundsx=None):
+        if boundsx:
+            self.state.param.update(mjj_lo=float(boundsx[0]), mjj_hi=float(boundsx[1]))
+
+    @param.depends("state.run_path", "state.method", "state.mjj_lo", "state.mjj_hi")
+    def _plots(self):
+        try:
+            rd = self._run()
+        except InputError as exc:
+            return _missing(f"**No Run loaded.** {exc}\n\nBuild one with `python -m core demo` or "
+                            "`python -m core run --config run.yaml`, then set `ANOMALYSCOPE_RUN`.")
+        method = self.state.method or rd.methods[0]
+        try:
+            fits = spectra(rd, method, rd.efficiencies)
+        except InputError as exc:
+            return _missing(str(exc))
+        spec_layers, pull_layers, scan_layers, notes = [], [], [], []
+        for k, f in enumerate(fits):
+            c = PALETTE[k % len(PALETTE)]
+            label = "no cut" if f.eff >= 1 else f"ε = {f.eff:g}"
+            n, x = f.spectrum.counts, f.spectrum.centers
+            w = f.spectrum.widths
+            ok = n > 0
+            lo, hi = poisson_interval(n)
+            dens = n / w
+            pts = hv.Scatter((x[ok], dens[ok]), "m_jj [GeV]", "Events / GeV", label=label).opts(
+                color=c, size=5, tools=["xbox_select", "hover"])
+            if f.eff >= 1:
+                self.box.source = pts
+            err = hv.ErrorBars((x[ok], dens[ok], (n[ok] - lo[ok]) / w[ok], (hi[ok] - n[ok]) / w[ok]),
+                               "m_jj [GeV]", ["Events / GeV", "minus", "plus"]).opts(color=c, lower_head=None,
+                                                                                     upper_head=None)
+            spec_layers += [err, pts]
+            notes.append(f"**{label}**: {int(n.sum())} events; {f.message}")
+            if f.fit is not None:
+                spec_layers.append(hv.Curve((x, f.fit.expected / w), "m_jj [GeV]", "Events / GeV").opts(color=c))
+                pull_layers.append(hv.Scatter((x, f.fit.pulls), "m_jj [GeV]", "pull").opts(color=c, size=4))
+                scan_layers.append(hv.Curve((f.scan.masses, f.scan.z), "m_jj [GeV]", "local Z [σ]").opts(color=c))
+        if self.state.mjj_window:
+            spec_layers.append(hv.VSpan(*self.state.mjj_window).opts(color="gold", alpha=0.2))
+        floor = min((f.spectrum.counts[f.spectrum.counts > 0] / f.spectrum.widths[f.spectrum.counts > 0]).min()
+                    for f in fits if f.spectrum.total > 0) if any(f.spectrum.total > 0 for f in fits) else 1e-3
+        spectrum = hv.Overlay(spec_layers).opts(
+            logy=True, responsive=True, height=380, ylim=(floor / 5, None), title=f"{method}: m_jj after flat-efficiency cuts (|Δη| < 1.3)",
+            legend_position="top_right", active_tools=["xbox_select"], show_grid=True)
+        pulls = hv.Overlay(pull_layers + [hv.HLine(0).opts(color="grey")]).opts(
+            responsive=True, height=150, ylim=(-4, 4), show_grid=True, title="(data − fit)/√fit")
+        scan = hv.Overlay(scan_layers + [hv.HLine(3).opts(color="grey", line_dash="dashed")]).opts(
+            responsive=True, height=170, show_grid=True, title="Local significance of a resolution-width bump")
+        return pn.Column(pn.pane.HoloViews(spectrum, linked_axes=True), pulls, scan,
+                         pn.pane.Markdown("\n\n".join(notes)), sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(self._plots, sizing_mode="stretch_width")
+
+
+class CorrelationView(RunView):
+    """Correlation of the methods' scores; pick two methods to see their scores against each other."""
+
+    x_method = param.Selector(objects=[])
+    y_method = param.Selector(objects=[])
+
+    @param.depends("state.run_path", "state.corr_sample", "state.corr_kind")
+    def _matrix(self):
+        try:
+            rd = self._run()
+            corr = correlation_matrix(rd, self.state.corr_sample, self.state.corr_kind)
+        except InputError as exc:
+            return _missing(str(exc))
+        names = list(corr.columns)
+        data = [(a, b, corr.loc[a, b]) for a in names for b in names]
+        heat = hv.HeatMap(data, ["method x", "method y"], "correlation").opts(
+            cmap="RdBu_r", clim=(-1, 1), colorbar=True, tools=["hover"], responsive=True, height=380,
+            title=f"{self.state.corr_kind.title()} correlation of scores ({self.state.corr_sample}, |Δη| < 1.3)")
+        labels = hv.Labels([(a, b, f"{v:.2f}") for a, b, v in data], ["method x", "method y"], "text")
+        overlap = top_overlap(rd, 0.01)
+        return pn.Column(heat * labels, pn.pane.Markdown("**Overlap of the 1% selections (Jaccard)**"),
+                         pn.pane.DataFrame(overlap.round(2), sizing_mode="stretch_width"))
+
+    @param.depends("state.run_path", "x_method", "y_method")
+    def _scatter(self):
+        try:
+            rd = self._run()
+        except InputError:
+            return pn.Spacer()
+        xm = self.x_method or rd.methods[0]
+        ym = self.y_method or rd.methods[-1]
+        s = rd.scores
+        keep = rd.sr & np.isfinite(s[xm]) & np.isfinite(s[ym])
+        flat = [m for m in (xm, ym) if np.ptp(s[m][keep]) == 0] if keep.any() else [xm, ym]
+        if flat:
+            return _missing(f"{', '.join(flat)}: a constant score (no substructure cut); nothing to plot.")
+        pts = hv.Points((s[xm][keep], s[ym][keep]), [f"{xm} score", f"{ym} score"])
+        return rasterize(pts).opts(cmap="viridis", cnorm="log", responsive=True, height=380, colorbar=True,
+                                   title=f"{ym} vs {xm} (datashaded, {keep.sum():,} events)")
+
+    def __panel__(self):
+        try:
+            rd = self._run()
+            methods = rd.methods
+            varying = [m for m in methods if np.nanstd(rd.scores[m][rd.sr]) > 0] or methods
+            self.param.x_method.objects = methods
+            self.param.y_method.objects = methods
+            self.x_method, self.y_method = varying[0], varying[-1]
+        except InputError:
+            pass
+        return pn.Column(pn.Row(self.state.param.corr_sample, self.state.param.corr_kind), self._matrix,
+                         pn.Row(self.param.x_method, self.param.y_method), self._scatter,
+                         sizing_mode="stretch_width")
+
+
+class FeatureView(RunView):
+    """What is anomalous? Jet features of the events passing the cut (or the top N with no cut) against the rest."""
+
+    n_top = param.Integer(default=100, bounds=(10, 2000))
+
+    @param.depends("state.run_path", "state.method", "state.feature", "state.mjj_lo", "state.mjj_hi",
+                   "state.efficiency", "n_top")
+    def _plot(self):
+        try:
+            rd = self._run()
+            method = self.state.method or rd.methods[0]
+            d = feature_distributions(rd, method, self.state.feature, self.state.mjj_window, self.n_top,
+                                      eff=self.state.efficiency)
+        except InputError as exc:
+            return _missing(str(exc))
+        label = FEATURE_LABELS.get(self.state.feature, self.state.feature)
+        top = hv.Histogram((d["edges"], d["top"]), kdims=[label], vdims=["normalised"]).opts(
+            alpha=0.5, color="#d62728", line_color=None)
+        rest = hv.Histogram((d["edges"], d["rest"]), kdims=[label], vdims=["normalised"]).opts(
+            alpha=0.5, color="#7f7f7f", line_color=None)
+        window = "all m_jj" if self.state.mjj_window is None else \
+            f"{self.state.mjj_window[0]:.0f}–{self.state.mjj_window[1]:.0f} GeV"
+        chosen = f"top {d['n_top']} by {method}" if self.state.efficiency >= 1 else \
+            f"{d['n_top']} passing ε = {self.state.efficiency:g} of {method}"
+        return (rest.relabel(f"other {d['n_rest']:,} events") * top.relabel(chosen)).opts(
+            responsive=True, height=420, legend_position="top_right",
+            title=f"{label} of both jets, {window} (KS p = {d['ks_p']:.2g})")
+
+    def __panel__(self):
+        return pn.Column(pn.Row(self.state.param.feature, self.param.n_top), self._plot, sizing_mode="stretch_width")
+
+
+class EventsView(RunView):
+    """The most anomalous events; select one to see it in the event display."""
+
+    @param.depends("state.run_path", "state.method", "state.mjj_lo", "state.mjj_hi")
+    def _table(self):
+        try:
+            rd = self._run()
+        except InputError as exc:
+            return _missing(str(exc))
+        method = self.state.method or rd.methods[0]
+        df = top_events(rd, method, self.state.mjj_window)
+        table = pn.widgets.Tabulator(df, pagination="remote", page_size=15, selectable=1, disabled=True,
+                                     sizing_mode="stretch_width", height=480, show_index=False)
+
+        def on_select(event):
+            if event.new:
+                self.state.event_row = int(df.loc[event.new[0], "row"])
+
+        table.param.watch(on_select, "selection")
+        return pn.Column(table, pn.widgets.FileDownload(callback=lambda: _csv(df), filename="anomalous_events.csv",
+                                                        button_type="primary", label="Download CSV"))
+
+    @param.depends("state.run_path", "state.event_row")
+    def _display(self):
+        try:
+            rd = self._run()
+        except InputError:
+            return pn.Spacer()
+        row = self.state.event_row
+        if row is None:
+            return pn.pane.Markdown("*Select an event in the table (or use Next ▶).*")
+        d = event_display(rd.eventset, row)
+        layers = []
+        for k, jet in enumerate(d["jets"]):
+            for cls, name in CLASS_NAMES.items():
+                m = jet["c_cls"] == cls
+                if m.any():
+                    layers.append(hv.Points(
+                        pd.DataFrame({"η": jet["c_eta"][m], "φ": jet["c_phi"][m], "pT": jet["c_pt"][m]}),
+                        ["η", "φ"], ["pT"], label=name if k == 0 else "").opts(
+                        color=CLASS_COLORS[cls], size=hv.dim("pT").norm() * 25 + 3, alpha=0.7))
+            circle = hv.Ellipse(jet["eta"], jet["phi"], 1.6).opts(color="black", line_dash="dashed")
+            axis = hv.Points([(jet["eta"], jet["phi"])]).opts(marker="x", size=14, color="black")
+            layers += [circle, axis]
+        display = hv.Overlay(layers).opts(responsive=True, height=420, aspect=None, xlabel="η", ylabel="φ [rad]",
+                                          title=f"Event {d['event_id']}, m_jj = {d['mjj']:.0f} GeV "
+                                                f"(marker area ∝ pT, circles R = 0.8)", legend_position="right")
+        lund = hv.Overlay([hv.Scatter((j["lund_x"], j["lund_y"]), "ln 1/Δ", "ln kt [GeV]", label=j["name"])
+                           .opts(size=6) for j in d["jets"]]).opts(height=300, responsive=True,
+                                                                   title="Primary Lund-plane declusterings")
+        s = rd.scores
+        scores_md = "\n".join(f"- **{m}**: {s[m][row]:.4g}" for m in rd.methods)
+        jets_md = "\n".join(f"- **{j['name']}**: pT {j['pt']:.0f} GeV, m_SD {j['msd']:.0f} GeV, τ21 {j['tau21']:.2f}"
+                            for j in d["jets"])
+        return pn.Column(display, pn.Row(lund, pn.pane.Markdown(f"**Scores**\n{scores_md}\n\n**Jets**\n{jets_md}",
+                                                                width=320)), sizing_mode="stretch_width")
+
+    def _step(self, delta):
+        rd = self._run()
+        df = top_events(rd, self.state.method or rd.methods[0], self.state.mjj_window)
+        rows = list(df["row"])
+        if not rows:
+            return
+        i = rows.index(self.state.event_row) + delta if self.state.event_row in rows else 0
+        self.state.event_row = int(rows[i % len(rows)])
+
+    def __panel__(self):
+        prev_b = pn.widgets.Button(name="◀ Previous", width=110)
+        next_b = pn.widgets.Button(name="Next ▶", width=110)
+        prev_b.on_click(lambda e: self._step(-1))
+        next_b.on_click(lambda e: self._step(+1))
+        return pn.Row(pn.Column(self._table, width=560),
+                      pn.Column(pn.Row(prev_b, next_b), self._display, sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width")
+
+
+def _csv(df: pd.DataFrame):
+    from io import StringIO
+
+    buf = StringIO()
+    df.to_csv(buf, index=False)
+    buf.seek(0)
+    return buf
+
+
+class PerformanceView(RunView):
+    """ROC and SIC curves of every method where truth exists (simulated data)."""
+
+    @param.depends("state.run_path")
+    def _plots(self):
+        try:
+            ev = self._run().run.evaluation()
+        except InputError as exc:
+            return _missing(str(exc))
+        if not ev:
+            return _missing("No performance in this Run: it needs truth labels and a signal sample.")
+        roc, sic, rows = [], [], []
+        for name, p in ev["methods"].items():
+            if "error" in p:
+                continue
+            es, eb = np.array(p["eps_s"]), np.array(p["eps_b"])
+            ok = eb > 0
+            roc.append(hv.Curve((es[ok], 1 / eb[ok]), "signal efficiency ε_S", "background rejection 1/ε_B",
+                                label=name))
+            floor = eb >= p["eps_b_floor"]
+            sic.append(hv.Curve((es[floor], es[floor] / np.sqrt(eb[floor])), "signal efficiency ε_S",
+                                "SIC = ε_S/√ε_B", label=name))
+            rows.append({"method": name, "AUC": round(p["auc"], 3), "max SIC": round(p["max_sic"], 2)})
+        region = ev["region"]
+        title = f"window {region['window']} {region['sr_gev'][0]:.0f}–{region['sr_gev'][1]:.0f} GeV"
+        return pn.Column(
+            pn.Row(hv.Overlay(roc).opts(logy=True, responsive=True, height=380, title=f"ROC, {title}",
+                                        legend_position="top_right"),
+                   hv.Overlay(sic).opts(responsive=True, height=380, title="Significance improvement",
+                                        legend_position="top_right")),
+            pn.pane.DataFrame(pd.DataFrame(rows), index=False),
+            pn.pane.Markdown(f"max SIC quoted where ε_B ≥ {next(iter(ev['methods'].values())).get('eps_b_floor', 0):.1e}"
+                             " (at least 20 background events)."),
+            sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(self._plots, sizing_mode="stretch_width")

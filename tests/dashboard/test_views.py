@@ -1,0 +1,87 @@
+"""The dashboard's view data and views on a small Run: known counts, normalisations, orderings."""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import pytest
+
+from core.errors import InputError
+from dashboard.data import (
+    correlation_matrix,
+    event_display,
+    feature_distributions,
+    load_run,
+    spectra,
+    top_events,
+    top_overlap,
+)
+from dashboard.state import SessionState
+from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
+
+
+@pytest.fixture(scope="module")
+def rd(small_run):
+    return load_run(str(small_run.path))
+
+
+def test_spectra_hold_the_selected_events(rd):
+    fits = spectra(rd, "cut_tau21", (1.0, 0.1))
+    sr_scored = rd.sr & (rd.scores["mjj"] >= rd.eventset.mjj_fit_min)
+    assert fits[0].spectrum.total == np.sum(sr_scored & (rd.scores["mjj"] >= fits[0].spectrum.edges[0])
+                                            & (rd.scores["mjj"] < fits[0].spectrum.edges[-1]))
+    assert fits[1].spectrum.total < 0.2 * fits[0].spectrum.total
+    assert fits[0].fit is not None or "events" in fits[0].message
+
+
+def test_correlations_overlap_and_features(rd):
+    corr = correlation_matrix(rd, "data", "spearman")
+    assert "inclusive" not in corr.columns, "a constant score has no correlation"
+    assert np.allclose(np.diag(corr.values), 1.0) and np.allclose(corr.values, corr.values.T)
+    assert corr.loc["cut_tau21", "supervised"] > 0.1
+    assert correlation_matrix(rd, "signal").shape == corr.shape
+    ov = top_overlap(rd, 0.1)
+    assert np.allclose(np.diag(ov.values), 1.0) and (ov.values <= 1).all()
+    d = feature_distributions(rd, "cut_tau21", "tau21", eff=0.1)
+    widths = np.diff(d["edges"])
+    assert abs(np.sum(d["top"] * widths) - 1) < 1e-6 and abs(np.sum(d["rest"] * widths) - 1) < 1e-6
+    assert d["n_top"] == np.sum(rd.selection("cut_tau21", 0.1))
+    with pytest.raises(InputError, match="too few events"):
+        feature_distributions(rd, "cut_tau21", "tau21", mjj_window=(100.0, 101.0))
+
+
+def test_top_events_are_sorted_and_the_display_shows_their_constituents(rd):
+    df = top_events(rd, "supervised", n=20)
+    assert len(df) == 20 and np.all(np.diff(df["supervised"].to_numpy()) <= 0)
+    window = top_events(rd, "supervised", mjj_window=(3000.0, 4000.0))
+    assert window["mjj"].between(3000, 4000).all()
+    d = event_display(rd.eventset, int(df.loc[0, "row"]))
+    assert d["event_id"] == df.loc[0, "event_id"] and len(d["jets"]) == 2
+    n_cons = rd.eventset.column("j1.n_constituents")[int(df.loc[0, "row"])]
+    assert len(d["jets"][0]["c_pt"]) == min(n_cons, 100)
+    assert len(d["jets"][0]["lund_x"]) > 0
+
+
+def test_every_view_renders_and_follows_the_state(small_run):
+    state = SessionState(run_path=str(small_run.path))
+    state.param.method.objects = small_run.methods
+    state.param.efficiency.objects = [1.0, 0.1, 0.01]
+    state.param.update(method="cut_tau21", efficiency=0.1)
+    for view_cls in (SpectraView, CorrelationView, FeatureView, EventsView, PerformanceView):
+        root = pn.panel(view_cls(state=state)).get_root()
+        assert root is not None
+    events = EventsView(state=state)
+    assert isinstance(events._display(), pn.pane.Markdown)  # nothing selected yet
+    events._step(+1)
+    assert state.event_row is not None
+    assert isinstance(events._display(), pn.Column)
+    state.param.update(mjj_lo=3000.0, mjj_hi=4000.0)
+    assert state.mjj_window == (3000.0, 4000.0)
+    feat = FeatureView(state=state)._plot()
+    assert isinstance(feat, hv.Overlay) and "3000–4000 GeV" in feat.opts.get().kwargs["title"]
+
+
+def test_a_missing_run_is_explained(tmp_path):
+    state = SessionState(run_path=str(tmp_path / "none"))
+    out = SpectraView(state=state)._plots()
+    assert isinstance(out, pn.pane.Alert) and "python -m core" in out.object
