@@ -6,6 +6,7 @@ significance with pyBumpHunter's BumpHunter scan on the same histogram.
 
 Prints a table and writes bench/results/bumphunt.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,17 @@ def bumphunter_local_z(counts, bkg, edges, seed):
     """BumpHunter (pyBumpHunter) local significance of the most significant window."""
     import pyBumpHunter as BH
 
-    bh = BH.BumpHunter1D(rang=(edges[0], edges[-1]), width_min=2, width_max=6, width_step=1, scan_step=1,
-                         npe=1000, bins=edges, nworker=1, seed=seed)
+    bh = BH.BumpHunter1D(
+        rang=(edges[0], edges[-1]),
+        width_min=2,
+        width_max=6,
+        width_step=1,
+        scan_step=1,
+        npe=1000,
+        bins=edges,
+        nworker=1,
+        seed=seed,
+    )
     bh.bump_scan(counts, bkg, is_hist=True, do_pseudo=True)
     from scipy.stats import norm
 
@@ -86,16 +96,18 @@ def main():
     width = max(len(k) for k in rows)
     for k, v in rows.items():
         print(f"{k:{width}}  {v:.4g}" if isinstance(v, float) else f"{k:{width}}  {v}")
-    print("\nWhy the two local significances differ (same histogram, same fitted background):"
-          "\n- BumpHunter counts events in the most discrepant window of 2-6 bins and takes the background-only"
-          "\n  fit as exact: a Poisson counting p-value with no signal shape and no background uncertainty. That"
-          "\n  fit was made to data containing the bump, so it is already pulled towards it, which lowers"
-          "\n  BumpHunter's excess."
-          "\n- Our q0 fits a resolution-width signal template at each mass together with the background"
-          "\n  parameters, so the background is not pulled by the bump (higher Z) but its freedom is profiled"
-          "\n  (lower Z where the function can mimic a bump); the shape weights bins by their S/B."
-          "\n- BumpHunter's global significance comes from its own pseudo-experiments with the background"
-          "\n  fixed; with 1000 of them it is a lower limit once no pseudo-experiment exceeds the data.")
+    print(
+        "\nWhy the two local significances differ (same histogram, same fitted background):"
+        "\n- BumpHunter counts events in the most discrepant window of 2-6 bins and takes the background-only"
+        "\n  fit as exact: a Poisson counting p-value with no signal shape and no background uncertainty. That"
+        "\n  fit was made to data containing the bump, so it is already pulled towards it, which lowers"
+        "\n  BumpHunter's excess."
+        "\n- Our q0 fits a resolution-width signal template at each mass together with the background"
+        "\n  parameters, so the background is not pulled by the bump (higher Z) but its freedom is profiled"
+        "\n  (lower Z where the function can mimic a bump); the shape weights bins by their S/B."
+        "\n- BumpHunter's global significance comes from its own pseudo-experiments with the background"
+        "\n  fixed; with 1000 of them it is a lower limit once no pseudo-experiment exceeds the data."
+    )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(rows, indent=2))
     print(f"\nwritten {a.out}")

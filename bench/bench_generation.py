@@ -5,6 +5,7 @@ bytes per event on disk with and without constituents. Prints a table, writes be
 
 All figures of one run come from the same machine and the same moment, so read them as ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,11 @@ def dir_bytes(path: Path) -> int:
 
 def bytes_without_constituents(es: EventSet, tmp: Path) -> int:
     arr = es.load(truth=True)
-    slim = ak.zip({f: arr[f] for f in arr.fields if f not in ("j1", "j2")}
-                  | {j: arr[j][[f for f in arr[j].fields if f not in ("constituents", "lund")]] for j in ("j1", "j2")},
-                  depth_limit=1)
+    slim = ak.zip(
+        {f: arr[f] for f in arr.fields if f not in ("j1", "j2")}
+        | {j: arr[j][[f for f in arr[j].fields if f not in ("constituents", "lund")]] for j in ("j1", "j2")},
+        depth_limit=1,
+    )
     ak.to_parquet(slim, tmp / "slim.parquet", compression="zstd")
     return (tmp / "slim.parquet").stat().st_size
 
@@ -43,28 +46,46 @@ def main() -> None:
     rows = []
     try:
         for process in ("qcd", "wprime_xy"):
-            es = generate(process, a.events, 1, tmp / process, workers=1, chunk_size=a.events,
-                          calibration_events=0, progress=False)
+            es = generate(
+                process,
+                a.events,
+                1,
+                tmp / process,
+                workers=1,
+                chunk_size=a.events,
+                calibration_events=0,
+                progress=False,
+            )
             t = es.schema["timing"]
             n_gen = es.schema["processes"][process]["n_generated"]
             wall0 = time.perf_counter()
-            generate(process, a.events, 2, tmp / f"{process}-par", workers=a.workers,
-                     chunk_size=max(1, a.events // (2 * a.workers)), calibration_events=0, progress=False)
+            generate(
+                process,
+                a.events,
+                2,
+                tmp / f"{process}-par",
+                workers=a.workers,
+                chunk_size=max(1, a.events // (2 * a.workers)),
+                calibration_events=0,
+                progress=False,
+            )
             wall = time.perf_counter() - wall0
             full, slim = dir_bytes(es.path), bytes_without_constituents(es, tmp)
-            rows.append({
-                "process": process,
-                "events_generated": n_gen,
-                "events_selected": len(es),
-                "pythia_ev_per_s_per_core": n_gen / t["generate"],
-                "detector_ev_per_s_per_core": n_gen / t["detector"],
-                "features_ev_per_s_per_core": n_gen / t["features"],
-                "features_over_generation_cost": t["features"] / t["generate"],
-                "end_to_end_ev_per_s_per_core": n_gen / t["total"],
-                f"end_to_end_ev_per_s_{a.workers}_workers_wall": a.events / wall,
-                "bytes_per_event_with_constituents": full / len(es),
-                "bytes_per_event_without_constituents": slim / len(es),
-            })
+            rows.append(
+                {
+                    "process": process,
+                    "events_generated": n_gen,
+                    "events_selected": len(es),
+                    "pythia_ev_per_s_per_core": n_gen / t["generate"],
+                    "detector_ev_per_s_per_core": n_gen / t["detector"],
+                    "features_ev_per_s_per_core": n_gen / t["features"],
+                    "features_over_generation_cost": t["features"] / t["generate"],
+                    "end_to_end_ev_per_s_per_core": n_gen / t["total"],
+                    f"end_to_end_ev_per_s_{a.workers}_workers_wall": a.events / wall,
+                    "bytes_per_event_with_constituents": full / len(es),
+                    "bytes_per_event_without_constituents": slim / len(es),
+                }
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

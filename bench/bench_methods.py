@@ -7,6 +7,7 @@ The IAD needs a second, independent background sample in the signal region; it i
 (QCD with the demo's settings and another seed) and cached beside the demo as ``qcd_extra``.
 Prints a table and writes bench/results/methods.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,27 +42,41 @@ def main():
 
         _reuse_or_generate("qcd", a.extra_events, SEED + 100, extra, None, True)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = {"eventset": str(paths["data"]), "signal": str(paths["signal"]),
-               "background_extra": str(extra) if "iad" in a.methods else None,
-               "out": str(Path(tmp) / "run"), "windows": "lhco", "folds": a.folds, "methods": a.methods}
+        cfg = {
+            "eventset": str(paths["data"]),
+            "signal": str(paths["signal"]),
+            "background_extra": str(extra) if "iad" in a.methods else None,
+            "out": str(Path(tmp) / "run"),
+            "windows": "lhco",
+            "folds": a.folds,
+            "methods": a.methods,
+        }
         (Path(tmp) / "run.yaml").write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()
         run = execute(load_config(Path(tmp) / "run.yaml"))
         wall = time.perf_counter() - t0
         ev = run.evaluation()
-        rows = {name: {"max_sic": p.get("max_sic"), "auc": p.get("auc"), "eps_b_floor": p.get("eps_b_floor"),
-                       "train_seconds": run.manifest["training_seconds"][name]}
-                for name, p in ev["methods"].items()}
+        rows = {
+            name: {
+                "max_sic": p.get("max_sic"),
+                "auc": p.get("auc"),
+                "eps_b_floor": p.get("eps_b_floor"),
+                "train_seconds": run.manifest["training_seconds"][name],
+            }
+            for name, p in ev["methods"].items()
+        }
     device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
     print(f"demo {paths['data']}: {ev['region']}  device: {device}  whole run {wall:.0f} s")
     print(f"{'method':12s} {'max SIC':>8s} {'AUC':>6s} {'train [s]':>10s}")
     for name, r in rows.items():
         print(f"{name:12s} {r['max_sic']:8.2f} {r['auc']:6.3f} {r['train_seconds']:10.1f}")
-    print(f"max SIC quoted where eps_B >= {next(iter(rows.values()))['eps_b_floor']:.1e} "
-          f"(at least 20 background events)")
+    print(
+        f"max SIC quoted where eps_B >= {next(iter(rows.values()))['eps_b_floor']:.1e} (at least 20 background events)"
+    )
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps({"region": ev["region"], "device": device, "wall_seconds": wall, "methods": rows},
-                                indent=2))
+    a.out.write_text(
+        json.dumps({"region": ev["region"], "device": device, "wall_seconds": wall, "methods": rows}, indent=2)
+    )
     print(f"written {a.out}")
 
 

@@ -1,2 +1,3 @@
 """anomalyscope compute core: events, features, anomaly methods, bump hunt (no Panel imports)."""
+
 __version__ = "0.1.0"

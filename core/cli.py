@@ -2,6 +2,7 @@
 
 Bad input ends with a one-line ``error: ...`` on stderr and exit status 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,18 @@ def _cmd_generate(a) -> int:
 
     sel = Selection(jet_r=a.jet_r, mjj_min=a.mjj_min)
     es = generate(
-        a.process, a.events, a.seed, a.out, params=_params(a.param), workers=a.workers, chunk_size=a.chunk_size,
-        detector=None if a.no_detector else DetectorModel(), selection=sel,
-        calibration_events=a.calibration_events, overwrite=a.overwrite, progress=not a.quiet,
+        a.process,
+        a.events,
+        a.seed,
+        a.out,
+        params=_params(a.param),
+        workers=a.workers,
+        chunk_size=a.chunk_size,
+        detector=None if a.no_detector else DetectorModel(),
+        selection=sel,
+        calibration_events=a.calibration_events,
+        overwrite=a.overwrite,
+        progress=not a.quiet,
     )
     print(es.describe())
     return 0
@@ -65,8 +75,14 @@ def _cmd_bumphunt(a) -> int:
     if a.json:
         from core.data.atomic import write_json_atomic
 
-        write_json_atomic(a.json, {"scan": result.scan.to_dict(), "ftest": [list(t) for t in result.ftest.tests],
-                                   "limit_at_best": result.limit_at_best.to_dict() if result.limit_at_best else None})
+        write_json_atomic(
+            a.json,
+            {
+                "scan": result.scan.to_dict(),
+                "ftest": [list(t) for t in result.ftest.tests],
+                "limit_at_best": result.limit_at_best.to_dict() if result.limit_at_best else None,
+            },
+        )
     return 0
 
 
@@ -118,8 +134,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. mA=3000")
     g.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     g.add_argument("--chunk-size", type=int, default=500)
-    g.add_argument("--calibration-events", type=int, default=None,
-                   help="QCD only: events below the pTHat threshold used to measure the m_jj edge")
+    g.add_argument(
+        "--calibration-events",
+        type=int,
+        default=None,
+        help="QCD only: events below the pTHat threshold used to measure the m_jj edge",
+    )
     g.add_argument("--jet-r", type=float, default=0.8)
     g.add_argument("--mjj-min", type=float, default=1450.0)
     g.add_argument("--no-detector", action="store_true", help="switch the detector model off")

@@ -15,6 +15,7 @@ One command (``python -m core demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (defau
 * ``run/``: a Run of the references and methods on ``data`` (CMS staggered windows, binning B, the
   windows up to 6.1 TeV where the demo still has events), which the dashboard opens.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,10 @@ DETA_MAX = 1.3
 TARGET_S_OVER_SQRT_B = 2.2
 SEED = 20260101
 DEMO_RUN = {
-    "windows": "cms", "binning": "B", "mjj_max": 6081.0, "efficiencies": [0.1, 0.01, 0.001],
+    "windows": "cms",
+    "binning": "B",
+    "mjj_max": 6081.0,
+    "efficiencies": [0.1, 0.01, 0.001],
     "methods": ["inclusive", "cut_tau21", "cut_tau32", "supervised", "cwola", {"vae_qr": {"max_train_jets": 10000}}],
 }
 
@@ -77,8 +81,9 @@ def _reuse_or_generate(process: str, n: int, seed: int, path: Path, workers, pro
     return generate(process, n, seed, path, workers=workers, overwrite=True, progress=progress)
 
 
-def build_demo(out: Path | None = None, workers: int | None = None, force: bool = False, scale: float = 1.0,
-               progress: bool = True) -> dict[str, Path]:
+def build_demo(
+    out: Path | None = None, workers: int | None = None, force: bool = False, scale: float = 1.0, progress: bool = True
+) -> dict[str, Path]:
     out = Path(out) if out else default_demo_dir()
     paths = {k: out / k for k in ("qcd", "wprime_xy", "data", "signal", "run")}
     if scale <= 0:
@@ -100,16 +105,23 @@ def build_demo(out: Path | None = None, workers: int | None = None, force: bool 
 
     schema = json.loads((paths["data"] / "schema.json").read_text())
     schema["demo"] = {
-        "version": DEMO_VERSION, "scale": scale, "signal_region_gev": list(SR), "deta_max": DETA_MAX,
-        "target_s_over_sqrt_b_in_sr": TARGET_S_OVER_SQRT_B, "n_background_in_sr": b_sr,
-        "signal_fraction_in_sr": round(s_sr, 4), "n_injected": n_inject,
+        "version": DEMO_VERSION,
+        "scale": scale,
+        "signal_region_gev": list(SR),
+        "deta_max": DETA_MAX,
+        "target_s_over_sqrt_b_in_sr": TARGET_S_OVER_SQRT_B,
+        "n_background_in_sr": b_sr,
+        "signal_fraction_in_sr": round(s_sr, 4),
+        "n_injected": n_inject,
         "s_over_b_in_sr": round(n_inject * s_sr / b_sr, 4),
     }
     write_json_atomic(paths["data"] / "schema.json", schema)
     del data
     from core.methods.runner import RunConfig, execute
 
-    cfg = RunConfig.from_dict({**DEMO_RUN, "eventset": str(paths["data"]), "signal": str(paths["signal"]),
-                               "out": str(paths["run"])}, "demo run")
+    cfg = RunConfig.from_dict(
+        {**DEMO_RUN, "eventset": str(paths["data"]), "signal": str(paths["signal"]), "out": str(paths["run"])},
+        "demo run",
+    )
     execute(cfg, overwrite=True, progress=progress)
     return paths

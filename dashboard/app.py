@@ -1,4 +1,5 @@
 """Assemble the template: sidebar controls, one tab per view, URL ↔ state sync."""
+
 from __future__ import annotations
 
 import panel as pn
@@ -31,14 +32,21 @@ def build() -> pn.template.FastListTemplate:
         pn.state.location.sync(state, {p: p for p in state.url_parameters()})
     clear = pn.widgets.Button(name="Clear m_jj window", button_type="default")
     clear.on_click(lambda e: state.param.update(mjj_lo=None, mjj_hi=None))
-    window_md = pn.bind(lambda lo, hi: pn.pane.Markdown(
-        "m_jj window: **all**" if lo is None or hi is None else f"m_jj window: **{min(lo, hi):.0f}–{max(lo, hi):.0f} GeV**"),
-        state.param.mjj_lo, state.param.mjj_hi)
+    window_md = pn.bind(
+        lambda lo, hi: pn.pane.Markdown(
+            "m_jj window: **all**"
+            if lo is None or hi is None
+            else f"m_jj window: **{min(lo, hi):.0f}–{max(lo, hi):.0f} GeV**"
+        ),
+        state.param.mjj_lo,
+        state.param.mjj_hi,
+    )
     sidebar = [
         pn.pane.Markdown("### Selection"),
         pn.widgets.Select.from_param(state.param.method, name="Method"),
         pn.widgets.RadioButtonGroup.from_param(state.param.efficiency, name="Cut (flat efficiency)"),
-        window_md, clear,
+        window_md,
+        clear,
         pn.pane.Markdown("Box-select on the spectrum to choose an m_jj window; the feature and event views follow."),
     ]
     missing = "Not in this Run yet: {} arrive with their capability (see README)."

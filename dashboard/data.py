@@ -1,5 +1,6 @@
 """Data the dashboard reads from disk, cached once per process and shared by all sessions, and the
 pure functions each view draws from (tested without a browser)."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,13 @@ from core.results import Run
 
 MJJ_MAX = 8000.0
 FEATURE_LABELS = {
-    "msoftdrop": "m_SD [GeV]", "tau21": "τ21", "tau32": "τ32", "tau43": "τ43",
-    "n_constituents": "n constituents", "lepton_fraction": "lepton energy fraction", "btag": "b-tag score",
+    "msoftdrop": "m_SD [GeV]",
+    "tau21": "τ21",
+    "tau32": "τ32",
+    "tau43": "τ43",
+    "n_constituents": "n constituents",
+    "lepton_fraction": "lepton energy fraction",
+    "btag": "b-tag score",
 }
 
 
@@ -131,9 +137,16 @@ def spectra(rd: RunData, method: str, efficiencies, binning="cms") -> list[Spect
         try:
             ft = f_test(spec)
             scan = local_significance(spec, ft.chosen)
-            out.append(SpectrumFit(eff, spec, ft.chosen, scan,
-                                   f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}, "
-                                   f"max local Z = {scan.max_z:.1f} at {scan.best_mass:.0f} GeV"))
+            out.append(
+                SpectrumFit(
+                    eff,
+                    spec,
+                    ft.chosen,
+                    scan,
+                    f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}, "
+                    f"max local Z = {scan.max_z:.1f} at {scan.best_mass:.0f} GeV",
+                )
+            )
         except FitError as exc:
             out.append(SpectrumFit(eff, spec, None, None, str(exc)))
     return out
@@ -166,8 +179,9 @@ def top_overlap(rd: RunData, eff: float = 0.01) -> pd.DataFrame:
     return pd.DataFrame(mat, index=names, columns=names)
 
 
-def feature_distributions(rd: RunData, method: str, feature: str, mjj_window=None, n_top: int = 200,
-                          bins: int = 30, eff: float | None = None) -> dict:
+def feature_distributions(
+    rd: RunData, method: str, feature: str, mjj_window=None, n_top: int = 200, bins: int = 30, eff: float | None = None
+) -> dict:
     """Normalised histograms of a jet feature (both jets) of the anomalous events — those passing the
     flat-efficiency cut ε, or the n_top highest scores when no ε < 1 is given — against the rest, in the
     analysis region and the chosen m_jj window; with a KS p-value of the difference."""
@@ -226,10 +240,20 @@ def event_display(es: EventSet, row: int) -> dict:
         c = jet.constituents
         px, py, pz = (np.asarray(c[k], dtype=float) for k in ("px", "py", "pz"))
         pt = np.hypot(px, py)
-        out["jets"].append({
-            "name": j, "pt": float(jet.pt), "eta": float(jet.eta), "phi": float(jet.phi), "msd": float(jet.msoftdrop),
-            "tau21": float(jet.tau21), "c_eta": np.arcsinh(pz / np.maximum(pt, 1e-9)), "c_phi": np.arctan2(py, px),
-            "c_pt": pt, "c_cls": np.asarray(c["cls"], dtype=int),
-            "lund_x": np.asarray(jet.lund.ln_inv_delta, dtype=float), "lund_y": np.asarray(jet.lund.ln_kt, dtype=float),
-        })
+        out["jets"].append(
+            {
+                "name": j,
+                "pt": float(jet.pt),
+                "eta": float(jet.eta),
+                "phi": float(jet.phi),
+                "msd": float(jet.msoftdrop),
+                "tau21": float(jet.tau21),
+                "c_eta": np.arcsinh(pz / np.maximum(pt, 1e-9)),
+                "c_phi": np.arctan2(py, px),
+                "c_pt": pt,
+                "c_cls": np.asarray(c["cls"], dtype=int),
+                "lund_x": np.asarray(jet.lund.ln_inv_delta, dtype=float),
+                "lund_y": np.asarray(jet.lund.ln_kt, dtype=float),
+            }
+        )
     return out

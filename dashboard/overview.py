@@ -1,4 +1,5 @@
 """Overview view: which EventSet is loaded, how it was made, and its m_jj spectrum."""
+
 from __future__ import annotations
 
 import holoviews as hv
@@ -39,11 +40,17 @@ class Overview(pn.viewable.Viewer):
             rows.append(("Injected signal", f"{inj['n_signal']} events of {', '.join(inj['signal_process'])}"))
         if s.get("demo"):
             d = s["demo"]
-            rows.append(("Demo signal region", f"{d['signal_region_gev'][0]:.0f}–{d['signal_region_gev'][1]:.0f} GeV, "
-                         f"|Δη| < {d['deta_max']}: S/B = {d['s_over_b_in_sr']:.1%}, "
-                         f"S/√B = {d['target_s_over_sqrt_b_in_sr']}"))
-        table = "\n".join(["| Property | Value |", "|---|---|"]
-                          + [f"| {k} | {str(v).replace('|', chr(92) + '|')} |" for k, v in rows])
+            rows.append(
+                (
+                    "Demo signal region",
+                    f"{d['signal_region_gev'][0]:.0f}–{d['signal_region_gev'][1]:.0f} GeV, "
+                    f"|Δη| < {d['deta_max']}: S/B = {d['s_over_b_in_sr']:.1%}, "
+                    f"S/√B = {d['target_s_over_sqrt_b_in_sr']}",
+                )
+            )
+        table = "\n".join(
+            ["| Property | Value |", "|---|---|"] + [f"| {k} | {str(v).replace('|', chr(92) + '|')} |" for k, v in rows]
+        )
         return pn.pane.Markdown(table, sizing_mode="stretch_width")
 
     @param.depends("state.eventset_path")
@@ -60,14 +67,22 @@ class Overview(pn.viewable.Viewer):
         ok = counts > 0
         lo, hi = poisson_interval(counts[ok])
         pts = hv.Scatter((centres[ok], counts[ok]), "m_jj [GeV]", "Events / 100 GeV").opts(
-            color="black", size=5, logy=True)
-        err = hv.ErrorBars((centres[ok], counts[ok], counts[ok] - np.maximum(lo, 1e-3), hi - counts[ok]),
-                           "m_jj [GeV]", ["Events / 100 GeV", "err_minus", "err_plus"]).opts(lower_head=None,
-                                                                                              upper_head=None)
+            color="black", size=5, logy=True
+        )
+        err = hv.ErrorBars(
+            (centres[ok], counts[ok], counts[ok] - np.maximum(lo, 1e-3), hi - counts[ok]),
+            "m_jj [GeV]",
+            ["Events / 100 GeV", "err_minus", "err_plus"],
+        ).opts(lower_head=None, upper_head=None)
         edge = hv.VLine(es.mjj_fit_min).opts(color="firebrick", line_dash="dashed")
         return (err * pts * edge).opts(
             title=f"Dijet mass, |Δη| < 1.3 (dashed: fully efficient from {es.mjj_fit_min:.0f} GeV)",
-            responsive=True, height=420, logy=True, ylim=(0.5, None), show_grid=True)
+            responsive=True,
+            height=420,
+            logy=True,
+            ylim=(0.5, None),
+            show_grid=True,
+        )
 
     def __panel__(self):
         return pn.Column(self._summary, self._spectrum, sizing_mode="stretch_width")

@@ -3,6 +3,7 @@
 The URL carries method, cut, window and event (``pn.state.location.sync``), so a link reproduces
 exactly what was on the screen.
 """
+
 from __future__ import annotations
 
 import param
@@ -17,8 +18,10 @@ class SessionState(param.Parameterized):
     efficiency = param.Selector(default=0.01, objects=list(EFFICIENCIES), doc="flat efficiency of the cut")
     mjj_lo = param.Number(default=None, allow_None=True, doc="selected m_jj window, lower edge [GeV]")
     mjj_hi = param.Number(default=None, allow_None=True, doc="selected m_jj window, upper edge [GeV]")
-    feature = param.Selector(default="msoftdrop", objects=["msoftdrop", "tau21", "tau32", "tau43", "n_constituents",
-                                                           "lepton_fraction", "btag"])
+    feature = param.Selector(
+        default="msoftdrop",
+        objects=["msoftdrop", "tau21", "tau32", "tau43", "n_constituents", "lepton_fraction", "btag"],
+    )
     event_row = param.Integer(default=None, allow_None=True, doc="row of the event shown in the display")
     corr_sample = param.Selector(default="data", objects=["data", "background", "signal"])
     corr_kind = param.Selector(default="pearson", objects=["pearson", "spearman"])

@@ -4,6 +4,7 @@ functions in ``dashboard.data`` so they are tested without a browser.
 Plotting conventions: data as points with Garwood (exact Poisson) error bars, the background fit as a
 line, pulls below, log-y spectra, axis labels with units.
 """
+
 from __future__ import annotations
 
 import holoviews as hv
@@ -62,8 +63,10 @@ class SpectraView(RunView):
         try:
             rd = self._run()
         except InputError as exc:
-            return _missing(f"**No Run loaded.** {exc}\n\nBuild one with `python -m core demo` or "
-                            "`python -m core run --config run.yaml`, then set `ANOMALYSCOPE_RUN`.")
+            return _missing(
+                f"**No Run loaded.** {exc}\n\nBuild one with `python -m core demo` or "
+                "`python -m core run --config run.yaml`, then set `ANOMALYSCOPE_RUN`."
+            )
         method = self.state.method or rd.methods[0]
         try:
             fits = spectra(rd, method, rd.efficiencies)
@@ -79,12 +82,15 @@ class SpectraView(RunView):
             lo, hi = poisson_interval(n)
             dens = n / w
             pts = hv.Scatter((x[ok], dens[ok]), "m_jj [GeV]", "Events / GeV", label=label).opts(
-                color=c, size=5, tools=["xbox_select", "hover"])
+                color=c, size=5, tools=["xbox_select", "hover"]
+            )
             if f.eff >= 1:
                 self.box.source = pts
-            err = hv.ErrorBars((x[ok], dens[ok], (n[ok] - lo[ok]) / w[ok], (hi[ok] - n[ok]) / w[ok]),
-                               "m_jj [GeV]", ["Events / GeV", "minus", "plus"]).opts(color=c, lower_head=None,
-                                                                                     upper_head=None)
+            err = hv.ErrorBars(
+                (x[ok], dens[ok], (n[ok] - lo[ok]) / w[ok], (hi[ok] - n[ok]) / w[ok]),
+                "m_jj [GeV]",
+                ["Events / GeV", "minus", "plus"],
+            ).opts(color=c, lower_head=None, upper_head=None)
             spec_layers += [err, pts]
             notes.append(f"**{label}**: {int(n.sum())} events; {f.message}")
             if f.fit is not None:
@@ -93,17 +99,38 @@ class SpectraView(RunView):
                 scan_layers.append(hv.Curve((f.scan.masses, f.scan.z), "m_jj [GeV]", "local Z [σ]").opts(color=c))
         if self.state.mjj_window:
             spec_layers.append(hv.VSpan(*self.state.mjj_window).opts(color="gold", alpha=0.2))
-        floor = min((f.spectrum.counts[f.spectrum.counts > 0] / f.spectrum.widths[f.spectrum.counts > 0]).min()
-                    for f in fits if f.spectrum.total > 0) if any(f.spectrum.total > 0 for f in fits) else 1e-3
+        floor = (
+            min(
+                (f.spectrum.counts[f.spectrum.counts > 0] / f.spectrum.widths[f.spectrum.counts > 0]).min()
+                for f in fits
+                if f.spectrum.total > 0
+            )
+            if any(f.spectrum.total > 0 for f in fits)
+            else 1e-3
+        )
         spectrum = hv.Overlay(spec_layers).opts(
-            logy=True, responsive=True, height=380, ylim=(floor / 5, None), title=f"{method}: m_jj after flat-efficiency cuts (|Δη| < 1.3)",
-            legend_position="top_right", active_tools=["xbox_select"], show_grid=True)
+            logy=True,
+            responsive=True,
+            height=380,
+            ylim=(floor / 5, None),
+            title=f"{method}: m_jj after flat-efficiency cuts (|Δη| < 1.3)",
+            legend_position="top_right",
+            active_tools=["xbox_select"],
+            show_grid=True,
+        )
         pulls = hv.Overlay(pull_layers + [hv.HLine(0).opts(color="grey")]).opts(
-            responsive=True, height=150, ylim=(-4, 4), show_grid=True, title="(data − fit)/√fit")
+            responsive=True, height=150, ylim=(-4, 4), show_grid=True, title="(data − fit)/√fit"
+        )
         scan = hv.Overlay(scan_layers + [hv.HLine(3).opts(color="grey", line_dash="dashed")]).opts(
-            responsive=True, height=170, show_grid=True, title="Local significance of a resolution-width bump")
-        return pn.Column(pn.pane.HoloViews(spectrum, linked_axes=True), pulls, scan,
-                         pn.pane.Markdown("\n\n".join(notes)), sizing_mode="stretch_width")
+            responsive=True, height=170, show_grid=True, title="Local significance of a resolution-width bump"
+        )
+        return pn.Column(
+            pn.pane.HoloViews(spectrum, linked_axes=True),
+            pulls,
+            scan,
+            pn.pane.Markdown("\n\n".join(notes)),
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
         return pn.Column(self._plots, sizing_mode="stretch_width")
@@ -125,12 +152,21 @@ class CorrelationView(RunView):
         names = list(corr.columns)
         data = [(a, b, corr.loc[a, b]) for a in names for b in names]
         heat = hv.HeatMap(data, ["method x", "method y"], "correlation").opts(
-            cmap="RdBu_r", clim=(-1, 1), colorbar=True, tools=["hover"], responsive=True, height=380,
-            title=f"{self.state.corr_kind.title()} correlation of scores ({self.state.corr_sample}, |Δη| < 1.3)")
+            cmap="RdBu_r",
+            clim=(-1, 1),
+            colorbar=True,
+            tools=["hover"],
+            responsive=True,
+            height=380,
+            title=f"{self.state.corr_kind.title()} correlation of scores ({self.state.corr_sample}, |Δη| < 1.3)",
+        )
         labels = hv.Labels([(a, b, f"{v:.2f}") for a, b, v in data], ["method x", "method y"], "text")
         overlap = top_overlap(rd, 0.01)
-        return pn.Column(heat * labels, pn.pane.Markdown("**Overlap of the 1% selections (Jaccard)**"),
-                         pn.pane.DataFrame(overlap.round(2), sizing_mode="stretch_width"))
+        return pn.Column(
+            heat * labels,
+            pn.pane.Markdown("**Overlap of the 1% selections (Jaccard)**"),
+            pn.pane.DataFrame(overlap.round(2), sizing_mode="stretch_width"),
+        )
 
     @param.depends("state.run_path", "x_method", "y_method")
     def _scatter(self):
@@ -146,8 +182,14 @@ class CorrelationView(RunView):
         if flat:
             return _missing(f"{', '.join(flat)}: a constant score (no substructure cut); nothing to plot.")
         pts = hv.Points((s[xm][keep], s[ym][keep]), [f"{xm} score", f"{ym} score"])
-        return rasterize(pts).opts(cmap="viridis", cnorm="log", responsive=True, height=380, colorbar=True,
-                                   title=f"{ym} vs {xm} (datashaded, {keep.sum():,} events)")
+        return rasterize(pts).opts(
+            cmap="viridis",
+            cnorm="log",
+            responsive=True,
+            height=380,
+            colorbar=True,
+            title=f"{ym} vs {xm} (datashaded, {keep.sum():,} events)",
+        )
 
     def __panel__(self):
         try:
@@ -159,9 +201,13 @@ class CorrelationView(RunView):
             self.x_method, self.y_method = varying[0], varying[-1]
         except InputError:
             pass
-        return pn.Column(pn.Row(self.state.param.corr_sample, self.state.param.corr_kind), self._matrix,
-                         pn.Row(self.param.x_method, self.param.y_method), self._scatter,
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.state.param.corr_sample, self.state.param.corr_kind),
+            self._matrix,
+            pn.Row(self.param.x_method, self.param.y_method),
+            self._scatter,
+            sizing_mode="stretch_width",
+        )
 
 
 class FeatureView(RunView):
@@ -169,28 +215,41 @@ class FeatureView(RunView):
 
     n_top = param.Integer(default=100, bounds=(10, 2000))
 
-    @param.depends("state.run_path", "state.method", "state.feature", "state.mjj_lo", "state.mjj_hi",
-                   "state.efficiency", "n_top")
+    @param.depends(
+        "state.run_path", "state.method", "state.feature", "state.mjj_lo", "state.mjj_hi", "state.efficiency", "n_top"
+    )
     def _plot(self):
         try:
             rd = self._run()
             method = self.state.method or rd.methods[0]
-            d = feature_distributions(rd, method, self.state.feature, self.state.mjj_window, self.n_top,
-                                      eff=self.state.efficiency)
+            d = feature_distributions(
+                rd, method, self.state.feature, self.state.mjj_window, self.n_top, eff=self.state.efficiency
+            )
         except InputError as exc:
             return _missing(str(exc))
         label = FEATURE_LABELS.get(self.state.feature, self.state.feature)
         top = hv.Histogram((d["edges"], d["top"]), kdims=[label], vdims=["normalised"]).opts(
-            alpha=0.5, color="#d62728", line_color=None)
+            alpha=0.5, color="#d62728", line_color=None
+        )
         rest = hv.Histogram((d["edges"], d["rest"]), kdims=[label], vdims=["normalised"]).opts(
-            alpha=0.5, color="#7f7f7f", line_color=None)
-        window = "all m_jj" if self.state.mjj_window is None else \
-            f"{self.state.mjj_window[0]:.0f}–{self.state.mjj_window[1]:.0f} GeV"
-        chosen = f"top {d['n_top']} by {method}" if self.state.efficiency >= 1 else \
-            f"{d['n_top']} passing ε = {self.state.efficiency:g} of {method}"
+            alpha=0.5, color="#7f7f7f", line_color=None
+        )
+        window = (
+            "all m_jj"
+            if self.state.mjj_window is None
+            else f"{self.state.mjj_window[0]:.0f}–{self.state.mjj_window[1]:.0f} GeV"
+        )
+        chosen = (
+            f"top {d['n_top']} by {method}"
+            if self.state.efficiency >= 1
+            else f"{d['n_top']} passing ε = {self.state.efficiency:g} of {method}"
+        )
         return (rest.relabel(f"other {d['n_rest']:,} events") * top.relabel(chosen)).opts(
-            responsive=True, height=420, legend_position="top_right",
-            title=f"{label} of both jets, {window} (KS p = {d['ks_p']:.2g})")
+            responsive=True,
+            height=420,
+            legend_position="top_right",
+            title=f"{label} of both jets, {window} (KS p = {d['ks_p']:.2g})",
+        )
 
     def __panel__(self):
         return pn.Column(pn.Row(self.state.param.feature, self.param.n_top), self._plot, sizing_mode="stretch_width")
@@ -207,16 +266,28 @@ class EventsView(RunView):
             return _missing(str(exc))
         method = self.state.method or rd.methods[0]
         df = top_events(rd, method, self.state.mjj_window)
-        table = pn.widgets.Tabulator(df, pagination="remote", page_size=15, selectable=1, disabled=True,
-                                     sizing_mode="stretch_width", height=480, show_index=False)
+        table = pn.widgets.Tabulator(
+            df,
+            pagination="remote",
+            page_size=8,
+            selectable=1,
+            disabled=True,
+            sizing_mode="stretch_width",
+            height=300,
+            show_index=False,
+        )
 
         def on_select(event):
             if event.new:
                 self.state.event_row = int(df.loc[event.new[0], "row"])
 
         table.param.watch(on_select, "selection")
-        return pn.Column(table, pn.widgets.FileDownload(callback=lambda: _csv(df), filename="anomalous_events.csv",
-                                                        button_type="primary", label="Download CSV"))
+        return pn.Column(
+            table,
+            pn.widgets.FileDownload(
+                callback=lambda: _csv(df), filename="anomalous_events.csv", button_type="primary", label="Download CSV"
+            ),
+        )
 
     @param.depends("state.run_path", "state.event_row")
     def _display(self):
@@ -233,25 +304,34 @@ class EventsView(RunView):
             for cls, name in CLASS_NAMES.items():
                 m = jet["c_cls"] == cls
                 if m.any():
-                    layers.append(hv.Points(
-                        pd.DataFrame({"η": jet["c_eta"][m], "φ": jet["c_phi"][m], "pT": jet["c_pt"][m]}),
-                        ["η", "φ"], ["pT"], label=name if k == 0 else "").opts(
-                        color=CLASS_COLORS[cls], size=hv.dim("pT").norm() * 25 + 3, alpha=0.7))
+                    layers.append(
+                        hv.Points(
+                            pd.DataFrame({"η": jet["c_eta"][m], "φ": jet["c_phi"][m], "pT": jet["c_pt"][m]}),
+                            ["η", "φ"],
+                            ["pT"],
+                            label=name if k == 0 else "",
+                        ).opts(color=CLASS_COLORS[cls], size=hv.dim("pT").norm() * 25 + 3, alpha=0.7)
+                    )
             circle = hv.Ellipse(jet["eta"], jet["phi"], 1.6).opts(color="black", line_dash="dashed")
             axis = hv.Points([(jet["eta"], jet["phi"])]).opts(marker="x", size=14, color="black")
             layers += [circle, axis]
-        display = hv.Overlay(layers).opts(responsive=True, height=420, aspect=None, xlabel="η", ylabel="φ [rad]",
-                                          title=f"Event {d['event_id']}, m_jj = {d['mjj']:.0f} GeV "
-                                                f"(marker area ∝ pT, circles R = 0.8)", legend_position="right")
-        lund = hv.Overlay([hv.Scatter((j["lund_x"], j["lund_y"]), "ln 1/Δ", "ln kt [GeV]", label=j["name"])
-                           .opts(size=6) for j in d["jets"]]).opts(height=300, responsive=True,
-                                                                   title="Primary Lund-plane declusterings")
+        display = hv.Overlay(layers).opts(
+            width=620, height=520, data_aspect=1, xlabel="η", ylabel="φ [rad]", legend_position="right",
+            title=f"Event {d['event_id']}, m_jj = {d['mjj']:.0f} GeV (area ∝ pT, circles R = 0.8)",
+        )
+        lund = hv.Overlay(
+            [
+                hv.Scatter((j["lund_x"], j["lund_y"]), "ln 1/Δ", "ln kt [GeV]", label=j["name"]).opts(size=6)
+                for j in d["jets"]
+            ]
+        ).opts(width=420, height=320, title="Primary Lund-plane declusterings", legend_position="top_right")
         s = rd.scores
         scores_md = "\n".join(f"- **{m}**: {s[m][row]:.4g}" for m in rd.methods)
-        jets_md = "\n".join(f"- **{j['name']}**: pT {j['pt']:.0f} GeV, m_SD {j['msd']:.0f} GeV, τ21 {j['tau21']:.2f}"
-                            for j in d["jets"])
-        return pn.Column(display, pn.Row(lund, pn.pane.Markdown(f"**Scores**\n{scores_md}\n\n**Jets**\n{jets_md}",
-                                                                width=320)), sizing_mode="stretch_width")
+        jets_md = "\n".join(
+            f"- **{j['name']}**: pT {j['pt']:.0f} GeV, m_SD {j['msd']:.0f} GeV, τ21 {j['tau21']:.2f}" for j in d["jets"]
+        )
+        info = pn.pane.Markdown(f"**Scores**\n{scores_md}\n\n**Jets**\n{jets_md}", width=300)
+        return pn.Row(display, pn.Column(lund, info))
 
     def _step(self, delta):
         rd = self._run()
@@ -267,9 +347,7 @@ class EventsView(RunView):
         next_b = pn.widgets.Button(name="Next ▶", width=110)
         prev_b.on_click(lambda e: self._step(-1))
         next_b.on_click(lambda e: self._step(+1))
-        return pn.Row(pn.Column(self._table, width=560),
-                      pn.Column(pn.Row(prev_b, next_b), self._display, sizing_mode="stretch_width"),
-                      sizing_mode="stretch_width")
+        return pn.Column(self._table, pn.Row(prev_b, next_b), self._display, sizing_mode="stretch_width")
 
 
 def _csv(df: pd.DataFrame):
@@ -298,23 +376,34 @@ class PerformanceView(RunView):
                 continue
             es, eb = np.array(p["eps_s"]), np.array(p["eps_b"])
             ok = eb > 0
-            roc.append(hv.Curve((es[ok], 1 / eb[ok]), "signal efficiency ε_S", "background rejection 1/ε_B",
-                                label=name))
+            roc.append(
+                hv.Curve((es[ok], 1 / eb[ok]), "signal efficiency ε_S", "background rejection 1/ε_B", label=name)
+            )
             floor = eb >= p["eps_b_floor"]
-            sic.append(hv.Curve((es[floor], es[floor] / np.sqrt(eb[floor])), "signal efficiency ε_S",
-                                "SIC = ε_S/√ε_B", label=name))
+            sic.append(
+                hv.Curve(
+                    (es[floor], es[floor] / np.sqrt(eb[floor])), "signal efficiency ε_S", "SIC = ε_S/√ε_B", label=name
+                )
+            )
             rows.append({"method": name, "AUC": round(p["auc"], 3), "max SIC": round(p["max_sic"], 2)})
         region = ev["region"]
         title = f"window {region['window']} {region['sr_gev'][0]:.0f}–{region['sr_gev'][1]:.0f} GeV"
         return pn.Column(
-            pn.Row(hv.Overlay(roc).opts(logy=True, responsive=True, height=380, title=f"ROC, {title}",
-                                        legend_position="top_right"),
-                   hv.Overlay(sic).opts(responsive=True, height=380, title="Significance improvement",
-                                        legend_position="top_right")),
+            pn.Row(
+                hv.Overlay(roc).opts(
+                    logy=True, responsive=True, height=380, title=f"ROC, {title}", legend_position="top_right"
+                ),
+                hv.Overlay(sic).opts(
+                    responsive=True, height=380, title="Significance improvement", legend_position="top_right"
+                ),
+            ),
             pn.pane.DataFrame(pd.DataFrame(rows), index=False),
-            pn.pane.Markdown(f"max SIC quoted where ε_B ≥ {next(iter(ev['methods'].values())).get('eps_b_floor', 0):.1e}"
-                             " (at least 20 background events)."),
-            sizing_mode="stretch_width")
+            pn.pane.Markdown(
+                f"max SIC quoted where ε_B ≥ {next(iter(ev['methods'].values())).get('eps_b_floor', 0):.1e}"
+                " (at least 20 background events)."
+            ),
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
         return pn.Column(self._plots, sizing_mode="stretch_width")

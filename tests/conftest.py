@@ -1,4 +1,5 @@
 """Shared small samples, generated once per test session (a few seconds of Pythia each)."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,9 +35,19 @@ def small_run(tmp_path_factory, qcd_es, signal_es):
 
     d = tmp_path_factory.mktemp("run")
     inject(qcd_es, signal_es, 40, d / "data", seed=1, remainder=d / "signal")
-    (d / "run.yaml").write_text(yaml.safe_dump({
-        "eventset": "data", "signal": "signal", "out": "run", "windows": "lhco", "min_window_events": 5,
-        "folds": 2, "inner_folds": 2, "efficiencies": [0.1, 0.01],
-        "methods": ["inclusive", "cut_tau21", "cut_tau32", {"supervised": {"epochs": 5}}],
-    }))
+    (d / "run.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "eventset": "data",
+                "signal": "signal",
+                "out": "run",
+                "windows": "lhco",
+                "min_window_events": 5,
+                "folds": 2,
+                "inner_folds": 2,
+                "efficiencies": [0.1, 0.01],
+                "methods": ["inclusive", "cut_tau21", "cut_tau32", {"supervised": {"epochs": 5}}],
+            }
+        )
+    )
     return execute(load_config(d / "run.yaml"), progress=False)

@@ -1,4 +1,5 @@
 """The bump hunt: m_jj spectra, dijet-function fits, significance, sensitivity and limits."""
+
 from core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
 from core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum, poisson_interval
 from core.bumphunt.limits import cls_limit
@@ -7,7 +8,22 @@ from core.bumphunt.signal import SignalModel, fit_signal_shape
 from core.bumphunt.significance import discovery_sensitivity, global_significance, local_significance
 
 __all__ = [
-    "BackgroundFit", "BumpHunt", "CMS_DIJET_EDGES", "FitError", "SignalModel", "Spectrum", "bump_hunt",
-    "cls_limit", "discovery_sensitivity", "eventset_spectrum", "f_test", "fit_background", "fit_signal_shape",
-    "global_significance", "local_significance", "mjj_spectrum", "poisson_interval", "signal_model_from_eventsets",
+    "BackgroundFit",
+    "BumpHunt",
+    "CMS_DIJET_EDGES",
+    "FitError",
+    "SignalModel",
+    "Spectrum",
+    "bump_hunt",
+    "cls_limit",
+    "discovery_sensitivity",
+    "eventset_spectrum",
+    "f_test",
+    "fit_background",
+    "fit_signal_shape",
+    "global_significance",
+    "local_significance",
+    "mjj_spectrum",
+    "poisson_interval",
+    "signal_model_from_eventsets",
 ]

@@ -6,6 +6,7 @@ statistic. Several starting points are tried (the log-linear solution and pertur
 the best valid minimum is kept. Every failure raises ``FitError`` with the reason: the dashboard
 shows that message instead of a curve.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -82,8 +83,15 @@ class BackgroundFit:
         return np.array([expected_counts(self.quadrature, d[0], d[1:]) for d in draws])
 
     def summary(self) -> dict:
-        return {"order": self.order, "chi2": self.chi2, "ndf": self.ndf, "chi2_pvalue": self.chi2_pvalue,
-                "deviance": self.deviance, "params": self.params.tolist(), "n_bins": self.n_bins}
+        return {
+            "order": self.order,
+            "chi2": self.chi2,
+            "ndf": self.ndf,
+            "chi2_pvalue": self.chi2_pvalue,
+            "deviance": self.deviance,
+            "params": self.params.tolist(),
+            "n_bins": self.n_bins,
+        }
 
 
 def check_spectrum(spec: Spectrum, n_params: int) -> None:
@@ -126,8 +134,9 @@ def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int 
     best.hesse()
     theta = np.array(best.values)
     expected = expected_counts(q, theta[0], theta[1:])
-    return BackgroundFit(spec, order, float(theta[0]), theta[1:], np.array(best.covariance), float(best.fval),
-                         expected, q)
+    return BackgroundFit(
+        spec, order, float(theta[0]), theta[1:], np.array(best.covariance), float(best.fval), expected, q
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ Expected counts per bin are integrals of the density over the bin (5-point Gauss
 exact to < 1e-6 for these smooth functions on resolution-sized bins). Internally the fit uses the
 total yield instead of p0 (p0 follows from it), which decorrelates the normalisation from the shape.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -83,7 +84,7 @@ def linear_start(q: Quadrature, counts: np.ndarray, widths: np.ndarray, order: i
     lx = np.log(xc[ok])
     cols = [np.ones(ok.sum()), np.log1p(-xc[ok]), -lx]
     for k in range(1, order - 2):
-        cols.append(-lx ** (k + 1))
+        cols.append(-(lx ** (k + 1)))
     a = np.column_stack(cols)
     w = np.sqrt(counts[ok])
     if ok.sum() < order:

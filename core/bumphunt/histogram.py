@@ -1,4 +1,5 @@
 """m_jj histograms with the CMS dijet binning (bins follow the dijet mass resolution), via ``hist``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,14 +10,115 @@ import numpy as np
 from core.errors import InputError
 
 # Bin edges [GeV] of the CMS dijet resonance searches: widths track the dijet mass resolution (≈ 4% of m).
-CMS_DIJET_EDGES = np.array([
-    1, 3, 6, 10, 16, 23, 31, 40, 50, 61, 74, 88, 103, 119, 137, 156, 176, 197, 220, 244, 270, 296, 325,
-    354, 386, 419, 453, 489, 526, 565, 606, 649, 693, 740, 788, 838, 890, 944, 1000, 1058, 1118, 1181,
-    1246, 1313, 1383, 1455, 1530, 1607, 1687, 1770, 1856, 1945, 2037, 2132, 2231, 2332, 2438, 2546, 2659,
-    2775, 2895, 3019, 3147, 3279, 3416, 3558, 3704, 3854, 4010, 4171, 4337, 4509, 4686, 4869, 5058, 5253,
-    5455, 5663, 5877, 6099, 6328, 6564, 6808, 7060, 7320, 7589, 7866, 8152, 8447, 8752, 9067, 9391, 9726,
-    10072, 10430, 10798, 11179, 11571, 11977, 12395, 12827, 13272, 13732, 14000,
-], dtype=float)
+CMS_DIJET_EDGES = np.array(
+    [
+        1,
+        3,
+        6,
+        10,
+        16,
+        23,
+        31,
+        40,
+        50,
+        61,
+        74,
+        88,
+        103,
+        119,
+        137,
+        156,
+        176,
+        197,
+        220,
+        244,
+        270,
+        296,
+        325,
+        354,
+        386,
+        419,
+        453,
+        489,
+        526,
+        565,
+        606,
+        649,
+        693,
+        740,
+        788,
+        838,
+        890,
+        944,
+        1000,
+        1058,
+        1118,
+        1181,
+        1246,
+        1313,
+        1383,
+        1455,
+        1530,
+        1607,
+        1687,
+        1770,
+        1856,
+        1945,
+        2037,
+        2132,
+        2231,
+        2332,
+        2438,
+        2546,
+        2659,
+        2775,
+        2895,
+        3019,
+        3147,
+        3279,
+        3416,
+        3558,
+        3704,
+        3854,
+        4010,
+        4171,
+        4337,
+        4509,
+        4686,
+        4869,
+        5058,
+        5253,
+        5455,
+        5663,
+        5877,
+        6099,
+        6328,
+        6564,
+        6808,
+        7060,
+        7320,
+        7589,
+        7866,
+        8152,
+        8447,
+        8752,
+        9067,
+        9391,
+        9726,
+        10072,
+        10430,
+        10798,
+        11179,
+        11571,
+        11977,
+        12395,
+        12827,
+        13272,
+        13732,
+        14000,
+    ],
+    dtype=float,
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +159,7 @@ class Spectrum:
             raise InputError(f"spectrum: no bin lies inside the fit range {lo:g}–{hi:g} GeV")
         idx = np.flatnonzero(keep)
         var = None if self.variances is None else self.variances[idx]
-        return Spectrum(self.counts[idx], self.edges[idx[0]: idx[-1] + 2], var)
+        return Spectrum(self.counts[idx], self.edges[idx[0] : idx[-1] + 2], var)
 
     def to_hist(self) -> hist.Hist:
         h = hist.Hist(hist.axis.Variable(self.edges, name="mjj", label="m_jj [GeV]"), storage=hist.storage.Weight())
@@ -70,11 +172,12 @@ def cms_edges(lo: float, hi: float) -> np.ndarray:
     """CMS dijet bin edges covering [lo, hi]: the edge at or below lo to the edge at or above hi."""
     i0 = max(np.searchsorted(CMS_DIJET_EDGES, lo, side="right") - 1, 0)
     i1 = min(np.searchsorted(CMS_DIJET_EDGES, hi, side="left"), len(CMS_DIJET_EDGES) - 1)
-    return CMS_DIJET_EDGES[i0: i1 + 1]
+    return CMS_DIJET_EDGES[i0 : i1 + 1]
 
 
-def mjj_spectrum(mjj: np.ndarray, lo: float, hi: float, binning: str | float = "cms",
-                 weights: np.ndarray | None = None) -> Spectrum:
+def mjj_spectrum(
+    mjj: np.ndarray, lo: float, hi: float, binning: str | float = "cms", weights: np.ndarray | None = None
+) -> Spectrum:
     """Histogram m_jj [GeV] with hist: binning "cms" (resolution-following) or a fixed width in GeV.
 
     With "cms", the first bin starts at the first CMS edge at or above ``lo`` so no bin straddles the

@@ -9,6 +9,7 @@ ratio to the inclusive search is the improvement factor.
 scan.yaml: background, signal (EventSets), run (a run config without eventset/out), injections
 (list of signal event counts), efficiency, mass (GeV), out (directory for the per-point Runs).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,7 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
     for key in ("background", "signal", "run", "injections", "efficiency", "mass", "out"):
         if key not in cfg:
             raise InputError(f"injection scan: field '{key}' is required")
-    path = lambda p: (Path(p).expanduser() if Path(p).expanduser().is_absolute() else base / p)  # noqa: E731
+    path = lambda p: Path(p).expanduser() if Path(p).expanduser().is_absolute() else base / p  # noqa: E731
     bkg, sig = EventSet.open(path(cfg["background"])), EventSet.open(path(cfg["signal"]))
     out = path(cfg["out"])
     injections = sorted(int(n) for n in cfg["injections"])
@@ -77,11 +78,24 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
     out.mkdir(parents=True, exist_ok=True)
     points = []
     for n in tqdm(injections, desc="injection scan", disable=not progress):
-        data = inject(bkg, sig, n, out / f"data-{n}", seed=int(cfg.get("seed", 1)) + n,
-                      remainder=out / f"signal-{n}", overwrite=True)
-        run_cfg = RunConfig.from_dict({**cfg["run"], "eventset": str(data.path), "signal": str(out / f"signal-{n}"),
-                                       "out": str(out / f"run-{n}"),
-                                       "efficiencies": sorted({eff, *cfg["run"].get("efficiencies", [])})})
+        data = inject(
+            bkg,
+            sig,
+            n,
+            out / f"data-{n}",
+            seed=int(cfg.get("seed", 1)) + n,
+            remainder=out / f"signal-{n}",
+            overwrite=True,
+        )
+        run_cfg = RunConfig.from_dict(
+            {
+                **cfg["run"],
+                "eventset": str(data.path),
+                "signal": str(out / f"signal-{n}"),
+                "out": str(out / f"run-{n}"),
+                "efficiencies": sorted({eff, *cfg["run"].get("efficiencies", [])}),
+            }
+        )
         run = execute(run_cfg, overwrite=True, progress=False)
         scores = run.scores()
         in_sr = scores["deta"] < run_cfg.sr_deta_max
@@ -94,8 +108,13 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
                 z[method] = float("nan")
         points.append(ScanPoint(n, z))
     methods = list(points[0].z)
-    result = {"mass": mass, "efficiency": eff, "mode": "re-trained at every injection point",
-              "points": [{"n_injected": p.n_injected, "z": p.z} for p in points], "sensitivity": {}}
+    result = {
+        "mass": mass,
+        "efficiency": eff,
+        "mode": "re-trained at every injection point",
+        "points": [{"n_injected": p.n_injected, "z": p.z} for p in points],
+        "sensitivity": {},
+    }
     for m in methods:
         zs = [p.z[m] for p in points]
         result["sensitivity"][m] = {f"n_{t}sigma": crossing(injections, zs, t) for t in (3, 5)}
@@ -122,6 +141,8 @@ def report(result: dict) -> str:
     lines = [f"injection scan at m = {result['mass']:.0f} GeV, ε = {result['efficiency']:g} ({result['mode']})"]
     for m, s in result["sensitivity"].items():
         f = lambda v: "not reached" if v is None else f"{v:.0f}"  # noqa: E731
-        lines.append(f"  {m:12s} 3σ at {f(s['n_3sigma'])}, 5σ at {f(s['n_5sigma'])} injected events"
-                     + (f"  (×{s['improvement_3sigma']:.2f} vs inclusive at 3σ)" if s.get("improvement_3sigma") else ""))
+        lines.append(
+            f"  {m:12s} 3σ at {f(s['n_3sigma'])}, 5σ at {f(s['n_5sigma'])} injected events"
+            + (f"  (×{s['improvement_3sigma']:.2f} vs inclusive at 3σ)" if s.get("improvement_3sigma") else "")
+        )
     return "\n".join(lines) + "\n" + json.dumps(result["points"])

@@ -5,6 +5,7 @@ parameters θ are profiled. μ multiplies the signal template; with a template o
 is the number of signal events. All test statistics are differences of the Poisson deviance
 (= 2 ΔNLL), so they follow Cowan, Cranmer, Gross, Vitells (arXiv:1007.1727).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,8 +63,9 @@ class ProfileLikelihood:
     def with_data(self, n_obs: np.ndarray) -> "ProfileLikelihood":
         return ProfileLikelihood(n_obs, self.s, self.bkg)
 
-    def fit(self, mu: float | None = None, mu_min: float | None = None, mu_start: float = 0.0,
-            theta_start=None) -> FitPoint:
+    def fit(
+        self, mu: float | None = None, mu_min: float | None = None, mu_start: float = 0.0, theta_start=None
+    ) -> FitPoint:
         """Minimise over θ (and μ unless fixed); μ ≥ mu_min when given."""
         th0 = self.bkg.start if theta_start is None else np.asarray(theta_start)
         if mu is not None and self.bkg.n_params == 0:

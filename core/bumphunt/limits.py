@@ -11,6 +11,7 @@ Under the background-only hypothesis u ~ N(0, 1). The expected limit band "+N σ
 limit) solves CLs = 1 − CL with u = −N; "−N σ" with u = +N. This matches pyhf's expected set, whose
 entries run from the −2σ to the +2σ band.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The bump hunt on an EventSet: spectrum from the fully-efficient edge, F-test fit, scan, limits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,13 @@ from core.errors import InputError
 MJJ_MAX = 8000.0
 
 
-def eventset_spectrum(es: EventSet, mask: np.ndarray | None = None, binning: str | float = "cms",
-                      deta_max: float | None = None, hi: float = MJJ_MAX) -> Spectrum:
+def eventset_spectrum(
+    es: EventSet,
+    mask: np.ndarray | None = None,
+    binning: str | float = "cms",
+    deta_max: float | None = None,
+    hi: float = MJJ_MAX,
+) -> Spectrum:
     """m_jj of the selected events with |Δη| < deta_max, from the EventSet's fully-efficient edge."""
     mjj, deta = es.column("mjj"), es.column("deta")
     deta_max = es.schema.get("selection", {}).get("deta_max", 1.3) if deta_max is None else deta_max
@@ -56,19 +62,21 @@ class BumpHunt:
         return self.ftest.chosen
 
     def report(self) -> str:
-        b = self.background
+        b, sp = self.background, self.spectrum
         lines = [
-            f"spectrum: {len(self.spectrum.counts)} bins, {self.spectrum.edges[0]:.0f}–{self.spectrum.edges[-1]:.0f} GeV,"
-            f" {self.spectrum.total:.0f} events",
-            "F-test: " + "; ".join(f"{lo}→{hi} par: F = {f:.2f}, p = {p:.3f}" for lo, hi, f, p in self.ftest.tests)
+            f"spectrum: {len(sp.counts)} bins, {sp.edges[0]:.0f}–{sp.edges[-1]:.0f} GeV, {sp.total:.0f} events",
+            "F-test: "
+            + "; ".join(f"{lo}→{hi} par: F = {f:.2f}, p = {p:.3f}" for lo, hi, f, p in self.ftest.tests)
             + f" → {b.order} parameters",
             f"background fit: χ²/ndf = {b.chi2:.1f}/{b.ndf} (p = {b.chi2_pvalue:.3f})",
             f"largest local excess: Z = {self.scan.max_z:.2f} at m = {self.scan.best_mass:.0f} GeV",
         ]
         if self.limit_at_best is not None:
             e = self.limit_at_best.expected
-            lines.append(f"95% CL limit there: {self.limit_at_best.observed:.1f} signal events "
-                         f"(expected {e[0]:.1f}, 68% band {e[-1]:.1f}–{e[1]:.1f})")
+            lines.append(
+                f"95% CL limit there: {self.limit_at_best.observed:.1f} signal events "
+                f"(expected {e[0]:.1f}, 68% band {e[-1]:.1f}–{e[1]:.1f})"
+            )
         return "\n".join(lines)
 
 

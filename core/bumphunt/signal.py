@@ -5,6 +5,7 @@ tails below μ − α_L σ and above μ + α_R σ, exponents n_L, n_R. Fits are 
 (iminuit) with the density normalised numerically over the fit range. Between mass points the
 parameters are interpolated linearly in mass, with μ and σ taken relative to the mass.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class SignalShape:
 
     def pdf(self, x: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
         """Density normalised to 1 over [lo, hi] (default: the fit range)."""
-        lo, hi = (self.fit_range if lo is None else (lo, hi))
+        lo, hi = self.fit_range if lo is None else (lo, hi)
         grid = np.linspace(lo, hi, 4001)
         f = _FUNCS[self.kind]
         norm = np.trapezoid(f(grid, **self.params), grid)
@@ -99,8 +100,13 @@ def fit_signal_shape(mjj: np.ndarray, mass: float, kind: str = "dscb", fit_range
     if not m.valid:
         raise InputError(f"signal shape: the {kind} fit at m = {mass:g} GeV did not converge")
     m.hesse()
-    return SignalShape(kind, dict(zip(PARAMS[kind], map(float, m.values))),
-                       dict(zip(PARAMS[kind], map(float, m.errors))), float(mass), (float(lo), float(hi)))
+    return SignalShape(
+        kind,
+        dict(zip(PARAMS[kind], map(float, m.values))),
+        dict(zip(PARAMS[kind], map(float, m.errors))),
+        float(mass),
+        (float(lo), float(hi)),
+    )
 
 
 class SignalModel:
@@ -129,5 +135,6 @@ class SignalModel:
     @classmethod
     def gaussian(cls, resolution: float = 0.05, masses=(1000.0, 10000.0)) -> "SignalModel":
         """A generic narrow resonance: a Gaussian of relative width ``resolution``."""
-        return cls([SignalShape("gauss", {"mu": m, "sigma": resolution * m}, {}, m, (0.5 * m, 1.5 * m))
-                    for m in masses])
+        return cls(
+            [SignalShape("gauss", {"mu": m, "sigma": resolution * m}, {}, m, (0.5 * m, 1.5 * m)) for m in masses]
+        )

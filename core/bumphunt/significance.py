@@ -1,4 +1,5 @@
 """Local significance scans, Asimov expectations, toys, look-elsewhere effect and discovery sensitivity."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,9 +40,14 @@ class ScanResult:
         return float(self.masses[int(np.argmax(self.z))])
 
     def to_dict(self) -> dict:
-        return {"masses": self.masses.tolist(), "z": self.z.tolist(), "p_local": self.p_local.tolist(),
-                "mu_hat": self.mu_hat.tolist(), "mu_err": self.mu_err.tolist(),
-                "background": self.background.summary()}
+        return {
+            "masses": self.masses.tolist(),
+            "z": self.z.tolist(),
+            "p_local": self.p_local.tolist(),
+            "mu_hat": self.mu_hat.tolist(),
+            "mu_err": self.mu_err.tolist(),
+            "background": self.background.summary(),
+        }
 
 
 def scan_masses(spec: Spectrum, n: int | None = None) -> np.ndarray:
@@ -53,8 +59,13 @@ def scan_masses(spec: Spectrum, n: int | None = None) -> np.ndarray:
     return inner
 
 
-def local_significance(spec: Spectrum, background: BackgroundFit | None = None, signal: SignalModel | None = None,
-                       masses: np.ndarray | None = None, order: int = 4) -> ScanResult:
+def local_significance(
+    spec: Spectrum,
+    background: BackgroundFit | None = None,
+    signal: SignalModel | None = None,
+    masses: np.ndarray | None = None,
+    order: int = 4,
+) -> ScanResult:
     """Profile-likelihood q0 at each mass hypothesis; asymptotic Z = sign(μ̂)·√q0 (Wilks)."""
     bkg = background or fit_background(spec, order)
     signal = signal or SignalModel.gaussian()
@@ -96,8 +107,9 @@ def background_toys(bkg: BackgroundFit, n_toys: int, seed: int = 0) -> np.ndarra
     return rng.poisson(bkg.expected, size=(n_toys, len(bkg.expected)))
 
 
-def toy_local_z(bkg: BackgroundFit, signal_template: np.ndarray, n_toys: int, seed: int = 0,
-                injected: float = 0.0) -> np.ndarray:
+def toy_local_z(
+    bkg: BackgroundFit, signal_template: np.ndarray, n_toys: int, seed: int = 0, injected: float = 0.0
+) -> np.ndarray:
     """Signed local Z at one mass on toys drawn from the background fit (plus ``injected`` signal events
     spread by the template); each toy is refitted, background parameters profiled."""
     rng = np.random.default_rng(seed)
@@ -125,8 +137,9 @@ class GlobalSignificance:
     note: str = ""
 
 
-def global_significance(scans: list[ScanResult], n_toys: int = 200, seed: int = 0,
-                        signal: SignalModel | None = None) -> GlobalSignificance:
+def global_significance(
+    scans: list[ScanResult], n_toys: int = 200, seed: int = 0, signal: SignalModel | None = None
+) -> GlobalSignificance:
     """Look-elsewhere effect over the mass scan and across selections (methods × cuts).
 
     For each background-only toy, every selection's spectrum is drawn from its own background fit,
@@ -160,10 +173,16 @@ def global_significance(scans: list[ScanResult], n_toys: int = 200, seed: int = 
     hi = stats.beta.ppf(0.84, k + 1, n_toys - k) if k < n_toys else 1.0
     p_local = z_to_p(observed)
     return GlobalSignificance(
-        observed, p, (float(lo), float(hi)), float(p_to_z(max(p, 0.5 / n_toys))),
-        float(p / p_local) if p_local > 0 else float("inf"), n_toys, len(scans), max_z,
+        observed,
+        p,
+        (float(lo), float(hi)),
+        float(p_to_z(max(p, 0.5 / n_toys))),
+        float(p / p_local) if p_local > 0 else float("inf"),
+        n_toys,
+        len(scans),
+        max_z,
         note="toys of different selections drawn independently (conservative when selections overlap)"
-             + ("; p_global below 1/n_toys, z_global is a lower bound" if k == 0 else ""),
+        + ("; p_global below 1/n_toys, z_global is a lower bound" if k == 0 else ""),
     )
 
 
@@ -177,9 +196,15 @@ class Sensitivity:
     mode: str
 
 
-def discovery_sensitivity(background: BackgroundFit | np.ndarray, template: np.ndarray, efficiency: float = 1.0,
-                          targets=(3.0, 5.0), luminosity_fb: float | None = None, mass: float = float("nan"),
-                          profile: bool = True) -> Sensitivity:
+def discovery_sensitivity(
+    background: BackgroundFit | np.ndarray,
+    template: np.ndarray,
+    efficiency: float = 1.0,
+    targets=(3.0, 5.0),
+    luminosity_fb: float | None = None,
+    mass: float = float("nan"),
+    profile: bool = True,
+) -> Sensitivity:
     """Signal events (before the selection) for which the median expected local significance reaches
     each target, with the selection efficiency held fixed (the fast mode: labelled as such).
 
@@ -198,6 +223,7 @@ def discovery_sensitivity(background: BackgroundFit | np.ndarray, template: np.n
 
         def z_of(n_inj):
             return asimov_z_fixed(efficiency * n_inj * template, b)
+
     out = {}
     for target in targets:
         hi = 10.0

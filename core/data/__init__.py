@@ -1,4 +1,5 @@
 """Event storage: the EventSet (parquet + schema.json) and its selections and mixing."""
+
 from core.data.eventset import (
     CONSTITUENT_CLASSES,
     SCHEMA_VERSION,

@@ -1,4 +1,5 @@
 """Atomic writes: nothing a reader can open is ever half-written (write to a temp name, then rename)."""
+
 from __future__ import annotations
 
 import json

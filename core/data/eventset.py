@@ -9,6 +9,7 @@ Per event: ``event_id``, ``mjj``, ``deta``, ``weight``, ``label`` (0 background,
 large-radius jets **ordered by pT**) with kinematics, substructure, up to 100 constituents and the
 primary Lund-plane declusterings. Units: GeV, angles in radians.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,21 @@ TRUTH_FIELDS = ("label", "process")
 UNITS = {"energy": "GeV", "momentum": "GeV", "mass": "GeV", "angle": "rad"}
 
 JET_SCALAR_FIELDS = (
-    "pt", "eta", "phi", "mass", "msoftdrop",
-    "tau1", "tau2", "tau3", "tau4", "tau21", "tau32", "tau43",
-    "n_constituents", "lepton_fraction", "btag",
+    "pt",
+    "eta",
+    "phi",
+    "mass",
+    "msoftdrop",
+    "tau1",
+    "tau2",
+    "tau3",
+    "tau4",
+    "tau21",
+    "tau32",
+    "tau43",
+    "n_constituents",
+    "lepton_fraction",
+    "btag",
 )
 EVENT_SCALAR_FIELDS = ("event_id", "mjj", "deta", "weight", "label", "process", "pthat")
 CONSTITUENT_CLASSES = {0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}
@@ -120,8 +133,11 @@ class EventSet:
                 raise InputError(f"{self.path}: columns {bad} are truth information; pass truth=True to read them")
         if not self.files:
             raise InputError(f"{self.path}: holds no events")
-        arr = ak.concatenate([ak.from_parquet(f, columns=columns) for f in self.files]) if len(self.files) > 1 \
+        arr = (
+            ak.concatenate([ak.from_parquet(f, columns=columns) for f in self.files])
+            if len(self.files) > 1
             else ak.from_parquet(self.files[0], columns=columns)
+        )
         if not truth and columns is None:
             arr = arr[[f for f in arr.fields if f not in TRUTH_FIELDS]]
         return arr

@@ -6,6 +6,7 @@ per jet from a unit Gaussian whose mean depends on the flavour, and the score is
 transform in (0, 1). The means put the working point score > 0.5 at ε_b = 70%, ε_c = 15% and
 ε_light = 1%, close to the CMS DeepJet medium working point.
 """
+
 from __future__ import annotations
 
 import awkward as ak

@@ -5,6 +5,7 @@ events, no per-particle Python): anti-kT R = 0.8 jets; soft drop (z_cut = 0.1, �
 primary Lund-plane declusterings on a Cambridge/Aachen reclustering; N-subjettiness τ1..τ4
 (β = 1, exclusive-kT axes, normalised measure with R0 = 0.8) from FastJet contrib.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -73,8 +74,9 @@ def leading_dijets(particles: ak.Array, sel: Selection):
         deta[two] = np.abs(ak.to_numpy(_eta(j[:, 0]) - _eta(j[:, 1])))
         s = j[:, 0]
         t = j[:, 1]
-        mjj[two] = ak.to_numpy(np.sqrt(np.maximum(
-            (s.E + t.E) ** 2 - (s.px + t.px) ** 2 - (s.py + t.py) ** 2 - (s.pz + t.pz) ** 2, 0.0)))
+        mjj[two] = ak.to_numpy(
+            np.sqrt(np.maximum((s.E + t.E) ** 2 - (s.px + t.px) ** 2 - (s.py + t.py) ** 2 - (s.pz + t.pz) ** 2, 0.0))
+        )
     keep = two & (deta < sel.deta_store) & (mjj >= sel.mjj_min)
     cons = _gather(particles[keep], idx[keep])
     return keep, jets[keep], cons, mjj, deta
@@ -92,8 +94,9 @@ def _gather(particles: ak.Array, index: ak.Array) -> ak.Array:
     return ak.unflatten(ak.unflatten(flat, n_cons), n_jets)
 
 
-def jet_features(jets: ak.Array, cons: ak.Array, sel: Selection, hadrons: ak.Array | None,
-                 rng: np.random.Generator) -> dict[str, ak.Array]:
+def jet_features(
+    jets: ak.Array, cons: ak.Array, sel: Selection, hadrons: ak.Array | None, rng: np.random.Generator
+) -> dict[str, ak.Array]:
     """Per-jet features for n events × 2 jets; returns {'j1': record array, 'j2': record array}."""
     n = len(jets)
     flat_jets = ak.flatten(jets)  # 2n jets, ordered (ev0 j1, ev0 j2, ev1 j1, ...)
@@ -123,21 +126,31 @@ def jet_features(jets: ak.Array, cons: ak.Array, sel: Selection, hadrons: ak.Arr
         btag = np.full(len(pt), np.nan, dtype=np.float32)
 
     top = flat_cons[ak.argsort(cpt, axis=1, ascending=False)][:, :MAX_CONSTITUENTS]
-    constituents = ak.zip({k: ak.values_astype(top[k], np.float32) for k in ("px", "py", "pz", "E")}
-                          | {"cls": top["cls"]})
+    constituents = ak.zip(
+        {k: ak.values_astype(top[k], np.float32) for k in ("px", "py", "pz", "E")} | {"cls": top["cls"]}
+    )
     lund_rec = _lund_record(lund, pt)
 
     def ratio(a, b):
         return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
 
     cols = {
-        "pt": pt, "eta": eta, "phi": phi, "mass": ak.to_numpy(_mass(flat_jets)),
+        "pt": pt,
+        "eta": eta,
+        "phi": phi,
+        "mass": ak.to_numpy(_mass(flat_jets)),
         "msoftdrop": ak.to_numpy(sd.msoftdrop),
-        "tau1": taus[:, 0], "tau2": taus[:, 1], "tau3": taus[:, 2], "tau4": taus[:, 3],
-        "tau21": ratio(taus[:, 1], taus[:, 0]), "tau32": ratio(taus[:, 2], taus[:, 1]),
+        "tau1": taus[:, 0],
+        "tau2": taus[:, 1],
+        "tau3": taus[:, 2],
+        "tau4": taus[:, 3],
+        "tau21": ratio(taus[:, 1], taus[:, 0]),
+        "tau32": ratio(taus[:, 2], taus[:, 1]),
         "tau43": ratio(taus[:, 3], taus[:, 2]),
-        "n_constituents": n_cons.astype(np.int32), "lepton_fraction": lepton_fraction,
-        "btag": btag, "hadron_flavour": flavour.astype(np.int8),
+        "n_constituents": n_cons.astype(np.int32),
+        "lepton_fraction": lepton_fraction,
+        "btag": btag,
+        "hadron_flavour": flavour.astype(np.int8),
     }
     rec = {k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in cols.items()}
     out = {}
@@ -176,16 +189,26 @@ def _lund_record(lund: ak.Array, jet_pt: np.ndarray) -> ak.Array:
     parent = jet_pt[jet_idx] - (cum_before - np.repeat(base, steps))
     z = np.clip(np.divide(soft, parent, out=np.zeros_like(soft), where=parent > 0), 0.0, 0.5)
     with np.errstate(divide="ignore"):
-        rec = ak.zip({
-            "ln_inv_delta": np.log(1.0 / np.maximum(delta, 1e-12)).astype(np.float32),
-            "ln_kt": np.log(np.maximum(ktv, 1e-12)).astype(np.float32),
-            "z": z.astype(np.float32),
-        })
+        rec = ak.zip(
+            {
+                "ln_inv_delta": np.log(1.0 / np.maximum(delta, 1e-12)).astype(np.float32),
+                "ln_kt": np.log(np.maximum(ktv, 1e-12)).astype(np.float32),
+                "z": z.astype(np.float32),
+            }
+        )
     return ak.unflatten(rec, steps)
 
 
-def event_record(jets: ak.Array, cons: ak.Array, mjj: np.ndarray, deta: np.ndarray, extra: dict,
-                 sel: Selection, hadrons: ak.Array | None, rng: np.random.Generator) -> ak.Array:
+def event_record(
+    jets: ak.Array,
+    cons: ak.Array,
+    mjj: np.ndarray,
+    deta: np.ndarray,
+    extra: dict,
+    sel: Selection,
+    hadrons: ak.Array | None,
+    rng: np.random.Generator,
+) -> ak.Array:
     """Assemble the per-event record of the EventSet contract."""
     per_jet = jet_features(jets, cons, sel, hadrons, rng)
     fields = {

@@ -7,6 +7,7 @@ lines are assigned (a colourless parent gives its quark pair a new colour line; 
 passes its colour to its coloured daughter). The result is an LHEF that Pythia showers,
 hadronises and overlays with MPI, decaying t/W/Z itself.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -189,8 +190,15 @@ def production_lines(pythia, n: int) -> tuple[list[Line], Line, np.ndarray]:
 
     def line(k: int, status: int, mother: int) -> Line:
         a = arr[:, k]
-        return Line(a[:, 0].astype(np.int64), status, mother, a[:, 1].astype(np.int64), a[:, 2].astype(np.int64),
-                    a[:, 3:7].copy(), a[:, 7].copy())
+        return Line(
+            a[:, 0].astype(np.int64),
+            status,
+            mother,
+            a[:, 1].astype(np.int64),
+            a[:, 2].astype(np.int64),
+            a[:, 3:7].copy(),
+            a[:, 7].copy(),
+        )
 
     resonance = line(2, 2, 1)
     return [line(0, -1, 0), line(1, -1, 0)], resonance, resonance.m.copy()

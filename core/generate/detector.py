@@ -17,6 +17,7 @@ Stable visible particles become reconstructed "particle-flow candidates":
 All randomness comes from the numpy Generator passed in, so a chunk is reproducible from its seed.
 Passing ``detector=None`` to the generator switches the model off (truth-level visible particles).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -104,7 +105,7 @@ def apply_detector(model: DetectorModel, px, py, pz, e, pid, charge, counts, rng
     e_res = _ecal_resolution(model, e)
     scale = np.where(is_ele, 1.0 + e_res * rng.standard_normal(len(pt)), 1.0 + res * rng.standard_normal(len(pt)))
     scale = np.clip(scale, 0.0, None)
-    sel = (is_track | is_ele)
+    sel = is_track | is_ele
     tpt = pt[sel] * scale[sel]
     keep = tpt > model.track_pt_min
     tpx, tpy, tpz, te = _four_vector(tpt[keep], eta[sel][keep], phi[sel][keep], np.sqrt(mass2[sel][keep]))
@@ -125,7 +126,9 @@ def apply_detector(model: DetectorModel, px, py, pz, e, pid, charge, counts, rng
 
 def _ecal_resolution(model: DetectorModel, energy):
     energy = np.maximum(energy, 1e-3)
-    return np.sqrt((model.ecal_stochastic / np.sqrt(energy)) ** 2 + model.ecal_constant**2 + (model.ecal_noise / energy) ** 2)
+    return np.sqrt(
+        (model.ecal_stochastic / np.sqrt(energy)) ** 2 + model.ecal_constant**2 + (model.ecal_noise / energy) ** 2
+    )
 
 
 def _hcal_resolution(model: DetectorModel, energy):

@@ -29,6 +29,7 @@ Signals A → B C (all masses configurable with ``params``)
     (u d̄) or (c s̄). t, W, Z decay inclusively in Pythia. The width of A, B and C is
     ``width_fraction`` × mass (default 1%).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -110,56 +111,94 @@ def _add(model: Model):
     MODELS[model.name] = model
 
 
-_add(Model(
-    "qcd", "QCD dijets (HardQCD:all), pTHat > pthat_min, mHat > mhat_min", None, None,
-    defaults={"pthat_min": 1000.0, "mhat_min": 0.0},
-    native_settings=("HardQCD:all = on",), label_signal=False,
-))
-_add(Model(
-    "wprime_xy", "W'(3.5 TeV) → X(500 GeV) Y(100 GeV), X, Y → qq (LHC Olympics 2020 R&D)",
-    "qqbar_spin1_charged",
-    Decay(34, "mA", (Decay(9000024, "mB", (QQ,)), Decay(9000025, "mC", (QQ,)))),
-    defaults={"mA": 3500.0, "mB": 500.0, "mC": 100.0, "width_fraction": 0.01},
-    checks=(("mA", ("mB", "mC")),),
-))
-_add(Model(
-    "x_yyprime", "X(3 TeV) → Y(170 GeV) Y'(80 GeV) → 4q", "qqbar_spin1_neutral",
-    Decay(32, "mA", (Decay(9000025, "mB", (QQ,)), Decay(9000026, "mC", (QQ,)))),
-    defaults={"mA": 3000.0, "mB": 170.0, "mC": 80.0, "width_fraction": 0.01},
-    checks=(("mA", ("mB", "mC")),),
-))
-_add(Model(
-    "wprime_bprime_t", "W'(3 TeV) → B'(400 GeV) t, B' → b Z", "qqbar_spin1_charged",
-    Decay(34, "mA", (Decay(6), Decay(-7, "mB", (Decay(-5), Decay(23))))),
-    defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
-    checks=(("mA", ("mB", M_TOP)), ("mB", (4.8, M_Z))),
-))
-_add(Model(
-    "wkk_rw", "W_KK(3 TeV) → R(400 GeV) W, R → W W", "qqbar_spin1_charged",
-    Decay(34, "mA", (Decay(9000027, "mB", (Decay(24), Decay(-24))), Decay(24))),
-    defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
-    checks=(("mA", ("mB", M_W)), ("mB", (M_W, M_W))),
-))
-_add(Model(
-    "zprime_tprime", "Z'(3 TeV) → T'(400 GeV) T̄', T' → t Z", "qqbar_spin1_neutral",
-    Decay(32, "mA", (Decay(8, "mB", (Decay(6), Decay(23))), Decay(-8, "mB", (Decay(-6), Decay(23))))),
-    defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
-    checks=(("mA", ("mB", "mB")), ("mB", (M_TOP, M_Z))),
-))
-_add(Model(
-    "y_hh_tttt", "Y(3 TeV) → H(400 GeV) H, H → t t̄", "gg_spin0_neutral",
-    Decay(35, "mA", (Decay(9000035, "mB", (Decay(6), Decay(-6))), Decay(9000035, "mB", (Decay(6), Decay(-6))))),
-    defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
-    checks=(("mA", ("mB", "mB")), ("mB", (M_TOP, M_TOP))),
-))
-_add(Model(
-    "qstar_qw", "Q*(3 TeV) → q W (excited quarks u*, d*, W inclusive)", None, None,
-    defaults={"mA": 3000.0},
-    native_settings=(
-        "ExcitedFermion:dg2dStar = on", "ExcitedFermion:ug2uStar = on",
-        "4000001:onMode = off", "4000001:onIfAny = 24", "4000002:onMode = off", "4000002:onIfAny = 24",
-    ),
-))
+_add(
+    Model(
+        "qcd",
+        "QCD dijets (HardQCD:all), pTHat > pthat_min, mHat > mhat_min",
+        None,
+        None,
+        defaults={"pthat_min": 1000.0, "mhat_min": 0.0},
+        native_settings=("HardQCD:all = on",),
+        label_signal=False,
+    )
+)
+_add(
+    Model(
+        "wprime_xy",
+        "W'(3.5 TeV) → X(500 GeV) Y(100 GeV), X, Y → qq (LHC Olympics 2020 R&D)",
+        "qqbar_spin1_charged",
+        Decay(34, "mA", (Decay(9000024, "mB", (QQ,)), Decay(9000025, "mC", (QQ,)))),
+        defaults={"mA": 3500.0, "mB": 500.0, "mC": 100.0, "width_fraction": 0.01},
+        checks=(("mA", ("mB", "mC")),),
+    )
+)
+_add(
+    Model(
+        "x_yyprime",
+        "X(3 TeV) → Y(170 GeV) Y'(80 GeV) → 4q",
+        "qqbar_spin1_neutral",
+        Decay(32, "mA", (Decay(9000025, "mB", (QQ,)), Decay(9000026, "mC", (QQ,)))),
+        defaults={"mA": 3000.0, "mB": 170.0, "mC": 80.0, "width_fraction": 0.01},
+        checks=(("mA", ("mB", "mC")),),
+    )
+)
+_add(
+    Model(
+        "wprime_bprime_t",
+        "W'(3 TeV) → B'(400 GeV) t, B' → b Z",
+        "qqbar_spin1_charged",
+        Decay(34, "mA", (Decay(6), Decay(-7, "mB", (Decay(-5), Decay(23))))),
+        defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
+        checks=(("mA", ("mB", M_TOP)), ("mB", (4.8, M_Z))),
+    )
+)
+_add(
+    Model(
+        "wkk_rw",
+        "W_KK(3 TeV) → R(400 GeV) W, R → W W",
+        "qqbar_spin1_charged",
+        Decay(34, "mA", (Decay(9000027, "mB", (Decay(24), Decay(-24))), Decay(24))),
+        defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
+        checks=(("mA", ("mB", M_W)), ("mB", (M_W, M_W))),
+    )
+)
+_add(
+    Model(
+        "zprime_tprime",
+        "Z'(3 TeV) → T'(400 GeV) T̄', T' → t Z",
+        "qqbar_spin1_neutral",
+        Decay(32, "mA", (Decay(8, "mB", (Decay(6), Decay(23))), Decay(-8, "mB", (Decay(-6), Decay(23))))),
+        defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
+        checks=(("mA", ("mB", "mB")), ("mB", (M_TOP, M_Z))),
+    )
+)
+_add(
+    Model(
+        "y_hh_tttt",
+        "Y(3 TeV) → H(400 GeV) H, H → t t̄",
+        "gg_spin0_neutral",
+        Decay(35, "mA", (Decay(9000035, "mB", (Decay(6), Decay(-6))), Decay(9000035, "mB", (Decay(6), Decay(-6))))),
+        defaults={"mA": 3000.0, "mB": 400.0, "width_fraction": 0.01},
+        checks=(("mA", ("mB", "mB")), ("mB", (M_TOP, M_TOP))),
+    )
+)
+_add(
+    Model(
+        "qstar_qw",
+        "Q*(3 TeV) → q W (excited quarks u*, d*, W inclusive)",
+        None,
+        None,
+        defaults={"mA": 3000.0},
+        native_settings=(
+            "ExcitedFermion:dg2dStar = on",
+            "ExcitedFermion:ug2uStar = on",
+            "4000001:onMode = off",
+            "4000001:onIfAny = 24",
+            "4000002:onMode = off",
+            "4000002:onIfAny = 24",
+        ),
+    )
+)
 
 
 def get_model(name: str) -> Model:
@@ -185,11 +224,20 @@ def production_settings(model: Model, m: dict) -> list[str]:
     prod = PRODUCTION[model.production]
     pdg, mass = prod["pdg"], m["mA"]
     width = m["width_fraction"] * mass
-    return list(prod["settings"]) + new_particle_settings(model, m) + [
-        f"{pdg}:m0 = {mass}", f"{pdg}:doForceWidth = on", f"{pdg}:mWidth = {width}",
-        f"{pdg}:mMin = {max(mass - 20 * width, 1.0)}", f"{pdg}:mMax = {mass + 20 * width}",
-        "PartonLevel:all = off", "HadronLevel:all = off", "ProcessLevel:resonanceDecays = off",
-    ]
+    return (
+        list(prod["settings"])
+        + new_particle_settings(model, m)
+        + [
+            f"{pdg}:m0 = {mass}",
+            f"{pdg}:doForceWidth = on",
+            f"{pdg}:mWidth = {width}",
+            f"{pdg}:mMin = {max(mass - 20 * width, 1.0)}",
+            f"{pdg}:mMax = {mass + 20 * width}",
+            "PartonLevel:all = off",
+            "HadronLevel:all = off",
+            "ProcessLevel:resonanceDecays = off",
+        ]
+    )
 
 
 def new_particle_settings(model: Model, m: dict) -> list[str]:
@@ -207,8 +255,14 @@ def new_particle_settings(model: Model, m: dict) -> list[str]:
             if apdg in declared:
                 pid, name, anti, spin, chg, col = declared[apdg]
                 out.extend([f"{pid}:new = {name} {anti} {spin} {chg} {col} {mass}", f"{pid}:isResonance = on"])
-            out.extend([f"{apdg}:m0 = {mass}", f"{apdg}:mWidth = {width}",
-                        f"{apdg}:mMin = {max(mass - 20 * width, 0.1)}", f"{apdg}:mMax = {mass + 20 * width}"])
+            out.extend(
+                [
+                    f"{apdg}:m0 = {mass}",
+                    f"{apdg}:mWidth = {width}",
+                    f"{apdg}:mMin = {max(mass - 20 * width, 0.1)}",
+                    f"{apdg}:mMax = {mass + 20 * width}",
+                ]
+            )
         for c in node.children:
             walk(c)
 

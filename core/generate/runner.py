@@ -5,6 +5,7 @@ depend on the number of workers. Finished chunks are kept in a hidden ``.NAME.pa
 next to the output; an interrupted job resumes from them when re-run with the same configuration,
 and the EventSet directory itself only appears (by rename) once everything is written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,8 +85,12 @@ def _versions() -> dict:
 
     from core import __version__
 
-    return {"anomalyscope": __version__, "pythia8mc": getattr(pythia8mc, "__version__", "8.317"),
-            "fastjet": fastjet.__version__, "awkward": ak.__version__}
+    return {
+        "anomalyscope": __version__,
+        "pythia8mc": getattr(pythia8mc, "__version__", "8.317"),
+        "fastjet": fastjet.__version__,
+        "awkward": ak.__version__,
+    }
 
 
 # ---------------------------------------------------------------------- one chunk (in a worker)
@@ -93,8 +98,14 @@ def _pythia(settings: list[str], seed: int):
     import pythia8mc
 
     py = pythia8mc.Pythia("", False)
-    for s in ["Print:quiet = on", "Next:numberCount = 0", f"Beams:eCM = {SQRT_S}",
-              "Random:setSeed = on", f"Random:seed = {seed}", *settings]:
+    for s in [
+        "Print:quiet = on",
+        "Next:numberCount = 0",
+        f"Beams:eCM = {SQRT_S}",
+        "Random:setSeed = on",
+        f"Random:seed = {seed}",
+        *settings,
+    ]:
         if not py.readString(s):
             raise RuntimeError(f"Pythia rejected setting '{s}'")
     if not py.init():
@@ -153,30 +164,46 @@ def run_chunk(task: ChunkTask) -> dict:
     args = [ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")]
     charge = _charges(pid)
     if task.detector is not None:
-        particles = apply_detector(DetectorModel(**{k: v for k, v in task.detector.items() if k != "kind"}),
-                                   *args, pid, charge, counts, rng)
+        particles = apply_detector(
+            DetectorModel(**{k: v for k, v in task.detector.items() if k != "kind"}), *args, pid, charge, counts, rng
+        )
     else:
         particles = truth_particles(*args, pid, charge, counts)
 
     heavy = prt[ak.unflatten(hadron_flavour_of_pid(ak.to_numpy(ak.flatten(prt.id))) > 0, ak.num(prt))]
     hpt = np.hypot(heavy.p.px, heavy.p.py)
-    hadrons = ak.zip({"pt": hpt, "eta": np.arcsinh(heavy.p.pz / np.maximum(hpt, 1e-9)),
-                      "phi": np.arctan2(heavy.p.py, heavy.p.px),
-                      "flavour": ak.unflatten(hadron_flavour_of_pid(ak.to_numpy(ak.flatten(heavy.id))), ak.num(heavy))})
+    hadrons = ak.zip(
+        {
+            "pt": hpt,
+            "eta": np.arcsinh(heavy.p.pz / np.maximum(hpt, 1e-9)),
+            "phi": np.arctan2(heavy.p.py, heavy.p.px),
+            "flavour": ak.unflatten(hadron_flavour_of_pid(ak.to_numpy(ak.flatten(heavy.id))), ak.num(heavy)),
+        }
+    )
     pthat = np.full(n, np.nan) if is_lhef else np.sqrt(ak.to_numpy(batch.info.pT2Hat))
     mhat = np.full(n, np.nan) if is_lhef else ak.to_numpy(batch.info.mHat)
     t_detector = time.perf_counter() - t0 - t_gen
 
     sel = Selection(**task.selection)
-    stats = {"index": task.index, "kind": task.kind, "seed": task.seed, "n_generated": int(n),
-             "sigma_pb": float(sigma), "sigma_err_pb": float(sigma_err), "t_generate_s": t_gen}
+    stats = {
+        "index": task.index,
+        "kind": task.kind,
+        "seed": task.seed,
+        "n_generated": int(n),
+        "sigma_pb": float(sigma),
+        "sigma_err_pb": float(sigma_err),
+        "t_generate_s": t_gen,
+    }
     job_dir = Path(task.job_dir)
     if task.kind == "calibration":
         cal_sel = Selection(**{**task.selection, "mjj_min": 0.0})
         keep, _, _, mjj, deta = leading_dijets(particles, cal_sel)
         region = keep & (deta < sel.deta_max)
-        stats["calibration"] = {"mjj": mjj[region].round(2).tolist(), "pthat": pthat[region].round(2).tolist(),
-                                "mhat": mhat[region].round(2).tolist()}
+        stats["calibration"] = {
+            "mjj": mjj[region].round(2).tolist(),
+            "pthat": pthat[region].round(2).tolist(),
+            "mhat": mhat[region].round(2).tolist(),
+        }
     else:
         keep, jets, cons, mjj, deta = leading_dijets(particles, sel)
         k = int(keep.sum())
@@ -240,8 +267,17 @@ def generate(
     if not has_threshold:
         calibration_events = 0
 
-    cfg = JobConfig(process, n_events, seed, params, detector.to_dict() if detector else None,
-                    selection.to_dict(), chunk_size, calibration_events, _versions())
+    cfg = JobConfig(
+        process,
+        n_events,
+        seed,
+        params,
+        detector.to_dict() if detector else None,
+        selection.to_dict(),
+        chunk_size,
+        calibration_events,
+        _versions(),
+    )
     job_dir = out.parent / f".{out.name}.partial"
     job_file = job_dir / "job.json"
     if job_dir.exists():
@@ -258,8 +294,14 @@ def generate(
     todo = [t for t in tasks if not (job_dir / f"stats-{t.kind}-{t.index:05d}.json").exists()]
     done_events = sum(t.n_events for t in tasks) - sum(t.n_events for t in todo)
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    bar = tqdm(total=sum(t.n_events for t in tasks), initial=done_events, unit="ev",
-               desc=f"generate {process}", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=sum(t.n_events for t in tasks),
+        initial=done_events,
+        unit="ev",
+        desc=f"generate {process}",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     try:
         if workers == 1:
             for t in todo:
@@ -286,11 +328,22 @@ def _tasks(cfg: JobConfig, job_dir: str, m: dict) -> list[ChunkTask]:
     for kind, total in (("calibration", cfg.calibration_events), ("events", cfg.n_events)):
         for i in range(math.ceil(total / cfg.chunk_size)):
             n = min(cfg.chunk_size, total - i * cfg.chunk_size)
-            tasks.append(ChunkTask(
-                cfg.process, cfg.params, n, chunk_seed(cfg.seed, cfg.process, kind, i), i, kind, job_dir,
-                cfg.detector, cfg.selection,
-                thresholds={k: f * m[k] for k, f in CALIBRATION_FRACTION.items()} if kind == "calibration" else None,
-            ))
+            tasks.append(
+                ChunkTask(
+                    cfg.process,
+                    cfg.params,
+                    n,
+                    chunk_seed(cfg.seed, cfg.process, kind, i),
+                    i,
+                    kind,
+                    job_dir,
+                    cfg.detector,
+                    cfg.selection,
+                    thresholds={k: f * m[k] for k, f in CALIBRATION_FRACTION.items()}
+                    if kind == "calibration"
+                    else None,
+                )
+            )
     return tasks
 
 
@@ -312,14 +365,17 @@ def measure_edge(mjj: np.ndarray, pthat: np.ndarray, mhat: np.ndarray, threshold
     lowered = ", ".join(f"{k} × {CALIBRATION_FRACTION[k]:g}" for k in thresholds)
     return {
         "method": f"calibration sample with lowered generator thresholds ({lowered}); edge = max m_jj of events "
-                  f"below the sample's thresholds passing jet pT, |eta| and |deta| < deta_max",
+        f"below the sample's thresholds passing jet pT, |eta| and |deta| < deta_max",
         "thresholds": thresholds,
         "edge_gev": edge,
         "mjj_fit_min": max(edge, mjj_min),
         "n_calibration_selected": int(len(mjj)),
         "n_above_edge": n_above,
         "inefficiency_95cl_above_edge": (3.0 / n_above) if n_above else None,
-        "efficiency_curve": {"mjj_bin_edges": bins.tolist(), "efficiency": [None if np.isnan(e) else round(float(e), 4) for e in eff]},
+        "efficiency_curve": {
+            "mjj_bin_edges": bins.tolist(),
+            "efficiency": [None if np.isnan(e) else round(float(e), 4) for e in eff],
+        },
     }
 
 
@@ -350,20 +406,27 @@ def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: P
     meta = {
         "name": out.name,
         "source": {"kind": "generated", "generator": "Pythia 8 + FastJet", "config_digest": cfg.digest()},
-        "processes": {cfg.process: {
-            "description": model.description,
-            "params": m,
-            "pythia_settings": (native_settings(model, m) if model.cascade is None
-                                else production_settings(model, m) + new_particle_settings(model, m)),
-            "route": "pythia native" if model.cascade is None else "pythia production + anomalyscope cascade (LHEF) + pythia shower",
-            "seed": cfg.seed,
-            "chunk_seeds": {str(s["index"]): s["seed"] for s in ev_stats},
-            "n_generated": n_gen,
-            "n_selected": n_sel,
-            "sigma_pb": sigma,
-            "luminosity_pb-1": (n_gen / sigma) if sigma > 0 else None,
-            "label": 1 if model.label_signal else 0,
-        }},
+        "processes": {
+            cfg.process: {
+                "description": model.description,
+                "params": m,
+                "pythia_settings": (
+                    native_settings(model, m)
+                    if model.cascade is None
+                    else production_settings(model, m) + new_particle_settings(model, m)
+                ),
+                "route": "pythia native"
+                if model.cascade is None
+                else "pythia production + anomalyscope cascade (LHEF) + pythia shower",
+                "seed": cfg.seed,
+                "chunk_seeds": {str(s["index"]): s["seed"] for s in ev_stats},
+                "n_generated": n_gen,
+                "n_selected": n_sel,
+                "sigma_pb": sigma,
+                "luminosity_pb-1": (n_gen / sigma) if sigma > 0 else None,
+                "label": 1 if model.label_signal else 0,
+            }
+        },
         "selection": cfg.selection,
         "detector": cfg.detector,
         "versions": cfg.versions,
@@ -372,21 +435,30 @@ def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: P
     if cal_stats:
         mjj = np.concatenate([np.array(s["calibration"]["mjj"]) for s in cal_stats])
         pthat = np.concatenate([np.array(s["calibration"]["pthat"]) for s in cal_stats])
-        mhat = np.concatenate([np.array(s["calibration"].get("mhat", [0.0] * len(s["calibration"]["pthat"])))
-                               for s in cal_stats])
+        mhat = np.concatenate(
+            [np.array(s["calibration"].get("mhat", [0.0] * len(s["calibration"]["pthat"]))) for s in cal_stats]
+        )
         thresholds = {k: m[k] for k in CALIBRATION_FRACTION}
         meta["turn_on"] = measure_edge(mjj, pthat, mhat, thresholds, sel.mjj_min)
         meta["mjj_fit_min"] = meta["turn_on"]["mjj_fit_min"]
     elif model.name == "qcd" and (m["pthat_min"] > 0 or m["mhat_min"] > 0):
         estimate = max(2.0 * m["pthat_min"] * math.cosh(sel.deta_max / 2.0), m["mhat_min"])
-        meta["turn_on"] = {"method": "parton-level bound max(2·pthat_min·cosh(deta_max/2), mhat_min), not "
-                                     "measured (calibration_events = 0)", "edge_gev": estimate}
+        meta["turn_on"] = {
+            "method": "parton-level bound max(2·pthat_min·cosh(deta_max/2), mhat_min), not "
+            "measured (calibration_events = 0)",
+            "edge_gev": estimate,
+        }
         meta["mjj_fit_min"] = max(estimate, sel.mjj_min)
     else:
         meta["mjj_fit_min"] = sel.mjj_min
     label = "1" if model.label_signal else "0"
-    schema = finalize_schema(meta, n_events=n_sel, files=files, counts={cfg.process: n_sel} if n_sel else {},
-                             labels={label: n_sel} if n_sel else {})
+    schema = finalize_schema(
+        meta,
+        n_events=n_sel,
+        files=files,
+        counts={cfg.process: n_sel} if n_sel else {},
+        labels={label: n_sel} if n_sel else {},
+    )
     for f in job_dir.iterdir():
         if f.name not in files:
             f.unlink()

@@ -1,4 +1,5 @@
 """Anomaly-detection methods behind one interface (fit / score / save / load), scored out of fold."""
+
 from core.methods.cwola import CWoLa
 from core.methods.references import IAD, CutTau21, CutTau32, Inclusive, Supervised
 from core.methods.vae_qr import VAEQR

@@ -5,6 +5,7 @@ model that saw it (k-fold, default 5). Auxiliary samples (a pure signal sample f
 reference and for evaluation, an extra background sample for the idealised detector) are split into
 the same number of folds, so they too are only ever scored out of fold.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -75,8 +76,9 @@ def fold_index(n: int, k: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, k, n)
 
 
-def run_out_of_fold(method_cls, params: dict, data: Events, ctx: Context, folds: int, seed: int,
-                    signal_eval: Events | None = None) -> OutOfFold:
+def run_out_of_fold(
+    method_cls, params: dict, data: Events, ctx: Context, folds: int, seed: int, signal_eval: Events | None = None
+) -> OutOfFold:
     """Train one model per fold; each fold's events (and each fold of the auxiliary samples) are
     scored by the model that did not see them."""
     if folds < 2:
@@ -92,10 +94,14 @@ def run_out_of_fold(method_cls, params: dict, data: Events, ctx: Context, folds:
     models = []
     t0 = time.perf_counter()
     for k in tqdm(range(folds), desc=method_cls.name, disable=not ctx.progress, leave=False):
-        sub = Context(ctx.windows,
-                      ctx.signal.subset(f_sig != k) if ctx.signal is not None else None,
-                      ctx.background_extra.subset(f_bkg != k) if ctx.background_extra is not None else None,
-                      seed=seed * 1000 + k, n_inner=ctx.n_inner, sr_deta_max=ctx.sr_deta_max)
+        sub = Context(
+            ctx.windows,
+            ctx.signal.subset(f_sig != k) if ctx.signal is not None else None,
+            ctx.background_extra.subset(f_bkg != k) if ctx.background_extra is not None else None,
+            seed=seed * 1000 + k,
+            n_inner=ctx.n_inner,
+            sr_deta_max=ctx.sr_deta_max,
+        )
         model = method_cls(**params).fit(data.subset(f_data != k), sub)
         test = f_data == k
         scores[test] = model.score(data.subset(test))

@@ -1,6 +1,7 @@
 """The shared dense classifier: a small torch MLP with input standardisation, early stopping on a
 validation split and ensembling over inner folds. Used by CWoLa, the supervised and idealised references.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ class Classifier:
             net.train()
             perm = torch.from_numpy(rng.permutation(n)).to(DEVICE)
             for start in range(0, n, self.cfg.batch_size):
-                idx = perm[start:start + self.cfg.batch_size]
+                idx = perm[start : start + self.cfg.batch_size]
                 logits = net(xt[idx]).squeeze(1)
                 w = torch.where(yt[idx] > 0.5, w_pos, w_neg)
                 loss = (loss_fn(logits, yt[idx]) * w).sum() / w.sum()
@@ -107,7 +108,7 @@ class Classifier:
     def predict(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             xt = torch.from_numpy(self.scaler(x)).to(DEVICE)
-            out = [torch.sigmoid(self.net(xt[i:i + 65536]).squeeze(1)) for i in range(0, len(xt), 65536)]
+            out = [torch.sigmoid(self.net(xt[i : i + 65536]).squeeze(1)) for i in range(0, len(xt), 65536)]
         return torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=np.float32)
 
 

@@ -9,6 +9,7 @@ jets' scores. Each window trains an ensemble over inner folds (early stopping on
 validation fold) inside every outer fold; an event is scored by its own SR window's ensemble.
 Default network 64-32-16-4.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Performance where truth exists: ROC, AUC, the significance improvement SIC = ε_S/√ε_B, max SIC
 above a stated background-efficiency floor, and background rejection at fixed signal efficiency."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,14 +28,19 @@ class Performance:
 
     def to_dict(self, n_points: int = 200) -> dict:
         idx = np.unique(np.linspace(0, len(self.eps_s) - 1, min(n_points, len(self.eps_s))).round().astype(int))
-        return {"auc": self.auc, "max_sic": self.max_sic, "eps_b_floor": self.eps_b_floor,
-                "rejection_at": {str(k): v for k, v in self.rejection_at.items()},
-                "n_signal": self.n_signal, "n_background": self.n_background,
-                "eps_s": self.eps_s[idx].tolist(), "eps_b": self.eps_b[idx].tolist()}
+        return {
+            "auc": self.auc,
+            "max_sic": self.max_sic,
+            "eps_b_floor": self.eps_b_floor,
+            "rejection_at": {str(k): v for k, v in self.rejection_at.items()},
+            "n_signal": self.n_signal,
+            "n_background": self.n_background,
+            "eps_s": self.eps_s[idx].tolist(),
+            "eps_b": self.eps_b[idx].tolist(),
+        }
 
 
-def performance(signal_scores: np.ndarray, background_scores: np.ndarray,
-                at_eps_s=(0.2, 0.3, 0.5)) -> Performance:
+def performance(signal_scores: np.ndarray, background_scores: np.ndarray, at_eps_s=(0.2, 0.3, 0.5)) -> Performance:
     s = np.asarray(signal_scores, dtype=float)
     b = np.asarray(background_scores, dtype=float)
     s, b = s[np.isfinite(s)], b[np.isfinite(b)]
@@ -55,5 +61,6 @@ def performance(signal_scores: np.ndarray, background_scores: np.ndarray,
     for e in at_eps_s:
         i = np.searchsorted(eps_s, e)
         rejection[e] = float(1.0 / eps_b[i]) if i < len(eps_b) and eps_b[i] > 0 else float("inf")
-    return Performance(eps_s, eps_b, auc, float(np.nanmax(sic)) if ok.any() else float("nan"), floor, rejection,
-                       len(s), len(b))
+    return Performance(
+        eps_s, eps_b, auc, float(np.nanmax(sic)) if ok.any() else float("nan"), floor, rejection, len(s), len(b)
+    )

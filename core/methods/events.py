@@ -5,6 +5,7 @@ features are the CMS CWoLa / TNT set (m_SD, τ21, τ32, τ43, n_constituents, le
 b-tag); a feature missing from the EventSet (e.g. b-tag in files without it) is left out, and
 methods that need it say so.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,23 +37,35 @@ class Events:
         return len(self.mjj)
 
     @classmethod
-    def from_eventset(cls, es: EventSet, mask: np.ndarray | None = None,
-                      features: tuple = JET_FEATURES) -> "Events":
+    def from_eventset(cls, es: EventSet, mask: np.ndarray | None = None, features: tuple = JET_FEATURES) -> "Events":
         cols = ["event_id", "mjj", "deta"] + [f"{j}.{f}" for j in ("j1", "j2") for f in features]
         arr = es.load(cols)
-        present = [f for f in features if f in arr["j1"].fields
-                   and not np.all(np.isnan(ak.to_numpy(arr["j1"][f]).astype(float)))]
-        jets = np.stack([np.column_stack([ak.to_numpy(arr[j][f]).astype(np.float32) for f in present])
-                         for j in ("j1", "j2")], axis=1)
+        present = [
+            f
+            for f in features
+            if f in arr["j1"].fields and not np.all(np.isnan(ak.to_numpy(arr["j1"][f]).astype(float)))
+        ]
+        jets = np.stack(
+            [np.column_stack([ak.to_numpy(arr[j][f]).astype(np.float32) for f in present]) for j in ("j1", "j2")],
+            axis=1,
+        )
         index = np.arange(len(arr))
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             if len(mask) != len(arr):
                 raise InputError(f"{es.path}: mask has {len(mask)} entries for {len(arr)} events")
             index = index[mask]
-        return cls(ak.to_numpy(arr.event_id)[index], ak.to_numpy(arr.mjj)[index].astype(np.float64),
-                   ak.to_numpy(arr.deta)[index].astype(np.float64), jets[index], tuple(present), str(es.path),
-                   None, es, index)
+        return cls(
+            ak.to_numpy(arr.event_id)[index],
+            ak.to_numpy(arr.mjj)[index].astype(np.float64),
+            ak.to_numpy(arr.deta)[index].astype(np.float64),
+            jets[index],
+            tuple(present),
+            str(es.path),
+            None,
+            es,
+            index,
+        )
 
     def subset(self, idx) -> "Events":
         idx = np.asarray(idx)
@@ -60,8 +73,17 @@ class Events:
             idx = np.flatnonzero(idx)
         cons = None if self._constituents is None else self._constituents[idx]
         base = None if self._index is None else self._index[idx]
-        return Events(self.event_id[idx], self.mjj[idx], self.deta[idx], self.jets[idx], self.feature_names,
-                      self.source, cons, self._es, base)
+        return Events(
+            self.event_id[idx],
+            self.mjj[idx],
+            self.deta[idx],
+            self.jets[idx],
+            self.feature_names,
+            self.source,
+            cons,
+            self._es,
+            base,
+        )
 
     def classifier_inputs(self) -> np.ndarray:
         """(n, 2, n_features) jet features as classifiers take them: heavy-tailed ones as log(1 + x)."""
@@ -97,6 +119,12 @@ def concat(parts: list[Events]) -> Events:
     cons = None
     if all(p._constituents is not None for p in parts):
         cons = np.concatenate([p._constituents for p in parts])
-    return Events(np.concatenate([p.event_id for p in parts]), np.concatenate([p.mjj for p in parts]),
-                  np.concatenate([p.deta for p in parts]), np.concatenate([p.jets for p in parts]),
-                  parts[0].feature_names, "+".join(p.source for p in parts), cons)
+    return Events(
+        np.concatenate([p.event_id for p in parts]),
+        np.concatenate([p.mjj for p in parts]),
+        np.concatenate([p.deta for p in parts]),
+        np.concatenate([p.jets for p in parts]),
+        parts[0].feature_names,
+        "+".join(p.source for p in parts),
+        cons,
+    )

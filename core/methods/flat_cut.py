@@ -7,6 +7,7 @@ pinball loss, smoothed at a width of 1% of the score spread so L-BFGS converges 
 statistical precision). The regression is done out of fold: an event's threshold comes from a fit
 to the other folds, so no event decides its own cut.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,15 @@ def quantile_regression(mjj: np.ndarray, score: np.ndarray, quantile: float, deg
     return res.x
 
 
-def thresholds_out_of_fold(mjj: np.ndarray, score: np.ndarray, efficiencies, folds: int = 5, seed: int = 0,
-                           degree: int = DEGREE, groups: np.ndarray | None = None) -> np.ndarray:
+def thresholds_out_of_fold(
+    mjj: np.ndarray,
+    score: np.ndarray,
+    efficiencies,
+    folds: int = 5,
+    seed: int = 0,
+    degree: int = DEGREE,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-event score thresholds (n, len(efficiencies)); NaN scores (events outside every window)
     get NaN thresholds and are never selected.
 

@@ -10,6 +10,7 @@
 * ``iad``: the idealised anomaly detector — a classifier between SR data and a perfectly modelled
   background sample in the same SR (extra simulated events), per window.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -73,8 +74,10 @@ class Supervised(Method):
 
         bkg, sig = region(train), region(ctx.signal)
         if len(bkg) < MIN_TRAIN or len(sig) < MIN_TRAIN:
-            raise InputError(f"supervised: {len(bkg)} background and {len(sig)} signal events in "
-                             f"{lo:.0f}–{hi:.0f} GeV; at least {MIN_TRAIN} of each are needed")
+            raise InputError(
+                f"supervised: {len(bkg)} background and {len(sig)} signal events in "
+                f"{lo:.0f}–{hi:.0f} GeV; at least {MIN_TRAIN} of each are needed"
+            )
         x = np.concatenate([event_features(bkg), event_features(sig)])
         y = np.concatenate([np.zeros(len(bkg)), np.ones(len(sig))])
         self.models = train_ensemble(x, y, ctx.n_inner, TrainConfig(**self.params), ctx.seed)

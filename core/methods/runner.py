@@ -2,6 +2,7 @@
 
 Everything that can be wrong with the configuration is checked before any training starts.
 """
+
 from __future__ import annotations
 
 import time
@@ -57,7 +58,7 @@ class RunConfig:
                 raise InputError(f"{where}: field '{req}' is required")
         methods = {}
         for item in d["methods"]:
-            name, params = (next(iter(item.items())) if isinstance(item, dict) else (item, {}))
+            name, params = next(iter(item.items())) if isinstance(item, dict) else (item, {})
             if name not in REGISTRY:
                 raise InputError(f"{where}: unknown method '{name}'; known: {', '.join(REGISTRY)}")
             methods[name] = dict(params or {})
@@ -72,12 +73,22 @@ class RunConfig:
         return cls(**d)
 
     def to_dict(self) -> dict:
-        return {"eventset": self.eventset, "out": self.out, "signal": self.signal,
-                "background_extra": self.background_extra, "windows": self.windows, "binning": self.binning, "mjj_max": self.mjj_max,
-                "folds": self.folds, "inner_folds": self.inner_folds, "seed": self.seed,
-                "efficiencies": list(self.efficiencies), "sr_deta_max": self.sr_deta_max,
-                "min_window_events": self.min_window_events,
-                "methods": [{k: v} if v else k for k, v in self.methods.items()]}
+        return {
+            "eventset": self.eventset,
+            "out": self.out,
+            "signal": self.signal,
+            "background_extra": self.background_extra,
+            "windows": self.windows,
+            "binning": self.binning,
+            "mjj_max": self.mjj_max,
+            "folds": self.folds,
+            "inner_folds": self.inner_folds,
+            "seed": self.seed,
+            "efficiencies": list(self.efficiencies),
+            "sr_deta_max": self.sr_deta_max,
+            "min_window_events": self.min_window_events,
+            "methods": [{k: v} if v else k for k, v in self.methods.items()],
+        }
 
 
 def load_config(path: Path) -> RunConfig:
@@ -126,8 +137,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     ctx = Context(windows, signal, extra, cfg.seed, cfg.inner_folds, cfg.sr_deta_max, progress)
 
     # ---------------------------------------------------------------- training, out of fold
-    scores = {"event_id": data.event_id, "mjj": data.mjj, "deta": data.deta,
-              "window": assign(windows, data.mjj)}
+    scores = {"event_id": data.event_id, "mjj": data.mjj, "deta": data.deta, "window": assign(windows, data.mjj)}
     sig_scores = {"event_id": signal.event_id, "mjj": signal.mjj, "deta": signal.deta} if signal else None
     thresholds = {"event_id": data.event_id}
     timings, models = {}, {}
@@ -154,8 +164,10 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         if w is not None:
             b_sel = (truth == 0) & sr_mask & w.in_sr(data.mjj)
             s_sel = (signal.deta < cfg.sr_deta_max) & w.in_sr(signal.mjj)
-            evaluation = {"region": {"window": w.name, "sr_gev": list(w.sr), "deta_max": cfg.sr_deta_max},
-                          "methods": {}}
+            evaluation = {
+                "region": {"window": w.name, "sr_gev": list(w.sr), "deta_max": cfg.sr_deta_max},
+                "methods": {},
+            }
             for name in cfg.methods:
                 try:
                     evaluation["methods"][name] = performance(sig_scores[name][s_sel], scores[name][b_sel]).to_dict()
@@ -165,17 +177,27 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "anomalyscope": __version__,
-        "eventset": {"path": str(es.path), "n_events": len(es), "created": es.schema.get("created"),
-                     "mjj_fit_min": es.mjj_fit_min, "injection": es.schema.get("injection")},
+        "eventset": {
+            "path": str(es.path),
+            "n_events": len(es),
+            "created": es.schema.get("created"),
+            "mjj_fit_min": es.mjj_fit_min,
+            "injection": es.schema.get("injection"),
+        },
         "signal": str(signal_es.path) if signal_es else None,
         "background_extra": str(extra_es.path) if extra_es else None,
         "methods": list(cfg.methods),
         "efficiencies": list(cfg.efficiencies),
         "windows": [{"name": w.name, "sr": list(w.sr), "sb_low": w.sb_low, "sb_high": w.sb_high} for w in windows],
-        "folds": cfg.folds, "inner_folds": cfg.inner_folds, "seed": cfg.seed,
-        "method_folds": {n: int(p.get("folds", REGISTRY[n].default_folds or cfg.folds)) for n, p in cfg.methods.items()},
+        "folds": cfg.folds,
+        "inner_folds": cfg.inner_folds,
+        "seed": cfg.seed,
+        "method_folds": {
+            n: int(p.get("folds", REGISTRY[n].default_folds or cfg.folds)) for n, p in cfg.methods.items()
+        },
         "training_seconds": timings,
         "torch_device": str(DEVICE),
     }
-    return write_run(Path(cfg.out), cfg.to_dict(), manifest, scores, thresholds, sig_scores, evaluation, models,
-                     overwrite=overwrite)
+    return write_run(
+        Path(cfg.out), cfg.to_dict(), manifest, scores, thresholds, sig_scores, evaluation, models, overwrite=overwrite
+    )

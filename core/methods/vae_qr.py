@@ -16,6 +16,7 @@ flat-efficiency machinery) then turns it into selections that do not sculpt the 
   control-region events out of fold too, at a fifth of the 5-fold training cost (measured on the
   CPU: ≈ 75 ms per batch of 256 jets).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,8 +52,9 @@ class DeepSetsVAE(nn.Module):
         self.n_points = n_points
         self.phi = nn.Sequential(nn.Linear(3, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
         self.rho = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 2 * latent))
-        self.dec = nn.Sequential(nn.Linear(latent, 128), nn.ReLU(), nn.Linear(128, 256), nn.ReLU(),
-                                 nn.Linear(256, n_points * 3))
+        self.dec = nn.Sequential(
+            nn.Linear(latent, 128), nn.ReLU(), nn.Linear(128, 256), nn.ReLU(), nn.Linear(256, n_points * 3)
+        )
 
     def forward(self, x, mask):
         h = self.phi(x) * mask.unsqueeze(-1)
@@ -80,8 +82,17 @@ class VAEQR(Method):
     name = "vae_qr"
     needs = ("constituents",)
     default_folds = 2
-    defaults = {"latent": 12, "beta": 0.01, "epochs": 15, "batch_size": 256, "lr": 1e-3, "combine": "min",
-                "max_train_jets": 20000, "patience": 4, "cr_deta": (1.3, 2.5)}
+    defaults = {
+        "latent": 12,
+        "beta": 0.01,
+        "epochs": 15,
+        "batch_size": 256,
+        "lr": 1e-3,
+        "combine": "min",
+        "max_train_jets": 20000,
+        "patience": 4,
+        "cr_deta": (1.3, 2.5),
+    }
 
     def __init__(self, **params):
         unknown = set(params) - set(self.defaults)
@@ -130,7 +141,7 @@ class VAEQR(Method):
             net.train()
             perm = torch.from_numpy(rng.permutation(len(xt))).to(DEVICE)
             for s in range(0, len(xt), p["batch_size"]):
-                i = perm[s:s + p["batch_size"]]
+                i = perm[s : s + p["batch_size"]]
                 rec, mu, logvar = net(xt[i], mt[i])
                 loss = (chamfer(xt[i], mt[i], rec) + p["beta"] * kl_div(mu, logvar)).mean()
                 opt.zero_grad()
@@ -153,9 +164,8 @@ class VAEQR(Method):
         with torch.no_grad():
             out = []
             for s in range(0, len(x), 2048):
-                rec, mu, logvar = net(x[s:s + 2048], mask[s:s + 2048])
-                out.append(chamfer(x[s:s + 2048], mask[s:s + 2048], rec)
-                           + self.params["beta"] * kl_div(mu, logvar))
+                rec, mu, logvar = net(x[s : s + 2048], mask[s : s + 2048])
+                out.append(chamfer(x[s : s + 2048], mask[s : s + 2048], rec) + self.params["beta"] * kl_div(mu, logvar))
             return torch.cat(out) if out else torch.zeros(0)
 
     def jet_scores(self, events: Events) -> np.ndarray:

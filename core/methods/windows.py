@@ -7,6 +7,7 @@
 Windows whose sidebands reach below the EventSet's fully-efficient edge are dropped: a sculpted
 sideband would teach a classifier the threshold, not an anomaly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,8 +58,15 @@ def make_windows(mode: str, mjj_min: float = 0.0, binning: str = "A", mjj_max: f
         if binning not in CMS_BINNINGS:
             raise InputError(f"windows: binning must be one of {sorted(CMS_BINNINGS)}, got '{binning}'")
         e = CMS_BINNINGS[binning]
-        windows = [Window(f"{binning}{i}", (e[i], e[i + 1]), (e[i - 1], e[i]) if i > 0 else None,
-                          (e[i + 1], e[i + 2]) if i + 2 < len(e) else None) for i in range(len(e) - 1)]
+        windows = [
+            Window(
+                f"{binning}{i}",
+                (e[i], e[i + 1]),
+                (e[i - 1], e[i]) if i > 0 else None,
+                (e[i + 1], e[i + 2]) if i + 2 < len(e) else None,
+            )
+            for i in range(len(e) - 1)
+        ]
     else:
         raise InputError(f"windows: mode must be 'cms' or 'lhco', got '{mode}'")
     hi = np.inf if mjj_max is None else mjj_max
@@ -78,9 +86,13 @@ def check_windows(windows: list[Window], mjj: np.ndarray, min_events: int, where
     if not windows:
         raise InputError(f"{where}: no m_jj window lies fully above the fully-efficient edge of the data")
     if len(mjj) and windows[-1].sr[0] > mjj.max():
-        raise InputError(f"{where}: signal region {windows[-1].sr} lies outside the data (max m_jj {mjj.max():.0f} GeV)")
+        raise InputError(
+            f"{where}: signal region {windows[-1].sr} lies outside the data (max m_jj {mjj.max():.0f} GeV)"
+        )
     for w in windows:
         n_sr, n_sb = int(w.in_sr(mjj).sum()), int(w.in_sb(mjj).sum())
         if n_sr < min_events or n_sb < min_events:
-            raise InputError(f"{where}: window {w.name} {w.sr[0]:.0f}–{w.sr[1]:.0f} GeV has {n_sr} SR and {n_sb} "
-                             f"SB events; at least {min_events} each are needed")
+            raise InputError(
+                f"{where}: window {w.name} {w.sr[0]:.0f}–{w.sr[1]:.0f} GeV has {n_sr} SR and {n_sb} "
+                f"SB events; at least {min_events} each are needed"
+            )

@@ -1,14 +1,15 @@
 """The Run: the unit the dashboard opens. A directory written atomically (staging dir, then rename):
 
-    config.yaml          the resolved configuration
-    manifest.json        versions, seeds, timings, inputs, methods, windows
-    scores.parquet       event_id, mjj, deta, window, one out-of-fold score column per method
-    thresholds.parquet   event_id and, per method and efficiency ε, the out-of-fold flat-efficiency
-                         threshold (column "<method>@<ε>"); an event is selected if its score is above
-    signal_scores.parquet  scores of the evaluation signal sample (when one was given)
-    evaluation.json      ROC / SIC / AUC per method where truth exists
-    models/<method>/fold-<k>.pkl   the fitted models
+config.yaml          the resolved configuration
+manifest.json        versions, seeds, timings, inputs, methods, windows
+scores.parquet       event_id, mjj, deta, window, one out-of-fold score column per method
+thresholds.parquet   event_id and, per method and efficiency ε, the out-of-fold flat-efficiency
+                     threshold (column "<method>@<ε>"); an event is selected if its score is above
+signal_scores.parquet  scores of the evaluation signal sample (when one was given)
+evaluation.json      ROC / SIC / AUC per method where truth exists
+models/<method>/fold-<k>.pkl   the fitted models
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,17 @@ def threshold_column(method: str, eff: float) -> str:
     return f"{method}@{eff:g}"
 
 
-def write_run(out: Path, config: dict, manifest: dict, scores: dict, thresholds: dict,
-              signal_scores: dict | None, evaluation: dict | None, models: dict, overwrite: bool = False) -> "Run":
+def write_run(
+    out: Path,
+    config: dict,
+    manifest: dict,
+    scores: dict,
+    thresholds: dict,
+    signal_scores: dict | None,
+    evaluation: dict | None,
+    models: dict,
+    overwrite: bool = False,
+) -> "Run":
     """scores/thresholds/signal_scores: column name → numpy array; models: method → list of fitted models."""
     out = Path(out)
     with staging_dir(out) as tmp:
@@ -70,8 +80,10 @@ class Run:
         except json.JSONDecodeError as exc:
             raise InputError(f"{path / 'manifest.json'}: not valid JSON ({exc})") from None
         if manifest.get("run_version") != RUN_VERSION:
-            raise InputError(f"{path / 'manifest.json'}: run_version {manifest.get('run_version')!r}, "
-                             f"this anomalyscope reads {RUN_VERSION}")
+            raise InputError(
+                f"{path / 'manifest.json'}: run_version {manifest.get('run_version')!r}, "
+                f"this anomalyscope reads {RUN_VERSION}"
+            )
         return cls(path, manifest)
 
     @property

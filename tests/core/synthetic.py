@@ -4,6 +4,7 @@ Background m_jj follows a dijet function; its jet features drift with m_jj (heav
 higher mass, as in QCD), which is what makes careless selections sculpt the spectrum. Signal is a
 3.5 TeV resonance with 2-prong jets of 500 and 100 GeV.
 """
+
 from __future__ import annotations
 
 import numpy as np

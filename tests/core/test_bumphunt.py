@@ -1,4 +1,5 @@
 """The bump hunt against known answers: injected signals, background-only toys, pyhf, the F-test."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,6 @@ from core.bumphunt.significance import (
     discovery_sensitivity,
     global_significance,
     local_significance,
-    toy_local_z,
 )
 from core.errors import InputError
 
@@ -105,10 +105,23 @@ def test_ftest_picks_the_generating_order():
 @pytest.mark.parametrize("s,b,n", [([8.0], [50.0], [62]), ([5.0, 10.0, 3.0], [50.0, 40.0, 30.0], [55, 48, 28])])
 def test_discovery_significance_and_cls_limits_agree_with_pyhf(s, b, n):
     import pyhf  # a test dependency (pip install -e ".[test]")
+
     s, b, n = map(np.asarray, (s, b, n))
-    spec = {"channels": [{"name": "c", "samples": [
-        {"name": "sig", "data": s.tolist(), "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-        {"name": "bkg", "data": b.tolist(), "modifiers": []}]}]}
+    spec = {
+        "channels": [
+            {
+                "name": "c",
+                "samples": [
+                    {
+                        "name": "sig",
+                        "data": s.tolist(),
+                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                    },
+                    {"name": "bkg", "data": b.tolist(), "modifiers": []},
+                ],
+            }
+        ]
+    }
     model = pyhf.Model(spec, poi_name="mu")
     data = n.tolist() + model.config.auxdata
     pl = ProfileLikelihood(n, s, FixedBackground(b))
@@ -174,8 +187,12 @@ def test_dscb_fit_recovers_parameters_and_interpolation_is_linear():
     for k in ("mu", "sigma"):
         assert abs(shape.params[k] - truth[k]) < 4 * shape.errors[k] + 1e-3 * truth[k]
     assert abs(shape.params["alpha_l"] - truth["alpha_l"]) < 0.3
-    model = SignalModel([SignalShape("gauss", {"mu": 2000.0, "sigma": 100.0}, {}, 2000.0, (1000, 3000)),
-                         SignalShape("gauss", {"mu": 4000.0, "sigma": 240.0}, {}, 4000.0, (2000, 6000))])
+    model = SignalModel(
+        [
+            SignalShape("gauss", {"mu": 2000.0, "sigma": 100.0}, {}, 2000.0, (1000, 3000)),
+            SignalShape("gauss", {"mu": 4000.0, "sigma": 240.0}, {}, 4000.0, (2000, 6000)),
+        ]
+    )
     mid = model.at(3000.0)
     assert abs(mid.params["mu"] - 3000.0) < 1e-9 and abs(mid.params["sigma"] - 3000 * 0.055) < 1e-9
     fr = mid.bin_fractions(np.array([2000.0, 3000.0, 4000.0]))
@@ -230,10 +247,21 @@ def test_injection_scan_retrains_per_point_and_reports_improvement(tmp_path, qcd
 
     from core.bumphunt.injection import load_scan_config, run_injection_scan
 
-    cfg = {"background": str(qcd_es.path), "signal": str(signal_es.path), "out": "scan",
-           "injections": [0, 60, 200], "efficiency": 0.3, "mass": 3500.0,
-           "run": {"windows": "lhco", "min_window_events": 5, "folds": 2, "inner_folds": 2,
-                   "methods": ["inclusive", "cut_tau21"]}}
+    cfg = {
+        "background": str(qcd_es.path),
+        "signal": str(signal_es.path),
+        "out": "scan",
+        "injections": [0, 60, 200],
+        "efficiency": 0.3,
+        "mass": 3500.0,
+        "run": {
+            "windows": "lhco",
+            "min_window_events": 5,
+            "folds": 2,
+            "inner_folds": 2,
+            "methods": ["inclusive", "cut_tau21"],
+        },
+    }
     (tmp_path / "scan.yaml").write_text(yaml.safe_dump(cfg))
     res = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False)
     assert [p["n_injected"] for p in res["points"]] == [0, 60, 200]

@@ -1,4 +1,5 @@
 """The detector model: resolutions, granularity, acceptance and thresholds with known values."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,8 +73,13 @@ def test_neutrals_in_one_cell_merge_into_one_tower_at_the_cell_centre():
 
 
 def test_charged_hadrons_outside_the_tracker_become_calorimeter_deposits_and_thresholds_apply():
-    rows = [(50, 3.0, 0.0, 211, 1), (0.3, 0.0, 0.0, 211, 1), (0.5, 1.0, 1.0, 130, 0), (20, 0.0, 2.0, 13, -1),
-            (50, 5.5, 0.0, 22, 0)]
+    rows = [
+        (50, 3.0, 0.0, 211, 1),
+        (0.3, 0.0, 0.0, 211, 1),
+        (0.5, 1.0, 1.0, 130, 0),
+        (20, 0.0, 2.0, 13, -1),
+        (50, 5.5, 0.0, 22, 0),
+    ]
     out = _run(rows)[0]
     classes = sorted(out.cls.tolist())
     # the 0.3 GeV track, the 0.5 GeV neutral hadron and the photon beyond |η| = 4.9 are gone

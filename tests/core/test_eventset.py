@@ -1,4 +1,5 @@
 """The EventSet store: lazy reads, truth hiding, mixing, corrupt input, atomic and resumable writes."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Substructure on hand-made jets with answers known in closed form."""
+
 from __future__ import annotations
 
 import awkward as ak
@@ -61,8 +62,14 @@ def test_nsubjettiness_counts_prongs():
     rng = np.random.default_rng(1)
 
     def prong(pt, eta, phi, n=8):
-        return [_p(pt / n * (1 + 0.1 * rng.standard_normal()), eta + 0.01 * rng.standard_normal(),
-                   phi + 0.01 * rng.standard_normal()) for _ in range(n)]
+        return [
+            _p(
+                pt / n * (1 + 0.1 * rng.standard_normal()),
+                eta + 0.01 * rng.standard_normal(),
+                phi + 0.01 * rng.standard_normal(),
+            )
+            for _ in range(n)
+        ]
 
     two = prong(300, 0.0, 0.0) + prong(300, 0.3, 0.2)
     one = prong(600, 0.0, np.pi) + [_p(1, 0.2, np.pi + 0.2)]

@@ -1,4 +1,5 @@
 """Anomaly methods: out-of-fold scoring, flat-efficiency cuts, null and sensitivity tests, Runs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -97,8 +98,9 @@ def test_cwola_finds_an_injected_signal_and_nothing_without_it():
     out = {}
     for n_sig in (0, 450):
         ev, truth = make_events(4, 30000, n_sig=n_sig, lo=3100, hi=3900, drift=False)
-        res = run_out_of_fold(REGISTRY["cwola"], {"epochs": 15}, ev, _ctx(windows), folds=3, seed=2,
-                              signal_eval=sig_eval)
+        res = run_out_of_fold(
+            REGISTRY["cwola"], {"epochs": 15}, ev, _ctx(windows), folds=3, seed=2, signal_eval=sig_eval
+        )
         sr = windows[0].in_sr(ev.mjj)
         out[n_sig] = performance(res.signal_scores[windows[0].in_sr(sig_eval.mjj)], res.scores[sr & (truth == 0)])
     assert out[450].auc > 0.95 and out[450].max_sic > 5.0, f"with signal: max SIC {out[450].max_sic:.2f}"
@@ -143,11 +145,21 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
 
     data = inject(qcd_es, signal_es, 40, tmp_path / "data", seed=1)
     cfg_path = tmp_path / "run.yaml"
-    cfg_path.write_text(yaml.safe_dump({
-        "eventset": "data", "signal": str(signal_es.path), "out": "run", "windows": "lhco",
-        "min_window_events": 5, "folds": 2, "inner_folds": 2, "efficiencies": [0.5, 0.1],
-        "methods": ["inclusive", "cut_tau21", {"supervised": {"epochs": 5}}],
-    }))
+    cfg_path.write_text(
+        yaml.safe_dump(
+            {
+                "eventset": "data",
+                "signal": str(signal_es.path),
+                "out": "run",
+                "windows": "lhco",
+                "min_window_events": 5,
+                "folds": 2,
+                "inner_folds": 2,
+                "efficiencies": [0.5, 0.1],
+                "methods": ["inclusive", "cut_tau21", {"supervised": {"epochs": 5}}],
+            }
+        )
+    )
     run = execute(load_config(cfg_path), progress=False)
     assert isinstance(run, Run) and run.path == tmp_path / "run"
     scores = run.scores()
@@ -156,7 +168,7 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
     ev = run.evaluation()
     assert ev["methods"]["supervised"]["auc"] > ev["methods"]["inclusive"]["auc"] == 0.5
     sel = run.selection("cut_tau21", 0.5)
-    in_sr = (scores["deta"] < 1.3)
+    in_sr = scores["deta"] < 1.3
     assert 0.3 < sel[in_sr].mean() < 0.7 and not sel[~in_sr].any()
     assert run.manifest["training_seconds"]["supervised"] > 0
     model = REGISTRY["supervised"].load(run.path / "models" / "supervised" / "fold-0.pkl")

@@ -1,4 +1,5 @@
 """Signal models: cascade kinematics, charge and colour flow of the Les Houches events, and a run of each."""
+
 from __future__ import annotations
 
 import numpy as np

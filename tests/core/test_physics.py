@@ -1,4 +1,5 @@
 """Known physics of generated events: the LHCO W' → X Y signal against QCD."""
+
 from __future__ import annotations
 
 import json

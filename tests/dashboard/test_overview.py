@@ -1,4 +1,5 @@
 """The overview view names the loaded EventSet and draws its m_jj spectrum; a missing one says how to fix it."""
+
 from __future__ import annotations
 
 import holoviews as hv

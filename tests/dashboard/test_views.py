@@ -1,4 +1,5 @@
 """The dashboard's view data and views on a small Run: known counts, normalisations, orderings."""
+
 from __future__ import annotations
 
 import holoviews as hv
@@ -28,8 +29,9 @@ def rd(small_run):
 def test_spectra_hold_the_selected_events(rd):
     fits = spectra(rd, "cut_tau21", (1.0, 0.1))
     sr_scored = rd.sr & (rd.scores["mjj"] >= rd.eventset.mjj_fit_min)
-    assert fits[0].spectrum.total == np.sum(sr_scored & (rd.scores["mjj"] >= fits[0].spectrum.edges[0])
-                                            & (rd.scores["mjj"] < fits[0].spectrum.edges[-1]))
+    assert fits[0].spectrum.total == np.sum(
+        sr_scored & (rd.scores["mjj"] >= fits[0].spectrum.edges[0]) & (rd.scores["mjj"] < fits[0].spectrum.edges[-1])
+    )
     assert fits[1].spectrum.total < 0.2 * fits[0].spectrum.total
     assert fits[0].fit is not None or "events" in fits[0].message
 
@@ -74,7 +76,7 @@ def test_every_view_renders_and_follows_the_state(small_run):
     assert isinstance(events._display(), pn.pane.Markdown)  # nothing selected yet
     events._step(+1)
     assert state.event_row is not None
-    assert isinstance(events._display(), pn.Column)
+    assert isinstance(events._display(), pn.Row)
     state.param.update(mjj_lo=3000.0, mjj_hi=4000.0)
     assert state.mjj_window == (3000.0, 4000.0)
     feat = FeatureView(state=state)._plot()
