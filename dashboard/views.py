@@ -316,7 +316,12 @@ class EventsView(RunView):
             axis = hv.Points([(jet["eta"], jet["phi"])]).opts(marker="x", size=14, color="black")
             layers += [circle, axis]
         display = hv.Overlay(layers).opts(
-            width=620, height=520, data_aspect=1, xlabel="η", ylabel="φ [rad]", legend_position="right",
+            width=620,
+            height=520,
+            data_aspect=1,
+            xlabel="η",
+            ylabel="φ [rad]",
+            legend_position="right",
             title=f"Event {d['event_id']}, m_jj = {d['mjj']:.0f} GeV (area ∝ pT, circles R = 0.8)",
         )
         lund = hv.Overlay(

@@ -46,7 +46,7 @@ def small_run(tmp_path_factory, qcd_es, signal_es):
                 "folds": 2,
                 "inner_folds": 2,
                 "efficiencies": [0.1, 0.01],
-                "methods": ["inclusive", "cut_tau21", "cut_tau32", {"supervised": {"epochs": 5}}],
+                "methods": ["inclusive", "cut_tau21", "cut_tau32", {"supervised": {"epochs": 5, "region": "all"}}],
             }
         )
     )

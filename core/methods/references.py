@@ -21,7 +21,8 @@ from core.methods.classifier import TrainConfig, predict_ensemble, train_ensembl
 from core.methods.events import Events
 from core.methods.windows import assign
 
-MIN_TRAIN = 50
+MIN_TRAIN = 50  # samples a windowed classifier needs in a window, both classes together
+MIN_PER_CLASS = 20
 
 
 def event_features(ev: Events) -> np.ndarray:
@@ -66,21 +67,25 @@ class Supervised(Method):
     def fit(self, train: Events, ctx: Context):
         if ctx.signal is None:
             raise InputError("supervised: needs a labelled signal sample ('signal' in the run config)")
-        lo = min((w.lo for w in ctx.windows), default=-np.inf)
-        hi = max((w.hi for w in ctx.windows), default=np.inf)
+        params = dict(self.params)
+        region_kind = params.pop("region", "windows")
+        if region_kind not in ("windows", "all"):
+            raise InputError(f"supervised: region must be 'windows' or 'all', got '{region_kind}'")
+        lo = min((w.lo for w in ctx.windows), default=-np.inf) if region_kind == "windows" else -np.inf
+        hi = max((w.hi for w in ctx.windows), default=np.inf) if region_kind == "windows" else np.inf
 
         def region(ev):
             return ev.subset((ev.deta < ctx.sr_deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
 
         bkg, sig = region(train), region(ctx.signal)
-        if len(bkg) < MIN_TRAIN or len(sig) < MIN_TRAIN:
+        if len(bkg) < MIN_PER_CLASS or len(sig) < MIN_PER_CLASS:
             raise InputError(
                 f"supervised: {len(bkg)} background and {len(sig)} signal events in "
-                f"{lo:.0f}–{hi:.0f} GeV; at least {MIN_TRAIN} of each are needed"
+                f"{lo:.0f}–{hi:.0f} GeV; at least {MIN_PER_CLASS} of each are needed (region: 'all' uses every m_jj)"
             )
         x = np.concatenate([event_features(bkg), event_features(sig)])
         y = np.concatenate([np.zeros(len(bkg)), np.ones(len(sig))])
-        self.models = train_ensemble(x, y, ctx.n_inner, TrainConfig(**self.params), ctx.seed)
+        self.models = train_ensemble(x, y, ctx.n_inner, TrainConfig(**params), ctx.seed)
         return self
 
     def score(self, events):

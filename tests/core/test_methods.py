@@ -156,7 +156,7 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
                 "folds": 2,
                 "inner_folds": 2,
                 "efficiencies": [0.5, 0.1],
-                "methods": ["inclusive", "cut_tau21", {"supervised": {"epochs": 5}}],
+                "methods": ["inclusive", "cut_tau21", {"supervised": {"epochs": 5, "region": "all"}}],
             }
         )
     )
