@@ -120,7 +120,13 @@ def build_demo(
     from core.methods.runner import RunConfig, execute
 
     cfg = RunConfig.from_dict(
-        {**DEMO_RUN, "eventset": str(paths["data"]), "signal": str(paths["signal"]), "out": str(paths["run"])},
+        {
+            **DEMO_RUN,
+            "eventset": str(paths["data"]),
+            "signal": str(paths["signal"]),
+            "out": str(paths["run"]),
+            "min_window_events": max(5, int(100 * min(scale, 1.0))),
+        },
         "demo run",
     )
     execute(cfg, overwrite=True, progress=progress)
