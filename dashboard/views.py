@@ -125,6 +125,7 @@ class SpectraView(RunView):
             responsive=True, height=170, show_grid=True, title="Local significance of a resolution-width bump"
         )
         return pn.Column(
+            pn.pane.Markdown(f"#### {method}: m_jj after flat-efficiency cuts"),
             pn.pane.HoloViews(spectrum, linked_axes=True),
             pulls,
             scan,
@@ -335,7 +336,10 @@ class EventsView(RunView):
         jets_md = "\n".join(
             f"- **{j['name']}**: pT {j['pt']:.0f} GeV, m_SD {j['msd']:.0f} GeV, τ21 {j['tau21']:.2f}" for j in d["jets"]
         )
-        info = pn.pane.Markdown(f"**Scores**\n{scores_md}\n\n**Jets**\n{jets_md}", width=300)
+        info = pn.pane.Markdown(
+            f"#### Event {d['event_id']}, m_jj = {d['mjj']:.0f} GeV\n**Scores**\n{scores_md}\n\n**Jets**\n{jets_md}",
+            width=300,
+        )
         return pn.Row(display, pn.Column(lund, info))
 
     def _step(self, delta):
