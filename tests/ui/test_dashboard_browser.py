@@ -38,10 +38,8 @@ def test_dashboard_end_to_end(browser, dashboard_url, artifacts):
     first_row = re.search(r"event_row=(\d+)", page.url).group(1)
     page.wait_for_selector(f"text=Event {first_row}, m_jj", timeout=60_000)
     page.get_by_text("Next ▶").click()
-    page.wait_for_function(
-        f"() => /event_row=\\d+/.test(window.location.search) && !window.location.search.includes('event_row={first_row}')",
-        timeout=30_000,
-    )
+    row_now = "new URLSearchParams(window.location.search).get('event_row')"
+    page.wait_for_function(f"() => {row_now} !== null && {row_now} !== '{first_row}'", timeout=30_000)
     row = re.search(r"event_row=(\d+)", page.url).group(1)
     page.wait_for_selector(f"text=Event {row}, m_jj", timeout=60_000)
     page.screenshot(path=str(artifacts / "event_display.png"), full_page=True)
