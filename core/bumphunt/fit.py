@@ -77,11 +77,6 @@ class BackgroundFit:
         """Conventional parameters (p0, p1, ...) of the dijet function."""
         return np.concatenate([[self.p0], self.shape])
 
-    def sample_expected(self, rng: np.random.Generator, n_samples: int) -> np.ndarray:
-        """Expected-count curves from parameters drawn from the fit covariance (for error bands)."""
-        draws = rng.multivariate_normal(np.concatenate([[self.total], self.shape]), self.covariance, n_samples)
-        return np.array([expected_counts(self.quadrature, d[0], d[1:]) for d in draws])
-
     def summary(self) -> dict:
         return {
             "order": self.order,

@@ -66,15 +66,6 @@ def p0_from_total(q: Quadrature, total: float, shape_params: np.ndarray) -> floa
     return float(total / bin_integrals(q, shape_params).sum())
 
 
-def density(m: np.ndarray, p0: float, shape_params: np.ndarray, sqrt_s: float = SQRT_S) -> np.ndarray:
-    """dN/dm [events/GeV] at masses m for the conventional parameters (p0, p1, p2, ...)."""
-    x = np.asarray(m, dtype=float) / sqrt_s
-    lx = np.log(x)
-    p = np.asarray(shape_params, dtype=float)
-    expo = p[1] + sum(p[k] * lx ** (k - 1) for k in range(2, len(p)))
-    return p0 * (1 - x) ** p[0] / x**expo
-
-
 def linear_start(q: Quadrature, counts: np.ndarray, widths: np.ndarray, order: int) -> np.ndarray:
     """Starting shape parameters from a weighted linear fit of ln(dN/dm) — the functions are linear
     in their parameters after the log, so this lands close to the likelihood minimum."""

@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 
 from core.bumphunt.fit import BackgroundFit, FitError, fit_background
 from core.bumphunt.histogram import Spectrum
-from core.bumphunt.likelihood import DijetBackground, FixedBackground, ProfileLikelihood
+from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
 from core.bumphunt.signal import SignalModel
 
 
@@ -102,11 +102,6 @@ def asimov_z_fixed(s: np.ndarray, b: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------- toys
-def background_toys(bkg: BackgroundFit, n_toys: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.poisson(bkg.expected, size=(n_toys, len(bkg.expected)))
-
-
 def toy_local_z(
     bkg: BackgroundFit, signal_template: np.ndarray, n_toys: int, seed: int = 0, injected: float = 0.0
 ) -> np.ndarray:
@@ -234,7 +229,3 @@ def discovery_sensitivity(
         out[float(target)] = float(brentq(lambda x: z_of(x) - target, 0.0, hi, rtol=1e-4))
     xs = {k: v / luminosity_fb for k, v in out.items()} if luminosity_fb else None
     return Sensitivity(mass, efficiency, out, xs, mode="efficiency held fixed (fast mode)")
-
-
-def fixed_background(b) -> FixedBackground:
-    return FixedBackground(b)

@@ -113,18 +113,3 @@ class Events:
                     out[:, j, :, k] = ak.to_numpy(padded)
             self._constituents = out if self._index is None else out[self._index]
         return self._constituents
-
-
-def concat(parts: list[Events]) -> Events:
-    cons = None
-    if all(p._constituents is not None for p in parts):
-        cons = np.concatenate([p._constituents for p in parts])
-    return Events(
-        np.concatenate([p.event_id for p in parts]),
-        np.concatenate([p.mjj for p in parts]),
-        np.concatenate([p.deta for p in parts]),
-        np.concatenate([p.jets for p in parts]),
-        parts[0].feature_names,
-        "+".join(p.source for p in parts),
-        cons,
-    )
