@@ -14,6 +14,7 @@ import panel as pn
 from scipy import stats
 
 from core.bumphunt import FitError, f_test, local_significance, mjj_spectrum
+from core.bumphunt.significance import scan_masses
 from core.data import EventSet
 from core.demo import default_demo_dir
 from core.errors import InputError
@@ -122,6 +123,15 @@ class SpectrumFit:
     message: str
 
 
+SCAN_POINTS = 15  # mass hypotheses per live scan (the full per-bin scan is `python -m core bumphunt`)
+
+
+@pn.cache(max_items=64)
+def cached_spectra(run_path: str, method: str, efficiencies: tuple) -> list[SpectrumFit]:
+    """spectra() per (Run, method, cuts), computed once per server process and shared by sessions."""
+    return spectra(load_run(run_path), method, efficiencies)
+
+
 def spectra(rd: RunData, method: str, efficiencies, binning="cms") -> list[SpectrumFit]:
     """m_jj after each flat-efficiency cut, its F-test background fit and the local-significance scan,
     over the m_jj range where the method scores events (a windowed method: its windows' signal regions)."""
@@ -136,7 +146,7 @@ def spectra(rd: RunData, method: str, efficiencies, binning="cms") -> list[Spect
         spec = mjj_spectrum(mjj[sel], lo, hi, binning)
         try:
             ft = f_test(spec)
-            scan = local_significance(spec, ft.chosen)
+            scan = local_significance(spec, ft.chosen, masses=scan_masses(spec, SCAN_POINTS))
             out.append(
                 SpectrumFit(
                     eff,

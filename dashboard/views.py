@@ -22,8 +22,8 @@ from dashboard.data import (
     correlation_matrix,
     event_display,
     feature_distributions,
+    cached_spectra,
     load_run,
-    spectra,
     top_events,
     top_overlap,
 )
@@ -69,7 +69,7 @@ class SpectraView(RunView):
             )
         method = self.state.method or rd.methods[0]
         try:
-            fits = spectra(rd, method, rd.efficiencies)
+            fits = cached_spectra(self.state.run_path, method, tuple(rd.efficiencies))
         except InputError as exc:
             return _missing(str(exc))
         spec_layers, pull_layers, scan_layers, notes = [], [], [], []
