@@ -39,7 +39,14 @@ DEMO_RUN = {
     "binning": "B",
     "mjj_max": 6081.0,
     "efficiencies": [0.1, 0.01, 0.001],
-    "methods": ["inclusive", "cut_tau21", "cut_tau32", "supervised", "cwola", {"vae_qr": {"max_train_jets": 10000}}],
+    "methods": [
+        "inclusive",
+        "cut_tau21",
+        "cut_tau32",
+        "supervised",
+        "cwola",
+        {"vae_qr": {"max_train_jets": 6000, "epochs": 10}},
+    ],
 }
 
 
