@@ -12,7 +12,6 @@ primary Lund-plane declusterings. Units: GeV, angles in radians.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from core.data.versioned import read_versioned_json
 from core.errors import InputError
 
 SCHEMA_VERSION = 1
@@ -29,24 +29,6 @@ SCHEMA_FILE = "schema.json"
 TRUTH_FIELDS = ("label", "process")
 UNITS = {"energy": "GeV", "momentum": "GeV", "mass": "GeV", "angle": "rad"}
 
-JET_SCALAR_FIELDS = (
-    "pt",
-    "eta",
-    "phi",
-    "mass",
-    "msoftdrop",
-    "tau1",
-    "tau2",
-    "tau3",
-    "tau4",
-    "tau21",
-    "tau32",
-    "tau43",
-    "n_constituents",
-    "lepton_fraction",
-    "btag",
-)
-EVENT_SCALAR_FIELDS = ("event_id", "mjj", "deta", "weight", "label", "process", "pthat")
 CONSTITUENT_CLASSES = {0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}
 
 
@@ -61,18 +43,8 @@ class EventSet:
     @classmethod
     def open(cls, path: str | Path) -> "EventSet":
         path = Path(path)
-        if not path.is_dir():
-            raise InputError(f"{path}: no EventSet here (not a directory)")
+        schema = read_versioned_json(path, SCHEMA_FILE, "EventSet", "schema_version", SCHEMA_VERSION)
         schema_path = path / SCHEMA_FILE
-        if not schema_path.exists():
-            raise InputError(f"{schema_path}: missing; {path} is not a complete EventSet")
-        try:
-            schema = json.loads(schema_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{schema_path}: not valid JSON ({exc})") from None
-        version = schema.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise InputError(f"{schema_path}: schema_version {version!r}, this anomalyscope reads {SCHEMA_VERSION}")
         for key in ("n_events", "files", "counts"):
             if key not in schema:
                 raise InputError(f"{schema_path}: field '{key}' is missing")

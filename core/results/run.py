@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
+from core.data.versioned import read_versioned_json
 from core.errors import InputError
 
 RUN_VERSION = 1
@@ -70,20 +71,7 @@ class Run:
     @classmethod
     def open(cls, path: str | Path) -> "Run":
         path = Path(path)
-        if not path.is_dir():
-            raise InputError(f"{path}: no Run here (not a directory)")
-        for name in REQUIRED:
-            if not (path / name).exists():
-                raise InputError(f"{path / name}: missing; {path} is not a complete Run")
-        try:
-            manifest = json.loads((path / "manifest.json").read_text())
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path / 'manifest.json'}: not valid JSON ({exc})") from None
-        if manifest.get("run_version") != RUN_VERSION:
-            raise InputError(
-                f"{path / 'manifest.json'}: run_version {manifest.get('run_version')!r}, "
-                f"this anomalyscope reads {RUN_VERSION}"
-            )
+        manifest = read_versioned_json(path, "manifest.json", "Run", "run_version", RUN_VERSION, REQUIRED)
         return cls(path, manifest)
 
     @property

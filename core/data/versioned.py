@@ -1,0 +1,31 @@
+"""Opening a directory described by a versioned JSON file (an EventSet's schema, a Run's manifest),
+with one-line errors that name the file and the problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.errors import InputError
+
+
+def read_versioned_json(
+    directory: Path, name: str, kind: str, version_key: str, version: int, required: tuple = ()
+) -> dict:
+    """The parsed ``directory/name`` after checking the directory, the listed files, the JSON and its version."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: no {kind} here (not a directory)")
+    for fname in (name, *required):
+        if not (directory / fname).exists():
+            raise InputError(f"{directory / fname}: missing; {directory} is not a complete {kind}")
+    path = directory / name
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    if data.get(version_key) != version:
+        raise InputError(f"{path}: {version_key} {data.get(version_key)!r}, this anomalyscope reads {version}")
+    return data
