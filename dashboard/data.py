@@ -18,6 +18,7 @@ from core.bumphunt.significance import scan_masses
 from core.data import EventSet
 from core.demo import default_demo_dir
 from core.errors import InputError
+from core.methods.complementarity import informative, jaccard, score_correlations
 from core.methods.events import JET_FEATURES
 from core.results import Run
 
@@ -176,17 +177,12 @@ def correlation_matrix(rd: RunData, sample: str = "data", kind: str = "pearson")
             if rd.truth is None:
                 raise InputError("no truth labels: background-only correlations need simulated data")
             keep &= rd.truth == 0
-    methods = [m for m in rd.methods if np.nanstd(s[m][keep]) > 0]
-    df = pd.DataFrame({m: s[m][keep] for m in methods})
-    return df.corr(method=kind)
+    return score_correlations({m: s[m][keep] for m in rd.methods}, kind)
 
 
 def top_overlap(rd: RunData, eff: float = 0.01) -> pd.DataFrame:
     """Jaccard overlap of the events each pair of methods selects at efficiency ε."""
-    sel = {m: rd.selection(m, eff) for m in rd.methods if np.nanstd(rd.scores[m]) > 0}
-    names = list(sel)
-    mat = np.array([[np.sum(sel[a] & sel[b]) / max(np.sum(sel[a] | sel[b]), 1) for b in names] for a in names])
-    return pd.DataFrame(mat, index=names, columns=names)
+    return jaccard({m: rd.selection(m, eff) for m in informative({n: rd.scores[n] for n in rd.methods})})
 
 
 def feature_distributions(

@@ -19,10 +19,10 @@ from core.bumphunt import poisson_interval
 from core.errors import InputError
 from dashboard.data import (
     FEATURE_LABELS,
+    cached_spectra,
     correlation_matrix,
     event_display,
     feature_distributions,
-    cached_spectra,
     load_run,
     top_events,
     top_overlap,

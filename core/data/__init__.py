@@ -6,7 +6,16 @@ from core.data.eventset import (
     EventSet,
     inject,
     select,
+    signal_processes,
     write_eventset,
 )
 
-__all__ = ["CONSTITUENT_CLASSES", "SCHEMA_VERSION", "EventSet", "inject", "select", "write_eventset"]
+__all__ = [
+    "CONSTITUENT_CLASSES",
+    "SCHEMA_VERSION",
+    "EventSet",
+    "inject",
+    "select",
+    "signal_processes",
+    "write_eventset",
+]

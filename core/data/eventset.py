@@ -142,6 +142,14 @@ def _parquet_fields(path: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------- writing
+BACKGROUND_PROCESSES = ("qcd",)
+
+
+def signal_processes(es: EventSet) -> set[str]:
+    """The signal processes an EventSet holds (every process but the QCD background)."""
+    return {p for p in es.schema.get("counts", {}) if p not in BACKGROUND_PROCESSES}
+
+
 def write_eventset(path: str | Path, parts: Iterable[ak.Array], meta: dict, overwrite: bool = False) -> EventSet:
     """Write events (an iterable of awkward arrays, one parquet file each) and schema.json atomically."""
     path = Path(path)

@@ -45,6 +45,12 @@ class Method:
     def __init__(self, **params):
         self.params = params
 
+    @classmethod
+    def check_config(cls, params: dict, searched: set[str]) -> dict:
+        """Validate a method's parameters before any training, knowing which signal processes the Run
+        searches for or evaluates; return what the Run's manifest should record about them."""
+        return {}
+
     def fit(self, train: Events, ctx: Context) -> "Method":
         raise NotImplementedError
 

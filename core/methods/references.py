@@ -105,6 +105,10 @@ class WindowedClassifier(Method):
     def features(self, events: Events) -> np.ndarray:
         raise NotImplementedError
 
+    def window_features(self, events: Events, i: int) -> np.ndarray:
+        """Features as window i's classifier takes them (a method may transform them per window)."""
+        return self.features(events)
+
     def combine(self, per_row: np.ndarray, n_events: int) -> np.ndarray:
         return per_row
 
@@ -125,7 +129,7 @@ class WindowedClassifier(Method):
             sel = win == i
             if sel.any():
                 sub = events.subset(sel)
-                out[sel] = self.combine(predict_ensemble(models, self.features(sub)), int(sel.sum()))
+                out[sel] = self.combine(predict_ensemble(models, self.window_features(sub, i)), int(sel.sum()))
         return out
 
 

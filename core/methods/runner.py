@@ -14,10 +14,11 @@ import yaml
 from tqdm.auto import tqdm
 
 from core import __version__
-from core.data import EventSet
+from core.data import EventSet, signal_processes
 from core.errors import InputError
 from core.methods import REGISTRY
 from core.methods.base import Context, run_out_of_fold
+from core.methods.complementarity import complementarity
 from core.methods.device import DEVICE
 from core.methods.evaluate import performance
 from core.methods.events import Events
@@ -126,6 +127,11 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
             raise InputError(f"method {name} needs a labelled signal sample: set 'signal' in the run config")
         if "background_extra" in needs and extra_es is None:
             raise InputError(f"method {name} needs an extra background sample: set 'background_extra'")
+    searched = set()
+    for s_es in (es, signal_es):
+        if s_es is not None:
+            searched |= signal_processes(s_es)
+    method_info = {name: REGISTRY[name].check_config(params, searched) for name, params in cfg.methods.items()}
     if Path(cfg.out).exists() and not overwrite:
         raise InputError(f"{cfg.out}: already exists (pass --overwrite to replace it)")
     windows = make_windows(cfg.windows, es.mjj_fit_min, cfg.binning, cfg.mjj_max)
@@ -173,6 +179,14 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
                     evaluation["methods"][name] = performance(sig_scores[name][s_sel], scores[name][b_sel]).to_dict()
                 except ValueError as exc:
                     evaluation["methods"][name] = {"error": str(exc)}
+            d_sel = sr_mask & w.in_sr(data.mjj)
+            evaluation["complementarity"] = complementarity(
+                {
+                    "background": {n: scores[n][b_sel] for n in cfg.methods},
+                    "signal": {n: sig_scores[n][s_sel] for n in cfg.methods},
+                    "data": {n: scores[n][d_sel] for n in cfg.methods},
+                }
+            )
 
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -195,6 +209,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         "method_folds": {
             n: int(p.get("folds", REGISTRY[n].default_folds or cfg.folds)) for n, p in cfg.methods.items()
         },
+        "method_info": {n: i for n, i in method_info.items() if i},
         "training_seconds": timings,
         "torch_device": str(DEVICE),
     }

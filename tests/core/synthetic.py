@@ -35,9 +35,9 @@ def background_jets(rng, mjj, drift=True):
     return np.stack([msd, tau21, tau32, tau43, ncons, lep, btag], axis=2).astype(np.float32)
 
 
-def signal_jets(rng, n):
-    heavy = rng.normal(500, 30, n)
-    light = rng.normal(100, 8, n)
+def signal_jets(rng, n, masses=(500.0, 100.0)):
+    heavy = rng.normal(masses[0], 0.06 * masses[0], n)
+    light = rng.normal(masses[1], 0.08 * masses[1], n)
     flip = rng.random(n) < 0.5
     msd = np.column_stack([np.where(flip, heavy, light), np.where(flip, light, heavy)])
     tau21 = rng.beta(2, 6, (n, 2))
@@ -49,15 +49,41 @@ def signal_jets(rng, n):
     return np.stack([msd, tau21, tau32, tau43, ncons, lep, btag], axis=2).astype(np.float32)
 
 
-def make_events(seed, n_bkg, n_sig=0, lo=2600.0, hi=7000.0, mass=3500.0, width=120.0, drift=True):
+def make_events(
+    seed, n_bkg, n_sig=0, lo=2600.0, hi=7000.0, mass=3500.0, width=120.0, drift=True, jet_masses=(500.0, 100.0)
+):
     """(events, truth labels); drift=False makes the background features independent of m_jj."""
     rng = np.random.default_rng(seed)
     mb = sample_mjj(rng, n_bkg, lo, hi)
     ms = rng.normal(mass, width, n_sig)
     mjj = np.concatenate([mb, ms])
-    jets = np.concatenate([background_jets(rng, mb, drift), signal_jets(rng, n_sig)])
+    jets = np.concatenate([background_jets(rng, mb, drift), signal_jets(rng, n_sig, jet_masses)])
     deta = rng.uniform(0, 1.3, len(mjj))
     label = np.concatenate([np.zeros(n_bkg, dtype=np.int8), np.ones(n_sig, dtype=np.int8)])
     perm = rng.permutation(len(mjj))
     ev = Events(np.arange(len(mjj)), mjj[perm], deta[perm], jets[perm], JET_FEATURES, f"synthetic-{seed}")
     return ev, label[perm]
+
+
+def write_synthetic_eventset(path, ev: Events, truth, process: str):
+    """Store synthetic events as an EventSet (the fields methods read), e.g. a QUAK prior sample."""
+    import awkward as ak
+
+    from core.data.eventset import write_eventset
+
+    jets = {
+        j: ak.zip({f: np.ascontiguousarray(ev.jets[:, k, i]) for i, f in enumerate(ev.feature_names)})
+        for k, j in enumerate(("j1", "j2"))
+    }
+    arr = ak.zip(
+        {
+            "event_id": ev.event_id,
+            "mjj": ev.mjj,
+            "deta": ev.deta,
+            "process": np.where(np.asarray(truth) == 1, process, "qcd"),
+            "label": np.asarray(truth, dtype=np.int8),
+            **jets,
+        },
+        depth_limit=1,
+    )
+    return write_eventset(path, [arr], {"name": process})

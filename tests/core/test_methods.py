@@ -16,7 +16,7 @@ from core.methods.flat_cut import select, thresholds_out_of_fold
 from core.methods.runner import execute, load_config
 from core.methods.windows import assign, check_windows, make_windows
 from core.results import Run
-from tests.core.synthetic import make_events
+from tests.core.synthetic import make_events, write_synthetic_eventset
 
 
 def test_performance_known_answers():
@@ -68,13 +68,22 @@ def _ctx(windows, **kw):
     return Context(windows, seed=3, n_inner=2, **kw)
 
 
-@pytest.mark.parametrize("name", ["cut_tau21", "supervised", "iad", "cwola"])
-def test_null_no_sculpting_after_one_percent_cut(name):
+LIGHT_FLOWS = {"flow_epochs": 5, "flow_min_steps": 0, "flow_transforms": 2}
+
+
+@pytest.mark.parametrize("name", ["cut_tau21", "supervised", "iad", "cwola", "tnt", "cathode", "quak"])
+def test_null_no_sculpting_after_one_percent_cut(name, tmp_path):
     """Background only, features drifting with m_jj: the 1% flat cut leaves a smooth spectrum."""
     ev, _ = make_events(2, 50000, lo=2465, hi=7000)
     windows = make_windows("cms", 2465.0)
     aux = {"signal": make_events(12, 0, n_sig=2000)[0], "background_extra": make_events(13, 20000, lo=2465)[0]}
-    params = {"epochs": 5} if name in ("cwola", "supervised", "iad") else {}
+    params = {"epochs": 5} if name in ("cwola", "supervised", "iad", "tnt", "cathode") else {}
+    if name == "cathode":
+        params.update(LIGHT_FLOWS)
+    if name == "quak":
+        prior, truth = make_events(14, 0, n_sig=2000, jet_masses=(300.0, 80.0))
+        params = {"prior": [str(write_synthetic_eventset(tmp_path / "prior", prior, truth, "other").path)]}
+        params.update(LIGHT_FLOWS)
     res = run_out_of_fold(REGISTRY[name], params, ev, _ctx(windows, **aux), folds=2, seed=1)
     ok = np.isfinite(res.scores)
     groups = assign(windows, ev.mjj) if REGISTRY[name].windowed else None

@@ -1,0 +1,124 @@
+"""QUAK, quasi anomalous knowledge (arXiv:2011.03550), as in the CMS search (arXiv:2412.03747).
+
+Two density estimators over the event's jet substructure: one trained on simulated background
+(the Run's ``background_extra``), one on a *prior* — a mixture of simulated signals, each model
+weighted equally. Every event gets a point in the "QUAK space" (background loss, signal loss),
+losses being negative log-densities; anomalous, signal-like events have a high background loss and
+a low signal loss. The scalar score the shared flat-efficiency cuts use is the difference
+background loss − signal loss, the log-likelihood ratio of prior to background (a cut on it is a
+straight line in the QUAK space).
+
+The prior must not contain the signal being searched for, otherwise QUAK is a supervised search:
+``check_prior`` refuses prior samples holding a process of the Run's signal sample or of a signal
+injected into its data (leave-one-out over the benchmark models), and the Run records the prior.
+
+Density estimators: unconditional neural spline flows (``core.methods.flow``) on the jets ordered
+by soft-drop mass: m_SD, τ21, τ32, τ43 and b-tag of both jets (b-tag left out where the data have
+none). The original uses VAEs with flow posteriors; a flow gives the likelihood directly.
+Background and prior are simulation, never the data being scored, so out-of-fold training is not
+needed for the data; the Run still trains one model per fold of the background sample.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.data import EventSet, signal_processes
+from core.errors import InputError
+from core.methods.base import Context, Method
+from core.methods.cathode import mass_ordered
+from core.methods.events import Events
+from core.methods.flow import DensityFlow, FlowConfig
+
+FEATURES = ("msoftdrop", "tau21", "tau32", "tau43", "btag")
+
+
+def quak_features(ev: Events) -> np.ndarray:
+    names = [f for f in FEATURES if f in ev.feature_names]
+    return np.column_stack([mass_ordered(ev, f)[:, j] for f in names for j in (0, 1)]).astype(np.float64)
+
+
+def check_prior(prior: list, searched: set[str], where: str = "quak") -> list[dict]:
+    """Open the prior EventSets; refuse any that holds a searched-for process. Returns what the Run records."""
+    if not prior:
+        raise InputError(f"{where}: 'prior' must list at least one signal EventSet (a mixture of simulated signals)")
+    out = []
+    for p in prior:
+        es = EventSet.open(p)
+        procs = signal_processes(es)
+        if not procs:
+            held = sorted(es.schema.get("counts", {}))
+            raise InputError(f"{es.path}: a QUAK prior sample must hold simulated signal; it holds {held}")
+        clash = procs & searched
+        if clash:
+            raise InputError(
+                f"{where}: prior sample {es.path} holds {sorted(clash)}, the signal this Run searches for or "
+                "evaluates; QUAK's prior must leave it out (otherwise it is a supervised search)"
+            )
+        out.append({"path": str(es.path), "processes": sorted(procs), "n_events": len(es)})
+    return out
+
+
+class QUAK(Method):
+    name = "quak"
+    needs = ("background_extra",)
+    default_folds = 2
+
+    def __init__(self, **params):
+        self.prior = [str(Path(p).expanduser()) for p in params.pop("prior", [])]
+        self.max_per_sample = int(params.pop("max_per_sample", 20000))
+        flow_keys = set(FlowConfig.__dataclass_fields__)
+        unknown = [k for k in params if not (k.startswith("flow_") and k[5:] in flow_keys)]
+        if unknown:
+            raise InputError(f"quak: unknown parameter(s) {sorted(unknown)}")
+        self.flow_cfg = FlowConfig(**{k[5:]: v for k, v in params.items()})
+        super().__init__(prior=self.prior, **params)
+
+    @classmethod
+    def check_config(cls, params, searched):
+        prior = [str(Path(p).expanduser()) for p in params.get("prior", [])]
+        return {"prior": check_prior(prior, searched), "score": "background loss - signal loss"}
+
+    @staticmethod
+    def _region(ev: Events, ctx: Context) -> Events:
+        lo = min(w.lo for w in ctx.windows)
+        hi = max(w.hi for w in ctx.windows)
+        return ev.subset((ev.deta < ctx.sr_deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
+
+    def fit(self, train: Events, ctx: Context) -> "QUAK":
+        if ctx.background_extra is None:
+            raise InputError("quak: needs a simulated background sample ('background_extra' in the run config)")
+        check_prior(self.prior, set())
+        rng = np.random.default_rng(ctx.seed)
+        bkg = self._region(ctx.background_extra, ctx)
+        if len(bkg) < 200:
+            raise InputError(f"quak: only {len(bkg)} background-simulation events in the windows' m_jj range")
+        xb = quak_features(bkg)
+        xb = xb[rng.permutation(len(xb))[: self.max_per_sample]]
+        parts, n_each = [], None
+        prior_events = []
+        for p in self.prior:
+            ev = Events.from_eventset(EventSet.open(p))
+            ev = ev.subset(ev.deta < ctx.sr_deta_max)
+            missing = set(train.feature_names) - set(ev.feature_names)
+            if missing & set(FEATURES):
+                raise InputError(f"quak: prior sample {p} lacks jet features {sorted(missing & set(FEATURES))}")
+            prior_events.append(quak_features(ev))
+        n_each = min(min(len(x) for x in prior_events), self.max_per_sample // len(prior_events))
+        for x in prior_events:  # each model weighted equally
+            parts.append(x[rng.choice(len(x), n_each, replace=False)])
+        xs = np.concatenate(parts)
+        self.background = DensityFlow(self.flow_cfg, seed=ctx.seed).fit(xb)
+        self.signal = DensityFlow(self.flow_cfg, seed=ctx.seed + 1).fit(xs)
+        return self
+
+    def losses(self, events: Events) -> np.ndarray:
+        """(n, 2): background loss and signal loss (negative log-densities) — the QUAK space."""
+        x = quak_features(events)
+        return np.column_stack([-self.background.log_prob(x), -self.signal.log_prob(x)])
+
+    def score(self, events: Events) -> np.ndarray:
+        loss = self.losses(events)
+        return loss[:, 0] - loss[:, 1]
