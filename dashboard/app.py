@@ -5,24 +5,41 @@ from __future__ import annotations
 import panel as pn
 
 from core.errors import InputError
-from dashboard.data import default_eventset_path, default_run_path, load_run
+from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run
 from dashboard.overview import Overview
 from dashboard.state import SessionState
 from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
 
 
-def make_state() -> SessionState:
-    run_path = str(default_run_path())
-    state = SessionState(run_path=run_path, eventset_path=str(default_eventset_path()))
+def open_run(state: SessionState, run_path: str) -> None:
+    """Point the state at a Run: its methods and cuts become the choices."""
+    state.run_path = run_path
     try:
         rd = load_run(run_path)
-        state.param.method.objects = rd.methods
-        state.method = "cwola" if "cwola" in rd.methods else rd.methods[0]
-        state.param.efficiency.objects = rd.efficiencies
-        state.efficiency = 0.01 if 0.01 in rd.efficiencies else rd.efficiencies[-1]
-        state.eventset_path = str(rd.eventset.path)
     except InputError:
-        pass
+        return
+    method = state.method if state.method in rd.methods else ("cwola" if "cwola" in rd.methods else rd.methods[0])
+    state.param.method.objects = rd.methods
+    state.param.efficiency.objects = rd.efficiencies
+    eff = state.efficiency if state.efficiency in rd.efficiencies else None
+    state.param.update(
+        method=method,
+        efficiency=eff or (0.01 if 0.01 in rd.efficiencies else rd.efficiencies[-1]),
+        eventset_path=str(rd.eventset.path),
+        event_row=None,
+    )
+
+
+def make_state() -> SessionState:
+    runs = available_runs()
+    default = str(default_run_path().resolve())
+    state = SessionState(eventset_path=str(default_eventset_path()))
+    state.param.run.objects = list(runs)
+    label = next((k for k, v in runs.items() if v == default), None)
+    if label is not None:
+        state.run = label
+    open_run(state, runs.get(label, default))
+    state.param.watch(lambda e: open_run(state, runs[e.new]) if e.new in runs else None, "run")
     return state
 
 
@@ -42,6 +59,7 @@ def build() -> pn.template.FastListTemplate:
         state.param.mjj_hi,
     )
     sidebar = [
+        pn.widgets.Select.from_param(state.param.run, name="Run"),
         pn.pane.Markdown("### Selection"),
         pn.widgets.Select.from_param(state.param.method, name="Method"),
         pn.widgets.RadioButtonGroup.from_param(state.param.efficiency, name="Cut (flat efficiency)"),

@@ -46,6 +46,39 @@ def default_run_path() -> Path:
     return Path(env) if env else default_demo_dir() / "run"
 
 
+RUN_SEARCH_DEPTH = 3
+
+
+def run_roots() -> list[Path]:
+    """The directories Runs may be opened from: ANOMALYSCOPE_RUN_DIRS (separated by ':'), else the
+    demo's directory and the parent of ANOMALYSCOPE_RUN. The browser can only choose among the Runs
+    found below these; no path typed into a URL is ever opened."""
+    env = os.environ.get("ANOMALYSCOPE_RUN_DIRS")
+    if env:
+        roots = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    else:
+        roots = [default_demo_dir()]
+        if os.environ.get("ANOMALYSCOPE_RUN"):
+            roots.append(default_run_path().parent)
+    return [r.resolve() for r in roots if r.is_dir()]
+
+
+def available_runs(roots: list[Path] | None = None) -> dict[str, str]:
+    """label → absolute path of every Run (a directory with manifest.json) below the roots, at most
+    RUN_SEARCH_DEPTH levels down; links leading outside a root are ignored."""
+    out = {}
+    for root in run_roots() if roots is None else [Path(r).resolve() for r in roots]:
+        for depth in range(RUN_SEARCH_DEPTH + 1):
+            for manifest in sorted(root.glob("/".join(["*"] * depth + ["manifest.json"]))):
+                run = manifest.parent.resolve()
+                if not run.is_relative_to(root):
+                    continue
+                rel = run.relative_to(root).as_posix()
+                label = root.name if rel == "." else f"{root.name}/{rel}"
+                out.setdefault(label, str(run))
+    return out
+
+
 @pn.cache(max_items=8)
 def open_eventset(path: str) -> EventSet:
     return EventSet.open(path)

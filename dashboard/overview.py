@@ -1,4 +1,4 @@
-"""Overview view: which EventSet is loaded, how it was made, and its m_jj spectrum."""
+"""Overview view: which EventSet and Run are loaded, how they were made, and the m_jj spectrum."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import param
 
 from core.bumphunt.histogram import poisson_interval
 from core.errors import InputError
-from dashboard.data import event_columns, open_eventset
+from dashboard.data import event_columns, load_run, open_eventset
 from dashboard.state import SessionState
 
 
@@ -84,5 +84,34 @@ class Overview(pn.viewable.Viewer):
             show_grid=True,
         )
 
+    @param.depends("state.run_path")
+    def _run_summary(self):
+        try:
+            m = load_run(self.state.run_path).run.manifest
+        except InputError as exc:
+            return pn.pane.Alert(f"**No Run loaded.** {exc}", alert_type="warning")
+        windows = ", ".join(f"{w['name']} {w['sr'][0]:.0f}–{w['sr'][1]:.0f}" for w in m.get("windows", []))
+        secs = m.get("training_seconds", {})
+        folds = m.get("method_folds", {})
+        rows = [
+            ("Run", f"`{self.state.run_path}`"),
+            (
+                "Created",
+                f"{m.get('created', '?')} (anomalyscope {m.get('anomalyscope', '?')}, {m.get('torch_device')})",
+            ),
+            ("Windows (SR, GeV)", windows),
+            ("Flat-efficiency cuts", ", ".join(f"{e:g}" for e in m.get("efficiencies", []))),
+        ]
+        for name in m.get("methods", []):
+            info = f"{folds.get(name, m.get('folds'))} folds, trained in {secs.get(name, 0):.0f} s"
+            prior = m.get("method_info", {}).get(name, {}).get("prior")
+            if prior:
+                info += "; signal prior: " + ", ".join(p for item in prior for p in item["processes"])
+            rows.append((f"Method `{name}`", info))
+        table = "\n".join(
+            ["| Run | |", "|---|---|"] + [f"| {k} | {str(v).replace('|', chr(92) + '|')} |" for k, v in rows]
+        )
+        return pn.pane.Markdown(table, sizing_mode="stretch_width")
+
     def __panel__(self):
-        return pn.Column(self._summary, self._spectrum, sizing_mode="stretch_width")
+        return pn.Column(self._summary, self._run_summary, self._spectrum, sizing_mode="stretch_width")

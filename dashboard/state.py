@@ -13,7 +13,10 @@ EFFICIENCIES = (1.0, 0.1, 0.01, 0.001)
 
 class SessionState(param.Parameterized):
     eventset_path = param.String(default="", doc="directory of the EventSet being inspected")
-    run_path = param.String(default="", doc="directory of the Run being inspected")
+    run = param.Selector(
+        default=None, objects=[], check_on_set=True, doc="Run chosen among those in the configured directories"
+    )
+    run_path = param.String(default="", doc="directory of the Run being inspected (never set from the URL)")
     method = param.Selector(default=None, objects=[], doc="anomaly method whose score is cut on")
     efficiency = param.Selector(default=0.01, objects=list(EFFICIENCIES), doc="flat efficiency of the cut")
     mjj_lo = param.Number(default=None, allow_None=True, doc="selected m_jj window, lower edge [GeV]")
@@ -33,4 +36,4 @@ class SessionState(param.Parameterized):
         return (min(self.mjj_lo, self.mjj_hi), max(self.mjj_lo, self.mjj_hi))
 
     def url_parameters(self) -> list[str]:
-        return ["method", "efficiency", "mjj_lo", "mjj_hi", "event_row", "feature"]
+        return ["run", "method", "efficiency", "mjj_lo", "mjj_hi", "event_row", "feature"]

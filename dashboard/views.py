@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.palettes import Category20_20
 from holoviews import streams
 from holoviews.operation.datashader import rasterize
 
@@ -203,7 +204,10 @@ class CorrelationView(RunView):
         except InputError:
             pass
         return pn.Column(
-            pn.Row(self.state.param.corr_sample, self.state.param.corr_kind),
+            pn.Row(
+                pn.widgets.Select.from_param(self.state.param.corr_sample, name="Events"),
+                pn.widgets.Select.from_param(self.state.param.corr_kind, name="Correlation coefficient"),
+            ),
             self._matrix,
             pn.Row(self.param.x_method, self.param.y_method),
             self._scatter,
@@ -285,8 +289,16 @@ class EventsView(RunView):
         table.param.watch(on_select, "selection")
         return pn.Column(
             table,
-            pn.widgets.FileDownload(
-                callback=lambda: _csv(df), filename="anomalous_events.csv", button_type="primary", label="Download CSV"
+            pn.Row(
+                pn.widgets.FileDownload(
+                    callback=lambda: _csv(df), filename="anomalous_events.csv", button_type="primary", label="CSV"
+                ),
+                pn.widgets.FileDownload(
+                    callback=lambda: _parquet(df),
+                    filename="anomalous_events.parquet",
+                    button_type="primary",
+                    label="Parquet",
+                ),
             ),
         )
 
@@ -359,6 +371,15 @@ class EventsView(RunView):
         return pn.Column(self._table, pn.Row(prev_b, next_b), self._display, sizing_mode="stretch_width")
 
 
+def _parquet(df: pd.DataFrame):
+    from io import BytesIO
+
+    buf = BytesIO()
+    df.to_parquet(buf, index=False)
+    buf.seek(0)
+    return buf
+
+
 def _csv(df: pd.DataFrame):
     from io import StringIO
 
@@ -380,19 +401,22 @@ class PerformanceView(RunView):
         if not ev:
             return _missing("No performance in this Run: it needs truth labels and a signal sample.")
         roc, sic, rows = [], [], []
-        for name, p in ev["methods"].items():
+        for k, (name, p) in enumerate(ev["methods"].items()):
             if "error" in p:
                 continue
+            color = Category20_20[(2 * k) % 20 + (2 * k) // 20]  # the strong shades first: up to 20 methods
             es, eb = np.array(p["eps_s"]), np.array(p["eps_b"])
             ok = eb > 0
             roc.append(
-                hv.Curve((es[ok], 1 / eb[ok]), "signal efficiency ε_S", "background rejection 1/ε_B", label=name)
+                hv.Curve((es[ok], 1 / eb[ok]), "signal efficiency ε_S", "background rejection 1/ε_B", label=name).opts(
+                    color=color
+                )
             )
             floor = eb >= p["eps_b_floor"]
             sic.append(
                 hv.Curve(
                     (es[floor], es[floor] / np.sqrt(eb[floor])), "signal efficiency ε_S", "SIC = ε_S/√ε_B", label=name
-                )
+                ).opts(color=color)
             )
             rows.append({"method": name, "AUC": round(p["auc"], 3), "max SIC": round(p["max_sic"], 2)})
         region = ev["region"]
