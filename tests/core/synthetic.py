@@ -87,3 +87,29 @@ def write_synthetic_eventset(path, ev: Events, truth, process: str):
         depth_limit=1,
     )
     return write_eventset(path, [arr], {"name": process})
+
+
+def attach_constituents(ev: Events, seed: int, n_max: int = 30) -> Events:
+    """Give synthetic events (n, 2, 100, 3) constituent momenta for constituent-based methods: each
+    jet's particles scatter around a random axis with an angular spread growing with its soft-drop
+    mass over pT (pT = m_jj / 2), so the jets' shapes drift with m_jj like their features do. Events
+    are also spread over |Δη| < 2.5 so that a |Δη| sideband exists."""
+    rng = np.random.default_rng(seed)
+    n = len(ev)
+    pt = ev.mjj / 2.0
+    cons = np.zeros((n, 2, 100, 3), dtype=np.float32)
+    for j in range(2):
+        m = np.clip(ev.jets[:, j, 0], 1.0, None)
+        spread = np.clip(m / pt, 0.01, 0.8)[:, None]
+        k = np.clip(ev.jets[:, j, 4].astype(int), 2, n_max)
+        frac = rng.dirichlet(np.ones(n_max), n)
+        frac[np.arange(n_max)[None, :] >= k[:, None]] = 0
+        frac = -np.sort(-frac / frac.sum(axis=1, keepdims=True), axis=1)
+        eta = rng.normal(0, 1, (n, n_max)) * spread
+        phi0 = rng.uniform(-np.pi, np.pi, (n, 1))
+        phi = phi0 + rng.normal(0, 1, (n, n_max)) * spread
+        ppt = frac * pt[:, None]
+        c = np.stack([ppt * np.cos(phi), ppt * np.sin(phi), ppt * np.sinh(eta)], axis=2)
+        cons[:, j, :n_max] = c * (frac > 0)[:, :, None]
+    deta = np.where(rng.random(n) < 0.4, rng.uniform(1.3, 2.5, n), ev.deta)
+    return Events(ev.event_id, ev.mjj, deta, ev.jets, ev.feature_names, ev.source, cons)
