@@ -84,9 +84,11 @@ class Cathode(WindowedClassifier):
     def features(self, events):
         return cathode_features(events, self.feature_set, self.btag)
 
+    def fit(self, train, ctx):
+        self.flows = {}  # window name → the flow trained on its sidebands
+        return super().fit(train, ctx)
+
     def training_set(self, window, train, ctx):
-        if not hasattr(self, "flows"):
-            self.flows = {}
         sel = train.deta < ctx.sr_deta_max
         sr, sb = window.in_sr(train.mjj) & sel, window.in_sb(train.mjj) & sel
         if sb.sum() < MIN_SIDEBAND or sr.sum() < 20:

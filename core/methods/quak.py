@@ -97,7 +97,6 @@ class QUAK(Method):
             raise InputError(f"quak: only {len(bkg)} background-simulation events in the windows' m_jj range")
         xb = quak_features(bkg)
         xb = xb[rng.permutation(len(xb))[: self.max_per_sample]]
-        parts, n_each = [], None
         prior_events = []
         for p in self.prior:
             ev = Events.from_eventset(EventSet.open(p))
@@ -107,9 +106,8 @@ class QUAK(Method):
                 raise InputError(f"quak: prior sample {p} lacks jet features {sorted(missing & set(FEATURES))}")
             prior_events.append(quak_features(ev))
         n_each = min(min(len(x) for x in prior_events), self.max_per_sample // len(prior_events))
-        for x in prior_events:  # each model weighted equally
-            parts.append(x[rng.choice(len(x), n_each, replace=False)])
-        xs = np.concatenate(parts)
+        # each model weighted equally
+        xs = np.concatenate([x[rng.choice(len(x), n_each, replace=False)] for x in prior_events])
         self.background = DensityFlow(self.flow_cfg, seed=ctx.seed).fit(xb)
         self.signal = DensityFlow(self.flow_cfg, seed=ctx.seed + 1).fit(xs)
         return self
