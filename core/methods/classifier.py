@@ -48,6 +48,28 @@ class Standardizer:
         return np.clip((x - self.mean) / self.std, -CLIP_SIGMA, CLIP_SIGMA).astype(np.float32)
 
 
+class EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss; says when ``patience`` epochs in
+    a row failed to improve on it by more than ``min_delta``. Shared by every network trained here."""
+
+    def __init__(self, patience: int, min_delta: float = 1e-5):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.state, self.bad = np.inf, None, 0
+
+    def step(self, value: float, net: nn.Module) -> bool:
+        """Record one epoch's validation loss; True when training should stop."""
+        if value < self.best - self.min_delta:
+            self.best, self.bad = value, 0
+            self.state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self, net: nn.Module) -> nn.Module:
+        net.load_state_dict(self.state)
+        return net.eval()
+
+
 class Classifier:
     """Binary classifier returning probabilities; trained with class-balanced BCE and early stopping."""
 
@@ -78,7 +100,7 @@ class Classifier:
                 wv = torch.where(yv > 0.5, w_pos, w_neg)
                 return float((lv * wv).sum() / wv.sum())
 
-        best, best_state, bad = np.inf, None, 0
+        stop = EarlyStopping(self.cfg.patience)
         n = len(xt)
         for epoch in range(self.cfg.epochs):
             net.train()
@@ -94,15 +116,9 @@ class Classifier:
             net.eval()
             v = val_loss()
             self.history.append(v)
-            if v < best - 1e-5:
-                best, bad = v, 0
-                best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
-            else:
-                bad += 1
-                if bad >= self.cfg.patience:
-                    break
-        net.load_state_dict(best_state)
-        self.net = net.eval()
+            if stop.step(v, net):
+                break
+        self.net = stop.restore(net)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:

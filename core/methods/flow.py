@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import zuko
 
+from core.methods.classifier import EarlyStopping
 from core.methods.device import DEVICE
 
 ALPHA = 1e-3
@@ -111,8 +112,8 @@ class DensityFlow:
         steps_per_epoch = max(1, -(-len(tr_idx) // cfg.batch_size))
         epochs = max(cfg.epochs, -(-cfg.min_steps // steps_per_epoch))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        best, best_state, bad = np.inf, None, 0
-        for epoch in range(epochs):
+        stop = EarlyStopping(cfg.patience, min_delta=1e-4)
+        for _ in range(epochs):
             flow.train()
             perm = tr_idx[torch.from_numpy(rng.permutation(len(tr_idx))).to(DEVICE)]
             for s in range(0, len(perm), cfg.batch_size):
@@ -125,16 +126,10 @@ class DensityFlow:
             with torch.no_grad():
                 v = float(nll(va_idx).mean()) if len(va_idx) else float(loss)
             self.history.append(v)
-            if v < best - 1e-4:
-                best, bad = v, 0
-                best_state = {k: t.detach().clone() for k, t in flow.state_dict().items()}
-            else:
-                bad += 1
-                if bad >= cfg.patience:
-                    break
-        flow.load_state_dict(best_state)
-        self.flow = flow.eval()
-        self.best_val_nll = best
+            if stop.step(v, flow):
+                break
+        self.flow = stop.restore(flow)
+        self.best_val_nll = stop.best
         return self
 
     def log_prob(self, x: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:

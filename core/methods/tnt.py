@@ -28,7 +28,7 @@ from torch import nn
 
 from core.errors import InputError
 from core.methods.base import Context
-from core.methods.classifier import Standardizer
+from core.methods.classifier import EarlyStopping, Standardizer
 from core.methods.device import DEVICE
 from core.methods.events import Events
 from core.methods.references import WindowedClassifier
@@ -59,7 +59,7 @@ class JetAutoencoder:
         val = torch.from_numpy(rng.random(len(xt)) < 0.2).to(DEVICE)
         xtr, xva = xt[~val], xt[val]
         opt = torch.optim.Adam(self.net.parameters(), lr=1e-3)
-        best, best_state, bad = np.inf, None, 0
+        stop = EarlyStopping(patience=4)
         for _ in range(self.epochs):
             perm = torch.from_numpy(rng.permutation(len(xtr))).to(DEVICE)
             for s in range(0, len(perm), self.batch_size):
@@ -70,14 +70,9 @@ class JetAutoencoder:
                 opt.step()
             with torch.no_grad():
                 v = float(((self.net(xva) - xva) ** 2).mean())
-            if v < best - 1e-5:
-                best, bad, best_state = v, 0, {k: t.detach().clone() for k, t in self.net.state_dict().items()}
-            else:
-                bad += 1
-                if bad >= 4:
-                    break
-        self.net.load_state_dict(best_state)
-        self.net.eval()
+            if stop.step(v, self.net):
+                break
+        stop.restore(self.net)
         return self
 
     def score(self, x: np.ndarray) -> np.ndarray:

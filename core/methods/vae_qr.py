@@ -25,6 +25,7 @@ from torch import nn
 
 from core.errors import InputError
 from core.methods.base import Context, Method
+from core.methods.classifier import EarlyStopping
 from core.methods.device import DEVICE
 from core.methods.events import Events
 
@@ -135,7 +136,7 @@ class VAEQR(Method):
         xv, mv = torch.from_numpy(x[val]).to(DEVICE), torch.from_numpy(mask[val]).to(DEVICE)
         net = DeepSetsVAE(latent=p["latent"]).to(DEVICE)
         opt = torch.optim.Adam(net.parameters(), lr=p["lr"])
-        best, best_state, bad = np.inf, None, 0
+        stop = EarlyStopping(p["patience"])
         self.history = []
         for epoch in range(p["epochs"]):
             net.train()
@@ -150,14 +151,9 @@ class VAEQR(Method):
             net.eval()
             v = float(self._loss(net, xv, mv).mean())
             self.history.append(v)
-            if v < best - 1e-5:
-                best, bad, best_state = v, 0, {k: t.detach().clone() for k, t in net.state_dict().items()}
-            else:
-                bad += 1
-                if bad >= p["patience"]:
-                    break
-        net.load_state_dict(best_state)
-        self.net = net.eval()
+            if stop.step(v, net):
+                break
+        self.net = stop.restore(net)
         return self
 
     def _loss(self, net, x, mask):
