@@ -56,6 +56,56 @@ def _cmd_demo(a) -> int:
     return 0
 
 
+def _cmd_read(a) -> int:
+    import warnings
+
+    from core.data.ingest import ingest, read_summary
+    from core.features import Selection
+
+    sel = Selection(jet_r=a.jet_r if a.jet_r else (1.0 if a.format == "lhco" else 0.8), mjj_min=a.mjj_min)
+    if a.format == "lhco":
+        from core.data.lhco import LHCOFormat
+
+        fmt = LHCOFormat(key=a.key, selection=sel)
+    else:
+        from core.data.nanoaod import BranchMap, NanoAODFormat
+
+        mapping = BranchMap.from_file(a.mapping) if a.mapping else BranchMap()
+        fmt = NanoAODFormat(mapping=mapping, selection=sel, process=a.process, label=a.label)
+    scheduler = None if a.scheduler == "none" else a.scheduler
+    warnings.formatwarning = lambda msg, *args, **kw: f"warning: {msg}\n"
+    es = ingest(
+        a.inputs,
+        fmt,
+        a.out,
+        chunk_size=a.chunk_size,
+        scheduler=scheduler,
+        workers=a.workers,
+        skip_bad=a.skip_bad,
+        overwrite=a.overwrite,
+        progress=not a.quiet,
+    )
+    print(es.describe())
+    print(read_summary(es))
+    return 0
+
+
+def _cmd_export(a) -> int:
+    from core.data import EventSet
+
+    es = EventSet.open(a.eventset)
+    if a.format == "root":
+        from core.data.nanoaod import export_root
+
+        path = export_root(es, a.out)
+    else:
+        from core.data.lhco import export_lhco
+
+        path = export_lhco(es, a.out)
+    print(f"wrote {len(es)} events to {path} ({a.format})")
+    return 0
+
+
 def _cmd_info(a) -> int:
     from core.data import EventSet
 
@@ -153,6 +203,32 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--scale", type=float, default=1.0, help="multiply event counts (0.05 for a quick look)")
     d.add_argument("--force", action="store_true", help="rebuild even if a complete demo exists")
     d.set_defaults(func=_cmd_demo)
+
+    rd = sub.add_parser("read", help="read LHC Olympics HDF5 or NanoAOD-like ROOT files into an EventSet")
+    rd.add_argument("format", choices=["lhco", "nanoaod"])
+    rd.add_argument("inputs", nargs="+", help="files or glob patterns (quote globs)")
+    rd.add_argument("--out", type=Path, required=True)
+    rd.add_argument("--jet-r", type=float, default=None, help="jet radius (default 1.0 for lhco, 0.8 for nanoaod)")
+    rd.add_argument("--mjj-min", type=float, default=1450.0)
+    rd.add_argument("--key", default=None, help="lhco: HDF5 key (default: the file's only key)")
+    rd.add_argument("--mapping", type=Path, help="nanoaod: YAML/JSON branch mapping (tree, branches)")
+    rd.add_argument("--process", default="unknown", help="nanoaod: process name for files without truth")
+    rd.add_argument("--label", type=int, default=-1, choices=[-1, 0, 1], help="nanoaod: truth label for such files")
+    rd.add_argument("--chunk-size", type=int, default=None, help="entries per chunk (lhco 20000, nanoaod 100000)")
+    rd.add_argument(
+        "--scheduler", default="local", help="'local' (a Dask LocalCluster), 'none' (this process) or tcp://host:port"
+    )
+    rd.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    rd.add_argument("--skip-bad", action="store_true", help="write the EventSet without chunks that failed")
+    rd.add_argument("--overwrite", action="store_true")
+    rd.add_argument("--quiet", action="store_true")
+    rd.set_defaults(func=_cmd_read)
+
+    ex = sub.add_parser("export", help="write an EventSet as NanoAOD-like ROOT or in the LHCO HDF5 layout")
+    ex.add_argument("eventset", type=Path)
+    ex.add_argument("--format", choices=["root", "lhco"], required=True)
+    ex.add_argument("--out", type=Path, required=True)
+    ex.set_defaults(func=_cmd_export)
 
     i = sub.add_parser("info", help="describe an EventSet")
     i.add_argument("path", type=Path)

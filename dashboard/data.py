@@ -238,6 +238,9 @@ def feature_distributions(
     else:
         order = idx[np.argsort(rd.scores[method][idx])[::-1]]
         top, rest = order[:n_top], order[n_top:]
+    if not np.isfinite(rd.features.get(f"j1.{feature}", np.array([np.nan]))).any():
+        source = rd.eventset.schema.get("source", {}).get("kind", "?")
+        raise InputError(f"'{feature}' is not available in EventSet {rd.eventset.name} (source: {source})")
     top_v = np.concatenate([rd.features[f"j1.{feature}"][top], rd.features[f"j2.{feature}"][top]])
     rest_v = np.concatenate([rd.features[f"j1.{feature}"][rest], rd.features[f"j2.{feature}"][rest]])
     both = np.concatenate([top_v, rest_v])
@@ -273,7 +276,11 @@ def top_events(rd: RunData, method: str, mjj_window=None, n: int = 100) -> pd.Da
 def event_display(es: EventSet, row: int) -> dict:
     """Constituents of both jets in (η, φ) with pT and class, jet axes, and their Lund-plane points."""
     arr = es.load(["j1", "j2", "mjj", "event_id"])[row]
-    out = {"event_id": int(arr.event_id), "mjj": float(arr.mjj), "jets": []}
+    if "constituents" not in arr.j1.fields:
+        source = es.schema.get("source", {}).get("kind", "?")
+        raise InputError(f"EventSet {es.name} stores no jet constituents (source: {source}); no event display")
+    jet_r = float(es.schema.get("selection", {}).get("jet_r", 0.8))
+    out = {"event_id": int(arr.event_id), "mjj": float(arr.mjj), "jet_r": jet_r, "jets": []}
     for j in ("j1", "j2"):
         jet = arr[j]
         c = jet.constituents
@@ -285,14 +292,14 @@ def event_display(es: EventSet, row: int) -> dict:
                 "pt": float(jet.pt),
                 "eta": float(jet.eta),
                 "phi": float(jet.phi),
-                "msd": float(jet.msoftdrop),
-                "tau21": float(jet.tau21),
+                "msd": float(jet.msoftdrop) if "msoftdrop" in jet.fields else float("nan"),
+                "tau21": float(jet.tau21) if "tau21" in jet.fields else float("nan"),
                 "c_eta": np.arcsinh(pz / np.maximum(pt, 1e-9)),
                 "c_phi": np.arctan2(py, px),
                 "c_pt": pt,
                 "c_cls": np.asarray(c["cls"], dtype=int),
-                "lund_x": np.asarray(jet.lund.ln_inv_delta, dtype=float),
-                "lund_y": np.asarray(jet.lund.ln_kt, dtype=float),
+                "lund_x": np.asarray(jet.lund.ln_inv_delta, dtype=float) if "lund" in jet.fields else np.zeros(0),
+                "lund_y": np.asarray(jet.lund.ln_kt, dtype=float) if "lund" in jet.fields else np.zeros(0),
             }
         )
     return out

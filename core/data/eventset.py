@@ -29,7 +29,7 @@ SCHEMA_FILE = "schema.json"
 TRUTH_FIELDS = ("label", "process")
 UNITS = {"energy": "GeV", "momentum": "GeV", "mass": "GeV", "angle": "rad"}
 
-CONSTITUENT_CLASSES = {0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}
+CONSTITUENT_CLASSES = {-1: "unknown", 0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}
 
 
 class EventSet:
@@ -143,11 +143,12 @@ def _parquet_fields(path: Path) -> list[str]:
 
 # ---------------------------------------------------------------------- writing
 BACKGROUND_PROCESSES = ("qcd",)
+UNKNOWN_PROCESS = "unknown"  # events read from files without truth (real data, LHCO black boxes)
 
 
 def signal_processes(es: EventSet) -> set[str]:
-    """The signal processes an EventSet holds (every process but the QCD background)."""
-    return {p for p in es.schema.get("counts", {}) if p not in BACKGROUND_PROCESSES}
+    """The signal processes an EventSet holds (every named process but the QCD background)."""
+    return {p for p in es.schema.get("counts", {}) if p not in (*BACKGROUND_PROCESSES, UNKNOWN_PROCESS)}
 
 
 def write_eventset(path: str | Path, parts: Iterable[ak.Array], meta: dict, overwrite: bool = False) -> EventSet:

@@ -36,6 +36,22 @@ class Selection:
         return asdict(self)
 
 
+def particles_from_ptetaphi(pt, eta, phi, mass, cls, counts) -> ak.Array:
+    """Jagged particle records {px, py, pz, E, cls} from flat (pT, η, φ, m) arrays and per-event counts."""
+    pt, eta, phi, mass = (np.asarray(a, dtype=np.float64) for a in (pt, eta, phi, mass))
+    pz = pt * np.sinh(eta)
+    flat = ak.zip(
+        {
+            "px": pt * np.cos(phi),
+            "py": pt * np.sin(phi),
+            "pz": pz,
+            "E": np.sqrt(pt**2 + pz**2 + mass**2),
+            "cls": np.asarray(cls, dtype=np.int8),
+        }
+    )
+    return ak.unflatten(flat, np.asarray(counts, dtype=np.int64))
+
+
 def _pt(v):
     return np.hypot(v.px, v.py)
 
@@ -113,9 +129,11 @@ def jet_features(
     eta = ak.to_numpy(_eta(flat_jets))
     phi = ak.to_numpy(_phi(flat_jets))
     energy = ak.to_numpy(flat_jets.E)
-    cpt = _pt(flat_cons)
     lep = (flat_cons.cls == 3) | (flat_cons.cls == 4)
     lepton_fraction = ak.to_numpy(ak.sum(flat_cons.E * lep, axis=1)) / energy
+    # a jet with constituents of unknown class (LHCO hadrons, PF candidates without pdgId) has no lepton fraction
+    unknown = ak.to_numpy(ak.any(flat_cons.cls < 0, axis=1))
+    lepton_fraction = np.where(unknown, np.nan, lepton_fraction)
     n_cons = ak.to_numpy(ak.num(flat_cons))
 
     if hadrons is not None:
@@ -125,10 +143,7 @@ def jet_features(
         flavour = np.full(len(pt), -1, dtype=np.int8)
         btag = np.full(len(pt), np.nan, dtype=np.float32)
 
-    top = flat_cons[ak.argsort(cpt, axis=1, ascending=False)][:, :MAX_CONSTITUENTS]
-    constituents = ak.zip(
-        {k: ak.values_astype(top[k], np.float32) for k in ("px", "py", "pz", "E")} | {"cls": top["cls"]}
-    )
+    constituents = stored_constituents(flat_cons)
     lund_rec = _lund_record(lund, pt)
 
     def ratio(a, b):
@@ -161,6 +176,12 @@ def jet_features(
         out[name] = ak.zip(fields, depth_limit=1)
     assert all(len(v) == n for v in out.values())
     return out
+
+
+def stored_constituents(cons: ak.Array) -> ak.Array:
+    """A jet's constituents as the EventSet stores them: the MAX_CONSTITUENTS highest-pT, float32 four-vectors."""
+    top = cons[ak.argsort(_pt(cons), axis=1, ascending=False)][:, :MAX_CONSTITUENTS]
+    return ak.zip({k: ak.values_astype(top[k], np.float32) for k in ("px", "py", "pz", "E")} | {"cls": top["cls"]})
 
 
 def _repeat_events(arr: ak.Array, k: int) -> ak.Array:

@@ -1,0 +1,302 @@
+"""Reading many files into one EventSet, chunk by chunk, in this process or on a Dask cluster.
+
+Each input file is split into entry ranges (chunks). A chunk is read, selected and featurised by one
+task and written as one parquet partition into a hidden ``.NAME.partial`` directory next to the output
+(temp file, then rename). A chunk that fails is reported by file and entry range; the others are kept,
+so re-running the same command redoes only what failed. The EventSet appears (by rename) only when
+every chunk is done, or, with ``skip_bad``, with the failures recorded in its schema.
+
+Event ids are global entry numbers (the files' entries counted in the order given), so the result does
+not depend on how chunks were scheduled: one process and a Dask cluster give identical EventSets.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import awkward as ak
+import numpy as np
+from tqdm.auto import tqdm
+
+from core.data.atomic import check_writable_dir, publish_dir, write_json_atomic
+from core.data.eventset import SCHEMA_FILE, EventSet, finalize_schema
+from core.errors import InputError, InputWarning, short_message
+
+DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    file_index: int
+    path: str
+    start: int
+    stop: int
+    first_id: int  # event id of the file's entry 0
+    info: dict
+
+    @property
+    def tag(self) -> str:
+        return f"{self.file_index:04d}-{self.start:012d}"
+
+    def where(self) -> str:
+        return f"{self.path}: entries {self.start}-{self.stop}"
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Paths and glob patterns, in the order given (each glob sorted); an error for a pattern matching nothing."""
+    out: list[Path] = []
+    for item in inputs:
+        s = str(item)
+        if any(ch in s for ch in "*?["):
+            hits = sorted(glob.glob(s))
+            if not hits:
+                raise InputError(f"{s}: no file matches this pattern")
+            out += [Path(h) for h in hits]
+        else:
+            out.append(Path(s))
+    if not out:
+        raise InputError("no input files given")
+    return out
+
+
+def plan(files: list[Path], fmt, chunk_size: int) -> tuple[list[Chunk], list[dict], list[str], list[str]]:
+    """Chunks to read, per-file facts, failures (files that cannot be read) and warnings."""
+    chunks, facts, failures, notes = [], [], [], []
+    offset = 0
+    for fi, path in enumerate(files):
+        try:
+            info = fmt.inspect(path)
+        except InputError as exc:
+            failures.append(str(exc))
+            facts.append({"path": str(path), "error": str(exc)})
+            continue
+        notes += info.pop("notes", [])
+        n = info["n_entries"]
+        facts.append({"path": str(path), "n_entries": n, "has_truth": info["has_truth"], "first_id": offset})
+        if n == 0:
+            notes.append(f"{path}: holds no events")
+        for start in range(0, n, chunk_size):
+            chunks.append(Chunk(fi, str(path), start, min(start + chunk_size, n), offset, info))
+        offset += n
+    return chunks, facts, failures, notes
+
+
+def run_chunk(chunk: Chunk, fmt, job_dir: str) -> dict:
+    """Read one chunk, write its partition (atomically) and its stats; runs in a worker."""
+    t0 = time.perf_counter()
+    events, notes = fmt.read_chunk(Path(chunk.path), chunk.start, chunk.stop, chunk.first_id + chunk.start, chunk.info)
+    job = Path(job_dir)
+    n = 0 if events is None else len(events)
+    counts: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    if n:
+        tmp = job / f".part-{chunk.tag}.parquet.tmp"
+        ak.to_parquet(events, tmp, compression="zstd")
+        os.replace(tmp, job / f"part-{chunk.tag}.parquet")
+        for proc, c in zip(*np.unique(ak.to_numpy(events["process"]).astype(str), return_counts=True)):
+            counts[str(proc)] = int(c)
+        for lab, c in zip(*np.unique(ak.to_numpy(events["label"]), return_counts=True)):
+            labels[str(int(lab))] = int(c)
+    stats = {
+        "file_index": chunk.file_index,
+        "path": chunk.path,
+        "start": chunk.start,
+        "stop": chunk.stop,
+        "n_selected": n,
+        "counts": counts,
+        "labels": labels,
+        "warnings": notes,
+        "seconds": time.perf_counter() - t0,
+    }
+    write_json_atomic(job / f"stats-{chunk.tag}.json", stats)
+    return stats
+
+
+def _digest(files: list[Path], fmt, chunk_size: int) -> str:
+    ident = []
+    for p in files:
+        try:
+            st = p.stat()
+            ident.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
+        except OSError:
+            ident.append([str(p), None, None])
+    blob = {"files": ident, "format": fmt.to_dict(), "selection": fmt.selection.to_dict(), "chunk": chunk_size}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def ingest(
+    inputs: Sequence[str | Path],
+    fmt,
+    out: str | Path,
+    chunk_size: int | None = None,
+    scheduler: str | None = "local",
+    workers: int = 2,
+    skip_bad: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> EventSet:
+    """Read ``inputs`` (paths or globs) with ``fmt`` (LHCOFormat or NanoAODFormat) into the EventSet ``out``.
+
+    scheduler: ``None`` runs every chunk in this process; ``"local"`` starts a Dask ``LocalCluster`` of
+    ``workers`` single-threaded processes; ``"tcp://host:port"`` uses an existing Dask cluster (its
+    workers must see the input files and the output's parent directory).
+    """
+    out = Path(out)
+    files = expand_inputs(inputs)
+    chunk_size = int(chunk_size or DEFAULT_CHUNK.get(fmt.kind, 50_000))
+    if chunk_size <= 0:
+        raise InputError(f"chunk size must be positive, got {chunk_size}")
+    check_writable_dir(out)
+    if out.exists() and not overwrite:
+        raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
+
+    chunks, facts, failures, notes = plan(files, fmt, chunk_size)
+    job_dir = out.parent / f".{out.name}.partial"
+    digest = _digest(files, fmt, chunk_size)
+    if job_dir.exists():
+        try:
+            same = json.loads((job_dir / "job.json").read_text()).get("digest") == digest
+        except (OSError, json.JSONDecodeError):
+            same = False
+        if not same:
+            shutil.rmtree(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(job_dir / "job.json", {"digest": digest, "files": [str(f) for f in files]})
+
+    todo = [c for c in chunks if not (job_dir / f"stats-{c.tag}.json").exists()]
+    failures += _execute(todo, fmt, job_dir, scheduler, workers, progress, sum(c.stop - c.start for c in chunks))
+    stats = [
+        json.loads((job_dir / f"stats-{c.tag}.json").read_text())
+        for c in chunks
+        if (job_dir / f"stats-{c.tag}.json").exists()
+    ]
+    for s in stats:
+        notes += s["warnings"]
+    by_file: dict[int, int] = {}
+    for s in stats:
+        by_file[s["file_index"]] = by_file.get(s["file_index"], 0) + s["n_selected"]
+    done_files = {s["file_index"] for s in stats}
+    failed_files = {c.file_index for c in chunks} - {c.file_index for c in chunks if _done(job_dir, c)}
+    for fi in sorted(done_files - failed_files):
+        if by_file.get(fi, 0) == 0 and facts[fi].get("n_entries"):
+            notes.append(f"{files[fi]}: none of its {facts[fi]['n_entries']} events pass the selection")
+    for msg in notes:
+        warnings.warn(msg, InputWarning, stacklevel=2)
+
+    if failures and not skip_bad:
+        raise InputError(
+            f"{len(failures)} input problem(s); finished chunks are kept in {job_dir}, re-run to retry only the "
+            f"failed ones, or pass --skip-bad to write the EventSet without them:\n  " + "\n  ".join(failures)
+        )
+    if sum(s["n_selected"] for s in stats) == 0:
+        raise InputError(f"no event in {len(files)} file(s) passes the selection ({fmt.selection.to_dict()})")
+    return _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir, overwrite)
+
+
+def _done(job_dir: Path, c: Chunk) -> bool:
+    return (job_dir / f"stats-{c.tag}.json").exists()
+
+
+def _execute(todo: list[Chunk], fmt, job_dir: Path, scheduler, workers, progress, total) -> list[str]:
+    """Run the chunks; return one message per failed chunk (file and entry range named)."""
+    failures: list[str] = []
+    done_before = total - sum(c.stop - c.start for c in todo)
+    bar = tqdm(total=total, initial=done_before, unit="ev", desc=f"read {fmt.kind}", disable=not progress)
+
+    def failed(c: Chunk, exc: BaseException):
+        msg = str(exc) if isinstance(exc, InputError) else f"{c.where()}: {type(exc).__name__}: {short_message(exc)}"
+        failures.append(msg)
+
+    try:
+        if not todo:
+            return failures
+        if scheduler is None:
+            for c in todo:
+                try:
+                    run_chunk(c, fmt, str(job_dir))
+                except Exception as exc:  # one bad chunk must not stop the others
+                    failed(c, exc)
+                bar.update(c.stop - c.start)
+            return failures
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        else:
+            cluster = None
+        try:
+            with Client(cluster if cluster is not None else scheduler) as client:
+                futures = {client.submit(run_chunk, c, fmt, str(job_dir), pure=False): c for c in todo}
+                for fut in as_completed(futures):
+                    c = futures[fut]
+                    try:
+                        fut.result()
+                    except Exception as exc:
+                        failed(c, exc)
+                    bar.update(c.stop - c.start)
+        finally:
+            if cluster is not None:
+                cluster.close()
+        return failures
+    finally:
+        bar.close()
+
+
+def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Path, overwrite) -> EventSet:
+    stats = sorted(stats, key=lambda s: (s["file_index"], s["start"]))
+    parts = [f"part-{s['file_index']:04d}-{s['start']:012d}.parquet" for s in stats if s["n_selected"]]
+    counts: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    for s in stats:
+        for k, v in s["counts"].items():
+            counts[k] = counts.get(k, 0) + v
+        for k, v in s["labels"].items():
+            labels[k] = labels.get(k, 0) + v
+    sel = fmt.selection
+    meta = {
+        "name": out.name,
+        "source": {**fmt.to_dict(), "files": facts, "config_digest": digest},
+        "selection": sel.to_dict(),
+        "mjj_fit_min": sel.mjj_min,
+        "chunks": [{k: s[k] for k in ("path", "start", "stop", "n_selected")} for s in stats],
+        "warnings": notes,
+        "skipped": failures,
+        "timing": {"read_seconds": sum(s["seconds"] for s in stats)},
+    }
+    schema = finalize_schema(
+        meta, n_events=sum(s["n_selected"] for s in stats), files=parts, counts=counts, labels=labels
+    )
+    keep = set(parts)
+    for f in job_dir.iterdir():
+        if f.name not in keep:
+            f.unlink()
+    write_json_atomic(job_dir / SCHEMA_FILE, schema)
+    publish_dir(job_dir, out, overwrite=overwrite)
+    return EventSet.open(out)
+
+
+def read_summary(es: EventSet) -> str:
+    """One line per input file: entries read and events kept."""
+    src = es.schema.get("source", {})
+    kept: dict[str, int] = {}
+    for c in es.schema.get("chunks", []):
+        kept[c["path"]] = kept.get(c["path"], 0) + c["n_selected"]
+    lines = []
+    for f in src.get("files", []):
+        if "error" in f:
+            lines.append(f"  skipped {f['path']}: {f['error']}")
+        else:
+            lines.append(f"  {f['path']}: {kept.get(f['path'], 0)} of {f['n_entries']} events kept")
+    return "\n".join(lines)
+
+
+__all__ = ["Chunk", "expand_inputs", "ingest", "plan", "read_summary", "run_chunk"]
