@@ -66,6 +66,7 @@ def build() -> pn.template.FastListTemplate:
         window_md,
         clear,
         pn.pane.Markdown("Box-select on the spectrum to choose an m_jj window; the feature and event views follow."),
+        pn.widgets.Checkbox.from_param(state.param.large_fonts, name="Projector mode (large fonts)"),
     ]
     missing = "Not in this Run yet: {} arrive with their capability (see README)."
     tabs = pn.Tabs(

@@ -26,6 +26,7 @@ class SessionState(param.Parameterized):
         objects=["msoftdrop", "tau21", "tau32", "tau43", "n_constituents", "lepton_fraction", "btag"],
     )
     event_row = param.Integer(default=None, allow_None=True, doc="row of the event shown in the display")
+    large_fonts = param.Boolean(default=False, doc="projector mode: larger text in every plot and table")
     corr_sample = param.Selector(default="data", objects=["data", "background", "signal"])
     corr_kind = param.Selector(default="pearson", objects=["pearson", "spearman"])
 
@@ -36,4 +37,8 @@ class SessionState(param.Parameterized):
         return (min(self.mjj_lo, self.mjj_hi), max(self.mjj_lo, self.mjj_hi))
 
     def url_parameters(self) -> list[str]:
-        return ["run", "method", "efficiency", "mjj_lo", "mjj_hi", "event_row", "feature"]
+        return ["run", "method", "efficiency", "mjj_lo", "mjj_hi", "event_row", "feature", "large_fonts"]
+
+    @property
+    def fontscale(self) -> float:
+        return 1.6 if self.large_fonts else 1.0

@@ -17,6 +17,7 @@ from holoviews import streams
 from holoviews.operation.datashader import rasterize
 
 from core.bumphunt import poisson_interval
+from core.data import CONSTITUENT_CLASSES
 from core.errors import InputError
 from dashboard.data import (
     FEATURE_LABELS,
@@ -31,12 +32,15 @@ from dashboard.data import (
 from dashboard.state import SessionState
 
 PALETTE = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
-CLASS_NAMES = {0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}
-CLASS_COLORS = {0: "#1f77b4", 1: "#2ca02c", 2: "#ff7f0e", 3: "#d62728", 4: "#9467bd"}
+CLASS_NAMES = CONSTITUENT_CLASSES  # -1 "unknown": LHCO hadrons, PF candidates without a PDG id
+CLASS_COLORS = {-1: "#7f7f7f", 0: "#1f77b4", 1: "#2ca02c", 2: "#ff7f0e", 3: "#d62728", 4: "#9467bd"}
 
 
 def _missing(msg: str) -> pn.pane.Alert:
     return pn.pane.Alert(msg, alert_type="warning")
+
+
+HIGHLIGHT = "#e6007e"  # the selected event, in every view
 
 
 class RunView(pn.viewable.Viewer):
@@ -44,6 +48,11 @@ class RunView(pn.viewable.Viewer):
 
     def _run(self):
         return load_run(self.state.run_path)
+
+    def _event(self, rd) -> int | None:
+        """The selected event's row, if it is one of this Run's events."""
+        row = self.state.event_row
+        return row if row is not None and 0 <= row < len(rd.scores["mjj"]) else None
 
 
 class SpectraView(RunView):
@@ -59,7 +68,9 @@ class SpectraView(RunView):
         if boundsx:
             self.state.param.update(mjj_lo=float(boundsx[0]), mjj_hi=float(boundsx[1]))
 
-    @param.depends("state.run_path", "state.method", "state.mjj_lo", "state.mjj_hi")
+    @param.depends(
+        "state.run_path", "state.method", "state.mjj_lo", "state.mjj_hi", "state.event_row", "state.large_fonts"
+    )
     def _plots(self):
         try:
             rd = self._run()
@@ -100,6 +111,10 @@ class SpectraView(RunView):
                 scan_layers.append(hv.Curve((f.scan.masses, f.scan.z), "m_jj [GeV]", "local Z [σ]").opts(color=c))
         if self.state.mjj_window:
             spec_layers.append(hv.VSpan(*self.state.mjj_window).opts(color="gold", alpha=0.2))
+        row = self._event(rd)
+        if row is not None:
+            spec_layers.append(hv.VLine(float(rd.scores["mjj"][row])).opts(color=HIGHLIGHT, line_dash="dashed"))
+            notes.append(f"dashed line: the selected event (row {row}), m_jj = {rd.scores['mjj'][row]:.0f} GeV")
         floor = (
             min(
                 (f.spectrum.counts[f.spectrum.counts > 0] / f.spectrum.widths[f.spectrum.counts > 0]).min()
@@ -118,12 +133,22 @@ class SpectraView(RunView):
             legend_position="top_right",
             active_tools=["xbox_select"],
             show_grid=True,
+            fontscale=self.state.fontscale,
         )
         pulls = hv.Overlay(pull_layers + [hv.HLine(0).opts(color="grey")]).opts(
-            responsive=True, height=150, ylim=(-4, 4), show_grid=True, title="(data − fit)/√fit"
+            responsive=True,
+            height=150,
+            ylim=(-4, 4),
+            show_grid=True,
+            title="(data − fit)/√fit",
+            fontscale=self.state.fontscale,
         )
         scan = hv.Overlay(scan_layers + [hv.HLine(3).opts(color="grey", line_dash="dashed")]).opts(
-            responsive=True, height=170, show_grid=True, title="Local significance of a resolution-width bump"
+            responsive=True,
+            height=170,
+            show_grid=True,
+            title="Local significance of a resolution-width bump",
+            fontscale=self.state.fontscale,
         )
         return pn.Column(
             pn.pane.Markdown(f"#### {method}: m_jj after flat-efficiency cuts"),
@@ -144,7 +169,7 @@ class CorrelationView(RunView):
     x_method = param.Selector(objects=[])
     y_method = param.Selector(objects=[])
 
-    @param.depends("state.run_path", "state.corr_sample", "state.corr_kind")
+    @param.depends("state.run_path", "state.corr_sample", "state.corr_kind", "state.large_fonts")
     def _matrix(self):
         try:
             rd = self._run()
@@ -161,6 +186,7 @@ class CorrelationView(RunView):
             responsive=True,
             height=380,
             title=f"{self.state.corr_kind.title()} correlation of scores ({self.state.corr_sample}, |Δη| < 1.3)",
+            fontscale=self.state.fontscale,
         )
         labels = hv.Labels([(a, b, f"{v:.2f}") for a, b, v in data], ["method x", "method y"], "text")
         overlap = top_overlap(rd, 0.01)
@@ -170,7 +196,7 @@ class CorrelationView(RunView):
             pn.pane.DataFrame(overlap.round(2), sizing_mode="stretch_width"),
         )
 
-    @param.depends("state.run_path", "x_method", "y_method")
+    @param.depends("state.run_path", "x_method", "y_method", "state.event_row", "state.large_fonts")
     def _scatter(self):
         try:
             rd = self._run()
@@ -184,13 +210,16 @@ class CorrelationView(RunView):
         if flat:
             return _missing(f"{', '.join(flat)}: a constant score (no substructure cut); nothing to plot.")
         pts = hv.Points((s[xm][keep], s[ym][keep]), [f"{xm} score", f"{ym} score"])
-        return rasterize(pts).opts(
-            cmap="viridis",
-            cnorm="log",
+        plot = rasterize(pts).opts(cmap="viridis", cnorm="log", colorbar=True)
+        row = self._event(rd)
+        if row is not None and np.isfinite(s[xm][row]) and np.isfinite(s[ym][row]):
+            mark = hv.Points([(s[xm][row], s[ym][row])], [f"{xm} score", f"{ym} score"], label=f"event row {row}")
+            plot = plot * mark.opts(marker="star", size=18, color=HIGHLIGHT, line_color="white")
+        return plot.opts(
             responsive=True,
             height=380,
-            colorbar=True,
             title=f"{ym} vs {xm} (datashaded, {keep.sum():,} events)",
+            fontscale=self.state.fontscale,
         )
 
     def __panel__(self):
@@ -219,9 +248,18 @@ class FeatureView(RunView):
     """What is anomalous? Jet features of the events passing the cut (or the top N with no cut) against the rest."""
 
     n_top = param.Integer(default=100, bounds=(10, 2000))
+    caption = param.String(default="", doc="what the plot shows, in words (also readable by tests)")
 
     @param.depends(
-        "state.run_path", "state.method", "state.feature", "state.mjj_lo", "state.mjj_hi", "state.efficiency", "n_top"
+        "state.run_path",
+        "state.method",
+        "state.feature",
+        "state.mjj_lo",
+        "state.mjj_hi",
+        "state.efficiency",
+        "n_top",
+        "state.event_row",
+        "state.large_fonts",
     )
     def _plot(self):
         try:
@@ -249,21 +287,70 @@ class FeatureView(RunView):
             if self.state.efficiency >= 1
             else f"{d['n_top']} passing ε = {self.state.efficiency:g} of {method}"
         )
-        return (rest.relabel(f"other {d['n_rest']:,} events") * top.relabel(chosen)).opts(
+        self.caption = (
+            f"{label} of both jets: {chosen} against the other {d['n_rest']:,}, "
+            f"in {window}, |Δη| < 1.3; KS p-value of the difference {d['ks_p']:.2g}."
+        )
+        plot = rest.relabel(f"other {d['n_rest']:,} events") * top.relabel(chosen)
+        row = self._event(rd)
+        if row is not None:
+            for j, dash in (("j1", "solid"), ("j2", "dashed")):
+                v = rd.features.get(f"{j}.{self.state.feature}", np.full(row + 1, np.nan))[row]
+                if np.isfinite(v):
+                    plot = plot * hv.VLine(float(v)).opts(color=HIGHLIGHT, line_dash=dash, line_width=2)
+        return plot.opts(
             responsive=True,
             height=420,
             legend_position="top_right",
-            title=f"{label} of both jets, {window} (KS p = {d['ks_p']:.2g})",
+            title=f"{label} of both jets, {window} (KS p = {d['ks_p']:.2g})"
+            + ("" if row is None else f"; lines: event row {row} (j1 solid, j2 dashed)"),
+            fontscale=self.state.fontscale,
+        )
+
+    @param.depends(
+        "state.run_path",
+        "state.method",
+        "state.feature",
+        "state.mjj_lo",
+        "state.mjj_hi",
+        "state.efficiency",
+        "n_top",
+        "state.event_row",
+        "state.large_fonts",
+    )
+    def _view(self):
+        plot = self._plot()
+        if not isinstance(plot, hv.core.Dimensioned):
+            return plot  # an explanation of what is missing
+        return pn.Column(
+            pn.pane.HoloViews(plot, sizing_mode="stretch_width"),
+            pn.pane.Markdown(self.caption),
+            sizing_mode="stretch_width",
         )
 
     def __panel__(self):
-        return pn.Column(pn.Row(self.state.param.feature, self.param.n_top), self._plot, sizing_mode="stretch_width")
+        return pn.Column(pn.Row(self.state.param.feature, self.param.n_top), self._view, sizing_mode="stretch_width")
 
 
 class EventsView(RunView):
-    """The most anomalous events; select one to see it in the event display."""
+    """The most anomalous events; select one to see it in the event display. The selected event (also one
+    opened from a shared link or stepped to with Next/Previous) is marked in the table."""
 
-    @param.depends("state.run_path", "state.method", "state.mjj_lo", "state.mjj_hi")
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._shown: tuple | None = None  # (Tabulator, its DataFrame) currently on screen
+        self.state.param.watch(lambda e: self._mark(), "event_row")
+
+    def _mark(self):
+        if self._shown is None:
+            return
+        table, df = self._shown
+        hits = np.flatnonzero(df["row"].to_numpy() == self.state.event_row)
+        want = [int(hits[0])] if len(hits) else []
+        if table.selection != want:
+            table.selection = want
+
+    @param.depends("state.run_path", "state.method", "state.mjj_lo", "state.mjj_hi", "state.large_fonts")
     def _table(self):
         try:
             rd = self._run()
@@ -280,13 +367,16 @@ class EventsView(RunView):
             sizing_mode="stretch_width",
             height=300,
             show_index=False,
+            stylesheets=[".tabulator { font-size: 20px; }"] if self.state.large_fonts else [],
         )
 
         def on_select(event):
-            if event.new:
+            if event.new and int(df.loc[event.new[0], "row"]) != self.state.event_row:
                 self.state.event_row = int(df.loc[event.new[0], "row"])
 
         table.param.watch(on_select, "selection")
+        self._shown = (table, df)
+        self._mark()
         return pn.Column(
             table,
             pn.Row(
@@ -302,7 +392,7 @@ class EventsView(RunView):
             ),
         )
 
-    @param.depends("state.run_path", "state.event_row")
+    @param.depends("state.run_path", "state.event_row", "state.large_fonts")
     def _display(self):
         try:
             rd = self._run()
@@ -311,7 +401,10 @@ class EventsView(RunView):
         row = self.state.event_row
         if row is None:
             return pn.pane.Markdown("*Select an event in the table (or use Next ▶).*")
-        d = event_display(rd.eventset, row)
+        try:
+            d = event_display(rd.eventset, row)
+        except InputError as exc:
+            return _missing(str(exc))
         layers = []
         for k, jet in enumerate(d["jets"]):
             for cls, name in CLASS_NAMES.items():
@@ -325,7 +418,7 @@ class EventsView(RunView):
                             label=name if k == 0 else "",
                         ).opts(color=CLASS_COLORS[cls], size=hv.dim("pT").norm() * 25 + 3, alpha=0.7)
                     )
-            circle = hv.Ellipse(jet["eta"], jet["phi"], 1.6).opts(color="black", line_dash="dashed")
+            circle = hv.Ellipse(jet["eta"], jet["phi"], 2 * d["jet_r"]).opts(color="black", line_dash="dashed")
             axis = hv.Points([(jet["eta"], jet["phi"])]).opts(marker="x", size=14, color="black")
             layers += [circle, axis]
         display = hv.Overlay(layers).opts(
@@ -335,14 +428,21 @@ class EventsView(RunView):
             xlabel="η",
             ylabel="φ [rad]",
             legend_position="right",
-            title=f"Event {d['event_id']}, m_jj = {d['mjj']:.0f} GeV (area ∝ pT, circles R = 0.8)",
+            title=f"Event {d['event_id']}, m_jj = {d['mjj']:.0f} GeV (area ∝ pT, circles R = {d['jet_r']:g})",
+            fontscale=self.state.fontscale,
         )
         lund = hv.Overlay(
             [
                 hv.Scatter((j["lund_x"], j["lund_y"]), "ln 1/Δ", "ln kt [GeV]", label=j["name"]).opts(size=6)
                 for j in d["jets"]
             ]
-        ).opts(width=420, height=320, title="Primary Lund-plane declusterings", legend_position="top_right")
+        ).opts(
+            width=420,
+            height=320,
+            title="Primary Lund-plane declusterings",
+            legend_position="top_right",
+            fontscale=self.state.fontscale,
+        )
         s = rd.scores
         scores_md = "\n".join(f"- **{m}**: {s[m][row]:.4g}" for m in rd.methods)
         jets_md = "\n".join(
@@ -392,7 +492,7 @@ def _csv(df: pd.DataFrame):
 class PerformanceView(RunView):
     """ROC and SIC curves of every method where truth exists (simulated data)."""
 
-    @param.depends("state.run_path")
+    @param.depends("state.run_path", "state.large_fonts")
     def _plots(self):
         try:
             ev = self._run().run.evaluation()
@@ -424,10 +524,19 @@ class PerformanceView(RunView):
         return pn.Column(
             pn.Row(
                 hv.Overlay(roc).opts(
-                    logy=True, responsive=True, height=380, title=f"ROC, {title}", legend_position="top_right"
+                    logy=True,
+                    responsive=True,
+                    height=380,
+                    title=f"ROC, {title}",
+                    legend_position="top_right",
+                    fontscale=self.state.fontscale,
                 ),
                 hv.Overlay(sic).opts(
-                    responsive=True, height=380, title="Significance improvement", legend_position="top_right"
+                    responsive=True,
+                    height=380,
+                    title="Significance improvement",
+                    legend_position="top_right",
+                    fontscale=self.state.fontscale,
                 ),
             ),
             pn.pane.DataFrame(pd.DataFrame(rows), index=False),

@@ -87,3 +87,48 @@ def test_a_missing_run_is_explained(tmp_path):
     state = SessionState(run_path=str(tmp_path / "none"))
     out = SpectraView(state=state)._plots()
     assert isinstance(out, pn.pane.Alert) and "python -m core" in out.object
+
+
+def _elements(overlay, kind):
+    return [el for el in overlay.traverse(lambda x: x, [kind])]
+
+
+def test_the_selected_event_is_highlighted_everywhere(small_run):
+    state = SessionState(run_path=str(small_run.path))
+    state.param.method.objects = small_run.methods
+    state.param.efficiency.objects = [1.0, 0.1, 0.01]
+    state.param.update(method="cut_tau21", efficiency=1.0)
+    rd = load_run(str(small_run.path))
+    events = EventsView(state=state)
+    table = events._table()[0]
+    assert table.selection == []
+    row = int(top_events(rd, "cut_tau21").loc[2, "row"])
+    state.event_row = row  # as a shared link or Next/Previous would set it
+    assert table.selection == [2]
+
+    feat = FeatureView(state=state)
+    state.feature = "tau21"
+    lines = _elements(feat._plot(), hv.VLine)
+    assert sorted(ln.data for ln in lines) == sorted(
+        float(rd.features[f"{j}.tau21"][row]) for j in ("j1", "j2") if np.isfinite(rd.features[f"{j}.tau21"][row])
+    )
+    spectra = SpectraView(state=state)._plots()
+    panes = [pane.object for pane in spectra if isinstance(pane, pn.pane.HoloViews)]
+    vlines = [ln.data for obj in panes for ln in _elements(obj, hv.VLine)]
+    assert vlines == [pytest.approx(float(rd.scores["mjj"][row]))]
+    corr = CorrelationView(state=state)
+    corr.x_method, corr.y_method = "cut_tau21", "supervised"
+    scatter = corr._scatter()
+    scatter = scatter[()] if isinstance(scatter, hv.DynamicMap) else scatter  # the datashaded part is dynamic
+    stars = [p for p in _elements(scatter, hv.Points) if len(p) == 1]
+    assert len(stars) == 1 and stars[0].iloc[0, 0] == pytest.approx(rd.scores["cut_tau21"][row])
+
+
+def test_projector_mode_scales_the_plots(small_run):
+    state = SessionState(run_path=str(small_run.path))
+    state.param.method.objects = small_run.methods
+    state.param.update(method="cut_tau21")
+    assert FeatureView(state=state)._plot().opts.get().kwargs["fontscale"] == 1.0
+    state.large_fonts = True
+    assert FeatureView(state=state)._plot().opts.get().kwargs["fontscale"] == 1.6
+    assert "large_fonts" in state.url_parameters()

@@ -57,3 +57,36 @@ def test_dashboard_end_to_end(browser, dashboard_url, artifacts):
     shared.wait_for_selector(f"text=Event {row}, m_jj", timeout=60_000)
     assert "method=cut_tau21" in shared.url and "efficiency=0.1" in shared.url
     shared.screenshot(path=str(artifacts / "shared_link.png"), full_page=True)
+
+
+def test_brushing_a_mass_range_filters_the_other_views(browser, dashboard_url, artifacts):
+    page = _open(browser, dashboard_url + "?method=cut_tau21&efficiency=1.0")
+    page.get_by_text("Spectra", exact=True).first.click()
+    page.wait_for_selector("text=/no cut: \\d+ events/", timeout=60_000)
+    canvas = page.locator(".bk-Canvas").first  # the spectrum; box-select (x) is its active drag tool
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    y = box["y"] + 0.5 * box["height"]
+    page.mouse.move(box["x"] + 0.30 * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.55 * box["width"], y, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        "() => ['mjj_lo', 'mjj_hi'].every(k => new URLSearchParams(window.location.search).has(k))", timeout=30_000
+    )
+    params = dict(p.split("=") for p in page.url.split("?")[1].split("&"))
+    lo, hi = sorted((float(params["mjj_lo"]), float(params["mjj_hi"])))
+    assert 0 < lo < hi
+    page.wait_for_selector(f"text=m_jj window: {lo:.0f}–{hi:.0f} GeV", timeout=30_000)
+    page.screenshot(path=str(artifacts / "brushed_spectrum.png"), full_page=True)
+
+    # the event table holds only events inside the window
+    page.get_by_text("Events", exact=True).first.click()
+    page.wait_for_selector(".tabulator-row", timeout=60_000)
+    cells = page.locator(".tabulator-row .tabulator-cell[tabulator-field='mjj']").all_inner_texts()
+    values = [float(c.replace(",", "")) for c in cells]
+    assert values and all(lo - 1 <= v <= hi + 1 for v in values), (lo, hi, values)
+    # and the feature view says which window it shows
+    page.get_by_text("What is anomalous?", exact=True).first.click()
+    page.wait_for_selector(f"text=/against the other [0-9,]+, in {lo:.0f}–{hi:.0f} GeV/", timeout=60_000)
+    page.screenshot(path=str(artifacts / "brushed_features.png"), full_page=True)
