@@ -53,7 +53,7 @@ def timed_read(files, fmt, out: Path, scheduler, chunk) -> tuple[float, int]:
 
 
 MEMORY_PROBE = """
-import resource, sys
+import sys
 from pathlib import Path
 from core.data.ingest import ingest
 from core.data.lhco import LHCOFormat
@@ -65,7 +65,8 @@ if mode == "chunked":
 else:
     import pandas as pd
     pd.read_hdf(path).to_numpy()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: this process's own peak RSS (ru_maxrss would carry the forking parent's peak across exec)
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
@@ -76,7 +77,7 @@ def peak_rss_mb(mode: str, path: Path, out: Path, chunk: int) -> float:
         text=True,
         check=True,
     )
-    return int(res.stdout.strip().splitlines()[-1]) / 1024.0  # ru_maxrss is in KiB on Linux
+    return int(res.stdout.strip().splitlines()[-1]) / 1024.0  # VmHWM is in KiB
 
 
 def main() -> None:

@@ -275,7 +275,7 @@ def top_events(rd: RunData, method: str, mjj_window=None, n: int = 100) -> pd.Da
 
 def event_display(es: EventSet, row: int) -> dict:
     """Constituents of both jets in (η, φ) with pT and class, jet axes, and their Lund-plane points."""
-    arr = es.load(["j1", "j2", "mjj", "event_id"])[row]
+    arr = es.row(row, ["j1", "j2", "mjj", "event_id"])
     if "constituents" not in arr.j1.fields:
         source = es.schema.get("source", {}).get("kind", "?")
         raise InputError(f"EventSet {es.name} stores no jet constituents (source: {source}); no event display")

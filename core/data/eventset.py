@@ -25,6 +25,7 @@ from core.data.versioned import read_versioned_json
 from core.errors import InputError
 
 SCHEMA_VERSION = 1
+ROW_GROUP_ROWS = 5000  # parquet row groups: one event (the event display) is read without its whole file
 SCHEMA_FILE = "schema.json"
 TRUTH_FIELDS = ("label", "process")
 UNITS = {"energy": "GeV", "momentum": "GeV", "mass": "GeV", "angle": "rad"}
@@ -114,6 +115,28 @@ class EventSet:
             arr = arr[[f for f in arr.fields if f not in TRUTH_FIELDS]]
         return arr
 
+    def row(self, index: int, columns: Sequence[str] | None = None) -> ak.Record:
+        """One event, reading only the parquet row group that holds it (the event display on 1M events)."""
+        if not 0 <= index < len(self):
+            raise InputError(f"{self.path}: event row {index} outside 0..{len(self) - 1}")
+        if columns is not None and any(c.split(".")[0] in TRUTH_FIELDS for c in columns):
+            raise InputError(f"{self.path}: row() does not return truth information")
+        rest = int(index)
+        for f in self.files:
+            meta = pq.read_metadata(f)
+            if rest >= meta.num_rows:
+                rest -= meta.num_rows
+                continue
+            for g in range(meta.num_row_groups):
+                n = meta.row_group(g).num_rows
+                if rest < n:
+                    arr = ak.from_parquet(f, columns=list(columns) if columns else None, row_groups=[g])
+                    if columns is None:
+                        arr = arr[[k for k in arr.fields if k not in TRUTH_FIELDS]]
+                    return arr[rest]
+                rest -= n
+        raise InputError(f"{self.path}: event row {index} not found in its parquet files")
+
     def column(self, name: str) -> np.ndarray:
         """One scalar column as a numpy array (dotted path for jet fields)."""
         truth = name.split(".")[0] in TRUTH_FIELDS
@@ -163,7 +186,7 @@ def write_eventset(path: str | Path, parts: Iterable[ak.Array], meta: dict, over
             if len(arr) == 0:
                 continue
             name = f"part-{i:05d}.parquet"
-            ak.to_parquet(arr, tmp / name, compression="zstd")
+            ak.to_parquet(arr, tmp / name, compression="zstd", row_group_size=ROW_GROUP_ROWS)
             files.append(name)
             n += len(arr)
             for proc, c in zip(*np.unique(ak.to_numpy(arr["process"]).astype(str), return_counts=True)):

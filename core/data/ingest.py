@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from core.data.atomic import check_writable_dir, publish_dir, write_json_atomic
-from core.data.eventset import SCHEMA_FILE, EventSet, finalize_schema
+from core.data.eventset import ROW_GROUP_ROWS, SCHEMA_FILE, EventSet, finalize_schema
 from core.errors import InputError, InputWarning, short_message
 
 DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
@@ -100,7 +100,7 @@ def run_chunk(chunk: Chunk, fmt, job_dir: str) -> dict:
     labels: dict[str, int] = {}
     if n:
         tmp = job / f".part-{chunk.tag}.parquet.tmp"
-        ak.to_parquet(events, tmp, compression="zstd")
+        ak.to_parquet(events, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
         os.replace(tmp, job / f"part-{chunk.tag}.parquet")
         for proc, c in zip(*np.unique(ak.to_numpy(events["process"]).astype(str), return_counts=True)):
             counts[str(proc)] = int(c)

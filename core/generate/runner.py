@@ -24,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from core.data.atomic import check_writable_dir, publish_dir, write_json_atomic
-from core.data.eventset import SCHEMA_FILE, EventSet, finalize_schema
+from core.data.eventset import ROW_GROUP_ROWS, SCHEMA_FILE, EventSet, finalize_schema
 from core.errors import InputError
 from core.features.btag import hadron_flavour_of_pid
 from core.features.jets import Selection, event_record, leading_dijets
@@ -217,7 +217,7 @@ def run_chunk(task: ChunkTask) -> dict:
         if k:
             events = event_record(jets, cons, mjj[keep], deta[keep], extra, sel, hadrons[keep], rng)
             tmp = job_dir / f".part-{task.index:05d}.parquet.tmp"
-            ak.to_parquet(events, tmp, compression="zstd")
+            ak.to_parquet(events, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
             os.replace(tmp, job_dir / f"part-{task.index:05d}.parquet")
         stats["n_selected"] = k
     stats["t_total_s"] = time.perf_counter() - t0
@@ -394,7 +394,7 @@ def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: P
         arr = ak.with_field(arr, np.arange(next_id, next_id + len(arr), dtype=np.int64), "event_id")
         next_id += len(arr)
         tmp = part.with_name(f".{part.name}.tmp")
-        ak.to_parquet(arr, tmp, compression="zstd")
+        ak.to_parquet(arr, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
         os.replace(tmp, part)
         files.append(part.name)
     n_gen = sum(s["n_generated"] for s in ev_stats)

@@ -28,6 +28,25 @@ def test_methods_never_see_truth_unless_asked(signal_es):
     assert np.all(signal_es.truth() == 1)
 
 
+def test_one_row_is_read_from_its_row_group(qcd_es, signal_es, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    import core.data.eventset as eventset
+
+    monkeypatch.setattr(eventset, "ROW_GROUP_ROWS", 50)
+    both = inject(qcd_es, signal_es, len(signal_es), tmp_path / "both", seed=4)
+    assert pq.read_metadata(both.files[0]).num_row_groups > 5
+    arr = both.load()
+    for i in (0, 49, 50, len(both) // 2, len(both) - 1):
+        assert json.dumps(ak.to_list(both.row(i))) == json.dumps(ak.to_list(arr[i]))  # NaN-safe comparison
+    assert both.row(3, ["mjj"]).mjj == arr.mjj[3]
+    assert "label" not in both.row(0).fields
+    with pytest.raises(InputError, match="outside"):
+        both.row(len(both))
+    with pytest.raises(InputError, match="truth"):
+        both.row(0, ["label"])
+
+
 def test_constituents_are_capped_and_sorted(signal_es):
     cons = signal_es.load(["j1.constituents"]).j1.constituents
     n = ak.to_numpy(ak.num(cons))
