@@ -5,7 +5,7 @@ from __future__ import annotations
 import panel as pn
 
 from core.errors import InputError
-from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run
+from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
 from dashboard.overview import Overview
 from dashboard.state import SessionState
 from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
@@ -28,6 +28,7 @@ def open_run(state: SessionState, run_path: str) -> None:
         eventset_path=str(rd.eventset.path),
         event_row=None,
     )
+    warm_spectra(run_path, last=state.method)
 
 
 def make_state() -> SessionState:

@@ -4,6 +4,7 @@ pure functions each view draws from (tested without a browser)."""
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +165,37 @@ SCAN_POINTS = 15  # mass hypotheses per live scan (the full per-bin scan is `pyt
 def cached_spectra(run_path: str, method: str, efficiencies: tuple) -> list[SpectrumFit]:
     """spectra() per (Run, method, cuts), computed once per server process and shared by sessions."""
     return spectra(load_run(run_path), method, efficiencies)
+
+
+_WARMED: set[str] = set()
+_WARM_LOCK = threading.Lock()
+
+
+def warm_spectra(run_path: str, last: str | None = None) -> threading.Thread | None:
+    """Fit every method's spectra of a Run in a background thread, once per server process.
+
+    A method's F-tests and scan at four cuts take seconds of CPU; done ahead, switching methods in any
+    session finds them in the shared cache. ``last``: the method the opening session computes itself.
+    """
+    with _WARM_LOCK:
+        if run_path in _WARMED:
+            return None
+        _WARMED.add(run_path)
+
+    def work():
+        try:
+            rd = load_run(run_path)
+        except InputError:
+            return
+        for m in sorted(rd.methods, key=lambda m: m == last):
+            try:
+                cached_spectra(run_path, m, tuple(rd.efficiencies))
+            except InputError:
+                continue
+
+    thread = threading.Thread(target=work, daemon=True, name="anomalyscope-warm-spectra")
+    thread.start()
+    return thread
 
 
 def spectra(rd: RunData, method: str, efficiencies, binning="cms") -> list[SpectrumFit]:

@@ -54,7 +54,8 @@ def bin_integrals(q: Quadrature, shape_params: np.ndarray) -> np.ndarray:
 def expected_counts(q: Quadrature, total: float, shape_params: np.ndarray) -> np.ndarray:
     """Expected counts per bin for a total yield over the fitted bins."""
     integ = bin_integrals(q, shape_params)
-    s = integ.sum()
+    with np.errstate(over="ignore"):
+        s = integ.sum()
     if not np.isfinite(s) or s <= 0:
         return np.full(len(integ), np.nan)
     with np.errstate(over="ignore", invalid="ignore"):

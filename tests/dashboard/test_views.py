@@ -112,9 +112,8 @@ def test_the_selected_event_is_highlighted_everywhere(small_run):
     assert sorted(ln.data for ln in lines) == sorted(
         float(rd.features[f"{j}.tau21"][row]) for j in ("j1", "j2") if np.isfinite(rd.features[f"{j}.tau21"][row])
     )
-    spectra = SpectraView(state=state)._plots()
-    panes = [pane.object for pane in spectra if isinstance(pane, pn.pane.HoloViews)]
-    vlines = [ln.data for obj in panes for ln in _elements(obj, hv.VLine)]
+    spectrum = SpectraView(state=state)._built()[0]  # what the spectrum's DynamicMap shows now
+    vlines = [ln.data for ln in _elements(spectrum, hv.VLine)]
     assert vlines == [pytest.approx(float(rd.scores["mjj"][row]))]
     corr = CorrelationView(state=state)
     corr.x_method, corr.y_method = "cut_tau21", "supervised"
@@ -132,3 +131,36 @@ def test_projector_mode_scales_the_plots(small_run):
     state.large_fonts = True
     assert FeatureView(state=state)._plot().opts.get().kwargs["fontscale"] == 1.6
     assert "large_fonts" in state.url_parameters()
+
+
+def test_spectra_of_every_method_are_fitted_ahead_once(small_run, monkeypatch):
+    import dashboard.data as data
+
+    calls = []
+    real = data.spectra
+    monkeypatch.setattr(data, "spectra", lambda rd, m, effs, **kw: calls.append(m) or real(rd, m, effs, **kw))
+    monkeypatch.setattr(data, "_WARMED", set())
+    data.cached_spectra.clear()
+    path = str(small_run.path)
+    thread = data.warm_spectra(path, last="cut_tau21")
+    thread.join(timeout=300)
+    methods = load_run(path).methods
+    assert sorted(calls) == sorted(methods) and calls[-1] == "cut_tau21"
+    assert data.warm_spectra(path) is None  # once per server process
+    for m in methods:
+        data.cached_spectra(path, m, tuple(load_run(path).efficiencies))
+    assert len(calls) == len(methods)  # every session's method change is a cache hit
+
+
+def test_a_method_change_updates_the_spectrum_figures_in_place(small_run):
+    from bokeh.models import Plot
+
+    state = SessionState(run_path=str(small_run.path))
+    state.param.method.objects = small_run.methods
+    state.method = "cut_tau21"
+    root = pn.panel(SpectraView(state=state)).get_root()
+    figures = {f.id for f in root.select({"type": Plot})}
+    assert any(f.title.text.startswith("cut_tau21: m_jj") for f in root.select({"type": Plot}))
+    state.method = "supervised"
+    assert any(f.title.text.startswith("supervised: m_jj") for f in root.select({"type": Plot}))
+    assert {f.id for f in root.select({"type": Plot})} == figures  # same Bokeh figures, new data
