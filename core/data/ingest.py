@@ -172,21 +172,16 @@ def ingest(
     job_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(job_dir / "job.json", {"digest": digest, "files": [str(f) for f in files]})
 
-    todo = [c for c in chunks if not (job_dir / f"stats-{c.tag}.json").exists()]
+    todo = [c for c in chunks if not _done(job_dir, c)]
     failures += _execute(todo, fmt, job_dir, scheduler, workers, progress, sum(c.stop - c.start for c in chunks))
-    stats = [
-        json.loads((job_dir / f"stats-{c.tag}.json").read_text())
-        for c in chunks
-        if (job_dir / f"stats-{c.tag}.json").exists()
-    ]
+    stats = [json.loads((job_dir / f"stats-{c.tag}.json").read_text()) for c in chunks if _done(job_dir, c)]
     for s in stats:
         notes += s["warnings"]
     by_file: dict[int, int] = {}
     for s in stats:
         by_file[s["file_index"]] = by_file.get(s["file_index"], 0) + s["n_selected"]
-    done_files = {s["file_index"] for s in stats}
-    failed_files = {c.file_index for c in chunks} - {c.file_index for c in chunks if _done(job_dir, c)}
-    for fi in sorted(done_files - failed_files):
+    complete = {c.file_index for c in chunks} - {c.file_index for c in chunks if not _done(job_dir, c)}
+    for fi in sorted(complete):
         if by_file.get(fi, 0) == 0 and facts[fi].get("n_entries"):
             notes.append(f"{files[fi]}: none of its {facts[fi]['n_entries']} events pass the selection")
     for msg in notes:
