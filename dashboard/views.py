@@ -482,10 +482,12 @@ class EventsView(RunView):
             circle = hv.Ellipse(jet["eta"], jet["phi"], 2 * d["jet_r"]).opts(color="black", line_dash="dashed")
             axis = hv.Points([(jet["eta"], jet["phi"])]).opts(marker="x", size=14, color="black")
             layers += [circle, axis]
+        xlim, ylim = square_window([j["eta"] for j in d["jets"]], d["jet_r"])
         display = hv.Overlay(layers).opts(
-            width=620,
-            height=520,
-            data_aspect=1,
+            frame_width=400,
+            frame_height=400,  # a square frame over equal η and φ spans: the R circles are round
+            xlim=xlim,
+            ylim=ylim,
             xlabel="η",
             ylabel="φ [rad]",
             legend_position="right",
@@ -498,7 +500,7 @@ class EventsView(RunView):
                 for j in d["jets"]
             ]
         ).opts(
-            width=420,
+            width=360,
             height=320,
             title="Primary Lund-plane declusterings",
             legend_position="top_right",
@@ -530,6 +532,15 @@ class EventsView(RunView):
         prev_b.on_click(lambda e: self._step(-1))
         next_b.on_click(lambda e: self._step(+1))
         return pn.Column(self._table, pn.Row(prev_b, next_b), self._display, sizing_mode="stretch_width")
+
+
+def square_window(etas: list[float], radius: float) -> tuple[tuple, tuple]:
+    """η and φ ranges of equal length covering both jets (with their R circles) and the full φ range."""
+    phi_lo, phi_hi = -np.pi - 0.2, np.pi + 0.2
+    eta_lo, eta_hi = min(etas) - radius - 0.2, max(etas) + radius + 0.2
+    span = max(phi_hi - phi_lo, eta_hi - eta_lo)
+    eta_mid, phi_mid = 0.5 * (eta_lo + eta_hi), 0.5 * (phi_lo + phi_hi)
+    return (eta_mid - span / 2, eta_mid + span / 2), (phi_mid - span / 2, phi_mid + span / 2)
 
 
 def _parquet(df: pd.DataFrame):

@@ -164,3 +164,11 @@ def test_a_method_change_updates_the_spectrum_figures_in_place(small_run):
     state.method = "supervised"
     assert any(f.title.text.startswith("supervised: m_jj") for f in root.select({"type": Plot}))
     assert {f.id for f in root.select({"type": Plot})} == figures  # same Bokeh figures, new data
+
+
+def test_event_display_window_is_square():
+    from dashboard.views import square_window
+
+    (x0, x1), (y0, y1) = square_window([0.3, -1.9], 0.8)
+    assert x1 - x0 == pytest.approx(y1 - y0)  # equal η and φ spans on a square frame: circles stay round
+    assert x0 <= -1.9 - 0.8 and x1 >= 0.3 + 0.8 and y0 <= -np.pi and y1 >= np.pi
