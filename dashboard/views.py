@@ -311,18 +311,8 @@ class FeatureView(RunView):
     n_top = param.Integer(default=100, bounds=(10, 2000))
     caption = param.String(default="", doc="what the plot shows, in words (also readable by tests)")
 
-    @param.depends(
-        "state.run_path",
-        "state.method",
-        "state.feature",
-        "state.mjj_lo",
-        "state.mjj_hi",
-        "state.efficiency",
-        "n_top",
-        "state.event_row",
-        "state.large_fonts",
-    )
     def _plot(self):
+        """The histograms (an hv.Overlay) or an explanation of what is missing; drawn by _view."""
         try:
             rd = self._run()
             method = self.state.method or rd.methods[0]

@@ -199,6 +199,18 @@ def write_eventset(path: str | Path, parts: Iterable[ak.Array], meta: dict, over
     return EventSet.open(path)
 
 
+def publish_job_dir(job_dir: Path, out: Path, schema: dict, overwrite: bool = False) -> EventSet:
+    """Turn a finished job directory into the EventSet ``out``: drop every file the schema does not list
+    (stats, job records), write schema.json, then rename the directory into place."""
+    keep = set(schema["files"])
+    for f in Path(job_dir).iterdir():
+        if f.name not in keep:
+            f.unlink()
+    write_json_atomic(Path(job_dir) / SCHEMA_FILE, schema)
+    publish_dir(job_dir, out, overwrite=overwrite)
+    return EventSet.open(out)
+
+
 def finalize_schema(meta: dict, *, n_events: int, files: list[str], counts: dict, labels: dict) -> dict:
     schema = {
         "schema_version": SCHEMA_VERSION,

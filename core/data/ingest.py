@@ -27,8 +27,8 @@ import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from core.data.atomic import check_writable_dir, publish_dir, write_json_atomic
-from core.data.eventset import ROW_GROUP_ROWS, SCHEMA_FILE, EventSet, finalize_schema
+from core.data.atomic import check_writable_dir, write_json_atomic
+from core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from core.errors import InputError, InputWarning, short_message
 
 DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
@@ -270,13 +270,7 @@ def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Pa
     schema = finalize_schema(
         meta, n_events=sum(s["n_selected"] for s in stats), files=parts, counts=counts, labels=labels
     )
-    keep = set(parts)
-    for f in job_dir.iterdir():
-        if f.name not in keep:
-            f.unlink()
-    write_json_atomic(job_dir / SCHEMA_FILE, schema)
-    publish_dir(job_dir, out, overwrite=overwrite)
-    return EventSet.open(out)
+    return publish_job_dir(job_dir, out, schema, overwrite=overwrite)
 
 
 def read_summary(es: EventSet) -> str:

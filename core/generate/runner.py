@@ -23,8 +23,8 @@ import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from core.data.atomic import check_writable_dir, publish_dir, write_json_atomic
-from core.data.eventset import ROW_GROUP_ROWS, SCHEMA_FILE, EventSet, finalize_schema
+from core.data.atomic import check_writable_dir, write_json_atomic
+from core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from core.errors import InputError
 from core.features.btag import hadron_flavour_of_pid
 from core.features.jets import Selection, event_record, leading_dijets
@@ -459,9 +459,4 @@ def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: P
         counts={cfg.process: n_sel} if n_sel else {},
         labels={label: n_sel} if n_sel else {},
     )
-    for f in job_dir.iterdir():
-        if f.name not in files:
-            f.unlink()
-    write_json_atomic(job_dir / SCHEMA_FILE, schema)
-    publish_dir(job_dir, out, overwrite=overwrite)
-    return EventSet.open(out)
+    return publish_job_dir(job_dir, out, schema, overwrite=overwrite)
