@@ -92,6 +92,14 @@ class EventSet:
     def fields(self) -> list[str]:
         return _parquet_fields(self.files[0]) if self.files else []
 
+    @property
+    def jet_fields(self) -> list[str]:
+        """The per-jet fields stored (a read file may lack some: constituents, τ, b-tag ...)."""
+        if not self.files:
+            return []
+        j1 = pq.read_schema(self.files[0]).field("j1").type
+        return [j1.field(i).name for i in range(j1.num_fields)]
+
     # ------------------------------------------------------------------ reading
     def load(self, columns: Sequence[str] | None = None, truth: bool = False) -> ak.Array:
         """Read events. Truth fields (label, process) are left out unless ``truth=True``.

@@ -23,7 +23,14 @@ import numpy as np
 from core.data.atomic import temp_sibling
 from core.data.eventset import UNKNOWN_PROCESS, EventSet
 from core.errors import InputError, row_list, short_message
-from core.features.jets import Selection, jet_features, particles_from_ptetaphi, stored_constituents
+from core.features.jets import (
+    Selection,
+    four_vectors,
+    jet_features,
+    pair_mass,
+    particles_from_ptetaphi,
+    stored_constituents,
+)
 
 REQUIRED = ("pt", "eta", "phi", "mass")
 OPTIONAL = ("msoftdrop", "tau1", "tau2", "tau3", "tau4", "n_constituents", "btag", "hadron_flavour", "lepton_fraction")
@@ -224,13 +231,11 @@ class NanoAODFormat:
         order = ak.argsort(jets.pt, axis=1, ascending=False)
         jets, index = jets[order][:, :2], index[order][:, :2]
         two = (ak.to_numpy(ak.num(jets)) == 2) & finite
-        p4 = _four_vectors(jets)
+        p4 = ak.zip(four_vectors(*(ak.values_astype(jets[q], np.float64) for q in ("pt", "eta", "phi", "mass"))))
         mjj = np.zeros(len(arr))
         deta = np.full(len(arr), np.inf)
         if two.any():
-            j = p4[two]
-            s = {k: ak.to_numpy(j[k][:, 0] + j[k][:, 1]) for k in ("px", "py", "pz", "E")}
-            mjj[two] = np.sqrt(np.maximum(s["E"] ** 2 - s["px"] ** 2 - s["py"] ** 2 - s["pz"] ** 2, 0.0))
+            mjj[two] = pair_mass(p4[two])
             deta[two] = np.abs(ak.to_numpy(jets.eta[two][:, 0] - jets.eta[two][:, 1]))
         keep = two & (deta < sel.deta_store) & (mjj >= sel.mjj_min)
         k = int(keep.sum())
@@ -290,12 +295,6 @@ class NanoAODFormat:
             pid = ak.to_numpy(ev[present["process_id"]]).astype(np.int64)
             return label, np.asarray(names, dtype=object)[pid].astype(str)
         return label, np.where(label == 1, "signal", np.where(label == 0, "qcd", UNKNOWN_PROCESS)).astype(str)
-
-
-def _four_vectors(jets: ak.Array) -> ak.Array:
-    pt, eta, phi, m = (ak.values_astype(jets[q], np.float64) for q in ("pt", "eta", "phi", "mass"))
-    pz = pt * np.sinh(eta)
-    return ak.zip({"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pz, "E": np.sqrt(pt**2 + pz**2 + m**2)})
 
 
 def _branch_features(jet: ak.Array, present: dict) -> dict:

@@ -36,20 +36,25 @@ class Selection:
         return asdict(self)
 
 
+def four_vectors(pt, eta, phi, mass) -> dict:
+    """(px, py, pz, E) from (pT, η, φ, m); numpy and awkward arrays alike."""
+    pz = pt * np.sinh(eta)
+    return {"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pz, "E": np.sqrt(pt**2 + pz**2 + mass**2)}
+
+
 def particles_from_ptetaphi(pt, eta, phi, mass, cls, counts) -> ak.Array:
     """Jagged particle records {px, py, pz, E, cls} from flat (pT, η, φ, m) arrays and per-event counts."""
-    pt, eta, phi, mass = (np.asarray(a, dtype=np.float64) for a in (pt, eta, phi, mass))
-    pz = pt * np.sinh(eta)
-    flat = ak.zip(
-        {
-            "px": pt * np.cos(phi),
-            "py": pt * np.sin(phi),
-            "pz": pz,
-            "E": np.sqrt(pt**2 + pz**2 + mass**2),
-            "cls": np.asarray(cls, dtype=np.int8),
-        }
-    )
+    p4 = four_vectors(*(np.asarray(a, dtype=np.float64) for a in (pt, eta, phi, mass)))
+    flat = ak.zip({**p4, "cls": np.asarray(cls, dtype=np.int8)})
     return ak.unflatten(flat, np.asarray(counts, dtype=np.int64))
+
+
+def pair_mass(jets: ak.Array) -> np.ndarray:
+    """Invariant mass of the first two jets {px, py, pz, E} of each event."""
+    s, t = jets[:, 0], jets[:, 1]
+    return ak.to_numpy(
+        np.sqrt(np.maximum((s.E + t.E) ** 2 - (s.px + t.px) ** 2 - (s.py + t.py) ** 2 - (s.pz + t.pz) ** 2, 0.0))
+    )
 
 
 def _pt(v):
@@ -88,11 +93,7 @@ def leading_dijets(particles: ak.Array, sel: Selection):
     if two.any():
         j = jets[two]
         deta[two] = np.abs(ak.to_numpy(_eta(j[:, 0]) - _eta(j[:, 1])))
-        s = j[:, 0]
-        t = j[:, 1]
-        mjj[two] = ak.to_numpy(
-            np.sqrt(np.maximum((s.E + t.E) ** 2 - (s.px + t.px) ** 2 - (s.py + t.py) ** 2 - (s.pz + t.pz) ** 2, 0.0))
-        )
+        mjj[two] = pair_mass(j)
     keep = two & (deta < sel.deta_store) & (mjj >= sel.mjj_min)
     cons = _gather(particles[keep], idx[keep])
     return keep, jets[keep], cons, mjj, deta

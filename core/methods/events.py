@@ -104,7 +104,7 @@ class Events:
         if self._constituents is None:
             if self._es is None:
                 raise InputError(f"{self.source}: no constituents available for these events")
-            if "constituents" not in _jet_fields(self._es):
+            if "constituents" not in self._es.jet_fields:
                 raise InputError(
                     f"{self.source}: the jets have no constituents (the source had none, e.g. NanoAOD without "
                     "PF candidates); this method needs them"
@@ -118,11 +118,3 @@ class Events:
                     out[:, j, :, k] = ak.to_numpy(padded)
             self._constituents = out if self._index is None else out[self._index]
         return self._constituents
-
-
-def _jet_fields(es: EventSet) -> list[str]:
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(es.files[0])
-    j1 = schema.field("j1").type
-    return [j1.field(i).name for i in range(j1.num_fields)]
