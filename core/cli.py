@@ -43,6 +43,7 @@ def _cmd_generate(a) -> int:
         calibration_events=a.calibration_events,
         overwrite=a.overwrite,
         progress=not a.quiet,
+        tune=a.pythia if a.pythia else a.tune,
     )
     print(es.describe())
     return 0
@@ -84,6 +85,7 @@ def _cmd_read(a) -> int:
         skip_bad=a.skip_bad,
         overwrite=a.overwrite,
         progress=not a.quiet,
+        tune=a.pythia if a.pythia else a.tune,
     )
     print(es.describe())
     print(read_summary(es))
@@ -163,6 +165,37 @@ def _cmd_injection_scan(a) -> int:
     return 0
 
 
+def _cmd_lund(a) -> int:
+    from core.data import EventSet
+    from core.lund.control import ControlSelection
+    from core.lund.report import add_to_run
+
+    control = ControlSelection(n_prongs=a.n_prongs, msd_min=a.msd_min, msd_max=a.msd_max)
+    out = add_to_run(
+        a.run,
+        EventSet.open(a.data),
+        EventSet.open(a.sim),
+        EventSet.open(a.sim_alt) if a.sim_alt else None,
+        control=control,
+        signal_prongs=a.signal_prongs,
+        n_toys=a.toys,
+    )
+    import json
+
+    closure = json.loads((out / "closure.json").read_text())
+    print(f"Lund-plane reweighting written to {out}")
+    print("closure on independent halves (chi2/ndf before -> after):")
+    for key, o in closure["observables"].items():
+        (c0, n0), (c1, n1) = o["chi2_ndf_before"], o["chi2_ndf_after"]
+        print(f"  {o['label']:12s} {c0:7.1f}/{n0} -> {c1:7.1f}/{n1}")
+    for name, c in closure["cuts"].items():
+        print(
+            f"  {name:20s} data {c['data']:.3f}  sim {c['uncorrected']:.3f}  corrected {c['corrected']:.3f} "
+            f"± {c['total']:.3f}  (non-closure {c['non_closure_in_sigma']:+.1f} sigma)"
+        )
+    return 0
+
+
 def _cmd_processes(a) -> int:
     from core.generate import MODELS
 
@@ -193,6 +226,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--jet-r", type=float, default=0.8)
     g.add_argument("--mjj-min", type=float, default=1450.0)
     g.add_argument("--no-detector", action="store_true", help="switch the detector model off")
+    g.add_argument(
+        "--tune", default=None, help="shower/hadronisation settings: monash (default), pseudodata, alt_shower"
+    )
+    g.add_argument(
+        "--pythia", action="append", metavar="'KEY = VALUE'", help="a Pythia shower/hadronisation setting (repeatable)"
+    )
     g.add_argument("--overwrite", action="store_true")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=_cmd_generate)
@@ -247,6 +286,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_cmd_run)
+
+    lp = sub.add_parser("lund", help="Lund-plane reweighting: measure the ratio in a control sample, add it to a Run")
+    lp.add_argument("--run", type=Path, required=True, help="the Run whose signal events are reweighted")
+    lp.add_argument("--data", type=Path, required=True, help="control sample: data (or pseudo-data) EventSet")
+    lp.add_argument("--sim", type=Path, required=True, help="control sample: simulation EventSet")
+    lp.add_argument("--sim-alt", type=Path, help="control sample: alternative simulation (modelling systematic)")
+    lp.add_argument("--n-prongs", type=int, default=2, help="prongs of the control jets (2: W-like, 3: top-like)")
+    lp.add_argument("--msd-min", type=float, default=None, help="control jets: soft-drop mass window [GeV]")
+    lp.add_argument("--msd-max", type=float, default=None)
+    lp.add_argument(
+        "--signal-prongs", type=int, default=None, help="prongs of signal jets (default: generator quarks in the jet)"
+    )
+    lp.add_argument("--toys", type=int, default=100, help="statistical toys")
+    lp.set_defaults(func=_cmd_lund)
 
     j = sub.add_parser("injection-scan", help="discovery sensitivity: re-train and bump-hunt per injected amount")
     j.add_argument("--config", type=Path, required=True)

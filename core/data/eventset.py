@@ -7,7 +7,9 @@ process. Directories are published atomically, so a reader never sees a half-wri
 Per event: ``event_id``, ``mjj``, ``deta``, ``weight``, ``label`` (0 background, 1 signal, -1 unknown),
 ``process``, ``pthat`` (generator only, else NaN) and two jet records ``j1``/``j2`` (the two leading
 large-radius jets **ordered by pT**) with kinematics, substructure, up to 100 constituents and the
-primary Lund-plane declusterings. Units: GeV, angles in radians.
+primary Lund-plane declusterings. Generated events also hold ``partons``: the quarks from decays of
+heavy resonances (W, Z, H, t and the models' new particles) as (pt, eta, phi, pdgid) before showering —
+the prongs the Lund-plane reweighting matches subjets to. Units: GeV, angles in radians.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from core.errors import InputError
 SCHEMA_VERSION = 1
 ROW_GROUP_ROWS = 5000  # parquet row groups: one event (the event display) is read without its whole file
 SCHEMA_FILE = "schema.json"
-TRUTH_FIELDS = ("label", "process")
+TRUTH_FIELDS = ("label", "process", "partons")
 UNITS = {"energy": "GeV", "momentum": "GeV", "mass": "GeV", "angle": "rad"}
 
 CONSTITUENT_CLASSES = {-1: "unknown", 0: "charged hadron", 1: "neutral hadron", 2: "photon", 3: "electron", 4: "muon"}

@@ -36,6 +36,7 @@ from core.generate.processes import (
     native_settings,
     new_particle_settings,
     production_settings,
+    tune_settings,
 )
 
 PYTHIA_SEED_MAX = 900_000_000
@@ -56,6 +57,7 @@ class ChunkTask:
     detector: dict | None
     selection: dict
     thresholds: dict | None = None  # lowered generator thresholds for calibration chunks
+    shower: tuple = ()  # extra Pythia settings for the shower / hadronisation
 
 
 @dataclass
@@ -69,6 +71,7 @@ class JobConfig:
     chunk_size: int
     calibration_events: int
     versions: dict = field(default_factory=dict)
+    shower: list = field(default_factory=list)
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -116,7 +119,7 @@ def _pythia(settings: list[str], seed: int):
 def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Generator):
     """Run Pythia for one chunk; return (awkward batch, sigma_pb, sigma_err_pb, is_lhef)."""
     if model.cascade is None:
-        settings = native_settings(model, {**m, **(task.thresholds or {})})
+        settings = native_settings(model, {**m, **(task.thresholds or {})}) + list(task.shower)
         py = _pythia(settings, task.seed)
         batch = py.nextBatch(task.n_events, "skip")
         info = py.infoPython()
@@ -131,7 +134,9 @@ def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Gener
     lhe = Path(task.job_dir) / f"chunk-{task.kind}-{task.index:05d}.lhe"
     write_lhef(lhe, lines, scale, sigma)
     try:
-        py = _pythia(["Beams:frameType = 4", f"Beams:LHEF = {lhe}", *new_particle_settings(model, m)], task.seed)
+        py = _pythia(
+            ["Beams:frameType = 4", f"Beams:LHEF = {lhe}", *new_particle_settings(model, m), *task.shower], task.seed
+        )
         batch = py.nextBatch(task.n_events, "skip")
     finally:
         lhe.unlink(missing_ok=True)
@@ -144,6 +149,36 @@ def _charges(pid: np.ndarray) -> np.ndarray:
     pd = pythia8mc.Pythia("", False).particleData
     uniq, inv = np.unique(pid, return_inverse=True)
     return np.array([pd.charge(int(u)) for u in uniq])[inv]
+
+
+# heavy resonances whose quark daughters are a jet's prongs: t, b', t', Z, W, H, Z', W', H2 ... and new states
+RESONANCES = np.array([6, 7, 8, 23, 24, 25, 32, 33, 34, 35, 36, 37])
+
+
+def resonance_quarks(prt: ak.Array) -> ak.Array:
+    """Per event, the quarks (d..b) whose mother is a heavy resonance, at their first copy (before showering).
+
+    In Pythia's record a showered quark's later copies have the quark itself as mother, so only the copy
+    made by the decay is kept. Returns records {pt, eta, phi, pdgid}.
+    """
+    counts = ak.to_numpy(ak.num(prt.id))
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    pid = ak.to_numpy(ak.flatten(prt.id))
+    mother = np.clip(ak.to_numpy(ak.flatten(prt.mother1)), 0, None) + offsets
+    mid = np.abs(pid[mother])
+    heavy = np.isin(mid, RESONANCES) | ((mid > 4_000_000) & (mid < 4_000_020)) | (mid > 9_000_000)
+    keep = (np.abs(pid) >= 1) & (np.abs(pid) <= 5) & heavy
+    px, py, pz = (ak.to_numpy(ak.flatten(prt.p[c])) for c in ("px", "py", "pz"))
+    pt = np.hypot(px, py)
+    rec = ak.zip(
+        {
+            "pt": pt[keep].astype(np.float32),
+            "eta": np.arcsinh(pz[keep] / np.maximum(pt[keep], 1e-9)).astype(np.float32),
+            "phi": np.arctan2(py[keep], px[keep]).astype(np.float32),
+            "pdgid": pid[keep].astype(np.int32),
+        }
+    )
+    return ak.unflatten(rec, ak.to_numpy(ak.sum(ak.unflatten(keep, counts), axis=1)))
 
 
 def run_chunk(task: ChunkTask) -> dict:
@@ -213,6 +248,7 @@ def run_chunk(task: ChunkTask) -> dict:
             "label": np.full(k, 1 if model.label_signal else 0, dtype=np.int8),
             "process": np.array([task.process] * k, dtype=object).astype(str),
             "pthat": pthat[keep].astype(np.float32),
+            "partons": resonance_quarks(prt)[keep],
         }
         if k:
             events = event_record(jets, cons, mjj[keep], deta[keep], extra, sel, hadrons[keep], rng)
@@ -241,17 +277,19 @@ def generate(
     calibration_events: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    tune: str | list | None = None,
 ) -> EventSet:
     """Generate ``n_events`` of ``process`` and store the events passing the preselection at ``out``.
 
     For QCD with generator thresholds, a calibration sample with lowered thresholds (pTHat > 0.6·pthat_min,
     mHat > 0.8·mhat_min) measures where they stop sculpting m_jj; the EventSet records that edge as
-    ``mjj_fit_min``.
+    ``mjj_fit_min``. ``tune`` changes the shower / hadronisation (a name from ``TUNES`` or Pythia settings).
     """
     out = Path(out)
     model = get_model(process)
     params = dict(params or {})
     m = model.masses(params)
+    shower = tune_settings(tune)
     if not isinstance(n_events, int) or n_events <= 0:
         raise InputError(f"--events must be a positive integer, got {n_events!r}")
     if not isinstance(seed, int) or seed < 0:
@@ -277,6 +315,7 @@ def generate(
         chunk_size,
         calibration_events,
         _versions(),
+        shower,
     )
     job_dir = out.parent / f".{out.name}.partial"
     job_file = job_dir / "job.json"
@@ -342,6 +381,7 @@ def _tasks(cfg: JobConfig, job_dir: str, m: dict) -> list[ChunkTask]:
                     thresholds={k: f * m[k] for k, f in CALIBRATION_FRACTION.items()}
                     if kind == "calibration"
                     else None,
+                    shower=tuple(cfg.shower),
                 )
             )
     return tasks
@@ -415,6 +455,7 @@ def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: P
                     if model.cascade is None
                     else production_settings(model, m) + new_particle_settings(model, m)
                 ),
+                "shower_settings": list(cfg.shower),
                 "route": "pythia native"
                 if model.cascade is None
                 else "pythia production + anomalyscope cascade (LHEF) + pythia shower",
