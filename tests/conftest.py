@@ -51,3 +51,14 @@ def small_run(tmp_path_factory, qcd_es, signal_es):
         )
     )
     return execute(load_config(d / "run.yaml"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def lund_control(tmp_path_factory):
+    """Boosted-W control samples (Z' → WW) for the Lund-plane reweighting: simulation (Pythia defaults),
+    pseudo-data (another shower/hadronisation tune) and an alternative simulation."""
+    d = tmp_path_factory.mktemp("lund")
+    return {
+        name: generate("zprime_ww", 2500, 5, d / name, workers=2, chunk_size=1250, progress=False, tune=tune)
+        for name, tune in (("sim", "monash"), ("data", "pseudodata"), ("sim_alt", "alt_shower"))
+    }

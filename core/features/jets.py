@@ -95,12 +95,12 @@ def leading_dijets(particles: ak.Array, sel: Selection):
         deta[two] = np.abs(ak.to_numpy(_eta(j[:, 0]) - _eta(j[:, 1])))
         mjj[two] = pair_mass(j)
     keep = two & (deta < sel.deta_store) & (mjj >= sel.mjj_min)
-    cons = _gather(particles[keep], idx[keep])
+    cons = gather(particles[keep], idx[keep])
     return keep, jets[keep], cons, mjj, deta
 
 
-def _gather(particles: ak.Array, index: ak.Array) -> ak.Array:
-    """particles[event][index[event][jet]] for every jet, without Python loops."""
+def gather(particles: ak.Array, index: ak.Array) -> ak.Array:
+    """particles[event][index[event][jet]] for every jet (or subjet), without Python loops."""
     counts = ak.to_numpy(ak.num(particles))
     offsets = (np.cumsum(counts) - counts).astype(np.int64)
     n_jets = ak.to_numpy(ak.num(index, axis=1))

@@ -4,8 +4,9 @@ The ratio is measured on events with even event_id; the simulation's odd events 
 compared with the data's odd events (so statistical fluctuations of the measurement do not close by
 construction). Reported per observable (τ21, τ32, soft-drop mass): χ²/ndf of the normalised
 distributions before and after reweighting (uncertainties: both samples' statistics, the weights' sum of
-squares), and per jet cut: the efficiency in data, in simulation, and corrected ± its uncertainty, with the
-residual non-closure in units of the combined uncertainty. Self-closure: data measured against its own
+squares; and after, also with the correction's per-bin uncertainty band), and per jet cut: the efficiency in data, in simulation, and corrected ± its uncertainty, with the
+residual non-closure in units of the combined uncertainty (the correction's, and both samples'
+statistics). Self-closure: data measured against its own
 other half gives weights whose spread is only the statistical one.
 """
 
@@ -31,10 +32,11 @@ CUTS = {
 }
 
 
-def chi2(h: np.ndarray, h_w2: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
-    """χ² between two normalised histograms (h with sum of squared weights h_w2) over bins with entries."""
+def chi2(h: np.ndarray, h_w2: np.ndarray, ref: np.ndarray, band: np.ndarray | None = None) -> tuple[float, int]:
+    """χ² between two normalised histograms (h with sum of squared weights h_w2) over bins with entries;
+    ``band``: an extra per-bin uncertainty of h's normalised contents (bin-to-bin correlations ignored)."""
     n, nr = h / h.sum(), ref / ref.sum()
-    var = h_w2 / h.sum() ** 2 + ref / ref.sum() ** 2
+    var = h_w2 / h.sum() ** 2 + ref / ref.sum() ** 2 + (0.0 if band is None else band**2)
     ok = var > 0
     return float(np.sum((n - nr)[ok] ** 2 / var[ok])), int(ok.sum())
 
@@ -56,14 +58,18 @@ def closure_study(
     sim_sel = {k: v[keep_s] for k, v in jets_s.items() if isinstance(v, np.ndarray)}
     data_sel = {k: v[keep_d] for k, v in jets_d.items() if isinstance(v, np.ndarray)}
 
+    variations = weights.variations()
+    toys = np.concatenate(list(weights.toy_weights(n_toys)), axis=1)
     observables = {}
     for key, (label, bins) in OBSERVABLES.items():
         hd, _ = np.histogram(data_sel[key], bins)
         hs, _ = np.histogram(sim_sel[key], bins)
         hw, _ = np.histogram(sim_sel[key], bins, weights=w)
         hw2, _ = np.histogram(sim_sel[key], bins, weights=w**2)
+        band = correction_band(sim_sel[key], bins, w, variations, toys)
         c0, n0 = chi2(hs, hs.astype(float), hd)
         c1, n1 = chi2(hw, hw2, hd)
+        c2, n2 = chi2(hw, hw2, hd, band)
         observables[key] = {
             "label": label,
             "bins": bins.tolist(),
@@ -71,8 +77,10 @@ def closure_study(
             "sim": hs.tolist(),
             "reweighted": hw.tolist(),
             "reweighted_w2": hw2.tolist(),
+            "band": band.tolist(),
             "chi2_ndf_before": [c0, n0],
             "chi2_ndf_after": [c1, n1],
+            "chi2_ndf_after_with_uncertainty": [c2, n2],
             "mean": {
                 "data": float(np.mean(data_sel[key])),
                 "sim": float(np.mean(sim_sel[key])),
@@ -84,7 +92,7 @@ def closure_study(
         eff = weights.efficiency(cut(sim_sel), n_toys=n_toys)
         eff_data = float(np.mean(cut(data_sel)))
         data_stat = float(np.sqrt(eff_data * (1 - eff_data) / len(data_sel["pt"])))
-        combined = float(np.hypot(eff["total"], data_stat))
+        combined = float(np.sqrt(eff["total"] ** 2 + eff["corrected_stat"] ** 2 + data_stat**2))
         cuts[name] = {
             **eff,
             "data": eff_data,
@@ -101,6 +109,24 @@ def closure_study(
         "cuts": cuts,
         "self_closure": self_closure(data, control, binning),
     }
+
+
+def correction_band(x: np.ndarray, bins: np.ndarray, w: np.ndarray, variations: dict, toys: np.ndarray) -> np.ndarray:
+    """Per-bin uncertainty of the reweighted, normalised distribution of x from the correction: the toys'
+    standard deviation and each variation's shift, in quadrature."""
+
+    def norm(h):
+        return h / np.sum(h, axis=0, keepdims=True)
+
+    idx = np.digitize(x, bins) - 1
+    inside = (idx >= 0) & (idx < len(bins) - 1)
+    nominal = norm(np.bincount(idx[inside], weights=w[inside], minlength=len(bins) - 1))
+    onehot = np.zeros((len(bins) - 1, int(inside.sum())))
+    onehot[idx[inside], np.arange(int(inside.sum()))] = 1.0
+    var = np.std(norm(onehot @ toys[inside]), axis=1, ddof=1) ** 2
+    for v in variations.values():
+        var += (norm(np.bincount(idx[inside], weights=v[inside], minlength=len(bins) - 1)) - nominal) ** 2
+    return np.sqrt(var)
 
 
 def _control_jets(jets: dict, control: ControlSelection) -> np.ndarray:

@@ -10,7 +10,6 @@ many subjets as generator quarks fall inside them (or a fixed number when no qua
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass
 
 import awkward as ak
@@ -67,9 +66,7 @@ def control_subjets(es: EventSet, control: ControlSelection, part: str | None = 
     if not keep.any():
         raise InputError(f"{es.path}: no jet passes the control selection {asdict(control)}")
     n = np.where(keep, control.n_prongs, 0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # fastjet's generic note on exclusive jets
-        sub = recluster(jets["constituents"], n, jet_radius(es))
+    sub = recluster(jets["constituents"], n, jet_radius(es))
     return sub, jets
 
 
@@ -125,9 +122,7 @@ def target_subjets(
         raise InputError(
             f"{es.path}: no generator quarks stored (field 'partons'); give the number of prongs to recluster into"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        sub = recluster(info["constituents"], n, r, quarks, match_dr)
+    sub = recluster(info["constituents"], n, r, quarks, match_dr)
     return sub, info
 
 

@@ -10,6 +10,7 @@ Everything is vectorised over jets with FastJet's awkward interface, one call pe
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import awkward as ak
@@ -18,6 +19,7 @@ import numpy as np
 
 from core.data.eventset import EventSet
 from core.errors import InputError
+from core.features.jets import gather
 
 MAX_PRONGS = 6
 # subjet categories (per subjet), as the paper separates them for the uncertainties
@@ -98,20 +100,12 @@ def recluster(
         raise InputError(f"at most {MAX_PRONGS} prongs per jet are supported, got {int(n_prongs.max())}")
     vec_all = ak.zip({k: ak.values_astype(constituents[k], np.float64) for k in ("px", "py", "pz", "E")})
     parts = []
-    for n in range(1, MAX_PRONGS + 1):
-        sel = np.flatnonzero(n_prongs == n)
-        if len(sel) == 0:
-            continue
-        vec = vec_all[sel]
-        kt = fastjet.ClusterSequence(vec, fastjet.JetDefinition(fastjet.kt_algorithm, 10.0))
-        sub = kt.exclusive_jets(n_jets=n)
-        index = kt.exclusive_jets_constituent_index(njets=n)
-        sub_cons = _gather(vec, index)  # len(sel) × n × var
-        flat = ak.flatten(sub_cons, axis=1)  # (len(sel)·n) × var
-        ca = fastjet.ClusterSequence(flat, fastjet.JetDefinition(fastjet.cambridge_algorithm, 10.0))
-        lund = ak.flatten(ca.exclusive_jets_lund_declusterings(njets=1), axis=1)
-        pt, eta, phi = (ak.to_numpy(ak.flatten(x)) for x in _kinematics(sub))
-        parts.append((np.repeat(sel, n), pt, eta, phi, lund))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # fastjet's generic note on exclusive jets
+        for n in range(1, MAX_PRONGS + 1):
+            part = _recluster_n(vec_all, n_prongs, n)
+            if part is not None:
+                parts.append(part)
     if not parts:
         empty = ak.Array([[]] * 0)
         return Subjets(
@@ -131,16 +125,21 @@ def recluster(
     return Subjets(jet, pt, eta, phi, category, ln_r_delta, ln_kt, n_jets, n_prongs)
 
 
-def _gather(vec: ak.Array, index: ak.Array) -> ak.Array:
-    """vec[jet][index[jet][subjet]] for every subjet, vectorised."""
-    counts = ak.to_numpy(ak.num(vec))
-    offsets = (np.cumsum(counts) - counts).astype(np.int64)
-    n_sub = ak.to_numpy(ak.num(index, axis=1))
-    n_c = ak.to_numpy(ak.flatten(ak.num(index, axis=2)))
-    flat_idx = ak.to_numpy(ak.flatten(index, axis=None)).astype(np.int64)
-    flat_idx += np.repeat(np.repeat(offsets, n_sub), n_c)
-    flat = ak.flatten(vec)[flat_idx]
-    return ak.unflatten(ak.unflatten(flat, n_c), n_sub)
+def _recluster_n(vec_all: ak.Array, n_prongs: np.ndarray, n: int):
+    """Subjets and Lund declusterings of the jets to split into exactly n prongs (None if there are none)."""
+    sel = np.flatnonzero(n_prongs == n)
+    if len(sel) == 0:
+        return None
+    vec = vec_all[sel]
+    kt = fastjet.ClusterSequence(vec, fastjet.JetDefinition(fastjet.kt_algorithm, 10.0))
+    sub = kt.exclusive_jets(n_jets=n)
+    index = kt.exclusive_jets_constituent_index(njets=n)
+    sub_cons = gather(vec, index)  # len(sel) × n × var
+    flat = ak.flatten(sub_cons, axis=1)  # (len(sel)·n) × var
+    ca = fastjet.ClusterSequence(flat, fastjet.JetDefinition(fastjet.cambridge_algorithm, 10.0))
+    lund = ak.flatten(ca.exclusive_jets_lund_declusterings(njets=1), axis=1)
+    pt, eta, phi = (ak.to_numpy(ak.flatten(x)) for x in _kinematics(sub))
+    return np.repeat(sel, n), pt, eta, phi, lund
 
 
 def _match(jet: np.ndarray, eta: np.ndarray, phi: np.ndarray, quarks: ak.Array, match_dr: float) -> np.ndarray:

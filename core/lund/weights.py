@@ -130,10 +130,13 @@ def weighted_efficiency(passed, nominal: np.ndarray, variations: dict, toy_block
     total = float(np.sqrt(sum(u**2 for u in unc.values())))
     n = len(passed)
     raw = float(passed.mean()) if n else float("nan")
+    # statistical uncertainty of the weighted sample itself (not part of the correction's uncertainty)
+    mc_stat = float(np.sqrt(np.sum(nominal**2 * (passed - corrected) ** 2)) / np.sum(nominal))
     return {
         "uncorrected": raw,
         "uncorrected_stat": float(np.sqrt(raw * (1 - raw) / n)) if n else float("nan"),
         "corrected": corrected,
+        "corrected_stat": mc_stat,
         "uncertainty": unc,
         "total": total,
         "relative_total": total / corrected if corrected > 0 else float("nan"),
