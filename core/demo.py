@@ -12,9 +12,12 @@ One command (``python -m core demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (defau
   minutes this means S/B ≈ 6% in the SR and ≈ 0.3% overall (LHCO: 0.6% in the SR with 1.1M events).
   Labels are kept for evaluation;
 * ``signal/``: the signal events not injected, a disjoint sample for evaluating methods;
+* ``lund_sim/``, ``lund_data/``, ``lund_sim_alt/``: boosted-W control samples (Z'(2 TeV) → WW) with Pythia's
+  default shower, the "pseudodata" tune and the "alt_shower" tune, for the Lund-plane reweighting;
 * ``run/``: a Run of the references and the data-driven methods (CWoLa, VAE-QR, Tag N' Train,
   CATHODE) on ``data`` (CMS staggered windows, binning B, the
-  windows up to 6.1 TeV where the demo still has events), which the dashboard opens.
+  windows up to 6.1 TeV where the demo still has events), which the dashboard opens, with the Lund-plane
+  reweighting of its signal events (``run/lund``).
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from core.data import EventSet, inject
 from core.errors import InputError
 from core.generate import generate
 
-DEMO_VERSION = 3
+DEMO_VERSION = 4
 N_QCD = 60_000
 N_SIGNAL = 6_000
+N_LUND = 5_000  # events per Lund control sample
+LUND_TUNES = {"lund_sim": "monash", "lund_data": "pseudodata", "lund_sim_alt": "alt_shower"}
 SR = (3300.0, 3700.0)
 DETA_MAX = 1.3
 TARGET_S_OVER_SQRT_B = 2.2
@@ -74,28 +79,35 @@ def demo_ready(path: Path, scale: float) -> bool:
     try:
         from core.results import Run
 
-        return Run.open(path / "run").manifest["eventset"]["created"] == es.schema.get("created")
+        same = Run.open(path / "run").manifest["eventset"]["created"] == es.schema.get("created")
+        return same and (path / "run" / "lund" / "report.json").exists()
     except InputError:
         return False
 
 
-def _reuse_or_generate(process: str, n: int, seed: int, path: Path, workers, progress) -> EventSet:
-    """A component EventSet made earlier with the same process, event count and seed is reused."""
+def _reuse_or_generate(
+    process: str, n: int, seed: int, path: Path, workers, progress, tune: str | None = None
+) -> EventSet:
+    """A component EventSet made earlier with the same process, event count, seed and tune (and holding the
+    generator quarks, stored since demo version 4) is reused."""
+    from core.generate.processes import tune_settings
+
     try:
         es = EventSet.open(path)
         info = es.schema.get("processes", {}).get(process, {})
-        if info.get("n_generated") == n and info.get("seed") == seed:
+        same = info.get("n_generated") == n and info.get("seed") == seed
+        if same and info.get("shower_settings", []) == tune_settings(tune) and "partons" in es.fields:
             return es
     except InputError:
         pass
-    return generate(process, n, seed, path, workers=workers, overwrite=True, progress=progress)
+    return generate(process, n, seed, path, workers=workers, overwrite=True, progress=progress, tune=tune)
 
 
 def build_demo(
     out: Path | None = None, workers: int | None = None, force: bool = False, scale: float = 1.0, progress: bool = True
 ) -> dict[str, Path]:
     out = Path(out) if out else default_demo_dir()
-    paths = {k: out / k for k in ("qcd", "wprime_xy", "data", "signal", "run")}
+    paths = {k: out / k for k in ("qcd", "wprime_xy", "data", "signal", "run", *LUND_TUNES)}
     if scale <= 0:
         raise InputError(f"--scale must be positive, got {scale}")
     if not force and demo_ready(out, scale):
@@ -140,4 +152,12 @@ def build_demo(
         "demo run",
     )
     execute(cfg, overwrite=True, progress=progress)
+    from core.lund.report import add_to_run
+
+    n_lund = max(500, int(N_LUND * scale))
+    lund = {
+        k: _reuse_or_generate("zprime_ww", n_lund, SEED + 3, paths[k], workers, progress, tune=tune)
+        for k, tune in LUND_TUNES.items()
+    }
+    add_to_run(paths["run"], lund["lund_data"], lund["lund_sim"], lund["lund_sim_alt"])
     return paths

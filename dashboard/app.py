@@ -6,6 +6,7 @@ import panel as pn
 
 from core.errors import InputError
 from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
+from dashboard.lund import LundView
 from dashboard.overview import Overview
 from dashboard.state import SessionState
 from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
@@ -77,7 +78,7 @@ def build() -> pn.template.FastListTemplate:
         ("What is anomalous?", FeatureView(state=state)),
         ("Events", EventsView(state=state)),
         ("Performance", PerformanceView(state=state)),
-        ("Lund reweighting", pn.pane.Alert(missing.format("Lund-plane reweighting results"), alert_type="info")),
+        ("Lund reweighting", LundView(state=state)),
         ("Trigger", pn.pane.Alert(missing.format("trigger-model resource reports"), alert_type="info")),
         dynamic=True,
     )

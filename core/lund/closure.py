@@ -2,12 +2,12 @@
 
 The ratio is measured on events with even event_id; the simulation's odd events are reweighted and
 compared with the data's odd events (so statistical fluctuations of the measurement do not close by
-construction). Reported per observable (τ21, τ32, soft-drop mass): χ²/ndf of the normalised
-distributions before and after reweighting (uncertainties: both samples' statistics, the weights' sum of
-squares; and after, also with the correction's per-bin uncertainty band), and per jet cut: the efficiency in data, in simulation, and corrected ± its uncertainty, with the
-residual non-closure in units of the combined uncertainty (the correction's, and both samples'
-statistics). Self-closure: data measured against its own
-other half gives weights whose spread is only the statistical one.
+construction). Reported per observable (τ21, τ32, soft-drop mass): χ²/ndf of the normalised distributions
+before and after reweighting (both samples' statistics, the weights' sum of squares; after, also with the
+correction's per-bin uncertainty band). Per jet cut: the efficiency in data, in simulation, and corrected ±
+its uncertainty, with the residual non-closure in units of the combined uncertainty (the correction's and
+both samples' statistics). Self-closure: data measured against its own other half gives weights whose
+spread is only the statistical one.
 """
 
 from __future__ import annotations
