@@ -91,8 +91,9 @@ class LundView(RunView):
             return hv.QuadMesh((x, y, z.T), kdims=dims, vdims=[label]).opts(**{**opts, **extra})
 
         top = max(float(planes["data"].max()), float(planes["sim"].max()), 1e-9)
-        log_r = np.log2(planes["ratio"])
-        span = max(float(np.abs(log_r).max()), 0.1)
+        # the ratio where it is measured to better than 50%; poorly measured bins are left blank
+        log_r = np.where(planes["stat"] < 0.5, np.log2(planes["ratio"]), np.nan)
+        span = max(float(np.nanmax(np.abs(log_r), initial=0.0)), 0.1)
         return pn.Column(
             pn.Row(
                 mesh(planes["data"], "emissions per subjet").opts(title="Data (pseudo-data)", clim=(0, top)),
@@ -101,7 +102,8 @@ class LundView(RunView):
             ),
             pn.pane.Markdown(
                 f"Subjet pT {pt_text}. Primary Lund plane of each prong subjet (exclusive kT, then C/A); "
-                "bins without data or simulation get ratio 1. Control: "
+                "the ratio is drawn where its statistical uncertainty is below 50% (elsewhere it is still "
+                "applied; bins without data or simulation get ratio 1). Control: "
                 f"`{res.ratio.provenance.get('data', '?')}` vs `{res.ratio.provenance.get('sim', '?')}`."
             ),
             sizing_mode="stretch_width",
@@ -137,7 +139,7 @@ class LundView(RunView):
             logx=True,
             responsive=True,
             height=330,
-            title=f"{method}: signal efficiency before / after Lund reweighting (band: total uncertainty)",
+            title=f"{method}: ε_S before / after reweighting",
             legend_position="top_left",
             fontscale=self.state.fontscale,
         )
@@ -147,6 +149,8 @@ class LundView(RunView):
             plot,
             pn.Column(
                 pn.pane.Markdown(
+                    "Band: total uncertainty of the correction (statistical toys, modelling, pT extrapolation, "
+                    "unmatched / shared subjets), in quadrature.\n\n"
                     f"**At ε_B = {at.eps_b:.2g}**: ε_S = {at.uncorrected:.3f} (simulation) → "
                     f"**{at.corrected:.3f} ± {(at.hi - at.lo) / 2:.3f}** (reweighted)"
                 ),
@@ -173,26 +177,31 @@ class LundView(RunView):
             d, s, w = norm(o["data"]), norm(o["sim"]), norm(o["reweighted"])
             band = np.asarray(o["band"]) / np.diff(bins)
             err = np.sqrt(np.asarray(o["data"], dtype=float)) / np.sum(o["data"]) / np.diff(bins)
-            ylab = "normalised jets / bin width"
             (c0, n0), (c1, n1) = o["chi2_ndf_before"], o["chi2_ndf_after_with_uncertainty"]
+            x = o["label"]
+            edges2 = np.repeat(bins, 2)[1:-1]  # the band drawn as steps over each bin
+            ylab = f"normalised jets / bin width ({key})"  # one y dimension per plot: no shared axes
             plots.append(
-                (
-                    hv.Area((centers, w - band, w + band), o["label"], [ylab, "hi"]).opts(
-                        color="#d62728", alpha=0.25, line_alpha=0
-                    )
-                    * hv.Histogram((bins, s), kdims=[o["label"]], vdims=[ylab], label="simulation").opts(
-                        fill_alpha=0, line_color="black"
-                    )
-                    * hv.Histogram((bins, w), kdims=[o["label"]], vdims=[ylab], label="reweighted").opts(
-                        fill_alpha=0, line_color="#d62728"
-                    )
-                    * hv.ErrorBars((centers, d, err), o["label"], [ylab, "err"]).opts(color="black")
-                    * hv.Scatter((centers, d), o["label"], ylab, label="pseudo-data").opts(color="black", size=5)
+                hv.Overlay(
+                    [
+                        hv.Area((edges2, np.repeat(w - band, 2), np.repeat(w + band, 2)), x, [ylab, "hi"]).opts(
+                            color="#d62728", alpha=0.25, line_alpha=0
+                        ),
+                        hv.Curve((centers, s), x, ylab, label="simulation").opts(
+                            color="black", interpolation="steps-mid"
+                        ),
+                        hv.Curve((centers, w), x, ylab, label="reweighted").opts(
+                            color="#d62728", interpolation="steps-mid", line_width=2
+                        ),
+                        hv.ErrorBars((centers, d, err), x, [ylab, "err"]).opts(color="black"),
+                        hv.Scatter((centers, d), x, ylab, label="pseudo-data").opts(color="black", size=5),
+                    ]
                 ).opts(
                     title=f"{o['label']}: χ²/ndf {c0:.0f}/{n0} → {c1:.0f}/{n1}",
                     responsive=True,
                     height=300,
-                    legend_position="top_right",
+                    ylabel="normalised jets / bin width",
+                    legend_position="top_left" if key == "tau32" else "top_right",
                     fontscale=self.state.fontscale,
                 )
             )
@@ -228,6 +237,8 @@ class LundView(RunView):
         n_pt = res.ratio.binning.shape[0] if res is not None else 1
         edges = res.ratio.binning.subjet_pt if res is not None else (0.0, 0.0)
         self.param.pt_bin.bounds = (0, n_pt - 1)
+        if res is not None and self.pt_bin == 0:
+            self.pt_bin = int(np.argmax(res.ratio.data.subjets))  # open on the best-measured pT bin
         options = {f"{edges[i]:.0f}–{edges[i + 1]:.0f} GeV": i for i in range(n_pt)}
         chooser = pn.widgets.Select.from_param(self.param.pt_bin, name="Subjet pT", options=options, width=220)
         return pn.Column(chooser, self._planes, self._efficiency, self._closure, sizing_mode="stretch_width")
