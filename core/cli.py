@@ -85,7 +85,6 @@ def _cmd_read(a) -> int:
         skip_bad=a.skip_bad,
         overwrite=a.overwrite,
         progress=not a.quiet,
-        tune=a.pythia if a.pythia else a.tune,
     )
     print(es.describe())
     print(read_summary(es))

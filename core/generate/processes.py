@@ -24,6 +24,8 @@ Signals A → B C (all masses configurable with ``params``)
     y_hh_tttt          Y(3000) → H(400) H, H → t t̄       g g → spin-0 neutral
     qstar_qw           Q*(3000) → q W                     q g → q* (Pythia excited quarks, native)
     zprime_ww          Z'(2000) → W⁺ W⁻ → 4q              q q̄ → Z' (control sample: boosted W jets)
+    h_aa_4b            H(125) → a(30) a(30) → 4b          g g → H (L1-trigger benchmark, not a dijet)
+    minbias            inelastic non-diffractive pp       SoftQCD:nonDiffractive (zero-bias-like)
     =================  =================================  ====================================
 
     Quarks from a neutral boson are d, u, s, c, b with equal probability; from a charged one
@@ -215,6 +217,28 @@ _add(
         Decay(32, "mA", (Decay(24, None, (QQ,)), Decay(-24, None, (QQ,)))),
         defaults={"mA": 2000.0, "width_fraction": 0.01},
         checks=(("mA", (M_W, M_W)),),
+    )
+)
+
+_add(
+    Model(
+        "h_aa_4b",
+        "H(125 GeV) → a(30 GeV) a(30 GeV) → 4b (L1 anomaly-trigger benchmark, not a dijet)",
+        "gg_spin0_neutral",
+        Decay(35, "mA", (Decay(9000025, "mB", (Decay(5), Decay(-5))), Decay(9000025, "mB", (Decay(5), Decay(-5))))),
+        defaults={"mA": 125.0, "mB": 30.0, "width_fraction": 0.01},
+        checks=(("mA", ("mB", "mB")), ("mB", (4.8, 4.8))),
+    )
+)
+_add(
+    Model(
+        "minbias",
+        "inelastic non-diffractive pp collisions (SoftQCD:nonDiffractive): the zero-bias trigger's background",
+        None,
+        None,
+        defaults={},
+        native_settings=("SoftQCD:nonDiffractive = on",),
+        label_signal=False,
     )
 )
 
