@@ -195,6 +195,64 @@ def _cmd_lund(a) -> int:
     return 0
 
 
+def _cmd_l1(a) -> int:
+    from core.trigger.samples import L1Sample, generate_l1
+
+    out = generate_l1(
+        a.process,
+        a.events,
+        a.seed,
+        a.out,
+        params=_params(a.param),
+        pileup=a.pileup,
+        workers=a.workers,
+        overwrite=a.overwrite,
+        progress=not a.quiet,
+    )
+    s = L1Sample.open(out)
+    print(f"L1 sample {out}: {len(s.inputs)} events of {s.name}, pile-up {s.meta['pileup']:g}")
+    return 0
+
+
+def _cmd_trigger(a) -> int:
+    from core.trigger.report import TRIGGER_DIR, build_trigger_report, load_report
+    from core.trigger.samples import L1Sample
+
+    if (a.run is None) == (a.out is None):
+        raise InputError("give either --run RUN (writes RUN/trigger) or --out DIR")
+    out = a.run / TRIGGER_DIR if a.run is not None else a.out
+    if a.run is not None:
+        from core.results import Run
+
+        Run.open(a.run)  # a clear error if it is not a Run
+    build_trigger_report(
+        out,
+        L1Sample.open(a.background),
+        [L1Sample.open(s) for s in a.signal],
+        epochs=a.epochs,
+        rate_hz=a.rate_hz,
+        use_yosys=not a.no_yosys,
+        progress=not a.quiet,
+    )
+    r = load_report(out)
+    print(f"trigger report written to {out}")
+    for name, m in r["models"].items():
+        res, ph = m["resources"], m["physics"]
+        bits = m["bit_accuracy"]["hls4ml_csim_vs_quantised"]
+        print(
+            f"  {name:8s} {res['lut']} LUT, {res['ff']} FF, {res['latency_cycles']} cycles ({res['latency_ns']:.0f} ns "
+            f"at {res['clock_mhz']:g} MHz) [da4ml estimate]; hls4ml C-sim mismatches {bits['mismatches']}/{bits['n']}"
+        )
+        thr = ph["threshold"]
+        for s, v in ph["signals"].items():
+            e = v["at_target_rate"]
+            print(
+                f"           {s:14s} efficiency {e['efficiency']:.3f} ± {e['uncertainty']:.3f} at "
+                f"{thr['achieved_rate_hz']:.0f} Hz (target {thr['target_rate_hz']:.0f} Hz)"
+            )
+    return 0
+
+
 def _cmd_processes(a) -> int:
     from core.generate import MODELS
 
@@ -285,6 +343,29 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_cmd_run)
+
+    l1 = sub.add_parser("l1", help="generate an L1-trigger sample (57 object inputs, 14x18 calorimeter regions)")
+    l1.add_argument("--process", required=True, help="minbias for zero-bias background, or a signal process")
+    l1.add_argument("--events", type=int, required=True)
+    l1.add_argument("--seed", type=int, default=1)
+    l1.add_argument("--out", type=Path, required=True)
+    l1.add_argument("--param", action="append", metavar="NAME=VALUE")
+    l1.add_argument("--pileup", type=float, default=0.0, help="mean number of overlaid minimum-bias interactions")
+    l1.add_argument("--workers", type=int, default=None)
+    l1.add_argument("--overwrite", action="store_true")
+    l1.add_argument("--quiet", action="store_true")
+    l1.set_defaults(func=_cmd_l1)
+
+    tr = sub.add_parser("trigger", help="train L1 anomaly triggers, take them to firmware, write the report")
+    tr.add_argument("--background", type=Path, required=True, help="zero-bias L1 sample (python -m core l1)")
+    tr.add_argument("--signal", type=Path, action="append", default=[], help="signal L1 sample (repeatable)")
+    tr.add_argument("--run", type=Path, help="add the report to this Run (RUN/trigger)")
+    tr.add_argument("--out", type=Path, help="or write it here")
+    tr.add_argument("--epochs", type=int, default=20)
+    tr.add_argument("--rate-hz", type=float, default=1000.0, help="target rate at 40 MHz bunch crossings")
+    tr.add_argument("--no-yosys", action="store_true", help="skip the yosys synthesis check")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=_cmd_trigger)
 
     lp = sub.add_parser("lund", help="Lund-plane reweighting: measure the ratio in a control sample, add it to a Run")
     lp.add_argument("--run", type=Path, required=True, help="the Run whose signal events are reweighted")

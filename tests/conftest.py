@@ -62,3 +62,14 @@ def lund_control(tmp_path_factory):
         name: generate("zprime_ww", 2500, 5, d / name, workers=2, chunk_size=1250, progress=False, tune=tune)
         for name, tune in (("sim", "monash"), ("data", "pseudodata"), ("sim_alt", "alt_shower"))
     }
+
+
+@pytest.fixture(scope="session")
+def l1_samples(tmp_path_factory):
+    """Zero-bias (minimum-bias) and H → aa → 4b L1-trigger samples: 10k events, the bit-exactness minimum."""
+    from core.trigger.samples import L1Sample, generate_l1
+
+    d = tmp_path_factory.mktemp("l1")
+    bg = generate_l1("minbias", 10_000, 3, d / "minbias", workers=2, chunk_size=2500, progress=False)
+    sig = generate_l1("h_aa_4b", 1_000, 4, d / "h_aa_4b", workers=1, chunk_size=1000, progress=False)
+    return L1Sample.open(bg), L1Sample.open(sig)

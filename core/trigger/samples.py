@@ -1,0 +1,191 @@
+"""L1 samples: generated events reduced to the trigger's inputs (57 object inputs, 14 × 18 region image).
+
+``generate_l1(process, n, seed, out)`` runs Pythia (the same processes and routes as ``core.generate``, plus
+``minbias`` for the zero-bias background) in chunks on all cores, optionally overlays pile-up (a Poisson
+number of minimum-bias interactions per event, mean ``pileup``), computes the L1 objects and regions
+(``core.trigger.l1``) and writes ``OUT/l1.parquet`` and ``OUT/meta.json`` atomically. Truth-level particles
+(no detector model: the L1 resolution is applied to the objects). Chunk seeds follow ``core.generate``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from core.data.atomic import check_writable_dir, publish_dir, staging_dir, write_json_atomic
+from core.errors import InputError
+from core.trigger.l1 import IMAGE_ETA, IMAGE_PHI, INPUT_NAMES, N_OBJECTS, l1_objects, network_inputs, region_image
+
+L1_FILE, META_FILE = "l1.parquet", "meta.json"
+
+
+@dataclass
+class L1Chunk:
+    process: str
+    params: dict
+    n_events: int
+    seed: int
+    index: int
+    pileup: float
+
+
+def _particles(batch) -> ak.Array:
+    from core.generate.detector import truth_particles
+    from core.generate.runner import _charges
+
+    prt = batch.prt
+    final = prt[prt.status > 0]
+    counts = ak.to_numpy(ak.num(final))
+    flat = ak.flatten(final)
+    pid = ak.to_numpy(flat.id)
+    return truth_particles(*(ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")), pid, _charges(pid), counts)
+
+
+def _overlay(parts: ak.Array, pileup: float, seed: int, rng: np.random.Generator) -> ak.Array:
+    """Add a Poisson(pileup) number of minimum-bias interactions to every event."""
+    from core.generate.processes import get_model
+    from core.generate.runner import ChunkTask, _generate_batch
+
+    n_pu = rng.poisson(pileup, len(parts))
+    total = int(n_pu.sum())
+    if total == 0:
+        return parts
+    mb = get_model("minbias")
+    task = ChunkTask("minbias", {}, total, seed % 900_000_000 + 1, 0, "pileup", "", None, {})
+    pu = _particles(_generate_batch(mb, mb.masses({}), task, rng)[0])[:total]
+    per_pu_event = ak.to_numpy(ak.num(pu))
+    owner = np.repeat(np.arange(len(parts)), n_pu)[: len(per_pu_event)]
+    per_event = np.bincount(owner, weights=per_pu_event, minlength=len(parts)).astype(np.int64)
+    return ak.concatenate([parts, ak.unflatten(ak.flatten(pu), per_event)], axis=1)
+
+
+def run_l1_chunk(task: L1Chunk) -> dict:
+    from core.generate.processes import get_model
+    from core.generate.runner import ChunkTask, _generate_batch
+
+    model = get_model(task.process)
+    m = model.masses(task.params)
+    rng = np.random.default_rng(task.seed)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ct = ChunkTask(task.process, task.params, task.n_events, task.seed, task.index, "l1", tmp, None, {})
+        batch, sigma, _, _ = _generate_batch(model, m, ct, rng)
+    parts = _particles(batch)
+    if task.pileup > 0:
+        parts = _overlay(parts, task.pileup, task.seed * 7 + 3, rng)
+    objects = l1_objects(parts, rng)
+    image = region_image(parts)
+    return {"objects": objects, "image": image, "sigma_pb": sigma, "n": len(parts)}
+
+
+def generate_l1(
+    process: str,
+    n_events: int,
+    seed: int,
+    out: str | Path,
+    params: dict | None = None,
+    pileup: float = 0.0,
+    workers: int | None = None,
+    chunk_size: int = 2000,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    from core.generate.processes import get_model
+    from core.generate.runner import chunk_seed
+
+    out = Path(out)
+    model = get_model(process)
+    model.masses(params or {})
+    if n_events <= 0 or chunk_size <= 0:
+        raise InputError(f"events and chunk size must be positive, got {n_events}, {chunk_size}")
+    if pileup < 0:
+        raise InputError(f"pile-up must be >= 0, got {pileup}")
+    check_writable_dir(out)
+    if out.exists() and not overwrite:
+        raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
+    tasks = [
+        L1Chunk(
+            process, dict(params or {}), min(chunk_size, n_events - i), chunk_seed(seed, process, "l1", k), k, pileup
+        )
+        for k, i in enumerate(range(0, n_events, chunk_size))
+    ]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    t0 = time.perf_counter()
+    results = [None] * len(tasks)
+    bar = tqdm(total=n_events, unit="ev", desc=f"L1 {process}", disable=not progress, dynamic_ncols=True)
+    try:
+        if workers == 1:
+            for t in tasks:
+                results[t.index] = run_l1_chunk(t)
+                bar.update(t.n_events)
+        else:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = {pool.submit(run_l1_chunk, t): t for t in tasks}
+                for fut in futures:
+                    results[futures[fut].index] = fut.result()
+                    bar.update(futures[fut].n_events)
+    finally:
+        bar.close()
+    objects = np.concatenate([r["objects"] for r in results])
+    image = np.concatenate([r["image"] for r in results])
+    x = network_inputs(objects)
+    table = {name: x[:, i] for i, name in enumerate(INPUT_NAMES)}
+    table["image"] = pa.FixedSizeListArray.from_arrays(pa.array(image.reshape(-1)), IMAGE_ETA * IMAGE_PHI)
+    label = 1 if model.label_signal else 0
+    sigma = float(np.mean([r["sigma_pb"] for r in results]))
+    meta = {
+        "process": process,
+        "params": model.masses(params or {}),
+        "n_events": int(len(x)),
+        "seed": seed,
+        "pileup": pileup,
+        "label": label,
+        "sigma_pb": sigma,
+        "inputs": {"names": INPUT_NAMES, "objects": N_OBJECTS, "scale": "pT/256 GeV, eta/4, phi/pi"},
+        "image": {"shape": [IMAGE_ETA, IMAGE_PHI], "units": "GeV"},
+        "seconds": time.perf_counter() - t0,
+    }
+    with staging_dir(out) as tmp:
+        pq.write_table(pa.table(table), tmp / L1_FILE, compression="zstd")
+        write_json_atomic(tmp / META_FILE, meta)
+        publish_dir(tmp, out, overwrite=overwrite)
+    return out
+
+
+@dataclass
+class L1Sample:
+    path: Path
+    meta: dict
+    inputs: np.ndarray  # (n, 57)
+    image: np.ndarray  # (n, 14, 18)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "L1Sample":
+        path = Path(path)
+        try:
+            meta = json.loads((path / META_FILE).read_text())
+            t = pq.read_table(path / L1_FILE)
+        except (OSError, json.JSONDecodeError, pa.ArrowInvalid) as e:
+            raise InputError(f"{path}: not an L1 sample ({e})") from None
+        missing = [n for n in INPUT_NAMES + ["image"] if n not in t.column_names]
+        if missing:
+            raise InputError(f"{path / L1_FILE}: missing column(s) {missing[:5]}")
+        x = np.column_stack([t.column(n).to_numpy() for n in INPUT_NAMES]).astype(np.float32)
+        img = t.column("image").combine_chunks().flatten().to_numpy().reshape(len(x), IMAGE_ETA, IMAGE_PHI)
+        return cls(path, meta, x, img.astype(np.float32))
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("process", self.path.name)

@@ -1,0 +1,129 @@
+"""Level-1 trigger models: L1 inputs, rates on known distributions, bit-exact firmware, resource estimates."""
+
+from __future__ import annotations
+
+import shutil
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from core.errors import InputError
+from core.trigger import firmware, models
+from core.trigger.l1 import ETA_STEP, PHI_STEP, PT_STEP, l1_objects, network_inputs, region_image
+from core.trigger.rates import efficiency_at, rate_curve, threshold_for_rate
+from core.trigger.report import build_trigger_report, load_report
+from core.trigger.samples import L1Sample
+
+
+def test_rate_threshold_and_efficiency_are_exact_on_a_known_distribution():
+    background = np.arange(100_000, dtype=float)  # scores 0 .. 99999, one each
+    t = threshold_for_rate(background, 1000.0)  # 2.5e-5 × 1e5 = 2.5 → at most 2 events may fire
+    assert t["threshold"] == 99_997.0 and t["zero_bias_events_above"] == 2
+    assert t["achieved_rate_hz"] == pytest.approx(2 / 100_000 * 40e6)
+    signal = np.arange(99_990, 100_010, dtype=float)  # 12 of these 20 lie above 99997
+    assert efficiency_at(signal, t["threshold"])["efficiency"] == pytest.approx(0.6)
+    curve = rate_curve(background)
+    assert np.all(np.diff(curve["rate_hz"]) <= 0)  # rising threshold, falling rate
+    assert curve["rate_hz"][0] == pytest.approx(40e6 * (1 - 1 / 100_000))
+    ties = threshold_for_rate(np.array([1.0] * 10 + [5.0] * 5), 40e6 * 0.3)  # 4 may fire; the 5 tied may not
+    assert ties["zero_bias_events_above"] == 0
+
+
+def particle(pt, eta, phi, cls):
+    return {"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta), "E": pt * np.cosh(eta), "cls": cls}
+
+
+def test_l1_objects_of_a_known_event():
+    # an isolated 40 GeV photon, a 25 GeV muon, and a 3-particle jet of 100 GeV at (η, φ) = (−1, 2)
+    event = [
+        particle(40.0, 0.3, -1.0, 2),
+        particle(25.0, 1.0, 0.5, 4),
+        particle(50.0, -1.0, 2.0, 0),
+        particle(30.0, -1.05, 2.05, 1),
+        particle(20.0, -0.95, 1.95, 0),
+    ]
+    obj = l1_objects(ak.Array([event]), np.random.default_rng(1))[0]
+    met, eg, mu, jets = obj[0], obj[1:5], obj[5:9], obj[9:]
+    for o in obj[obj[:, 0] > 0]:  # every number on its L1 grid
+        assert o[0] / PT_STEP == pytest.approx(round(o[0] / PT_STEP)) and o[1] / ETA_STEP == pytest.approx(
+            round(o[1] / ETA_STEP)
+        )
+        assert o[2] / PHI_STEP == pytest.approx(round(o[2] / PHI_STEP))
+    assert eg[0][1:] == pytest.approx([round(0.3 / ETA_STEP) * ETA_STEP, round(-1.0 / PHI_STEP) * PHI_STEP])
+    assert 30 < eg[0][0] < 50 and np.all(eg[1:] == 0)
+    assert mu[0][1] == pytest.approx(round(1.0 / ETA_STEP) * ETA_STEP) and np.all(mu[1:] == 0)
+    assert jets[0][0] > 50 and jets[0][1] == pytest.approx(-1.0, abs=0.05)
+    # the photon's deposit is a jet too (L1 jets are built from all calorimeter deposits); nothing else
+    assert jets[1][1] == pytest.approx(0.3, abs=0.02) and np.all(jets[2:, 0] == 0)
+    # the calorimeter MET balances everything but the muon (exact up to the 0.5 GeV step)
+    calo = [p for p in event if p["cls"] != 4]
+    mex, mey = -sum(p["px"] for p in calo), -sum(p["py"] for p in calo)
+    assert met[0] == pytest.approx(np.hypot(mex, mey), abs=PT_STEP / 2) and met[1] == 0.0
+    x = network_inputs(obj[None])
+    assert x.shape == (1, 57) and np.all(x * 512 == np.round(x * 512))  # exact fixed-point numbers
+    img = region_image(ak.Array([event]))[0]
+    assert img.shape == (14, 18) and img.sum() == pytest.approx(140.0)  # everything but the muon, |η| < 3
+
+
+def test_da4ml_resource_estimate_agrees_with_yosys(tmp_path):
+    if shutil.which("yosys") is None:
+        pytest.skip("yosys is not installed (apt-get install yosys): the estimate is checked where it is")
+    model = models.quantised_mlp(16, (8,), 4, models.INPUT_BITS, "small")
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # random weights (the quantisers' own variables are left alone)
+        if hasattr(layer, "kernel"):
+            layer.kernel.assign(rng.normal(0, 0.5, tuple(layer.kernel.shape)))
+            layer.bias.assign(rng.normal(0, 0.5, tuple(layer.bias.shape)))
+    comb = firmware.trace(model)
+    est = firmware.da4ml_report(comb, "small", tmp_path / "v")
+    syn = firmware.yosys_check(tmp_path / "v", "small")
+    assert syn["status"] == "ok", syn
+    assert est["lut"] > 1000 and abs(est["lut"] - syn["lut"]) / syn["lut"] < 0.05
+    assert abs(est["ff"] - syn["ff"]) / syn["ff"] < 0.05
+
+
+@pytest.fixture(scope="module")
+def trigger_report(l1_samples, tmp_path_factory):
+    bg, sig = l1_samples
+    out = tmp_path_factory.mktemp("trig") / "trigger"
+    build_trigger_report(out, bg, [sig], epochs=3, use_yosys=False, progress=False)
+    return load_report(out)
+
+
+def test_firmware_is_bit_exact_with_the_quantised_models(trigger_report):
+    for name in ("axol1tl", "cicada"):
+        bits = trigger_report["models"][name]["bit_accuracy"]
+        for check in ("hls4ml_csim_vs_quantised", "da4ml_emulation_vs_quantised"):
+            assert bits[check]["n"] >= 10_000
+            assert bits[check]["mismatches"] == 0 and bits[check]["max_abs_diff"] == 0.0, (name, check)
+
+
+def test_report_has_resources_rates_and_efficiencies(trigger_report):
+    axo = trigger_report["models"]["axol1tl"]
+    res = axo["resources"]
+    assert res["lut"] > 1000 and res["dsp"] == 0 and res["latency_cycles"] >= 1 and "da4ml" in res["source"]
+    assert axo["utilisation_percent"]["Virtex-7 690T (xc7vx690t, CMS global trigger / CTP7)"]["lut"] == pytest.approx(
+        100 * res["lut"] / 433_200
+    )
+    thr = axo["physics"]["threshold"]
+    assert thr["zero_bias_events"] == 5_000 and thr["achieved_rate_hz"] <= 1000.0
+    eff = axo["physics"]["signals"]["h_aa_4b"]["at_target_rate"]["efficiency"]
+    assert 0.0 <= eff <= 1.0
+    curve = axo["physics"]["signals"]["h_aa_4b"]["efficiency_vs_rate"]
+    assert np.all(np.diff(curve["efficiency"]) >= 0)  # a looser threshold never loses signal
+    fm = axo["physics"]["float_model"]
+    assert fm["decision_agreement_at_threshold"] > 0.95
+    assert trigger_report["models"]["axol1tl"]["yosys"]["status"].startswith("skipped")
+    assert "published" in trigger_report["published"]["source"]
+
+
+def test_bad_l1_inputs_are_clear_errors(tmp_path, l1_samples):
+    bg, _ = l1_samples
+    (tmp_path / "junk").mkdir()
+    with pytest.raises(InputError, match="junk: not an L1 sample"):
+        L1Sample.open(tmp_path / "junk")
+    small = L1Sample(bg.path, bg.meta, bg.inputs[:100], bg.image[:100])
+    with pytest.raises(InputError, match="needs at least 10000"):
+        build_trigger_report(tmp_path / "t", small, [], progress=False)
+    assert not (tmp_path / "t").exists()
