@@ -253,6 +253,18 @@ def _cmd_trigger(a) -> int:
     return 0
 
 
+def _cmd_trigger_import(a) -> int:
+    from core.trigger.report import import_vendor_report
+
+    entry = import_vendor_report(a.report, a.model, a.hls_dir)
+    c = entry["csynth"]
+    print(
+        f"added to {a.report}: {a.model} LUT {c.get('LUT')} FF {c.get('FF')} DSP {c.get('DSP')} "
+        f"latency {c.get('BestLatency')}-{c.get('WorstLatency')} cycles ({entry['source']})"
+    )
+    return 0
+
+
 def _cmd_processes(a) -> int:
     from core.generate import MODELS
 
@@ -366,6 +378,12 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-yosys", action="store_true", help="skip the yosys synthesis check")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_cmd_trigger)
+
+    ti = sub.add_parser("trigger-import", help="add a real Vivado/Vitis HLS report to a trigger report")
+    ti.add_argument("--report", type=Path, required=True, help="the trigger report directory (e.g. RUN/trigger)")
+    ti.add_argument("--model", required=True, choices=["axol1tl", "cicada"])
+    ti.add_argument("--hls-dir", type=Path, required=True, help="the hls4ml project after a vendor build")
+    ti.set_defaults(func=_cmd_trigger_import)
 
     lp = sub.add_parser("lund", help="Lund-plane reweighting: measure the ratio in a control sample, add it to a Run")
     lp.add_argument("--run", type=Path, required=True, help="the Run whose signal events are reweighted")

@@ -9,6 +9,7 @@ from dashboard.data import available_runs, default_eventset_path, default_run_pa
 from dashboard.lund import LundView
 from dashboard.overview import Overview
 from dashboard.state import SessionState
+from dashboard.trigger import TriggerView
 from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
 
 
@@ -70,7 +71,6 @@ def build() -> pn.template.FastListTemplate:
         pn.pane.Markdown("Box-select on the spectrum to choose an m_jj window; the feature and event views follow."),
         pn.widgets.Checkbox.from_param(state.param.large_fonts, name="Projector mode (large fonts)"),
     ]
-    missing = "Not in this Run yet: {} arrive with their capability (see README)."
     tabs = pn.Tabs(
         ("Overview", Overview(state=state)),
         ("Spectra", SpectraView(state=state)),
@@ -79,7 +79,7 @@ def build() -> pn.template.FastListTemplate:
         ("Events", EventsView(state=state)),
         ("Performance", PerformanceView(state=state)),
         ("Lund reweighting", LundView(state=state)),
-        ("Trigger", pn.pane.Alert(missing.format("trigger-model resource reports"), alert_type="info")),
+        ("Trigger", TriggerView(state=state)),
         dynamic=True,
     )
     return pn.template.FastListTemplate(title="anomalyscope", sidebar=sidebar, main=[tabs], sidebar_width=300)

@@ -7,13 +7,15 @@ a browser.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
-from core.lund.report import LundResult
+from core.lund.report import LUND_DIR, LundResult
 from core.methods.flat_cut import select
 from dashboard.data import load_run
 from dashboard.views import RunView, _missing
@@ -21,9 +23,15 @@ from dashboard.views import RunView, _missing
 EPS_B_GRID = np.logspace(-3, 0, 31)
 
 
-@pn.cache(max_items=8)
 def lund_result(run_path: str) -> LundResult | None:
-    return LundResult.of_run(run_path)
+    """The Run's Lund reweighting, re-read when it changes (``python -m core lund`` while the server runs)."""
+    report = Path(run_path) / LUND_DIR / "report.json"
+    return _lund(run_path, report.stat().st_mtime_ns if report.exists() else 0)
+
+
+@pn.cache(max_items=8)
+def _lund(run_path: str, mtime: int) -> LundResult | None:
+    return LundResult.of_run(run_path) if mtime else None
 
 
 def lund_planes(res: LundResult, pt_bin: int) -> dict[str, np.ndarray]:

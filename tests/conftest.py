@@ -73,3 +73,14 @@ def l1_samples(tmp_path_factory):
     bg = generate_l1("minbias", 10_000, 3, d / "minbias", workers=2, chunk_size=2500, progress=False)
     sig = generate_l1("h_aa_4b", 1_000, 4, d / "h_aa_4b", workers=1, chunk_size=1000, progress=False)
     return L1Sample.open(bg), L1Sample.open(sig)
+
+
+@pytest.fixture(scope="session")
+def trigger_report(l1_samples, tmp_path_factory):
+    """A trigger report (3 training epochs, no yosys) and its directory (under "_path")."""
+    from core.trigger.report import build_trigger_report, load_report
+
+    bg, sig = l1_samples
+    out = tmp_path_factory.mktemp("trig") / "trigger"
+    build_trigger_report(out, bg, [sig], epochs=3, use_yosys=False, progress=False)
+    return {**load_report(out), "_path": out}

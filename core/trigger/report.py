@@ -206,3 +206,37 @@ def load_report(path: str | Path) -> dict | None:
         return json.loads(p.read_text())
     except json.JSONDecodeError as e:
         raise InputError(f"{p}: not valid JSON ({e})") from None
+
+
+def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Path) -> dict:
+    """Add a real Vivado/Vitis HLS report to a trigger report: ``hls_dir`` is an hls4ml project (such as
+    ``firmware/<model>/hls4ml`` after ``hls4ml build`` on a machine with the vendor tools), parsed with
+    hls4ml's report reader. The stored entry is labelled as user-supplied vendor output."""
+    import contextlib
+    import io
+
+    from hls4ml.report import parse_vivado_report
+
+    trigger_dir, hls_dir = Path(trigger_dir), Path(hls_dir)
+    report = load_report(trigger_dir)
+    if report is None:
+        raise InputError(f"{trigger_dir}: no {REPORT}; make the trigger report first (python -m core trigger)")
+    if model not in report["models"]:
+        raise InputError(f"{trigger_dir / REPORT}: no model '{model}' (have {sorted(report['models'])})")
+    if not (hls_dir / "project.tcl").is_file():
+        raise InputError(f"{hls_dir}: not an hls4ml project (no project.tcl)")
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        parsed = parse_vivado_report(str(hls_dir))
+    if not parsed or "CSynthesisReport" not in parsed:
+        why = said.getvalue().strip().splitlines()[-1:] or ["no synthesis report"]
+        raise InputError(f"{hls_dir}: no Vivado/Vitis C-synthesis report found ({why[0]})")
+    csynth = parsed["CSynthesisReport"]
+    entry = {
+        "source": "Vivado/Vitis HLS report (user-supplied), parsed with hls4ml's report reader",
+        "path": str(hls_dir),
+        "csynth": csynth,
+        "vivado_synth": parsed.get("VivadoSynthReport"),
+    }
+    report["models"][model]["vendor"] = entry
+    write_json_atomic(trigger_dir / REPORT, report)
+    return entry

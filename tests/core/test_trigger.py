@@ -83,14 +83,6 @@ def test_da4ml_resource_estimate_agrees_with_yosys(tmp_path):
     assert abs(est["ff"] - syn["ff"]) / syn["ff"] < 0.05
 
 
-@pytest.fixture(scope="module")
-def trigger_report(l1_samples, tmp_path_factory):
-    bg, sig = l1_samples
-    out = tmp_path_factory.mktemp("trig") / "trigger"
-    build_trigger_report(out, bg, [sig], epochs=3, use_yosys=False, progress=False)
-    return load_report(out)
-
-
 def test_firmware_is_bit_exact_with_the_quantised_models(trigger_report):
     for name in ("axol1tl", "cicada"):
         bits = trigger_report["models"][name]["bit_accuracy"]
@@ -127,3 +119,34 @@ def test_bad_l1_inputs_are_clear_errors(tmp_path, l1_samples):
     with pytest.raises(InputError, match="needs at least 10000"):
         build_trigger_report(tmp_path / "t", small, [], progress=False)
     assert not (tmp_path / "t").exists()
+
+
+CSYNTH = """<?xml version="1.0" encoding="UTF-8"?>
+<profile><UserAssignments><TargetClockPeriod>25.00</TargetClockPeriod></UserAssignments>
+<PerformanceEstimates><SummaryOfTimingAnalysis><EstimatedClockPeriod>4.321</EstimatedClockPeriod>
+</SummaryOfTimingAnalysis><SummaryOfOverallLatency><Best-caseLatency>2</Best-caseLatency>
+<Worst-caseLatency>2</Worst-caseLatency><Interval-min>1</Interval-min><Interval-max>1</Interval-max>
+</SummaryOfOverallLatency></PerformanceEstimates>
+<AreaEstimates><Resources><BRAM_18K>0</BRAM_18K><DSP>3</DSP><FF>1234</FF><LUT>5678</LUT><URAM>0</URAM></Resources>
+<AvailableResources><BRAM_18K>2940</BRAM_18K><DSP>3600</DSP><FF>866400</FF><LUT>433200</LUT><URAM>0</URAM>
+</AvailableResources></AreaEstimates></profile>
+"""
+
+
+def test_a_vendor_report_is_read_with_hls4ml_and_stored_labelled(trigger_report, tmp_path):
+    from core.trigger.report import import_vendor_report
+
+    trig = tmp_path / "trigger"
+    shutil.copytree(trigger_report["_path"], trig)
+    prj = trig / "firmware" / "axol1tl" / "hls4ml"
+    with pytest.raises(InputError, match="no Vivado/Vitis C-synthesis report"):
+        import_vendor_report(trig, "axol1tl", prj)  # before any vendor build
+    sln = prj / "myproject_prj"
+    (sln / "solution1" / "syn" / "report").mkdir(parents=True)
+    (sln / "hls.app").write_text('<project><solutions><solution name="solution1"/></solutions></project>')
+    (sln / "solution1" / "syn" / "report" / "myproject_csynth.xml").write_text(CSYNTH)
+    entry = import_vendor_report(trig, "axol1tl", prj)
+    assert entry["csynth"]["LUT"] == "5678" and entry["csynth"]["FF"] == "1234" and entry["csynth"]["DSP"] == "3"
+    assert load_report(trig)["models"]["axol1tl"]["vendor"]["source"].startswith("Vivado/Vitis HLS report (user")
+    with pytest.raises(InputError, match="not an hls4ml project"):
+        import_vendor_report(trig, "axol1tl", tmp_path)

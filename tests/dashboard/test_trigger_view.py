@@ -1,0 +1,41 @@
+"""The trigger tab: its tables from a real report, and the view with and without a report in the Run."""
+
+from __future__ import annotations
+
+import shutil
+
+import panel as pn
+
+from dashboard.data import load_run
+from dashboard.state import SessionState
+from dashboard.trigger import TriggerView, exactness_table, resource_table
+
+
+def state_for(run_path) -> SessionState:
+    st = SessionState()
+    st.run_path = str(run_path)
+    st.param.method.objects = load_run(str(run_path)).methods
+    return st
+
+
+def test_tables_say_how_each_number_was_obtained(trigger_report):
+    m = trigger_report["models"]["axol1tl"]
+    res = resource_table(m)
+    assert res.iloc[0]["LUT"] == m["resources"]["lut"] and "da4ml" in res.iloc[0]["how"]
+    assert res.iloc[1]["how"].startswith("yosys: skipped")
+    ex = exactness_table(m)
+    assert list(ex["mismatches"][:2]) == [0, 0] and "decisions agree" in ex["mismatches"].iloc[2]
+
+
+def test_view_renders_a_report_and_says_when_there_is_none(trigger_report, small_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(small_run.path, run)
+    empty = TriggerView(state=state_for(run))._body()
+    assert isinstance(empty, pn.pane.Alert) and "No trigger report in this Run" in empty.object
+    shutil.copytree(trigger_report["_path"], run / "trigger")
+    view = TriggerView(state=state_for(run))
+    for model in ("axol1tl", "cicada"):
+        view.model = model
+        body = view._body()
+        assert isinstance(body, pn.Column)
+        pn.panel(body).get_root()
