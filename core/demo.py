@@ -17,7 +17,8 @@ One command (``python -m core demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (defau
 * ``run/``: a Run of the references and the data-driven methods (CWoLa, VAE-QR, Tag N' Train,
   CATHODE) on ``data`` (CMS staggered windows, binning B, the
   windows up to 6.1 TeV where the demo still has events), which the dashboard opens, with the Lund-plane
-  reweighting of its signal events (``run/lund``).
+  reweighting of its signal events (``run/lund``) and an L1 trigger report (``run/trigger``) made from
+  ``l1_minbias/`` (zero-bias) and ``l1_h_aa_4b/``, ``l1_wprime_xy/`` (signals).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ DEMO_VERSION = 4
 N_QCD = 60_000
 N_SIGNAL = 6_000
 N_LUND = 5_000  # events per Lund control sample
+N_ZERO_BIAS, N_L1_SIGNAL = 40_000, 4_000  # L1 trigger samples (zero-bias: minimum-bias events, no pile-up)
+L1_SIGNALS = ("h_aa_4b", "wprime_xy")
 LUND_TUNES = {"lund_sim": "monash", "lund_data": "pseudodata", "lund_sim_alt": "alt_shower"}
 SR = (3300.0, 3700.0)
 DETA_MAX = 1.3
@@ -80,7 +83,8 @@ def demo_ready(path: Path, scale: float) -> bool:
         from core.results import Run
 
         same = Run.open(path / "run").manifest["eventset"]["created"] == es.schema.get("created")
-        return same and (path / "run" / "lund" / "report.json").exists()
+        done = [path / "run" / "lund" / "report.json", path / "run" / "trigger" / "report.json"]
+        return same and all(p.exists() for p in done)
     except InputError:
         return False
 
@@ -160,4 +164,30 @@ def build_demo(
         for k, tune in LUND_TUNES.items()
     }
     add_to_run(paths["run"], lund["lund_data"], lund["lund_sim"], lund["lund_sim_alt"])
+    _demo_trigger(out, paths["run"], scale, workers, progress)
     return paths
+
+
+def _demo_trigger(out: Path, run: Path, scale: float, workers, progress) -> None:
+    """L1 samples (reused when already made with the same counts) and the trigger report of the demo Run."""
+    import shutil
+
+    from core.trigger.report import build_trigger_report
+    from core.trigger.samples import L1Sample, generate_l1
+
+    def sample(process: str, n: int, seed: int) -> L1Sample:
+        path = out / f"l1_{process}"
+        try:
+            s = L1Sample.open(path)
+            if s.meta.get("n_events") == n and s.meta.get("seed") == seed:
+                return s
+        except InputError:
+            pass
+        return L1Sample.open(generate_l1(process, n, seed, path, workers=workers, overwrite=True, progress=progress))
+
+    n_zb = max(10_000, int(N_ZERO_BIAS * scale))
+    n_sig = max(500, int(N_L1_SIGNAL * scale))
+    background = sample("minbias", n_zb, SEED + 10)
+    signals = [sample(p, n_sig, SEED + 11 + k) for k, p in enumerate(L1_SIGNALS)]
+    use_yosys = shutil.which("yosys") is not None
+    build_trigger_report(run / "trigger", background, signals, epochs=20, use_yosys=use_yosys, progress=progress)

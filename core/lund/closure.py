@@ -52,7 +52,7 @@ def closure_study(
     ratio = fit_ratio(data, sim, control, binning, sim_alt, part="even")
     sub_s, jets_s = control_subjets(sim, control, part="odd")
     _, jets_d = control_subjets(data, control, part="odd")
-    keep_s, keep_d = sub_s.n_prongs > 0, _control_jets(jets_d, control)
+    keep_s, keep_d = sub_s.n_prongs > 0, control.passes(jets_d)
     weights = LundWeights(ratio, sub_s.take(keep_s))
     w = weights.nominal()
     sim_sel = {k: v[keep_s] for k, v in jets_s.items() if isinstance(v, np.ndarray)}
@@ -127,15 +127,6 @@ def correction_band(x: np.ndarray, bins: np.ndarray, w: np.ndarray, variations: 
     for v in variations.values():
         var += (norm(np.bincount(idx[inside], weights=v[inside], minlength=len(bins) - 1)) - nominal) ** 2
     return np.sqrt(var)
-
-
-def _control_jets(jets: dict, control: ControlSelection) -> np.ndarray:
-    keep = np.ones(len(jets["pt"]), dtype=bool)
-    if control.msd_min is not None:
-        keep &= jets["msoftdrop"] >= control.msd_min
-    if control.msd_max is not None:
-        keep &= jets["msoftdrop"] < control.msd_max
-    return keep
 
 
 def self_closure(data: EventSet, control: ControlSelection, binning: LundBinning) -> dict:

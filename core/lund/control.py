@@ -40,6 +40,15 @@ class ControlSelection:
         if bad or not self.jets:
             raise InputError(f"control selection: jets must be among j1, j2, got {list(self.jets)}")
 
+    def passes(self, jets: dict) -> np.ndarray:
+        """Jets (as from ``eventset_jets``) inside the soft-drop-mass window."""
+        keep = np.ones(len(jets["pt"]), dtype=bool)
+        if self.msd_min is not None:
+            keep &= jets["msoftdrop"] >= self.msd_min
+        if self.msd_max is not None:
+            keep &= jets["msoftdrop"] < self.msd_max
+        return keep
+
 
 def jet_radius(es: EventSet) -> float:
     return float(es.schema.get("selection", {}).get("jet_r", 0.8))
@@ -58,11 +67,7 @@ def event_split(es: EventSet, part: str | None) -> np.ndarray | None:
 def control_subjets(es: EventSet, control: ControlSelection, part: str | None = None) -> tuple[Subjets, dict]:
     """Subjets of the control jets of one sample (no generator information used) and the jets themselves."""
     jets = eventset_jets(es, control.jets, event_split(es, part))
-    keep = np.ones(len(jets["pt"]), dtype=bool)
-    if control.msd_min is not None:
-        keep &= jets["msoftdrop"] >= control.msd_min
-    if control.msd_max is not None:
-        keep &= jets["msoftdrop"] < control.msd_max
+    keep = control.passes(jets)
     if not keep.any():
         raise InputError(f"{es.path}: no jet passes the control selection {asdict(control)}")
     n = np.where(keep, control.n_prongs, 0)
