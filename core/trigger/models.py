@@ -44,7 +44,8 @@ def _keras():
 def _scopes(input_bits: dict):
     from hgq.config import LayerConfigScope, QuantizerConfigScope
 
-    common = {"q_type": "kif", "trainable": False}
+    # q_type selects which defaults the scope edits, default_q_type makes them the ones used (fixed kif formats)
+    common = {"q_type": "kif", "default_q_type": "kif", "trainable": False}
     return (
         QuantizerConfigScope(place="weight", overflow_mode="SAT_SYM", **common, **WEIGHT_BITS),
         QuantizerConfigScope(place="bias", overflow_mode="SAT", **common, **BIAS_BITS),
@@ -183,7 +184,7 @@ def train_cicada(images: np.ndarray, epochs: int = 20, batch: int = 1024, seed: 
             loss = torch.mean((teacher(xb) - xb) ** 2)
             loss.backward()
             opt.step()
-            total += float(loss) * len(xb)
+            total += float(loss.detach()) * len(xb)
         teacher.eval()
         with torch.no_grad():
             t_hist["loss"].append(total / len(x_train))
