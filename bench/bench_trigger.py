@@ -81,29 +81,47 @@ def main() -> None:
         enc, t_train = timed(models.train_axol1tl, bg.inputs[:half], epochs=a.epochs)
         enc = enc[0]
         results["axol1tl"] = bench_model(
-            "axol1tl", enc, bg.inputs, lambda x: models.axol1tl_score(models.predict(enc, x)), bg.inputs[half:],
-            {s.name: s.inputs for s in sigs}, tmp, a.yosys,
+            "axol1tl",
+            enc,
+            bg.inputs,
+            lambda x: models.axol1tl_score(models.predict(enc, x)),
+            bg.inputs[half:],
+            {s.name: s.inputs for s in sigs},
+            tmp,
+            a.yosys,
         )
         results["axol1tl"]["seconds"]["training"] = t_train
-        flat = bg.image.reshape(n, -1)
+        flat = models.student_inputs(bg.image)
         (teacher, student, _, _), t_train = timed(models.train_cicada, bg.image[:half], epochs=a.epochs)
         results["cicada"] = bench_model(
-            "cicada", student, flat, lambda x: models.predict(student, x)[:, 0], flat[half:],
-            {s.name: s.image.reshape(len(s.image), -1) for s in sigs}, tmp, a.yosys,
+            "cicada",
+            student,
+            flat,
+            lambda x: models.predict(student, x)[:, 0],
+            flat[half:],
+            {s.name: models.student_inputs(s.image) for s in sigs},
+            tmp,
+            a.yosys,
         )
         results["cicada"]["seconds"]["training"] = t_train
     print(f"L1 trigger models on {n} zero-bias events ({half} for training, {n - half} for rates)")
-    print(f"{'model':9s} {'LUT':>7s} {'FF':>7s} {'cycles':>6s} {'trace s':>8s} {'RTL s':>6s} {'hls4ml s':>9s} "
-          f"{'keras ev/s':>11s} {'da4ml ev/s':>11s} {'csim ev/s':>10s} {'mism.':>6s}")
+    print(
+        f"{'model':9s} {'LUT':>7s} {'FF':>7s} {'cycles':>6s} {'trace s':>8s} {'RTL s':>6s} {'hls4ml s':>9s} "
+        f"{'keras ev/s':>11s} {'da4ml ev/s':>11s} {'csim ev/s':>10s} {'mism.':>6s}"
+    )
     for name, r in results.items():
         s, e = r["seconds"], r["events_per_second"]
-        print(f"{name:9s} {r['lut_da4ml']:7d} {r['ff_da4ml']:7d} {r['latency_cycles']:6d} {s['da4ml_trace']:8.2f} "
-              f"{s['da4ml_verilog_and_estimate']:6.2f} {s['hls4ml_convert_compile']:9.2f} {e['keras']:11.0f} "
-              f"{e['da4ml_emulation']:11.0f} {e['hls4ml_csim']:10.0f} {sum(r['mismatches'].values()):6d}")
+        print(
+            f"{name:9s} {r['lut_da4ml']:7d} {r['ff_da4ml']:7d} {r['latency_cycles']:6d} {s['da4ml_trace']:8.2f} "
+            f"{s['da4ml_verilog_and_estimate']:6.2f} {s['hls4ml_convert_compile']:9.2f} {e['keras']:11.0f} "
+            f"{e['da4ml_emulation']:11.0f} {e['hls4ml_csim']:10.0f} {sum(r['mismatches'].values()):6d}"
+        )
         if "yosys" in r:
             print(f"          yosys: {r['yosys']}")
-        print(f"          efficiency at ≤ 1 kHz: {r['efficiency_1kHz']} "
-              f"(threshold from {r['threshold_1kHz']['zero_bias_events']} zero-bias events)")
+        print(
+            f"          efficiency at ≤ 1 kHz: {r['efficiency_1kHz']} "
+            f"(threshold from {r['threshold_1kHz']['zero_bias_events']} zero-bias events)"
+        )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(results, indent=2))
     print(f"wrote {a.out}")

@@ -72,7 +72,9 @@ def l1_samples(tmp_path_factory):
     d = tmp_path_factory.mktemp("l1")
     bg = generate_l1("minbias", 10_000, 3, d / "minbias", workers=2, chunk_size=2500, progress=False)
     sig = generate_l1("h_aa_4b", 1_000, 4, d / "h_aa_4b", workers=1, chunk_size=1000, progress=False)
-    return L1Sample.open(bg), L1Sample.open(sig)
+    # multi-TeV jets: the largest inputs the firmware must handle (overflows show up here)
+    big = generate_l1("wprime_xy", 500, 5, d / "wprime_xy", workers=1, chunk_size=500, progress=False)
+    return L1Sample.open(bg), L1Sample.open(sig), L1Sample.open(big)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +82,7 @@ def trigger_report(l1_samples, tmp_path_factory):
     """A trigger report (3 training epochs, no yosys) and its directory (under "_path")."""
     from core.trigger.report import build_trigger_report, load_report
 
-    bg, sig = l1_samples
+    bg, sig, big = l1_samples
     out = tmp_path_factory.mktemp("trig") / "trigger"
-    build_trigger_report(out, bg, [sig], epochs=3, use_yosys=False, progress=False)
+    build_trigger_report(out, bg, [sig, big], epochs=5, use_yosys=False, progress=False)
     return {**load_report(out), "_path": out}

@@ -7,13 +7,14 @@ torch fake-quantisation would have to reproduce those semantics itself.
 
 AXOL1TL-like (CMS-DP-2023-079): a VAE on the 57 object inputs. The encoder 57 → 32 → 16 → μ(8) is what runs
 in firmware, with fixed precisions close to the published model (weights 6 bits with 3 integer bits
-including sign → here k=1, i=2, f=3; inputs exact: f = 9; activations 12 fractional bits); the score is
+including sign → here k=1, i=2, f=3; inputs exact: f = 9; activations 10 integer and 12 fractional bits,
+truncated, so that none saturates on any physical event); the score is
 the published latent score Σ μ² (computed from the firmware's μ). The decoder and the log-variance head
 are float and exist only for training (MSE reconstruction + β·KL, β = 0.5).
 
 CICADA-like (CMS-DP-2023-086): a float convolutional autoencoder ("teacher", plain torch) on the 14 × 18 image;
 its per-event reconstruction error, as log(1 + MSE·1000), is the target of a small quantised "student"
-252 → 16 → 1 that runs in firmware.
+252 → 16 → 1 that runs in firmware, on the region ET / 64 GeV (exact fixed-point inputs).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ ENCODER_UNITS = (32, 16)
 STUDENT_UNITS = (16,)
 WEIGHT_BITS = {"i0": 2, "f0": 3}  # plus sign: 6 bits, as the published ap_fixed<6,3> weights
 BIAS_BITS = {"i0": 4, "f0": 6}
-DATA_BITS = {"i0": 7, "f0": 12}
+DATA_BITS = {"i0": 10, "f0": 12}  # no activation saturates for any physical event (|value| < 1024)
 INPUT_BITS = {"i0": 4, "f0": 9}  # pT/256 up to 16 (4 TeV), LSB 2^-9 (0.5 GeV / 256)
-IMAGE_INPUT_BITS = {"i0": 10, "f0": 1}  # region ET in 0.5 GeV steps up to 511.5 GeV (saturated in l1)
+IMAGE_SCALE = 64.0  # the student sees region ET / 64 GeV: 0.5 GeV steps are 2^-7, 511.5 GeV is < 8
+IMAGE_INPUT_BITS = {"i0": 3, "f0": 7}
 
 
 def _keras():
@@ -49,7 +51,10 @@ def _scopes(input_bits: dict):
     return (
         QuantizerConfigScope(place="weight", overflow_mode="SAT_SYM", **common, **WEIGHT_BITS),
         QuantizerConfigScope(place="bias", overflow_mode="SAT", **common, **BIAS_BITS),
-        QuantizerConfigScope(place="datalane", overflow_mode="SAT", **common, **DATA_BITS),
+        # activations truncated (TRN, free in firmware); hls4ml's bit-exact flow drops fraction bits a later layer
+        # cannot see, which is exact for truncation but not for rounding
+        # WRAP: with 10 integer bits no activation can overflow for a physical event (so no saturation logic)
+        QuantizerConfigScope(place="datalane", overflow_mode="WRAP", round_mode="TRN", **common, **DATA_BITS),
         LayerConfigScope(enable_ebops=False),
     ), input_bits
 
@@ -73,7 +78,10 @@ def quantised_mlp(n_in: int, units: tuple, n_out: int, input_bits: dict, name: s
         h = inp
         for k, u in enumerate(units):
             h = QDense(u, activation="relu", iq_conf=iq if k == 0 else None, name=f"{name}_dense{k}")(h)
-        out = QDense(n_out, name=f"{name}_out")(h)
+        # the output is quantised too (activation format, saturating): without it hls4ml would give the output
+        # its default precision, which a large input overflows (seen on W' events in the CICADA student)
+        oq = QuantizerConfig("kif", "datalane", overflow_mode="WRAP", round_mode="TRN", trainable=False, **DATA_BITS)
+        out = QDense(n_out, enable_oq=True, oq_conf=oq, name=f"{name}_out")(h)
     return keras.Model(inp, out, name=name)
 
 
@@ -120,6 +128,11 @@ def train_axol1tl(x: np.ndarray, epochs: int = 20, batch: int = 1024, beta: floa
 def axol1tl_score(mu: np.ndarray) -> np.ndarray:
     """The published AXOL1TL score: Σ μ² over the latent dimensions."""
     return np.sum(np.asarray(mu, dtype=np.float64) ** 2, axis=1)
+
+
+def student_inputs(images: np.ndarray) -> np.ndarray:
+    """(n, 252) student inputs from (n, 14, 18) region images: ET / 64 GeV, exact fixed-point numbers."""
+    return (np.asarray(images, dtype=np.float64) / IMAGE_SCALE).reshape(len(images), -1)
 
 
 def _teacher_network(h: int, w: int):
@@ -202,7 +215,7 @@ def train_cicada(images: np.ndarray, epochs: int = 20, batch: int = 1024, seed: 
     student = quantised_mlp(h * w, STUDENT_UNITS, 1, IMAGE_INPUT_BITS, "cicada_student")
     student.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     s_hist = student.fit(
-        images.reshape(n, -1).astype(np.float64),
+        student_inputs(images),
         target,
         epochs=epochs,
         batch_size=batch,
@@ -236,3 +249,10 @@ def float_twin(model):
             [np.asarray(keras.ops.convert_to_numpy(lyr.kernel)), np.asarray(keras.ops.convert_to_numpy(lyr.bias))]
         )
     return keras.Model(inp, h)
+
+
+def load(path):
+    """A saved trigger model (HGQ2 layers are registered with Keras when hgq is imported)."""
+    import hgq  # noqa: F401
+
+    return _keras().models.load_model(path)

@@ -152,10 +152,10 @@ def build_trigger_report(
         )
         steps.update()
         # ------------------------------------------------------------ CICADA-like
-        flat = background.image.reshape(n, -1)
+        flat = models.student_inputs(background.image)
         teacher, student, teacher_score, c_hist = models.train_cicada(background.image[train], epochs=epochs, seed=seed)
         steps.update()
-        check_img = np.concatenate([flat] + [s.image.reshape(len(s.image), -1) for s in signals])
+        check_img = np.concatenate([flat] + [models.student_inputs(s.image) for s in signals])
         cic = {
             "architecture": f"student {flat.shape[1]} → {' → '.join(map(str, models.STUDENT_UNITS))} → 1; "
             "teacher: conv autoencoder 14×18 (float)",
@@ -170,7 +170,7 @@ def build_trigger_report(
             ),
         }
         steps.update()
-        img_sigs = [{"name": s.name, "x": s.image.reshape(len(s.image), -1)} for s in signals]
+        img_sigs = [{"name": s.name, "x": models.student_inputs(s.image)} for s in signals]
         s_twin = models.float_twin(student)
         cic["physics"] = _physics(
             lambda x: models.predict(student, x)[:, 0],
@@ -180,7 +180,10 @@ def build_trigger_report(
             lambda x: models.predict(s_twin, x)[:, 0],
         )
         cic["physics"]["teacher"] = _physics(
-            lambda x: teacher_score(x.reshape(len(x), *background.image.shape[1:])), flat[evaluate], img_sigs, rate_hz
+            lambda x: teacher_score(x.reshape(len(x), *background.image.shape[1:]) * models.IMAGE_SCALE),
+            flat[evaluate],
+            img_sigs,
+            rate_hz,
         )
         steps.update()
         steps.close()
