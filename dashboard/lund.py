@@ -15,8 +15,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from core.lund.report import LUND_DIR, LundResult
-from core.methods.flat_cut import select
+from core.lund.report import LUND_DIR, LundResult, cut_efficiency
 from dashboard.data import load_run
 from dashboard.views import RunView, _missing
 
@@ -50,13 +49,9 @@ def efficiency_curve(run_path: str, method: str, eps_b=EPS_B_GRID) -> pd.DataFra
     """The signal efficiency of a cut on ``method``'s score at background efficiencies ε_B (the cut at the
     (1−ε_B) quantile of the Run's scores), before and after the Lund reweighting, with its uncertainty."""
     rd, res = load_run(run_path), lund_result(run_path)
-    sig = rd.signal_scores
-    scores = rd.scores[method]
     rows = []
     for eb in eps_b:
-        thr = float(np.quantile(scores, 1.0 - eb))
-        passed = select(sig[method], np.full((len(sig[method]), 1), thr))[:, 0]
-        e = res.efficiency(sig["event_id"], passed)
+        e = cut_efficiency(res, rd.scores[method], rd.signal_scores, method, eb)
         rows.append(
             {
                 "eps_b": eb,

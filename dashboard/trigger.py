@@ -112,15 +112,17 @@ class TriggerView(RunView):
         fs = self.state.fontscale
         curve = ph["rate_curve"]
         rate = hv.Curve((curve["threshold"], curve["rate_hz"]), "score threshold", "rate [Hz]").opts(color="black")
-        band = hv.Spread(
-            (curve["threshold"], curve["rate_hz"], curve["rate_uncertainty_hz"]),
-            "score threshold",
-            ["rate [Hz]", "err"],
-        ).opts(color="grey", alpha=0.3)
+        one_event = 40e6 / thr["zero_bias_events"]  # the rate of a single zero-bias event: the resolution
+        floor = hv.HLine(one_event).opts(color="grey", line_dash="dotted")
         target = hv.HLine(thr["target_rate_hz"]).opts(color="#d62728", line_dash="dashed")
         chosen = hv.VLine(thr["threshold"]).opts(color="#d62728")
-        rate_plot = (band * rate * target * chosen).opts(
-            logy=True, responsive=True, height=320, title="Zero-bias rate (40 MHz × fraction above)", fontscale=fs
+        rate_plot = (rate * floor * target * chosen).opts(
+            logy=True,
+            ylim=(one_event / 3, 6e7),
+            responsive=True,
+            height=320,
+            title="Zero-bias rate (dotted: one event)",
+            fontscale=fs,
         )
         effs = []
         for k, (name, s) in enumerate(ph["signals"].items()):
@@ -132,10 +134,11 @@ class TriggerView(RunView):
             )
         eff_plot = hv.Overlay([*effs, hv.VLine(thr["target_rate_hz"]).opts(color="#d62728", line_dash="dashed")]).opts(
             logx=True,
+            xlim=(50, 2e6),
             responsive=True,
             height=320,
             title="Signal efficiency against rate",
-            legend_position="top_left",
+            legend_position="bottom_right",
             fontscale=fs,
         )
         sig_rows = [

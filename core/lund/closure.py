@@ -140,13 +140,12 @@ def self_closure(data: EventSet, control: ControlSelection, binning: LundBinning
     sub_even, _ = control_subjets(data, control, part="even")
     sub_odd, _ = control_subjets(data, control, part="odd")
     ratio = LundRatio(binning, LundCounts.of(sub_even, binning), LundCounts.of(sub_odd, binning))
-    sub = sub_odd.take(sub_odd.n_prongs > 0)
-    w = LundWeights(ratio, sub).nominal()
+    weights = LundWeights(ratio, sub_odd.take(sub_odd.n_prongs > 0))
+    w = weights.nominal()
     log_r = np.log(ratio.ratio).reshape(-1)
     # expected spread of ln W from statistics: propagate the per-bin relative uncertainty
     rel = np.minimum(ratio.stat_error().reshape(-1), 1.0)
-    counts = LundWeights(ratio, sub).counts
-    expected = np.sqrt(counts.power(2) @ (rel**2))
+    expected = np.sqrt(weights.counts.power(2) @ (rel**2))
     return {
         "mean_weight": float(np.mean(w)),
         "median_weight": float(np.median(w)),

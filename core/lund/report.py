@@ -121,22 +121,25 @@ class LundResult:
         return weighted_efficiency(passed, self.nominal[rows], {k: v[rows] for k, v in self.variations.items()}, toys)
 
 
-def method_efficiencies(run, lund: "LundResult") -> dict:
-    """Per method and background efficiency ε (a cut at the (1−ε) quantile of the method's scores on the
-    Run's events): the signal efficiency before and after reweighting, with uncertainties."""
+def cut_efficiency(lund: "LundResult", scores: np.ndarray, signal: dict, method: str, eps_b: float) -> dict:
+    """Signal efficiency, before and after reweighting, of a cut on ``method``'s score at the (1 − ε_B)
+    quantile of the Run's scores (``scores``: the Run's events; ``signal``: its signal_scores table)."""
     from core.methods.flat_cut import select
 
+    thr = float(np.quantile(scores, 1.0 - eps_b))
+    passed = select(signal[method], np.full((len(signal[method]), 1), thr))[:, 0]
+    return lund.efficiency(signal["event_id"], passed)
+
+
+def method_efficiencies(run, lund: "LundResult") -> dict:
+    """Per method (with a cut: not the inclusive baseline) and the Run's background efficiencies ε: the
+    signal efficiency before and after reweighting, with uncertainties."""
     sig = run.signal_scores()
     if lund is None or sig is None:
         return {}
-    out = {}
     scores = run.scores()
-    for method in run.methods:
-        if np.nanstd(scores[method]) == 0:
-            continue  # no cut (the inclusive baseline)
-        out[method] = {}
-        for eff in run.efficiencies:
-            thr = float(np.quantile(scores[method], 1.0 - eff))
-            passed = select(sig[method], np.full((len(sig[method]), 1), thr))[:, 0]
-            out[method][f"{eff:g}"] = lund.efficiency(sig["event_id"], passed)
-    return out
+    return {
+        method: {f"{eff:g}": cut_efficiency(lund, scores[method], sig, method, eff) for eff in run.efficiencies}
+        for method in run.methods
+        if np.nanstd(scores[method]) > 0
+    }

@@ -76,17 +76,18 @@ def _physics(score_fn, bg_eval, signals, rate_hz: float, float_fn=None) -> dict:
         "rate_curve": rate_curve(bg),
         "signals": {},
     }
-    for s in signals:
-        ss = score_fn(s["x"])
+    sig_scores = [score_fn(s["x"]) for s in signals]
+    for s, ss in zip(signals, sig_scores):
         out["signals"][s["name"]] = {
             "at_target_rate": efficiency_at(ss, thr["threshold"]),
             "efficiency_vs_rate": efficiency_vs_rate(bg, ss),
             "n_events": int(len(ss)),
         }
     if float_fn is not None:
-        qf = np.concatenate([bg] + [score_fn(s["x"]) for s in signals])
-        ff = np.concatenate([float_fn(bg_eval)] + [float_fn(s["x"]) for s in signals])
-        thr_f = threshold_for_rate(float_fn(bg_eval), rate_hz)["threshold"]
+        bg_f = float_fn(bg_eval)
+        qf = np.concatenate([bg, *sig_scores])
+        ff = np.concatenate([bg_f] + [float_fn(s["x"]) for s in signals])
+        thr_f = threshold_for_rate(bg_f, rate_hz)["threshold"]
         out["float_model"] = {
             "source": "float twin (same weights, no quantisation) vs the quantised model",
             "max_abs_score_diff": float(np.max(np.abs(qf - ff))),
