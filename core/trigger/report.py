@@ -6,6 +6,7 @@ and efficiencies. Written to a directory (``RUN/trigger`` when added to a Run) a
   emulation against the quantised model on ≥ 10k events; the float model's max |Δ| and trigger-decision
   agreement at the threshold), the threshold for the target rate, rate vs threshold, each signal's
   efficiency at that rate and efficiency vs rate; the published AXOL1TL/CICADA figures beside them;
+- ``plots.html``: rate against threshold and efficiency against rate per model (standalone bokeh);
 - ``models/``: the trained Keras models; ``firmware/<model>/``: da4ml's Verilog and hls4ml's project.
 
 The zero-bias sample is split in halves: the models train on the first, rates are measured on the second.
@@ -22,6 +23,7 @@ import numpy as np
 from core.data.atomic import publish_dir, staging_dir, write_json_atomic
 from core.errors import InputError
 from core.trigger import firmware
+from core.trigger.plots import write_plots
 from core.trigger.rates import efficiency_at, efficiency_vs_rate, rate_curve, threshold_for_rate
 from core.trigger.samples import L1Sample
 
@@ -198,6 +200,7 @@ def build_trigger_report(
         report["published"] = PUBLISHED
         report["seconds"] = time.perf_counter() - t0
         write_json_atomic(tmp / REPORT, report)
+        write_plots(report, tmp / "plots.html")
         publish_dir(tmp, out, overwrite=overwrite)
     return out
 

@@ -104,6 +104,8 @@ def test_report_has_resources_rates_and_efficiencies(trigger_report):
     assert fm["decision_agreement_at_threshold"] > 0.95
     assert trigger_report["models"]["axol1tl"]["yosys"]["status"].startswith("skipped")
     assert "published" in trigger_report["published"]["source"]
+    html = (trigger_report["_path"] / "plots.html").read_text()
+    assert "axol1tl: zero-bias rate" in html and "cicada: signal efficiency" in html
 
 
 def test_bad_l1_inputs_are_clear_errors(tmp_path, l1_samples):
