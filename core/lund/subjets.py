@@ -19,7 +19,7 @@ import numpy as np
 
 from core.data.eventset import EventSet
 from core.errors import InputError
-from core.features.jets import gather
+from core.features.jets import delta_r, gather, pt_eta_phi
 
 MAX_PRONGS = 6
 # subjet categories (per subjet), as the paper separates them for the uncertainties
@@ -63,16 +63,6 @@ class Subjets:
             int(jet_mask.sum()),
             self.n_prongs[jet_mask],
         )
-
-
-def delta_r(eta1, phi1, eta2, phi2):
-    dphi = np.mod(phi1 - phi2 + np.pi, 2 * np.pi) - np.pi
-    return np.hypot(eta1 - eta2, dphi)
-
-
-def _kinematics(v):
-    pt = np.hypot(v.px, v.py)
-    return pt, np.arcsinh(v.pz / np.maximum(pt, 1e-9)), np.arctan2(v.py, v.px)
 
 
 def prongs_in_jets(partons: ak.Array, jet_eta: np.ndarray, jet_phi: np.ndarray, jet_r: float) -> ak.Array:
@@ -138,7 +128,7 @@ def _recluster_n(vec_all: ak.Array, n_prongs: np.ndarray, n: int):
     flat = ak.flatten(sub_cons, axis=1)  # (len(sel)·n) × var
     ca = fastjet.ClusterSequence(flat, fastjet.JetDefinition(fastjet.cambridge_algorithm, 10.0))
     lund = ak.flatten(ca.exclusive_jets_lund_declusterings(njets=1), axis=1)
-    pt, eta, phi = (ak.to_numpy(ak.flatten(x)) for x in _kinematics(sub))
+    pt, eta, phi = (ak.to_numpy(ak.flatten(x)) for x in pt_eta_phi(sub))
     return np.repeat(sel, n), pt, eta, phi, lund
 
 

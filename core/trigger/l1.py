@@ -22,6 +22,8 @@ import awkward as ak
 import fastjet
 import numpy as np
 
+from core.features.jets import delta_r, pt_eta_phi
+
 N_JETS, N_MUONS, N_EGAMMA = 10, 4, 4
 N_OBJECTS = 1 + N_EGAMMA + N_MUONS + N_JETS
 N_INPUTS = 3 * N_OBJECTS  # 57
@@ -42,12 +44,6 @@ INPUT_NAMES = (
 
 def quantise(x: np.ndarray, step: float) -> np.ndarray:
     return np.round(np.asarray(x) / step) * step
-
-
-def _kin(p):
-    pt = np.hypot(p.px, p.py)
-    eta = np.arcsinh(p.pz / np.maximum(pt, 1e-9))
-    return pt, eta, np.arctan2(p.py, p.px)
 
 
 def _top(pt, eta, phi, mask, n: int) -> np.ndarray:
@@ -74,7 +70,7 @@ def _quantise_objects(obj: np.ndarray) -> np.ndarray:
 
 def l1_objects(particles: ak.Array, rng: np.random.Generator) -> np.ndarray:
     """(n_events, 19, 3) physical (pT [GeV], η, φ) of MET, e/γ, μ, jets, smeared and quantised."""
-    pt, eta, phi = _kin(particles)
+    pt, eta, phi = pt_eta_phi(particles)
     cls = particles.cls
     is_mu = cls == 4
     calo = ~is_mu
@@ -91,7 +87,7 @@ def l1_objects(particles: ak.Array, rng: np.random.Generator) -> np.ndarray:
     vec = ak.zip({k: particles[k] for k in ("px", "py", "pz", "E")})[calo & (np.abs(eta) < 5.0)]
     cs = fastjet.ClusterSequence(vec, fastjet.JetDefinition(fastjet.antikt_algorithm, JET["r"]))
     jets = cs.inclusive_jets(min_pt=JET["pt_min"] * 0.5)
-    jpt, jeta, jphi = _kin(jets)
+    jpt, jeta, jphi = pt_eta_phi(jets)
     sigma = np.hypot(1.0 / np.sqrt(np.maximum(jpt, 1.0)), 0.10)
     jpt = jpt * (1 + sigma * ak.unflatten(rng.standard_normal(int(ak.sum(ak.num(jpt)))), ak.num(jpt)))
     jet = _top(jpt, jeta, jphi, (jpt > JET["pt_min"]) & (np.abs(jeta) < JET["eta_max"]), N_JETS)
@@ -108,8 +104,7 @@ def _isolation(pt, eta, phi, eg: np.ndarray) -> np.ndarray:
     out = np.zeros(eg.shape[:2])
     for k in range(eg.shape[1]):
         ceta, cphi = eg[:, k, 1], eg[:, k, 2]
-        dphi = np.mod(phi - cphi + np.pi, 2 * np.pi) - np.pi
-        dr = np.sqrt((eta - ceta) ** 2 + dphi**2)
+        dr = delta_r(eta, phi, ceta, cphi)
         out[:, k] = ak.to_numpy(ak.sum(pt * (dr < EGAMMA["iso_r"]), axis=1)) - eg[:, k, 0]
     return np.where(eg[..., 0] > 0, out, 0.0)
 
@@ -129,7 +124,7 @@ def network_inputs(objects: np.ndarray) -> np.ndarray:
 
 def region_image(particles: ak.Array) -> np.ndarray:
     """(n, 14, 18) calorimeter-region ET [GeV] (η rows, φ columns), quantised and saturated."""
-    pt, eta, phi = _kin(particles)
+    pt, eta, phi = pt_eta_phi(particles)
     sel = (particles.cls != 4) & (np.abs(eta) < IMAGE_ETA_MAX)
     n = len(particles)
     ev = np.repeat(np.arange(n), ak.to_numpy(ak.num(pt[sel])))
