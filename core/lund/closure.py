@@ -16,7 +16,8 @@ import numpy as np
 
 from core.data.eventset import EventSet
 from core.lund.control import ControlSelection, control_subjets, fit_ratio
-from core.lund.ratio import LundBinning
+from core.lund.ratio import LundBinning, LundCounts, LundRatio
+from core.lund.subjets import Subjets
 from core.lund.weights import N_TOYS, LundWeights
 
 OBSERVABLES = {
@@ -51,7 +52,7 @@ def closure_study(
 ) -> dict:
     ratio = fit_ratio(data, sim, control, binning, sim_alt, part="even")
     sub_s, jets_s = control_subjets(sim, control, part="odd")
-    _, jets_d = control_subjets(data, control, part="odd")
+    sub_d, jets_d = control_subjets(data, control, part="odd")
     keep_s, keep_d = sub_s.n_prongs > 0, control.passes(jets_d)
     weights = LundWeights(ratio, sub_s.take(keep_s))
     w = weights.nominal()
@@ -107,7 +108,7 @@ def closure_study(
         "n_jets": {"data": int(keep_d.sum()), "sim": int(keep_s.sum())},
         "observables": observables,
         "cuts": cuts,
-        "self_closure": self_closure(data, control, binning),
+        "self_closure": self_closure(ratio.data, sub_d, binning),
     }
 
 
@@ -129,17 +130,14 @@ def correction_band(x: np.ndarray, bins: np.ndarray, w: np.ndarray, variations: 
     return np.sqrt(var)
 
 
-def self_closure(data: EventSet, control: ControlSelection, binning: LundBinning) -> dict:
-    """Data's even half against its odd half: the weights should be 1 up to statistics.
+def self_closure(data_even: LundCounts, sub_odd: Subjets, binning: LundBinning) -> dict:
+    """Data's even half (its counts, as measured for the ratio) against its odd half (its subjets): the
+    weights should be 1 up to statistics.
 
     Reported: mean, median and RMS of ln W over the odd half's jets, and the RMS expected from statistics
     alone (each jet's Σ_bins count² · (relative uncertainty of the ratio)², averaged over jets).
     """
-    from core.lund.ratio import LundCounts, LundRatio
-
-    sub_even, _ = control_subjets(data, control, part="even")
-    sub_odd, _ = control_subjets(data, control, part="odd")
-    ratio = LundRatio(binning, LundCounts.of(sub_even, binning), LundCounts.of(sub_odd, binning))
+    ratio = LundRatio(binning, data_even, LundCounts.of(sub_odd, binning))
     weights = LundWeights(ratio, sub_odd.take(sub_odd.n_prongs > 0))
     w = weights.nominal()
     log_r = np.log(ratio.ratio).reshape(-1)
