@@ -6,6 +6,7 @@ Bad input ends with a one-line ``error: ...`` on stderr and exit status 2, never
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -244,12 +245,13 @@ def _cmd_trigger(a) -> int:
             f"at {res['clock_mhz']:g} MHz) [da4ml estimate]; hls4ml C-sim mismatches {bits['mismatches']}/{bits['n']}"
         )
         thr = ph["threshold"]
+        unc = f" ± {thr['threshold_uncertainty']:.3g}" if "threshold_uncertainty" in thr else ""
+        print(f"           threshold {thr['threshold']:.4g}{unc} for {thr['target_rate_hz']:.0f} Hz ({thr['method']})")
         for s, v in ph["signals"].items():
             e = v["at_target_rate"]
-            print(
-                f"           {s:14s} efficiency {e['efficiency']:.3f} ± {e['uncertainty']:.3f} at "
-                f"{thr['achieved_rate_hz']:.0f} Hz (target {thr['target_rate_hz']:.0f} Hz)"
-            )
+            shift = e.get("uncertainty_from_threshold")
+            syst = f" {shift[0]:+.3f}/{shift[1]:+.3f} (threshold)" if shift else ""
+            print(f"           {s:14s} efficiency {e['efficiency']:.3f} ± {e['uncertainty']:.3f} (stat){syst}")
     return 0
 
 
@@ -262,6 +264,33 @@ def _cmd_trigger_import(a) -> int:
         f"added to {a.report}: {a.model} LUT {c.get('LUT')} FF {c.get('FF')} DSP {c.get('DSP')} "
         f"latency {c.get('BestLatency')}-{c.get('WorstLatency')} cycles ({entry['source']})"
     )
+    return 0
+
+
+def _cmd_trigger_pileup(a) -> int:
+    from core.trigger.pileup import pileup_study
+
+    path = pileup_study(
+        a.report,
+        pileups=a.pileup,
+        n_events=a.events,
+        n_signal=a.signal_events,
+        pool_size=a.pool,
+        workers=a.workers,
+        progress=not a.quiet,
+    )
+    study = json.loads(path.read_text())
+    print(f"pile-up study written to {path}")
+    for name, m in study["models"].items():
+        print(f"  {name}: threshold {m['nominal_threshold']:.4g} (from the report)")
+        for k, mu in enumerate(study["pileup"]):
+            effs = ", ".join(
+                f"{s} {v['efficiency_at_target_rate'][k]['efficiency']:.3f}" for s, v in m["signals"].items()
+            )
+            print(
+                f"    <mu> {mu:4.0f}: rate {m['rate_at_nominal_hz'][k]:10.0f} ± "
+                f"{m['rate_at_nominal_uncertainty_hz'][k]:.0f} Hz; at {study['target_rate_hz']:.0f} Hz: {effs}"
+            )
     return 0
 
 
@@ -384,6 +413,16 @@ def parser() -> argparse.ArgumentParser:
     ti.add_argument("--model", required=True, choices=["axol1tl", "cicada"])
     ti.add_argument("--hls-dir", type=Path, required=True, help="the hls4ml project after a vendor build")
     ti.set_defaults(func=_cmd_trigger_import)
+
+    tp = sub.add_parser("trigger-pileup", help="rate and efficiency of a trigger report's models against pile-up")
+    tp.add_argument("--report", type=Path, required=True, help="the trigger report directory (e.g. RUN/trigger)")
+    tp.add_argument("--pileup", type=float, nargs="+", default=[0.0, 20.0, 40.0, 60.0], help="<mu> values")
+    tp.add_argument("--events", type=int, default=4000, help="zero-bias crossings per <mu>")
+    tp.add_argument("--signal-events", type=int, default=1000, help="events per signal process")
+    tp.add_argument("--pool", type=int, default=20_000, help="minimum-bias interactions in the pile-up pool")
+    tp.add_argument("--workers", type=int)
+    tp.add_argument("--quiet", action="store_true")
+    tp.set_defaults(func=_cmd_trigger_pileup)
 
     lp = sub.add_parser("lund", help="Lund-plane reweighting: measure the ratio in a control sample, add it to a Run")
     lp.add_argument("--run", type=Path, required=True, help="the Run whose signal events are reweighted")

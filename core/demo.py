@@ -18,7 +18,8 @@ One command (``python -m core demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (defau
   CATHODE) on ``data`` (CMS staggered windows, binning B, the
   windows up to 6.1 TeV where the demo still has events), which the dashboard opens, with the Lund-plane
   reweighting of its signal events (``run/lund``) and an L1 trigger report (``run/trigger``) made from
-  ``l1_minbias/`` (zero-bias) and ``l1_h_aa_4b/``, ``l1_wprime_xy/`` (signals).
+  ``l1_minbias/`` (zero-bias) and ``l1_h_aa_4b/``, ``l1_wprime_xy/`` (signals), with its models' pile-up scan
+  (``run/trigger/pileup.json``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ N_SIGNAL = 6_000
 N_LUND = 5_000  # events per Lund control sample
 N_ZERO_BIAS, N_L1_SIGNAL = 40_000, 4_000  # L1 trigger samples (zero-bias: minimum-bias events, no pile-up)
 L1_SIGNALS = ("h_aa_4b", "wprime_xy")
+N_PILEUP = 2_000  # zero-bias crossings per ⟨μ⟩ in the trigger's pile-up scan (pool: 5× as many interactions)
 LUND_TUNES = {"lund_sim": "monash", "lund_data": "pseudodata", "lund_sim_alt": "alt_shower"}
 SR = (3300.0, 3700.0)
 DETA_MAX = 1.3
@@ -115,6 +117,7 @@ def build_demo(
     if scale <= 0:
         raise InputError(f"--scale must be positive, got {scale}")
     if not force and demo_ready(out, scale):
+        _demo_pileup(paths["run"], scale, workers, progress)  # added after demo version 4: made once if missing
         return paths
     n_qcd, n_sig = max(200, int(N_QCD * scale)), max(200, int(N_SIGNAL * scale))
     qcd = _reuse_or_generate("qcd", n_qcd, SEED, paths["qcd"], workers, progress)
@@ -165,7 +168,25 @@ def build_demo(
     }
     add_to_run(paths["run"], lund["lund_data"], lund["lund_sim"], lund["lund_sim_alt"])
     _demo_trigger(out, paths["run"], scale, workers, progress)
+    _demo_pileup(paths["run"], scale, workers, progress)
     return paths
+
+
+def _demo_pileup(run: Path, scale: float, workers, progress) -> None:
+    """The trigger models' pile-up scan (⟨μ⟩ = 0, 20, 40, 60), unless the Run has it already."""
+    from core.trigger.pileup import PILEUP_FILE, pileup_study
+
+    if (run / "trigger" / PILEUP_FILE).exists():
+        return
+    n = max(1000, int(N_PILEUP * scale))
+    pileup_study(
+        run / "trigger",
+        n_events=n,
+        n_signal=max(100, n // 4),
+        pool_size=max(1000, 5 * n),
+        workers=workers,
+        progress=progress,
+    )
 
 
 def _demo_trigger(out: Path, run: Path, scale: float, workers, progress) -> None:

@@ -7,10 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
+from core.trigger.pileup import PILEUP_FILE, load_pileup
+from core.trigger.rates import tail_curve
 from core.trigger.report import REPORT, TRIGGER_DIR, load_report
 from dashboard.views import PALETTE, RunView, _missing
 
@@ -28,6 +31,17 @@ def _report(path: str, mtime: int) -> dict | None:
     return load_report(path) if mtime else None
 
 
+def pileup_study(run_path: str) -> dict | None:
+    """The Run's trigger pile-up study (``RUN/trigger/pileup.json``), re-read when the file changes."""
+    path = Path(run_path) / TRIGGER_DIR / PILEUP_FILE
+    return _pileup(str(path.parent), path.stat().st_mtime_ns if path.exists() else 0)
+
+
+@pn.cache(max_items=8)
+def _pileup(path: str, mtime: int) -> dict | None:
+    return load_pileup(path) if mtime else None
+
+
 def resource_table(m: dict) -> pd.DataFrame:
     """One row per way a number was obtained: da4ml estimate, yosys mapping, a vendor report."""
     r = m["resources"]
@@ -41,9 +55,22 @@ def resource_table(m: dict) -> pd.DataFrame:
             "II": r["initiation_interval"],
         }
     ]
+    if "lut_without_combining" in r:  # reports before this field existed lack it
+        rows.append(
+            {
+                "how": "same estimate, ReLU masks at 1 LUT per bit (no LUT combining, as yosys maps them)",
+                "LUT": r["lut_without_combining"],
+                "FF": r["ff"],
+                "DSP": r["dsp"],
+                "latency": "—",
+                "II": "—",
+            }
+        )
     y = m.get("yosys", {})
     if y.get("status") == "ok":
-        rows.append({"how": y["source"], "LUT": y["lut"], "FF": y["ff"], "DSP": 0, "latency": "—", "II": "—"})
+        d = y.get("estimate_minus_yosys_relative", {})
+        cmp = f" — estimate {100 * d['lut_without_combining']:+.1f}% LUT, {100 * d['ff']:+.1f}% FF" if d else ""
+        rows.append({"how": y["source"] + cmp, "LUT": y["lut"], "FF": y["ff"], "DSP": 0, "latency": "—", "II": "—"})
     else:
         rows.append(
             {
@@ -69,6 +96,31 @@ def resource_table(m: dict) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _threshold_note(thr: dict, one_event: float) -> str:
+    """How the threshold was found: counted, extrapolated, or neither (too few zero-bias events)."""
+    if not thr["limited_by_statistics"]:
+        return (
+            f" Counted directly: {thr['zero_bias_events_above']} of {thr['zero_bias_events']} zero-bias events "
+            "lie above it."
+        )
+    few = (
+        f" {thr['zero_bias_events']} zero-bias events are too few to count a {thr['target_rate_hz']:.0f} Hz rate "
+        f"directly (one event is {one_event:.0f} Hz)"
+    )
+    tail = thr.get("tail_fit", {})
+    if tail.get("status") == "ok":
+        return (
+            f"{few}: the threshold is extrapolated from a {thr['method']} (dashed), "
+            f"± {thr['threshold_uncertainty']:.3g} from bootstrap replicas. More zero-bias events make it a count."
+        )
+    return f"{few}, and the tail fit was {tail.get('status', 'not made')}. **Generate more zero-bias events.**"
+
+
+def _shift(eff: dict) -> str:
+    d = eff.get("uncertainty_from_threshold")
+    return f"{d[0]:+.3f} / {d[1]:+.3f}" if d else "—"
 
 
 def exactness_table(m: dict) -> pd.DataFrame:
@@ -116,7 +168,16 @@ class TriggerView(RunView):
         floor = hv.HLine(one_event).opts(color="grey", line_dash="dotted")
         target = hv.HLine(thr["target_rate_hz"]).opts(color="#d62728", line_dash="dashed")
         chosen = hv.VLine(thr["threshold"]).opts(color="#d62728")
-        rate_plot = (rate * floor * target * chosen).opts(
+        layers = [rate, floor, target, chosen]
+        tail = tail_curve(thr)
+        if tail is not None:
+            layers.insert(
+                1,
+                hv.Curve((tail["threshold"], tail["rate_hz"]), label="tail fit").opts(
+                    color="#1f77b4", line_dash="dashed"
+                ),
+            )
+        rate_plot = hv.Overlay(layers).opts(
             logy=True,
             ylim=(one_event / 3, 6e7),
             responsive=True,
@@ -146,16 +207,11 @@ class TriggerView(RunView):
                 "signal": n,
                 "events": s["n_events"],
                 "efficiency": f"{s['at_target_rate']['efficiency']:.3f} ± {s['at_target_rate']['uncertainty']:.3f}",
+                "from the threshold's uncertainty": _shift(s["at_target_rate"]),
             }
             for n, s in ph["signals"].items()
         ]
-        stats_note = (
-            f" **Limited by statistics**: {thr['zero_bias_events']} zero-bias events, "
-            f"{thr['zero_bias_events_above']} above the threshold; the rate is known to ± "
-            f"{thr['rate_uncertainty_hz']:.0f} Hz. Generate more zero-bias events for a precise threshold."
-            if thr["limited_by_statistics"]
-            else ""
-        )
+        stats_note = _threshold_note(thr, one_event)
         util = pd.DataFrame(
             [
                 {"FPGA part": p, **{k.upper(): f"{v:.2f}%" for k, v in u.items()}}
@@ -174,14 +230,76 @@ class TriggerView(RunView):
             pn.pane.DataFrame(util, index=False),
             pn.pane.Markdown("**Bit-exactness** of the firmware emulations against the quantised model"),
             pn.pane.DataFrame(exactness_table(m), index=False),
-            pn.pane.Markdown(
-                f"**Threshold** {thr['threshold']:.4g} for {thr['target_rate_hz']:.0f} Hz "
-                f"(achieved {thr['achieved_rate_hz']:.0f} Hz).{stats_note}"
-            ),
+            pn.pane.Markdown(f"**Threshold** {thr['threshold']:.4g} for {thr['target_rate_hz']:.0f} Hz.{stats_note}"),
             pn.Row(rate_plot, eff_plot, sizing_mode="stretch_width"),
             pn.pane.DataFrame(pd.DataFrame(sig_rows), index=False),
+            self._pileup(fs),
             pn.pane.Markdown(f"**Published figures** — {rep['published']['source']}"),
             pn.pane.DataFrame(pub, index=False),
+            sizing_mode="stretch_width",
+        )
+
+    def _pileup(self, fs: float):
+        pu = pileup_study(self.state.run_path)
+        if pu is None:
+            return pn.pane.Markdown(
+                "**Pile-up**: no study in this Run — `python -m core trigger-pileup --report RUN/trigger` scans "
+                "⟨μ⟩ with these models."
+            )
+        m = pu["models"][self.model]
+        mu = np.asarray(pu["mean_overlaid"])
+        one_event = 40e6 / pu["zero_bias_events"]
+        rate = np.asarray(m["rate_at_nominal_hz"])
+        err = np.asarray(m["rate_at_nominal_uncertainty_hz"])
+        seen = rate > 0
+        rate_plot = hv.Overlay(
+            [
+                hv.ErrorBars(
+                    (mu[seen], rate[seen], np.minimum(err[seen], 0.9 * rate[seen]), err[seen]),
+                    vdims=["y", "yerrneg", "yerrpos"],
+                ).opts(color="black"),
+                hv.Scatter((mu[seen], rate[seen]), "⟨μ⟩ (overlaid interactions)", "rate [Hz]", label="measured").opts(
+                    color="black", size=7
+                ),
+                hv.Scatter((mu[~seen], np.full((~seen).sum(), one_event)), label="no event above (< one event)").opts(
+                    color="grey", marker="inverted_triangle", size=9
+                ),
+                hv.HLine(pu["target_rate_hz"]).opts(color="#d62728", line_dash="dashed"),
+            ]
+        ).opts(
+            logy=True,
+            ylim=(one_event / 3, 8e7),
+            responsive=True,
+            height=300,
+            title="Zero-bias rate at the report's threshold",
+            legend_position="bottom_right",
+            fontscale=fs,
+        )
+        effs = []
+        for k, (name, s) in enumerate(m["signals"].items()):
+            e = np.array([v["efficiency"] for v in s["efficiency_at_target_rate"]])
+            u = np.array([v["uncertainty"] for v in s["efficiency_at_target_rate"]])
+            color = PALETTE[(k + 1) % len(PALETTE)]
+            effs += [
+                hv.ErrorBars((mu, e, u)).opts(color=color),
+                hv.Curve((mu, e), "⟨μ⟩ (overlaid interactions)", "signal efficiency", label=name).opts(color=color),
+            ]
+        eff_plot = hv.Overlay(effs).opts(
+            ylim=(0, 1.05),
+            responsive=True,
+            height=300,
+            title=f"Signal efficiency at {pu['target_rate_hz']:.0f} Hz (threshold re-derived at each ⟨μ⟩)",
+            legend_position="top_right",
+            fontscale=fs,
+        )
+        return pn.Column(
+            pn.pane.Markdown(
+                f"**Pile-up** — the same {pu['zero_bias_events']} zero-bias crossings and {pu['signal_events']} "
+                f"events per signal, overlaid with Poisson(⟨μ⟩) minimum-bias interactions from a pool of "
+                f"{pu['pool_interactions']}; the models were trained at ⟨μ⟩ = {pu['report_background_pileup']:g}. "
+                "A rate that climbs with ⟨μ⟩ means the model needs training at the running pile-up."
+            ),
+            pn.Row(rate_plot, eff_plot, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 

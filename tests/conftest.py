@@ -86,3 +86,16 @@ def trigger_report(l1_samples, tmp_path_factory):
     out = tmp_path_factory.mktemp("trig") / "trigger"
     build_trigger_report(out, bg, [sig, big], epochs=5, use_yosys=False, progress=False)
     return {**load_report(out), "_path": out}
+
+
+@pytest.fixture(scope="session")
+def trigger_pileup(trigger_report, tmp_path_factory):
+    """A copy of the trigger report with a pile-up study at <mu> = 0 and 30 (1000 crossings, pool of 1500)."""
+    import shutil
+
+    from core.trigger.pileup import pileup_study
+
+    out = tmp_path_factory.mktemp("trig_pu") / "trigger"
+    shutil.copytree(trigger_report["_path"], out)
+    pileup_study(out, pileups=(0, 30), n_events=1000, n_signal=100, pool_size=1500, workers=2, progress=False)
+    return out

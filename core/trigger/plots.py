@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.trigger.rates import tail_curve
+
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#ff7f0e")
 
 
@@ -30,6 +32,9 @@ def write_plots(report: dict, path: str | Path) -> Path:
         )
         keep = [i for i, r in enumerate(curve["rate_hz"]) if r > 0]
         rate.line([curve["threshold"][i] for i in keep], [curve["rate_hz"][i] for i in keep], color="black")
+        tail = tail_curve(thr)
+        if tail is not None:
+            rate.line(tail["threshold"], tail["rate_hz"], color="#1f77b4", line_dash="dashed", legend_label="tail fit")
         rate.add_layout(
             Span(location=thr["target_rate_hz"], dimension="width", line_color="#d62728", line_dash="dashed")
         )

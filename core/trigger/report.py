@@ -24,7 +24,7 @@ from core.data.atomic import publish_dir, staging_dir, write_json_atomic
 from core.errors import InputError
 from core.trigger import firmware
 from core.trigger.plots import write_plots
-from core.trigger.rates import efficiency_at, efficiency_vs_rate, rate_curve, threshold_for_rate
+from core.trigger.rates import efficiency_at, efficiency_vs_rate, rate_curve, trigger_threshold
 from core.trigger.samples import L1Sample
 
 TRIGGER_DIR = "trigger"
@@ -57,12 +57,11 @@ def _firmware_checks(model, name: str, x_check: np.ndarray, q_check: np.ndarray,
     res = firmware.da4ml_report(comb, name, out_dir / name / "verilog")
     da_out = firmware.emulate(comb, x_check)
     hls_out, hls_info = firmware.hls4ml_emulation(model, x_check, out_dir / name / "hls4ml")
+    syn = firmware.yosys_check(out_dir / name / "verilog", name) if use_yosys else {"status": "skipped: not requested"}
     return {
         "resources": res,
         "utilisation_percent": firmware.utilisation(res),
-        "yosys": firmware.yosys_check(out_dir / name / "verilog", name)
-        if use_yosys
-        else {"status": "skipped: not requested"},
+        "yosys": {**syn, "estimate_minus_yosys_relative": firmware.estimate_vs_yosys(res, syn)},
         "bit_accuracy": {
             "hls4ml_csim_vs_quantised": {**firmware.bit_accuracy(q_check, hls_out), **hls_info},
             "da4ml_emulation_vs_quantised": firmware.bit_accuracy(q_check, da_out),
@@ -72,7 +71,7 @@ def _firmware_checks(model, name: str, x_check: np.ndarray, q_check: np.ndarray,
 
 def _physics(score_fn, bg_eval, signals, rate_hz: float, float_fn=None) -> dict:
     bg = score_fn(bg_eval)
-    thr = threshold_for_rate(bg, rate_hz)
+    thr = trigger_threshold(bg, rate_hz)
     out = {
         "threshold": thr,
         "rate_curve": rate_curve(bg),
@@ -81,7 +80,7 @@ def _physics(score_fn, bg_eval, signals, rate_hz: float, float_fn=None) -> dict:
     sig_scores = [score_fn(s["x"]) for s in signals]
     for s, ss in zip(signals, sig_scores):
         out["signals"][s["name"]] = {
-            "at_target_rate": efficiency_at(ss, thr["threshold"]),
+            "at_target_rate": efficiency_at(ss, thr["threshold"], thr.get("threshold_uncertainty", 0.0)),
             "efficiency_vs_rate": efficiency_vs_rate(bg, ss),
             "n_events": int(len(ss)),
         }
@@ -89,7 +88,7 @@ def _physics(score_fn, bg_eval, signals, rate_hz: float, float_fn=None) -> dict:
         bg_f = float_fn(bg_eval)
         qf = np.concatenate([bg, *sig_scores])
         ff = np.concatenate([bg_f] + [float_fn(s["x"]) for s in signals])
-        thr_f = threshold_for_rate(bg_f, rate_hz)["threshold"]
+        thr_f = trigger_threshold(bg_f, rate_hz, n_boot=0)["threshold"]
         out["float_model"] = {
             "source": "float twin (same weights, no quantisation) vs the quantised model",
             "max_abs_score_diff": float(np.max(np.abs(qf - ff))),
@@ -129,6 +128,7 @@ def build_trigger_report(
     steps = tqdm(total=6, desc="trigger report", disable=not progress)
     t0 = time.perf_counter()
     report = {"background": str(background.path), "rate_target_hz": rate_hz, "bunch_crossing_hz": 40e6}
+    report["background_pileup"] = float(background.meta.get("pileup", 0.0))
     report["samples"] = {s.name: {"path": str(s.path), "events": len(s.inputs)} for s in [background, *signals]}
     with staging_dir(out) as tmp:
         # ------------------------------------------------------------ AXOL1TL-like

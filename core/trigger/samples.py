@@ -52,8 +52,16 @@ def _particles(batch) -> ak.Array:
     return truth_particles(*(ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")), pid, _charges(pid), counts)
 
 
+def overlay(parts: ak.Array, pu: ak.Array, n_pu: np.ndarray) -> ak.Array:
+    """Event i plus the next n_pu[i] interactions of ``pu`` (taken in order)."""
+    per_pu_event = ak.to_numpy(ak.num(pu))
+    owner = np.repeat(np.arange(len(parts)), n_pu)[: len(per_pu_event)]
+    per_event = np.bincount(owner, weights=per_pu_event, minlength=len(parts)).astype(np.int64)
+    return ak.concatenate([parts, ak.unflatten(ak.flatten(pu), per_event)], axis=1)
+
+
 def _overlay(parts: ak.Array, pileup: float, seed: int, rng: np.random.Generator) -> ak.Array:
-    """Add a Poisson(pileup) number of minimum-bias interactions to every event."""
+    """Add a Poisson(pileup) number of freshly generated minimum-bias interactions to every event."""
     from core.generate.processes import get_model
     from core.generate.runner import ChunkTask, _generate_batch
 
@@ -64,25 +72,27 @@ def _overlay(parts: ak.Array, pileup: float, seed: int, rng: np.random.Generator
     mb = get_model("minbias")
     task = ChunkTask("minbias", {}, total, seed % 900_000_000 + 1, 0, "pileup", "", None, {})
     pu = _particles(_generate_batch(mb, mb.masses({}), task, rng)[0])[:total]
-    per_pu_event = ak.to_numpy(ak.num(pu))
-    owner = np.repeat(np.arange(len(parts)), n_pu)[: len(per_pu_event)]
-    per_event = np.bincount(owner, weights=per_pu_event, minlength=len(parts)).astype(np.int64)
-    return ak.concatenate([parts, ak.unflatten(ak.flatten(pu), per_event)], axis=1)
+    return overlay(parts, pu, n_pu)
 
 
-def run_l1_chunk(task: L1Chunk) -> dict:
+def hard_scatter_particles(task: L1Chunk) -> tuple[ak.Array, float, np.random.Generator]:
+    """Final-state particles of a chunk of generated events (no pile-up), the cross-section [pb] and the chunk's
+    random generator (to go on drawing from)."""
+    import tempfile
+
     from core.generate.processes import get_model
     from core.generate.runner import ChunkTask, _generate_batch
 
     model = get_model(task.process)
-    m = model.masses(task.params)
     rng = np.random.default_rng(task.seed)
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         ct = ChunkTask(task.process, task.params, task.n_events, task.seed, task.index, "l1", tmp, None, {})
-        batch, sigma, _, _ = _generate_batch(model, m, ct, rng)
-    parts = _particles(batch)
+        batch, sigma, _, _ = _generate_batch(model, model.masses(task.params), ct, rng)
+    return _particles(batch), sigma, rng
+
+
+def run_l1_chunk(task: L1Chunk) -> dict:
+    parts, sigma, rng = hard_scatter_particles(task)
     if task.pileup > 0:
         parts = _overlay(parts, task.pileup, task.seed * 7 + 3, rng)
     objects = l1_objects(parts, rng)

@@ -11,7 +11,16 @@ import pytest
 from core.errors import InputError
 from core.trigger import firmware
 from core.trigger.l1 import ETA_STEP, PHI_STEP, PT_STEP, l1_objects, network_inputs, region_image
-from core.trigger.rates import efficiency_at, rate_curve, threshold_for_rate
+from core.trigger.pileup import load_pileup, overlay_from_pool, pileup_study
+from core.trigger.rates import (
+    TailFit,
+    efficiency_at,
+    efficiency_vs_rate,
+    rate_curve,
+    tail_curve,
+    threshold_for_rate,
+    trigger_threshold,
+)
 from core.trigger.report import build_trigger_report, load_report
 from core.trigger.samples import L1Sample
 
@@ -28,6 +37,37 @@ def test_rate_threshold_and_efficiency_are_exact_on_a_known_distribution():
     assert curve["rate_hz"][0] == pytest.approx(40e6 * (1 - 1 / 100_000))
     ties = threshold_for_rate(np.array([1.0] * 10 + [5.0] * 5), 40e6 * 0.3)  # 4 may fire; the 5 tied may not
     assert ties["zero_bias_events_above"] == 0
+
+
+def test_tail_fit_extrapolates_the_threshold_of_known_distributions():
+    """20k zero-bias-like scores are too few to count a 1 kHz rate (0.5 events): the generalised-Pareto
+    extrapolation finds the true threshold of an exponential (P(s > t) = e^−t) within its bootstrap
+    uncertainty, whose 68% interval covers the truth about as often as it should over 20 toys."""
+    rng = np.random.default_rng(11)
+    true = np.log(40e6 / 1000.0)
+    pulls = []
+    for k in range(20):
+        r = trigger_threshold(rng.exponential(size=20_000), 1000.0, n_boot=40, seed=k)
+        assert r["limited_by_statistics"] and "Pareto" in r["method"] and r["threshold_empirical"] < np.inf
+        pulls.append((r["threshold"] - true) / r["threshold_uncertainty"])
+    pulls = np.array(pulls)
+    assert abs(np.median(pulls)) < 0.5 and 0.5 <= np.mean(np.abs(pulls) < 1) <= 0.95, pulls
+    # a light (Gaussian) tail: negative shape, still recovered
+    g = trigger_threshold(rng.normal(size=40_000), 1000.0, n_boot=40)
+    assert g["tail_fit"]["shape"] < 0 and abs(g["threshold"] - 4.0556) < 2.5 * g["threshold_uncertainty"]
+    # the drawn tail passes through the threshold at the target rate
+    curve = tail_curve(r)
+    assert np.interp(np.log(1000.0), np.log(curve["rate_hz"][::-1]), curve["threshold"][::-1]) == pytest.approx(
+        r["threshold"], rel=1e-3
+    )
+    # enough events above: the direct count, no fit
+    direct = trigger_threshold(rng.exponential(size=20_000), 40e6 * 0.01)
+    assert direct["method"] == "empirical quantile" and "tail_fit" not in direct
+    # efficiency against rate: extrapolated where the sample cannot count, and a looser threshold never loses signal
+    bg, sig = rng.exponential(size=20_000), rng.exponential(size=5_000) + 8.0
+    ev = efficiency_vs_rate(bg, sig, rates_hz=np.logspace(3, 6, 13))
+    assert ev["extrapolated"][0] and not ev["extrapolated"][-1] and np.all(np.diff(ev["efficiency"]) >= 0)
+    assert ev["efficiency"][0] == np.mean(sig > TailFit.fit(bg).threshold(1000.0 / 40e6))  # the one tail fit
 
 
 def particle(pt, eta, phi, cls):
@@ -67,16 +107,17 @@ def test_l1_objects_of_a_known_event():
 
 
 def test_da4ml_resource_estimate_agrees_with_yosys(trigger_report):
-    """The trained AXOL1TL-like encoder's Verilog (written by the report) mapped by yosys. Measured here: FFs agree
-    to 0.1%; da4ml counts 4–7% fewer LUTs than yosys maps (the issue's goal is 5%; not met on every model — the
-    report shows both numbers), so LUTs are held to 8%."""
+    """The trained AXOL1TL-like encoder's Verilog (written by the report) mapped by yosys, compared like with like:
+    da4ml's cost with ReLU masks at one LUT per bit, as yosys maps them (da4ml's own figure assumes Vivado packs
+    two mask bits per LUT6; yosys does not combine LUTs). Measured here on 7 networks: 0.7–3.3% (LUT), 0.5% (FF)."""
     if shutil.which("yosys") is None:
         pytest.skip("yosys is not installed (apt-get install yosys): the estimate is checked where it is")
     est = trigger_report["models"]["axol1tl"]["resources"]
     syn = firmware.yosys_check(trigger_report["_path"] / "firmware" / "axol1tl" / "verilog", "axol1tl")
     assert syn["status"] == "ok", syn
-    assert est["lut"] > 1000 and abs(est["lut"] - syn["lut"]) / syn["lut"] < 0.08
-    assert abs(est["ff"] - syn["ff"]) / syn["ff"] < 0.01
+    d = firmware.estimate_vs_yosys(est, syn)
+    assert est["lut"] > 1000 and abs(d["lut_without_combining"]) < 0.05 and abs(d["ff"]) < 0.01, d
+    assert est["lut"] < est["lut_without_combining"] and abs(d["lut_da4ml"]) < 0.08, d
 
 
 def test_firmware_is_bit_exact_with_the_quantised_models(trigger_report):
@@ -95,7 +136,8 @@ def test_report_has_resources_rates_and_efficiencies(trigger_report):
         100 * res["lut"] / 433_200
     )
     thr = axo["physics"]["threshold"]
-    assert thr["zero_bias_events"] == 5_000 and thr["achieved_rate_hz"] <= 1000.0
+    assert thr["zero_bias_events"] == 5_000
+    assert thr["limited_by_statistics"] and "Pareto" in thr["method"] and thr["threshold_uncertainty"] > 0
     eff = axo["physics"]["signals"]["h_aa_4b"]["at_target_rate"]["efficiency"]
     assert 0.0 <= eff <= 1.0
     curve = axo["physics"]["signals"]["h_aa_4b"]["efficiency_vs_rate"]
@@ -148,3 +190,36 @@ def test_a_vendor_report_is_read_with_hls4ml_and_stored_labelled(trigger_report,
     assert load_report(trig)["models"]["axol1tl"]["vendor"]["source"].startswith("Vivado/Vitis HLS report (user")
     with pytest.raises(InputError, match="not an hls4ml project"):
         import_vendor_report(trig, "axol1tl", tmp_path)
+
+
+def test_pileup_overlay_adds_exactly_the_drawn_interactions():
+    parts = ak.Array([[{"E": 1.0}], [{"E": 2.0}, {"E": 3.0}], []])
+    pool = ak.Array([[{"E": 10.0}], [{"E": 20.0}, {"E": 40.0}], [{"E": 100.0}]])
+    events, n_pu = overlay_from_pool(parts, pool, 4.0, np.random.default_rng(5))
+    rng = np.random.default_rng(5)  # the same draws again
+    n = rng.poisson(4.0, 3)
+    drawn = rng.integers(0, 3, n.sum())
+    pool_e = np.array([10.0, 60.0, 100.0])[drawn]
+    owner = np.repeat(np.arange(3), n)
+    expected = np.array([1.0, 5.0, 0.0]) + np.bincount(owner, pool_e, minlength=3)
+    assert np.array_equal(n_pu, n) and np.allclose(ak.to_numpy(ak.sum(events.E, axis=1)), expected)
+    unchanged, none = overlay_from_pool(parts, pool, 0.0, rng)
+    assert none.sum() == 0 and ak.to_list(unchanged) == ak.to_list(parts)
+
+
+def test_pileup_study_of_the_report_models(trigger_pileup):
+    """The same crossings at <mu> = 0 and 30: 30 interactions on average are overlaid, the calorimeter ET grows by
+    30 × a minimum-bias interaction's ET, and a model trained without pile-up fires far more often with it."""
+    pu = load_pileup(trigger_pileup)
+    assert pu["pileup"] == [0.0, 30.0] and pu["mean_overlaid"][0] == 0.0 and abs(pu["mean_overlaid"][1] - 30) < 0.6
+    # one minimum-bias interaction leaves ≈ 40–60 GeV in |η| < 3 (the zero-bias crossing at <mu> = 0 is one)
+    per_interaction = (pu["mean_region_et_gev"][1] - pu["mean_region_et_gev"][0]) / pu["mean_overlaid"][1]
+    assert per_interaction == pytest.approx(pu["mean_region_et_gev"][0], rel=0.15)
+    cic = pu["models"]["cicada"]
+    assert cic["rate_at_nominal_hz"][1] > 100 * max(cic["rate_at_nominal_hz"][0], 40e6 / 1000)
+    assert cic["median_zero_bias_score"][1] > cic["median_zero_bias_score"][0]
+    for m in pu["models"].values():
+        for s in m["signals"].values():
+            assert all(0.0 <= e["efficiency"] <= 1.0 for e in s["efficiency_at_target_rate"])
+    with pytest.raises(InputError, match="too few events"):
+        pileup_study(trigger_pileup, pileups=(0, 60), n_events=1000, pool_size=100)

@@ -1,0 +1,174 @@
+"""How the L1 anomaly triggers behave with pile-up: rate at a fixed threshold and efficiency at a fixed rate
+against the mean number of overlaid interactions ⟨μ⟩.
+
+The trained models of a trigger report (``RUN/trigger``) are applied to the same hard scatters — zero-bias
+(minimum-bias) crossings and the report's signal processes, each generated once — overlaid with a Poisson(μ)
+number of minimum-bias interactions drawn from one shared pool, for each μ in the scan (as pre-mixed pile-up
+libraries do: a pool of ``pool_size`` interactions, drawn with replacement; with a pool much larger than μ the
+reuse does not correlate events noticeably). Only the pile-up changes between the points of the scan, so the
+differences are its effect and not the hard scatters' statistics.
+
+Written to ``RUN/trigger/pileup.json`` (atomically); the dashboard's Trigger tab plots it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+from tqdm.auto import tqdm
+
+from core.data.atomic import write_json_atomic
+from core.errors import InputError
+from core.trigger.l1 import l1_objects, network_inputs, region_image
+from core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, trigger_threshold
+from core.trigger.report import REPORT, load_report
+from core.trigger.samples import L1Chunk, hard_scatter_particles, overlay
+
+PILEUP_FILE = "pileup.json"
+DEFAULT_PILEUPS = (0.0, 20.0, 40.0, 60.0)  # Run 3 runs at ⟨μ⟩ ≈ 50–60
+
+
+def _generate(process: str, params: dict, n: int, seed: int, workers: int, chunk: int = 1000) -> ak.Array:
+    """Final-state particles of n events of a process (chunks on all cores)."""
+    from core.generate.runner import chunk_seed
+
+    tasks = [
+        L1Chunk(process, params, min(chunk, n - i), chunk_seed(seed, process, "pileup", k), k, 0.0)
+        for k, i in enumerate(range(0, n, chunk))
+    ]
+    if workers == 1 or len(tasks) == 1:
+        return ak.concatenate([hard_scatter_particles(t)[0] for t in tasks])
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        return ak.concatenate([r[0] for r in pool.map(hard_scatter_particles, tasks)])
+
+
+def overlay_from_pool(parts: ak.Array, pool: ak.Array, mu: float, rng: np.random.Generator):
+    """Each event plus Poisson(mu) interactions drawn with replacement from the pool; returns (events, n_pu)."""
+    n_pu = rng.poisson(mu, len(parts)) if mu > 0 else np.zeros(len(parts), dtype=np.int64)
+    if n_pu.sum() == 0:
+        return parts, n_pu
+    return overlay(parts, pool[rng.integers(0, len(pool), int(n_pu.sum()))], n_pu), n_pu
+
+
+def _scorers(trigger_dir: Path):
+    from core.trigger import models
+
+    enc = models.load(trigger_dir / "models" / "axol1tl_encoder.keras")
+    student = models.load(trigger_dir / "models" / "cicada_student.keras")
+    return {
+        "axol1tl": lambda x, img: models.axol1tl_score(models.predict(enc, x)),
+        "cicada": lambda x, img: models.predict(student, models.student_inputs(img))[:, 0],
+    }
+
+
+def pileup_study(
+    trigger_dir: str | Path,
+    pileups=DEFAULT_PILEUPS,
+    n_events: int = 4000,
+    n_signal: int = 1000,
+    pool_size: int = 20_000,
+    seed: int = 7,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Scan ⟨μ⟩ with the report's models; writes and returns ``trigger_dir/pileup.json``."""
+    trigger_dir = Path(trigger_dir)
+    report = load_report(trigger_dir)
+    if report is None:
+        raise InputError(f"{trigger_dir}: no trigger report ({REPORT}); run `python -m core trigger` first")
+    pileups = sorted(float(m) for m in pileups)
+    if not pileups or pileups[0] < 0:
+        raise InputError(f"pile-up values must be >= 0, got {pileups}")
+    if n_events < 1000 or n_signal < 10 or pool_size < 10 * max(1.0, pileups[-1]):
+        raise InputError(
+            f"too few events: {n_events} zero-bias (>= 1000), {n_signal} signal (>= 10), pool {pool_size} "
+            f"(>= 10 × the largest μ, {pileups[-1]:g})"
+        )
+    signals = {}
+    for name, s in report["samples"].items():
+        if Path(s["path"]) == Path(report["background"]):
+            continue
+        meta_path = Path(s["path"]) / "meta.json"
+        if not meta_path.exists():
+            raise InputError(f"{meta_path}: the report's signal sample is gone; its process cannot be regenerated")
+        meta = json.loads(meta_path.read_text())
+        signals[name] = (meta["process"], meta.get("params", {}))
+    workers = max(1, workers or os.cpu_count() or 1)
+    t0 = time.perf_counter()
+    steps = tqdm(total=3 + len(signals) + len(pileups), desc="pile-up study", disable=not progress)
+    pool = _generate("minbias", {}, pool_size, seed, workers)
+    steps.update()
+    hard = {"zero_bias": _generate("minbias", {}, n_events, seed + 1, workers)}
+    steps.update()
+    for k, (name, (process, params)) in enumerate(signals.items()):
+        hard[name] = _generate(process, params, n_signal, seed + 2 + k, workers)
+        steps.update()
+    scorers = _scorers(trigger_dir)
+    steps.update()
+    rng = np.random.default_rng(seed)
+    out = {
+        "pileup": pileups,
+        "zero_bias_events": n_events,
+        "signal_events": n_signal,
+        "pool_interactions": pool_size,
+        "report_background_pileup": report.get("background_pileup", 0.0),
+        "target_rate_hz": report["rate_target_hz"],
+        "mean_region_et_gev": [],
+        "mean_overlaid": [],
+        "models": {
+            m: {
+                "nominal_threshold": report["models"][m]["physics"]["threshold"]["threshold"],
+                "rate_at_nominal_hz": [],
+                "rate_at_nominal_uncertainty_hz": [],
+                "threshold_for_target": [],
+                "threshold_for_target_uncertainty": [],
+                "median_zero_bias_score": [],
+                "signals": {s: {"efficiency_at_nominal": [], "efficiency_at_target_rate": []} for s in signals},
+            }
+            for m in scorers
+        },
+    }
+    for mu in pileups:
+        inputs = {}
+        for name, parts in hard.items():
+            events, n_pu = overlay_from_pool(parts, pool, mu, rng)
+            inputs[name] = (network_inputs(l1_objects(events, rng)), region_image(events))
+            if name == "zero_bias":
+                out["mean_region_et_gev"].append(float(inputs[name][1].sum(axis=(1, 2)).mean()))
+                out["mean_overlaid"].append(float(n_pu.mean()))
+        for m, score in scorers.items():
+            res = out["models"][m]
+            bg = score(*inputs["zero_bias"])
+            fired = int(np.sum(bg > res["nominal_threshold"]))
+            res["rate_at_nominal_hz"].append(fired / len(bg) * BX_RATE_HZ)
+            res["rate_at_nominal_uncertainty_hz"].append(np.sqrt(max(fired, 1)) / len(bg) * BX_RATE_HZ)
+            thr = trigger_threshold(bg, out["target_rate_hz"], n_boot=50)
+            res["threshold_for_target"].append(thr["threshold"])
+            res["threshold_for_target_uncertainty"].append(thr.get("threshold_uncertainty", 0.0))
+            res["median_zero_bias_score"].append(float(np.median(bg)))
+            for s in signals:
+                ss = score(*inputs[s])
+                res["signals"][s]["efficiency_at_nominal"].append(fraction_above(ss, res["nominal_threshold"]))
+                res["signals"][s]["efficiency_at_target_rate"].append(efficiency_at(ss, thr["threshold"]))
+        steps.update()
+    steps.close()
+    out["seconds"] = time.perf_counter() - t0
+    write_json_atomic(trigger_dir / PILEUP_FILE, out)
+    return trigger_dir / PILEUP_FILE
+
+
+def load_pileup(trigger_dir: str | Path) -> dict | None:
+    path = Path(trigger_dir) / PILEUP_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not a pile-up study ({e})") from None
