@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import panel as pn
+from panel.theme import Fast as PanelFast
+from panel.viewable import Viewable
 
 from core.errors import InputError
 from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
@@ -11,6 +13,24 @@ from dashboard.overview import Overview
 from dashboard.state import SessionState
 from dashboard.trigger import TriggerView
 from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
+
+PROJECTOR_STYLES = {"--anomalyscope-text-scale": "1.4"}
+
+
+class Fast(PanelFast):
+    """Panel's Fast design with text sizes that follow ``--anomalyscope-text-scale`` (projector mode). Every
+    component re-declares the design's ``--font-size`` on its own host, so a size set on a container does not
+    reach its children; a custom property that nothing re-declares does, through every shadow root.
+    (Named Fast: Panel finds a design's bundled files by its class name.)"""
+
+    modifiers = {
+        Viewable: {
+            "stylesheets": [
+                ":host { --font-size: calc(14px * var(--anomalyscope-text-scale, 1)); "
+                "--bokeh-font-size: calc(12px * var(--anomalyscope-text-scale, 1)); }"
+            ]
+        }
+    }
 
 
 def open_run(state: SessionState, run_path: str) -> None:
@@ -82,4 +102,14 @@ def build() -> pn.template.FastListTemplate:
         ("Trigger", TriggerView(state=state)),
         dynamic=True,
     )
-    return pn.template.FastListTemplate(title="anomalyscope", sidebar=sidebar, main=[tabs], sidebar_width=300)
+    main = pn.Column(tabs, sizing_mode="stretch_width")
+
+    def projector(*_):
+        # text follows the scale (see Design); plots scale with the state's fontscale
+        main.styles = PROJECTOR_STYLES if state.large_fonts else {}
+
+    state.param.watch(projector, "large_fonts")
+    projector()
+    return pn.template.FastListTemplate(
+        title="anomalyscope", sidebar=sidebar, main=[main], sidebar_width=300, design=Fast
+    )

@@ -27,6 +27,7 @@ MIN_EVENTS_ABOVE = 10  # fewer zero-bias events above the threshold than this: t
 TAIL_FRACTION = 0.03  # the tail fit uses the top 3% of the zero-bias scores (toy study in tests: see below) ...
 MIN_TAIL_EVENTS = 50  # ... and at least this many
 MAX_TAIL_FRACTION = 0.1  # so a tail fit needs 500 events or more
+HEAVY_SHAPE = 0.5  # a tail fitted with a larger shape is fitted again in ln(score) (see TailFit)
 MAX_EXTRAPOLATION = 10  # a tail fit reaches at most 10× below the one-event fraction 1/n (1 kHz: n ≥ 4000)
 
 
@@ -64,13 +65,20 @@ def threshold_for_rate(background: np.ndarray, rate_hz: float, bx_rate_hz: float
 @dataclass(frozen=True)
 class TailFit:
     """A generalised-Pareto fit to the zero-bias scores above ``u`` (the top ``k`` of ``n``): shape ``c``, scale
-    ``sigma``. P(score > t) = k/n · (1 + c (t − u)/σ)^(−1/c) for t ≥ u."""
+    ``sigma``. P(score > t) = k/n · (1 + c (t − u)/σ)^(−1/c) for t ≥ u.
+
+    With ``log``, the fit is to ln(score) instead (ln t and ln u in that formula). Thresholds do not change under a
+    monotone transformation, and a positive score whose tail spans decades (a fitted shape above
+    ``HEAVY_SHAPE``: infinite variance) has a much lighter tail in the logarithm. Measured on the demo's
+    AXOL1TL-like score (8000-event subsamples, predicting the 10-in-40k threshold 0.0157): raw fit 0.038 ± 0.019,
+    log fit 0.023 ± 0.010; on the CICADA-like score (shape ≈ 0) both agree with the truth."""
 
     u: float
     k: int
     n: int
     c: float
     sigma: float
+    log: bool = False
 
     @classmethod
     def fit(cls, scores: np.ndarray, tail_fraction: float = TAIL_FRACTION, min_tail: int = MIN_TAIL_EVENTS):
@@ -87,6 +95,9 @@ class TailFit:
         if len(excess) < min_tail or np.ptp(excess) == 0:
             raise ValueError(f"only {len(excess)} distinct-enough zero-bias scores above {u:g}: no tail to fit")
         c, _, sigma = genpareto.fit(excess, floc=0.0)
+        if c > HEAVY_SHAPE and u > 0:
+            c, _, sigma = genpareto.fit(np.log(s[s > u]) - np.log(u), floc=0.0)
+            return cls(float(u), len(excess), n, float(c), float(sigma), log=True)
         return cls(float(u), len(excess), n, float(c), float(sigma))
 
     def threshold(self, fraction: float) -> float:
@@ -101,7 +112,8 @@ class TailFit:
             )
         if tail_p >= 1.0:
             raise ValueError(f"fraction {fraction:g} is not in the fitted tail (top {self.k}/{self.n})")
-        return float(self.u + genpareto.isf(tail_p, self.c, loc=0.0, scale=self.sigma))
+        excess = genpareto.isf(tail_p, self.c, loc=0.0, scale=self.sigma)
+        return float(self.u * np.exp(excess) if self.log else self.u + excess)
 
 
 def trigger_threshold(
@@ -133,7 +145,9 @@ def trigger_threshold(
     return {
         **out,
         "threshold": t,
-        "method": f"generalised-Pareto fit to the top {fit.k} of {fit.n} zero-bias scores, extrapolated",
+        "method": f"generalised-Pareto fit to the top {fit.k} of {fit.n} zero-bias "
+        + ("ln(scores)" if fit.log else "scores")
+        + ", extrapolated",
         "threshold_uncertainty": float((hi - lo) / 2),
         "threshold_interval_68": [float(lo), float(hi)],
         "achieved_rate_hz": fired / len(s) * bx_rate_hz,
@@ -145,6 +159,7 @@ def trigger_threshold(
             "k": fit.k,
             "shape": fit.c,
             "scale": fit.sigma,
+            "in_log_score": fit.log,
             "bootstraps": len(boots),
         },
     }
@@ -206,7 +221,9 @@ def tail_curve(threshold: dict, bx_rate_hz: float = BX_RATE_HZ, n_points: int = 
     tf = threshold.get("tail_fit", {})
     if tf.get("status") != "ok":
         return None
-    fit = TailFit(tf["u"], tf["k"], threshold["zero_bias_events"], tf["shape"], tf["scale"])
+    fit = TailFit(
+        tf["u"], tf["k"], threshold["zero_bias_events"], tf["shape"], tf["scale"], tf.get("in_log_score", False)
+    )
     lowest = max(threshold["target_fraction"] / 10, 1.001 / (MAX_EXTRAPOLATION * fit.n))
     fractions = np.logspace(np.log10(0.999 * fit.k / fit.n), np.log10(lowest), n_points)
     return {"threshold": [fit.threshold(f) for f in fractions], "rate_hz": (fractions * bx_rate_hz).tolist()}

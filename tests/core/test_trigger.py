@@ -55,6 +55,11 @@ def test_tail_fit_extrapolates_the_threshold_of_known_distributions():
     # a light (Gaussian) tail: negative shape, still recovered
     g = trigger_threshold(rng.normal(size=40_000), 1000.0, n_boot=40)
     assert g["tail_fit"]["shape"] < 0 and abs(g["threshold"] - 4.0556) < 2.5 * g["threshold_uncertainty"]
+    # a tail too heavy for a direct fit (Pareto, P(s > t) = t^(−1/1.2): infinite mean) is fitted in ln(score)
+    pareto = rng.pareto(1 / 1.2, size=20_000) + 1.0
+    h = trigger_threshold(pareto, 1000.0, n_boot=40)
+    lo, hi = np.log(h["threshold_interval_68"])
+    assert h["tail_fit"]["in_log_score"] and abs(np.log(h["threshold"]) - 1.2 * np.log(40e3)) < 1.5 * (hi - lo)
     # the drawn tail passes through the threshold at the target rate
     curve = tail_curve(r)
     assert np.interp(np.log(1000.0), np.log(curve["rate_hz"][::-1]), curve["threshold"][::-1]) == pytest.approx(

@@ -109,7 +109,7 @@ def test_the_selected_event_is_highlighted_everywhere(small_run):
     feat = FeatureView(state=state)
     state.feature = "tau21"
     lines = _elements(feat._plot(), hv.VLine)
-    assert sorted(ln.data for ln in lines) == sorted(
+    assert sorted(ln.data for ln in lines if np.isfinite(ln.data)) == sorted(
         float(rd.features[f"{j}.tau21"][row]) for j in ("j1", "j2") if np.isfinite(rd.features[f"{j}.tau21"][row])
     )
     spectrum = SpectraView(state=state)._built()[0]  # what the spectrum's DynamicMap shows now
@@ -152,6 +152,14 @@ def test_spectra_of_every_method_are_fitted_ahead_once(small_run, monkeypatch):
     assert len(calls) == len(methods)  # every session's method change is a cache hit
 
 
+def _texts(root):
+    from bokeh.models import GlyphRenderer, Text
+
+    return [
+        t for r in root.select({"type": GlyphRenderer}) if isinstance(r.glyph, Text) for t in r.data_source.data["text"]
+    ]
+
+
 def test_a_method_change_updates_the_spectrum_figures_in_place(small_run):
     from bokeh.models import Plot
 
@@ -160,10 +168,28 @@ def test_a_method_change_updates_the_spectrum_figures_in_place(small_run):
     state.method = "cut_tau21"
     root = pn.panel(SpectraView(state=state)).get_root()
     figures = {f.id for f in root.select({"type": Plot})}
-    assert any(f.title.text.startswith("cut_tau21: m_jj") for f in root.select({"type": Plot}))
+    ranges = [f.y_range.start for f in root.select({"type": Plot})]
+    assert [t.strip() for t in _texts(root)] == ["cut_tau21"]  # the method, written inside the frame
     state.method = "supervised"
-    assert any(f.title.text.startswith("supervised: m_jj") for f in root.select({"type": Plot}))
+    assert [t.strip() for t in _texts(root)] == ["supervised"]
     assert {f.id for f in root.select({"type": Plot})} == figures  # same Bokeh figures, new data
+    assert [f.y_range.start for f in root.select({"type": Plot})] == ranges  # the same axes for every method
+
+
+def test_a_feature_view_change_updates_its_figure_in_place(small_run):
+    from bokeh.models import Plot
+
+    state = SessionState(run_path=str(small_run.path))
+    state.param.method.objects = small_run.methods
+    state.param.efficiency.objects = [1.0, 0.1, 0.01]
+    state.param.update(method="cut_tau21", efficiency=0.1)
+    view = FeatureView(state=state)
+    root = pn.panel(view).get_root()
+    (fig,) = root.select({"type": Plot})
+    state.param.update(method="supervised", feature="tau21", mjj_lo=3000.0, mjj_hi=4000.0)
+    assert [f.id for f in root.select({"type": Plot})] == [fig.id]
+    assert "3000–4000 GeV" in fig.title.text and "τ" in fig.xaxis[0].axis_label
+    assert "supervised" in view.caption and "3000–4000 GeV" in view.caption
 
 
 def test_event_display_window_is_square():

@@ -90,3 +90,22 @@ def test_brushing_a_mass_range_filters_the_other_views(browser, dashboard_url, a
     page.get_by_text("What is anomalous?", exact=True).first.click()
     page.wait_for_selector(f"text=/against the other [0-9,]+, in {lo:.0f}–{hi:.0f} GeV/", timeout=60_000)
     page.screenshot(path=str(artifacts / "brushed_features.png"), full_page=True)
+
+
+def test_projector_mode_enlarges_text_and_plots(browser, dashboard_url, artifacts):
+    page = _open(browser, dashboard_url)
+    text = page.get_by_text("Per process", exact=False).first
+    text.wait_for(timeout=60_000)
+    size = "e => parseFloat(getComputedStyle(e).fontSize)"
+    before = text.evaluate(size)
+    page.get_by_text("Projector mode (large fonts)").wait_for(timeout=30_000)
+    page.locator("input[type=checkbox]").first.check()  # the sidebar's only checkbox
+    page.wait_for_function("() => window.location.search.includes('large_fonts=true')", timeout=30_000)
+    after = before
+    for _ in range(100):  # the style change arrives after the URL change
+        after = page.get_by_text("Per process", exact=False).first.evaluate(size)
+        if after >= 1.3 * before:
+            break
+        page.wait_for_timeout(100)
+    assert after >= 1.3 * before, (before, after)
+    page.screenshot(path=str(artifacts / "projector_mode.png"), full_page=True)
