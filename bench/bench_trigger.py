@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from core.trigger import firmware, models
-from core.trigger.rates import efficiency_at, threshold_for_rate
+from core.trigger.rates import efficiency_at, trigger_threshold
 from core.trigger.samples import L1Sample
 
 
@@ -38,6 +38,7 @@ def bench_model(name, model, x, score, bg_eval, signals, tmp: Path, use_yosys: b
     (h, info), t_hls = timed(firmware.hls4ml_emulation, model, x, tmp / name / "hls4ml")
     row = {
         "lut_da4ml": est["lut"],
+        "lut_da4ml_without_combining": est["lut_without_combining"],
         "ff_da4ml": est["ff"],
         "latency_cycles": est["latency_cycles"],
         "latency_ns_40MHz": est["latency_ns"],
@@ -55,9 +56,9 @@ def bench_model(name, model, x, score, bg_eval, signals, tmp: Path, use_yosys: b
     }
     if use_yosys:
         y, t_y = timed(firmware.yosys_check, tmp / name / "verilog", name)
-        row["yosys"] = y
+        row["yosys"] = {**y, "estimate_minus_yosys_relative": firmware.estimate_vs_yosys(est, y)}
         row["seconds"]["yosys_synth"] = t_y
-    thr = threshold_for_rate(score(bg_eval), 1000.0)
+    thr = trigger_threshold(score(bg_eval), 1000.0)
     row["threshold_1kHz"] = thr
     row["efficiency_1kHz"] = {n: efficiency_at(score(s), thr["threshold"])["efficiency"] for n, s in signals.items()}
     return row
@@ -116,11 +117,17 @@ def main() -> None:
             f"{s['da4ml_verilog_and_estimate']:6.2f} {s['hls4ml_convert_compile']:9.2f} {e['keras']:11.0f} "
             f"{e['da4ml_emulation']:11.0f} {e['hls4ml_csim']:10.0f} {sum(r['mismatches'].values()):6d}"
         )
-        if "yosys" in r:
-            print(f"          yosys: {r['yosys']}")
+        if "yosys" in r and r["yosys"].get("status") == "ok":
+            y, d = r["yosys"], r["yosys"]["estimate_minus_yosys_relative"]
+            print(
+                f"          yosys {y['lut']} LUT, {y['ff']} FF ({y['seconds']:.0f} s); estimate without LUT combining "
+                f"{r['lut_da4ml_without_combining']} LUT: {100 * d['lut_without_combining']:+.1f}% "
+                f"(da4ml's own {100 * d['lut_da4ml']:+.1f}%), FF {100 * d['ff']:+.1f}%"
+            )
         print(
             f"          efficiency at ≤ 1 kHz: {r['efficiency_1kHz']} "
-            f"(threshold from {r['threshold_1kHz']['zero_bias_events']} zero-bias events)"
+            f"(threshold {r['threshold_1kHz']['threshold']:.4g} from {r['threshold_1kHz']['zero_bias_events']} "
+            f"zero-bias events: {r['threshold_1kHz']['method']})"
         )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(results, indent=2))

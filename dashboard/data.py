@@ -250,6 +250,9 @@ def top_overlap(rd: RunData, eff: float = 0.01) -> pd.DataFrame:
     return jaccard({m: rd.selection(m, eff) for m in informative({n: rd.scores[n] for n in rd.methods})})
 
 
+KS_MAX_REST = 200_000
+
+
 def feature_distributions(
     rd: RunData, method: str, feature: str, mjj_window=None, n_top: int = 200, bins: int = 30, eff: float | None = None
 ) -> dict:
@@ -268,21 +271,42 @@ def feature_distributions(
         if len(top) == 0:
             raise InputError(f"no event in this window passes the ε = {eff:g} cut of {method}")
     else:
-        order = idx[np.argsort(rd.scores[method][idx])[::-1]]
-        top, rest = order[:n_top], order[n_top:]
+        sc = rd.scores[method][idx]
+        k = min(n_top, len(idx))
+        is_top = np.zeros(len(idx), dtype=bool)
+        is_top[np.argpartition(sc, len(sc) - k)[len(sc) - k :]] = True  # the n_top highest, without a full sort
+        top, rest = idx[is_top], idx[~is_top]
     if not np.isfinite(rd.features.get(f"j1.{feature}", np.array([np.nan]))).any():
         source = rd.eventset.schema.get("source", {}).get("kind", "?")
         raise InputError(f"'{feature}' is not available in EventSet {rd.eventset.name} (source: {source})")
     top_v = np.concatenate([rd.features[f"j1.{feature}"][top], rd.features[f"j2.{feature}"][top]])
     rest_v = np.concatenate([rd.features[f"j1.{feature}"][rest], rd.features[f"j2.{feature}"][rest]])
-    both = np.concatenate([top_v, rest_v])
-    both = both[np.isfinite(both)]
-    lo, hi = np.percentile(both, [0.5, 99.5]) if len(both) else (0, 1)
-    edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
-    h_top, _ = np.histogram(np.clip(top_v, lo, hi), edges, density=True)
-    h_rest, _ = np.histogram(np.clip(rest_v, lo, hi), edges, density=True)
-    p = stats.ks_2samp(top_v[np.isfinite(top_v)], rest_v[np.isfinite(rest_v)]).pvalue if len(rest_v) else np.nan
-    return {"edges": edges, "top": h_top, "rest": h_rest, "n_top": len(top), "n_rest": len(rest), "ks_p": float(p)}
+    top_v, rest_v = top_v[np.isfinite(top_v)], rest_v[np.isfinite(rest_v)]
+    # the plot range and the KS test use every k-th of the rest (at most KS_MAX_REST values): with a million
+    # events the rest's own fluctuation (1/√200k) is far below the selected events' (1/√n_top), and the test
+    # costs 20 ms instead of 0.35 s
+    rest_sub = rest_v[:: max(1, len(rest_v) // KS_MAX_REST)]
+    both = np.concatenate([top_v, rest_sub])
+    lo, hi = np.percentile(both, [0.5, 99.5]) if len(both) else (0.0, 1.0)
+    hi = hi if hi > lo else lo + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    p = stats.ks_2samp(top_v, rest_sub).pvalue if len(rest_sub) and len(top_v) else np.nan
+    return {
+        "edges": edges,
+        "top": _density(top_v, lo, hi, bins),
+        "rest": _density(rest_v, lo, hi, bins),
+        "n_top": len(top),
+        "n_rest": len(rest),
+        "ks_p": float(p),
+    }
+
+
+def _density(v: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Normalised histogram on equal bins over [lo, hi], values outside in the edge bins (3× faster than
+    np.histogram on millions of values)."""
+    k = np.clip(((v - lo) * (bins / (hi - lo))).astype(np.int64), 0, bins - 1)
+    counts = np.bincount(k, minlength=bins).astype(float)
+    return counts / (counts.sum() * (hi - lo) / bins) if counts.sum() else counts
 
 
 def top_events(rd: RunData, method: str, mjj_window=None, n: int = 100) -> pd.DataFrame:

@@ -156,7 +156,9 @@ def pileup_study(
             for s in signals:
                 ss = score(*inputs[s])
                 res["signals"][s]["efficiency_at_nominal"].append(fraction_above(ss, res["nominal_threshold"]))
-                res["signals"][s]["efficiency_at_target_rate"].append(efficiency_at(ss, thr["threshold"]))
+                res["signals"][s]["efficiency_at_target_rate"].append(
+                    efficiency_at(ss, thr["threshold"], thr.get("threshold_uncertainty", 0.0))
+                )
         steps.update()
     steps.close()
     out["seconds"] = time.perf_counter() - t0

@@ -24,7 +24,7 @@ import numpy as np
 
 BX_RATE_HZ = 40e6
 MIN_EVENTS_ABOVE = 10  # fewer zero-bias events above the threshold than this: the empirical threshold is too coarse
-TAIL_FRACTION = 0.03  # the tail fit uses the top 3% of the zero-bias scores (toy study in tests: see below) ...
+TAIL_FRACTION = 0.03  # the tail fit uses the top 3% of the zero-bias scores (why: the toy study above) ...
 MIN_TAIL_EVENTS = 50  # ... and at least this many
 MAX_TAIL_FRACTION = 0.1  # so a tail fit needs 500 events or more
 HEAVY_SHAPE = 0.5  # a tail fitted with a larger shape is fitted again in ln(score) (see TailFit)

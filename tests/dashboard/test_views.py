@@ -50,6 +50,13 @@ def test_correlations_overlap_and_features(rd):
     assert d["n_top"] == np.sum(rd.selection("cut_tau21", 0.1))
     with pytest.raises(InputError, match="too few events"):
         feature_distributions(rd, "cut_tau21", "tau21", mjj_window=(100.0, 101.0))
+    # the top-N path: exactly the N highest scores of the analysis region, histograms as np.histogram's
+    top = feature_distributions(rd, "supervised", "msoftdrop", n_top=50)
+    sc = np.where(rd.sr, rd.scores["supervised"], -np.inf)
+    best = np.argsort(sc)[::-1][:50]
+    values = np.concatenate([rd.features["j1.msoftdrop"][best], rd.features["j2.msoftdrop"][best]])
+    values = np.clip(values[np.isfinite(values)], top["edges"][0], top["edges"][-1])
+    assert top["n_top"] == 50 and np.allclose(top["top"], np.histogram(values, top["edges"], density=True)[0])
 
 
 def test_top_events_are_sorted_and_the_display_shows_their_constituents(rd):
