@@ -3,3 +3,7 @@
 import holoviews as hv
 
 hv.extension("bokeh", logo=False)
+
+from dashboard.export import install  # noqa: E402  (after the extension: it sets bokeh-backend defaults)
+
+install()

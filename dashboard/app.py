@@ -7,6 +7,7 @@ from panel.theme import Fast as PanelFast
 from panel.viewable import Viewable
 
 from core.errors import InputError
+from dashboard import export
 from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
 from dashboard.lund import LundView
 from dashboard.overview import Overview
@@ -70,6 +71,7 @@ def build() -> pn.template.FastListTemplate:
     state = make_state()
     if pn.state.location is not None:
         pn.state.location.sync(state, {p: p for p in state.url_parameters()})
+    export.register(state)  # after the URL is read: the figures of this session are made in its format
     clear = pn.widgets.Button(name="Clear m_jj window", button_type="default")
     clear.on_click(lambda e: state.param.update(mjj_lo=None, mjj_hi=None))
     window_md = pn.bind(
@@ -90,6 +92,8 @@ def build() -> pn.template.FastListTemplate:
         clear,
         pn.pane.Markdown("Box-select on the spectrum to choose an m_jj window; the feature and event views follow."),
         pn.widgets.Checkbox.from_param(state.param.large_fonts, name="Projector mode (large fonts)"),
+        pn.pane.Markdown(f"Plots save as **{state.plot_format.upper()}** (the plot toolbar's save button):"),
+        export.format_buttons(),
     ]
     tabs = pn.Tabs(
         ("Overview", Overview(state=state)),

@@ -27,6 +27,9 @@ class SessionState(param.Parameterized):
     )
     event_row = param.Integer(default=None, allow_None=True, doc="row of the event shown in the display")
     large_fonts = param.Boolean(default=False, doc="projector mode: larger text in every plot and table")
+    plot_format = param.Selector(
+        default="png", objects=["png", "svg"], doc="what the plots' save button writes (svg: plots drawn as vectors)"
+    )
     corr_sample = param.Selector(default="data", objects=["data", "background", "signal"])
     corr_kind = param.Selector(default="pearson", objects=["pearson", "spearman"])
 
@@ -37,7 +40,7 @@ class SessionState(param.Parameterized):
         return (min(self.mjj_lo, self.mjj_hi), max(self.mjj_lo, self.mjj_hi))
 
     def url_parameters(self) -> list[str]:
-        return ["run", "method", "efficiency", "mjj_lo", "mjj_hi", "event_row", "feature", "large_fonts"]
+        return ["run", "method", "efficiency", "mjj_lo", "mjj_hi", "event_row", "feature", "large_fonts", "plot_format"]
 
     @property
     def fontscale(self) -> float:

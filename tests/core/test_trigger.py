@@ -114,14 +114,15 @@ def test_l1_objects_of_a_known_event():
 def test_da4ml_resource_estimate_agrees_with_yosys(trigger_report):
     """The trained AXOL1TL-like encoder's Verilog (written by the report) mapped by yosys, compared like with like:
     da4ml's cost with ReLU masks at one LUT per bit, as yosys maps them (da4ml's own figure assumes Vivado packs
-    two mask bits per LUT6; yosys does not combine LUTs). Measured here on 7 networks: 0.7–3.3% (LUT), 0.5% (FF)."""
+    two mask bits per LUT6; yosys does not combine LUTs). Measured here on 9 networks: 0.7–3.3% (LUT), ≤ 1.4% (FF:
+    yosys drops registers holding constant bits)."""
     if shutil.which("yosys") is None:
         pytest.skip("yosys is not installed (apt-get install yosys): the estimate is checked where it is")
     est = trigger_report["models"]["axol1tl"]["resources"]
     syn = firmware.yosys_check(trigger_report["_path"] / "firmware" / "axol1tl" / "verilog", "axol1tl")
     assert syn["status"] == "ok", syn
     d = firmware.estimate_vs_yosys(est, syn)
-    assert est["lut"] > 1000 and abs(d["lut_without_combining"]) < 0.05 and abs(d["ff"]) < 0.01, d
+    assert est["lut"] > 1000 and abs(d["lut_without_combining"]) < 0.05 and 0 <= d["ff"] < 0.02, d
     assert est["lut"] < est["lut_without_combining"] and abs(d["lut_da4ml"]) < 0.08, d
 
 

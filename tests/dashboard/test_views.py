@@ -205,3 +205,19 @@ def test_event_display_window_is_square():
     (x0, x1), (y0, y1) = square_window([0.3, -1.9], 0.8)
     assert x1 - x0 == pytest.approx(y1 - y0)  # equal η and φ spans on a square frame: circles stay round
     assert x0 <= -1.9 - 0.8 and x1 >= 0.3 + 0.8 and y0 <= -np.pi and y1 >= np.pi
+
+
+def test_a_session_in_svg_format_draws_every_figure_as_svg():
+    from bokeh.document import Document
+    from bokeh.models import Plot
+    from panel.io.state import set_curdoc
+
+    from dashboard import export
+
+    for fmt, expected in (("svg", {"svg"}), ("png", {"webgl", "canvas"})):
+        doc = Document()
+        with set_curdoc(doc):
+            export.register(SessionState(plot_format=fmt))
+            root = pn.panel(hv.Curve([1, 2, 3]) * hv.VLine(1.5) + hv.Image(np.eye(3))).get_root(doc)
+        backends = {p.output_backend for p in root.select({"type": Plot})}
+        assert backends and backends <= expected, (fmt, backends)

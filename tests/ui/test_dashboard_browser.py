@@ -109,3 +109,22 @@ def test_projector_mode_enlarges_text_and_plots(browser, dashboard_url, artifact
         page.wait_for_timeout(100)
     assert after >= 1.3 * before, (before, after)
     page.screenshot(path=str(artifacts / "projector_mode.png"), full_page=True)
+
+
+_DRAWN_AS = """() => { const n = {svg: 0, canvas: 0}; const walk = r => { for (const e of r.querySelectorAll('*')) {
+    if (e.tagName === 'svg' && e.getAttribute('width')) n.svg++; if (e.tagName === 'CANVAS') n.canvas++;
+    if (e.shadowRoot) walk(e.shadowRoot); } }; walk(document); return n; }"""
+
+
+def test_plots_are_drawn_as_svg_for_vector_export(browser, dashboard_url, artifacts):
+    page = _open(browser, dashboard_url + "?plot_format=svg")
+    page.wait_for_selector("text=Plots save as SVG", timeout=60_000)
+    page.get_by_text("Spectra", exact=True).first.click()
+    page.wait_for_selector("text=/no cut: \\d+ events/", timeout=60_000)
+    page.wait_for_timeout(1000)
+    drawn = page.evaluate(_DRAWN_AS)
+    assert drawn["svg"] >= 3 and drawn["canvas"] == 0, drawn  # spectrum, pulls, scan: vector figures
+    page.screenshot(path=str(artifacts / "svg_spectra.png"), full_page=True)
+    page.get_by_role("button", name="PNG (canvas)").click()  # reloads the page in the other format
+    page.wait_for_selector("text=Plots save as PNG", timeout=60_000)
+    assert "plot_format=png" in page.url
