@@ -118,6 +118,12 @@ def _threshold_note(thr: dict, one_event: float) -> str:
     return f"{few}, and the tail fit was {tail.get('status', 'not made')}. **Generate more zero-bias events.**"
 
 
+def _row(*plots) -> pn.Row:
+    """Plots side by side with their own axes: Panel would otherwise link every axis of the same name on the page
+    (rate [Hz] is a y axis here and an x axis there, and the ranges set here would be overridden)."""
+    return pn.Row(*(pn.pane.HoloViews(p, linked_axes=False) for p in plots), sizing_mode="stretch_width")
+
+
 def _shift(eff: dict) -> str:
     d = eff.get("uncertainty_from_threshold")
     return f"{d[0]:+.3f} / {d[1]:+.3f}" if d else "—"
@@ -195,6 +201,7 @@ class TriggerView(RunView):
             )
         eff_plot = hv.Overlay([*effs, hv.VLine(thr["target_rate_hz"]).opts(color="#d62728", line_dash="dashed")]).opts(
             logx=True,
+            ylim=(0, 1.05),
             xlim=(50, 2e6),
             responsive=True,
             height=320,
@@ -231,7 +238,7 @@ class TriggerView(RunView):
             pn.pane.Markdown("**Bit-exactness** of the firmware emulations against the quantised model"),
             pn.pane.DataFrame(exactness_table(m), index=False),
             pn.pane.Markdown(f"**Threshold** {thr['threshold']:.4g} for {thr['target_rate_hz']:.0f} Hz.{stats_note}"),
-            pn.Row(rate_plot, eff_plot, sizing_mode="stretch_width"),
+            _row(rate_plot, eff_plot),
             pn.pane.DataFrame(pd.DataFrame(sig_rows), index=False),
             self._pileup(fs),
             pn.pane.Markdown(f"**Published figures** — {rep['published']['source']}"),
@@ -252,23 +259,23 @@ class TriggerView(RunView):
         rate = np.asarray(m["rate_at_nominal_hz"])
         err = np.asarray(m["rate_at_nominal_uncertainty_hz"])
         seen = rate > 0
+        MU, RATE, EFF = "⟨μ⟩ (overlaid interactions)", "rate [Hz]", "signal efficiency"
         rate_plot = hv.Overlay(
             [
                 hv.ErrorBars(
                     (mu[seen], rate[seen], np.minimum(err[seen], 0.9 * rate[seen]), err[seen]),
-                    vdims=["y", "yerrneg", "yerrpos"],
+                    MU,
+                    [RATE, "minus", "plus"],
                 ).opts(color="black"),
-                hv.Scatter((mu[seen], rate[seen]), "⟨μ⟩ (overlaid interactions)", "rate [Hz]", label="measured").opts(
-                    color="black", size=7
-                ),
-                hv.Scatter((mu[~seen], np.full((~seen).sum(), one_event)), label="no event above (< one event)").opts(
+                hv.Scatter((mu[seen], rate[seen]), MU, RATE, label="measured").opts(color="black", size=7),
+                hv.Scatter((mu[~seen], np.full((~seen).sum(), one_event)), MU, RATE, label="none above").opts(
                     color="grey", marker="inverted_triangle", size=9
                 ),
                 hv.HLine(pu["target_rate_hz"]).opts(color="#d62728", line_dash="dashed"),
             ]
         ).opts(
             logy=True,
-            ylim=(one_event / 3, 8e7),
+            ylim=(min(one_event, pu["target_rate_hz"]) / 3, 8e7),
             responsive=True,
             height=300,
             title="Zero-bias rate at the report's threshold",
@@ -281,14 +288,14 @@ class TriggerView(RunView):
             u = np.array([v["uncertainty"] for v in s["efficiency_at_target_rate"]])
             color = PALETTE[(k + 1) % len(PALETTE)]
             effs += [
-                hv.ErrorBars((mu, e, u)).opts(color=color),
-                hv.Curve((mu, e), "⟨μ⟩ (overlaid interactions)", "signal efficiency", label=name).opts(color=color),
+                hv.ErrorBars((mu, e, u), MU, [EFF, "uncertainty"]).opts(color=color),
+                hv.Curve((mu, e), MU, EFF, label=name).opts(color=color),
             ]
         eff_plot = hv.Overlay(effs).opts(
             ylim=(0, 1.05),
             responsive=True,
             height=300,
-            title=f"Signal efficiency at {pu['target_rate_hz']:.0f} Hz (threshold re-derived at each ⟨μ⟩)",
+            title=f"Signal efficiency at {pu['target_rate_hz']:.0f} Hz (threshold for each ⟨μ⟩)",
             legend_position="top_right",
             fontscale=fs,
         )
@@ -299,7 +306,7 @@ class TriggerView(RunView):
                 f"{pu['pool_interactions']}; the models were trained at ⟨μ⟩ = {pu['report_background_pileup']:g}. "
                 "A rate that climbs with ⟨μ⟩ means the model needs training at the running pile-up."
             ),
-            pn.Row(rate_plot, eff_plot, sizing_mode="stretch_width"),
+            _row(rate_plot, eff_plot),
             sizing_mode="stretch_width",
         )
 

@@ -166,14 +166,16 @@ class SpectraView(RunView):
                 color=hv.dim("cut").categorize(colors), lower_head=None, upper_head=None
             ),
             hv.Scatter(pts, X, [Y, "cut"]).opts(color="cut", cmap=colors, size=5, tools=["hover"], show_legend=True),
-            _segments(fit_paths, X, Y).opts(color="cut", cmap=colors, show_legend=False),
+            _segments(fit_paths, X, Y).opts(color="cut", cmap=colors, line_width=2, show_legend=False),
         ]
         empty = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=object))
         pull_cols = dict(zip([X, "pull", "cut"], (np.concatenate(c) for c in zip(*(pull_points or [empty])))))
         pull_layers = [
             hv.Scatter(pull_cols, X, ["pull", "cut"]).opts(color="cut", cmap=colors, size=4, show_legend=False)
         ]
-        scan_layers = [_segments(scan_paths, X, "local Z [σ]").opts(color="cut", cmap=colors, show_legend=False)]
+        scan_layers = [
+            _segments(scan_paths, X, "local Z [σ]").opts(color="cut", cmap=colors, line_width=2, show_legend=False)
+        ]
         window = self.state.mjj_window
         spec_layers.append(hv.VSpan(*(window or (np.nan, np.nan))).opts(color="gold", alpha=0.2))
         row = self._event(rd)
@@ -187,7 +189,8 @@ class SpectraView(RunView):
         edges = fits[0].spectrum.edges
         floor = 1.0 / float(np.max(np.diff(edges)))
         spec_layers.append(
-            hv.Text(float(edges[0]), floor / 3, f" {method}", halign="left", valign="bottom").opts(
+            # at the frame's bottom, below every point (points lie at or above the floor, the frame starts at floor/5)
+            hv.Text(float(edges[0]), floor / 4.5, f" {method}", halign="left", valign="bottom").opts(
                 text_font_size=f"{round(12 * fs)}pt", text_font_style="bold", text_color="black"
             )
         )
