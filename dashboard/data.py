@@ -129,6 +129,17 @@ class RunData:
         return select(self.scores[method], t[:, None])[:, 0] & self.sr
 
 
+def read_when_changed(marker: Path, load, arg: str):
+    """``load(arg)``, cached until the file ``marker`` changes — a report written while the server runs is
+    picked up — and None while it is absent. ``load`` is a module-level function (it is part of the cache key)."""
+    return _load_cached(load, arg, marker.stat().st_mtime_ns if marker.exists() else 0)
+
+
+@pn.cache(max_items=32)
+def _load_cached(load, arg: str, mtime: int):
+    return load(arg) if mtime else None
+
+
 @pn.cache(max_items=4)
 def load_run(path: str) -> RunData:
     run = Run.open(path)

@@ -16,7 +16,7 @@ import panel as pn
 import param
 
 from core.lund.report import LUND_DIR, LundResult, cut_efficiency
-from dashboard.data import load_run
+from dashboard.data import load_run, read_when_changed
 from dashboard.views import RunView, _missing
 
 EPS_B_GRID = np.logspace(-3, 0, 31)
@@ -24,13 +24,7 @@ EPS_B_GRID = np.logspace(-3, 0, 31)
 
 def lund_result(run_path: str) -> LundResult | None:
     """The Run's Lund reweighting, re-read when it changes (``python -m core lund`` while the server runs)."""
-    report = Path(run_path) / LUND_DIR / "report.json"
-    return _lund(run_path, report.stat().st_mtime_ns if report.exists() else 0)
-
-
-@pn.cache(max_items=8)
-def _lund(run_path: str, mtime: int) -> LundResult | None:
-    return LundResult.of_run(run_path) if mtime else None
+    return read_when_changed(Path(run_path) / LUND_DIR / "report.json", LundResult.of_run, run_path)
 
 
 def lund_planes(res: LundResult, pt_bin: int) -> dict[str, np.ndarray]:

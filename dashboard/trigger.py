@@ -15,6 +15,7 @@ import param
 from core.trigger.pileup import PILEUP_FILE, load_pileup
 from core.trigger.rates import tail_curve
 from core.trigger.report import REPORT, TRIGGER_DIR, load_report
+from dashboard.data import read_when_changed
 from dashboard.views import PALETTE, RunView, _missing
 
 MODEL_NAMES = {"axol1tl": "AXOL1TL-like (objects, VAE encoder)", "cicada": "CICADA-like (regions, student)"}
@@ -22,24 +23,14 @@ MODEL_NAMES = {"axol1tl": "AXOL1TL-like (objects, VAE encoder)", "cicada": "CICA
 
 def trigger_report(run_path: str) -> dict | None:
     """The Run's trigger report, re-read when its file changes (a report added while the server runs)."""
-    path = Path(run_path) / TRIGGER_DIR / REPORT
-    return _report(str(path.parent), path.stat().st_mtime_ns if path.exists() else 0)
-
-
-@pn.cache(max_items=8)
-def _report(path: str, mtime: int) -> dict | None:
-    return load_report(path) if mtime else None
+    path = Path(run_path) / TRIGGER_DIR
+    return read_when_changed(path / REPORT, load_report, str(path))
 
 
 def pileup_study(run_path: str) -> dict | None:
     """The Run's trigger pile-up study (``RUN/trigger/pileup.json``), re-read when the file changes."""
-    path = Path(run_path) / TRIGGER_DIR / PILEUP_FILE
-    return _pileup(str(path.parent), path.stat().st_mtime_ns if path.exists() else 0)
-
-
-@pn.cache(max_items=8)
-def _pileup(path: str, mtime: int) -> dict | None:
-    return load_pileup(path) if mtime else None
+    path = Path(run_path) / TRIGGER_DIR
+    return read_when_changed(path / PILEUP_FILE, load_pileup, str(path))
 
 
 def resource_table(m: dict) -> pd.DataFrame:

@@ -29,3 +29,17 @@ def read_versioned_json(
     if data.get(version_key) != version:
         raise InputError(f"{path}: {version_key} {data.get(version_key)!r}, this anomalyscope reads {version}")
     return data
+
+
+def read_optional_json(path: Path, kind: str) -> dict | None:
+    """The parsed JSON object at ``path`` (a report a Run may or may not hold), None when the file is absent."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a valid {kind} ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a valid {kind} (expected a JSON object)")
+    return data

@@ -12,7 +12,6 @@ models/<method>/fold-<k>.pkl   the fitted models
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
-from core.data.versioned import read_versioned_json
+from core.data.versioned import read_optional_json, read_versioned_json
 from core.errors import InputError
 
 RUN_VERSION = 1
@@ -100,8 +99,7 @@ class Run:
         return self._table("signal_scores.parquet") if (self.path / "signal_scores.parquet").exists() else None
 
     def evaluation(self) -> dict | None:
-        p = self.path / "evaluation.json"
-        return json.loads(p.read_text()) if p.exists() else None
+        return read_optional_json(self.path / "evaluation.json", "Run evaluation")
 
     def selection(self, method: str, eff: float) -> np.ndarray:
         """Events passing the flat-efficiency cut at ε for a method (bool per event, Run order)."""

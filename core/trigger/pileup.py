@@ -25,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from core.data.atomic import write_json_atomic
+from core.data.versioned import read_optional_json
 from core.errors import InputError
 from core.trigger.l1 import l1_objects, network_inputs, region_image
 from core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, trigger_threshold
@@ -167,10 +168,4 @@ def pileup_study(
 
 
 def load_pileup(trigger_dir: str | Path) -> dict | None:
-    path = Path(trigger_dir) / PILEUP_FILE
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not a pile-up study ({e})") from None
+    return read_optional_json(Path(trigger_dir) / PILEUP_FILE, "pile-up study")

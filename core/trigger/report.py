@@ -14,13 +14,13 @@ The zero-bias sample is split in halves: the models train on the first, rates ar
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from core.data.versioned import read_optional_json
 from core.errors import InputError
 from core.trigger import firmware
 from core.trigger.plots import write_plots
@@ -206,13 +206,7 @@ def build_trigger_report(
 
 
 def load_report(path: str | Path) -> dict | None:
-    p = Path(path) / REPORT
-    if not p.exists():
-        return None
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise InputError(f"{p}: not valid JSON ({e})") from None
+    return read_optional_json(Path(path) / REPORT, "trigger report")
 
 
 def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Path) -> dict:

@@ -229,3 +229,13 @@ def test_pileup_study_of_the_report_models(trigger_pileup):
             assert all(0.0 <= e["efficiency"] <= 1.0 for e in s["efficiency_at_target_rate"])
     with pytest.raises(InputError, match="too few events"):
         pileup_study(trigger_pileup, pileups=(0, 60), n_events=1000, pool_size=100)
+
+
+def test_a_corrupt_pileup_study_is_rejected_with_the_file_named(tmp_path):
+    assert load_pileup(tmp_path) is None  # none made yet
+    (tmp_path / "pileup.json").write_text('{"pileup": [0, 20')
+    with pytest.raises(InputError, match=r"pileup\.json: not a valid pile-up study"):
+        load_pileup(tmp_path)
+    (tmp_path / "pileup.json").write_text("[1, 2]")
+    with pytest.raises(InputError, match="expected a JSON object"):
+        load_pileup(tmp_path)
