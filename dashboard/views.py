@@ -611,22 +611,25 @@ class PerformanceView(RunView):
             )
             rows.append({"method": name, "AUC": round(p["auc"], 3), "max SIC": round(p["max_sic"], 2)})
         region = ev["region"]
-        title = f"window {region['window']} {region['sr_gev'][0]:.0f}–{region['sr_gev'][1]:.0f} GeV"
+        title = f"{region['window']}, {region['sr_gev'][0]:.0f}–{region['sr_gev'][1]:.0f} GeV"
+        large = self.state.large_fonts
         return pn.Column(
             pn.Row(
+                # one legend, in the ROC's empty upper right (two columns with projector-size text)
                 hv.Overlay(roc).opts(
                     logy=True,
                     responsive=True,
-                    height=380,
-                    title=f"ROC, {title}",
+                    height=460 if large else 380,
+                    title=f"ROC ({title})",
                     legend_position="top_right",
+                    legend_cols=2 if large else 1,
                     fontscale=self.state.fontscale,
                 ),
                 hv.Overlay(sic).opts(
                     responsive=True,
-                    height=380,
-                    title="Significance improvement",
-                    legend_position="top_right",
+                    height=460 if large else 380,
+                    title="SIC (colours as in the ROC)",
+                    show_legend=False,
                     fontscale=self.state.fontscale,
                 ),
             ),
