@@ -91,12 +91,19 @@ class LundView(RunView):
         # the ratio where it is measured to better than 50%; poorly measured bins are left blank
         log_r = np.where(planes["stat"] < 0.5, np.log2(planes["ratio"]), np.nan)
         span = max(float(np.nanmax(np.abs(log_r), initial=0.0)), 0.1)
+        data, sim, ratio = (
+            mesh(planes["data"], "emissions per subjet").opts(title="Data (pseudo-data)", clim=(0, top)),
+            mesh(planes["sim"], "emissions per subjet").opts(title="Simulation", clim=(0, top)),
+            mesh(log_r, "log2 data/sim").opts(title="log₂ ratio data/sim", cmap="RdBu_r", clim=(-span, span)),
+        )
+        # three planes in a row at normal text size; two per row in projector mode (too narrow otherwise)
+        planes_layout = (
+            pn.Column(pn.Row(data, sim), pn.Row(ratio, pn.Spacer()))
+            if self.state.large_fonts
+            else pn.Row(data, sim, ratio)
+        )
         return pn.Column(
-            pn.Row(
-                mesh(planes["data"], "emissions per subjet").opts(title="Data (pseudo-data)", clim=(0, top)),
-                mesh(planes["sim"], "emissions per subjet").opts(title="Simulation", clim=(0, top)),
-                mesh(log_r, "log2 data/sim").opts(title="log₂ ratio data/sim", cmap="RdBu_r", clim=(-span, span)),
-            ),
+            planes_layout,
             pn.pane.Markdown(
                 f"Subjet pT {pt_text}. Primary Lund plane of each prong subjet (exclusive kT, then C/A); "
                 "the ratio is drawn where its statistical uncertainty is below 50% (elsewhere it is still "

@@ -263,13 +263,20 @@ class CorrelationView(RunView):
             tools=["hover"],
             responsive=True,
             height=380,
+            xrotation=30,  # method names side by side overlap, above all with projector-size text
             title=f"{self.state.corr_kind.title()} correlation of scores ({self.state.corr_sample}, |Δη| < 1.3)",
             fontscale=self.state.fontscale,
         )
-        labels = hv.Labels([(a, b, f"{v:.2f}") for a, b, v in data], ["method x", "method y"], "text")
+        # white on the dark cells, black on the light ones
+        labels = [
+            hv.Labels(
+                [(a, b, f"{v:.2f}") for a, b, v in data if (abs(v) > 0.6) == dark], ["method x", "method y"], "text"
+            ).opts(text_color="white" if dark else "black", text_font_size=f"{round(10 * self.state.fontscale)}pt")
+            for dark in (False, True)
+        ]
         overlap = top_overlap(rd, 0.01)
         return pn.Column(
-            heat * labels,
+            heat * labels[0] * labels[1],
             pn.pane.Markdown("**Overlap of the 1% selections (Jaccard)**"),
             pn.pane.DataFrame(overlap.round(2), sizing_mode="stretch_width"),
         )
