@@ -17,8 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from core.trigger import firmware, models
 from core.trigger.rates import efficiency_at, trigger_threshold
 from core.trigger.samples import L1Sample
@@ -52,7 +50,10 @@ def bench_model(name, model, x, score, bg_eval, signals, tmp: Path, use_yosys: b
             "da4ml_emulation": len(x) / t_da,
             "hls4ml_csim": len(x) / max(t_hls - info["convert_compile_seconds"], 1e-9),
         },
-        "mismatches": {"da4ml": int(np.sum(np.any(q != d, axis=1))), "hls4ml": int(np.sum(np.any(q != h, axis=1)))},
+        "mismatches": {
+            "da4ml": firmware.bit_accuracy(q, d)["mismatches"],
+            "hls4ml": firmware.bit_accuracy(q, h)["mismatches"],
+        },
     }
     if use_yosys:
         y, t_y = timed(firmware.yosys_check, tmp / name / "verilog", name)

@@ -180,7 +180,6 @@ def _cmd_lund(a) -> int:
         signal_prongs=a.signal_prongs,
         n_toys=a.toys,
     )
-    import json
 
     closure = json.loads((out / "closure.json").read_text())
     print(f"Lund-plane reweighting written to {out}")
@@ -268,7 +267,7 @@ def _cmd_trigger_import(a) -> int:
 
 
 def _cmd_trigger_pileup(a) -> int:
-    from core.trigger.pileup import pileup_study
+    from core.trigger.pileup import load_pileup, pileup_study
 
     path = pileup_study(
         a.report,
@@ -279,7 +278,7 @@ def _cmd_trigger_pileup(a) -> int:
         workers=a.workers,
         progress=not a.quiet,
     )
-    study = json.loads(path.read_text())
+    study = load_pileup(path.parent)
     print(f"pile-up study written to {path}")
     for name, m in study["models"].items():
         print(f"  {name}: threshold {m['nominal_threshold']:.4g} (from the report)")

@@ -77,7 +77,6 @@ class SpectraView(RunView):
     WATCHED = ("method", "mjj_lo", "mjj_hi", "event_row", "large_fonts")
     # options of the spectrum figure that follow the state (the overlay with the static anchor keeps
     # only options set on it, not those of the DynamicMap's output)
-    plot_title = param.String(default="m_jj after flat-efficiency cuts (|Δη| < 1.3)")
     plot_ylim = param.Tuple(default=(1e-3, None), length=2)
     plot_fontscale = param.Number(default=1.0)
 
@@ -99,15 +98,16 @@ class SpectraView(RunView):
                 legend_position="top_right",
                 active_tools=["xbox_select"],
                 show_grid=True,
+                # the same for every method: the method is written inside the frame (and above it)
+                title="m_jj after flat-efficiency cuts (|Δη| < 1.3)",
             )
-            .apply.opts(title=self.param.plot_title, ylim=self.param.plot_ylim, fontscale=self.param.plot_fontscale)
-            # the title is the same for every method: the method is written inside the frame (and above it)
+            .apply.opts(ylim=self.param.plot_ylim, fontscale=self.param.plot_fontscale)
         )
         self.pulls = hv.DynamicMap(lambda **kw: self._built()[1], streams=[watch])
         self.scan = hv.DynamicMap(lambda **kw: self._built()[2], streams=[watch])
         self.box = streams.BoundsX(source=self.anchor, boundsx=None)
         self.box.add_subscriber(self._on_box)
-        # the figure options (title, y range, font scale) follow the state through apply.opts
+        # the figure options (y range, font scale) follow the state through apply.opts
         self.state.param.watch(self._sync_opts, ["run_path", *self.WATCHED])
         self._sync_opts()
 

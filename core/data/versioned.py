@@ -20,12 +20,7 @@ def read_versioned_json(
         if not (directory / fname).exists():
             raise InputError(f"{directory / fname}: missing; {directory} is not a complete {kind}")
     path = directory / name
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
+    data = _json_object(path, "not valid JSON")
     if data.get(version_key) != version:
         raise InputError(f"{path}: {version_key} {data.get(version_key)!r}, this anomalyscope reads {version}")
     return data
@@ -34,12 +29,15 @@ def read_versioned_json(
 def read_optional_json(path: Path, kind: str) -> dict | None:
     """The parsed JSON object at ``path`` (a report a Run may or may not hold), None when the file is absent."""
     path = Path(path)
-    if not path.exists():
-        return None
+    return _json_object(path, f"not a valid {kind}") if path.exists() else None
+
+
+def _json_object(path: Path, problem: str) -> dict:
+    """The JSON object in ``path``; an InputError "PATH: PROBLEM (why)" when it is not one."""
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a valid {kind} ({exc})") from None
+        raise InputError(f"{path}: {problem} ({exc})") from None
     if not isinstance(data, dict):
-        raise InputError(f"{path}: not a valid {kind} (expected a JSON object)")
+        raise InputError(f"{path}: {problem} (expected a JSON object)")
     return data
