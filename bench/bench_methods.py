@@ -71,7 +71,7 @@ def main():
             "signal": str(paths["signal"]),
             "background_extra": str(extra) if needs_extra else None,
             "out": str(Path(tmp) / "run"),
-            "windows": "lhco",
+            "search": {"windows": "lhco"},
             "folds": a.folds,
             "methods": methods,
         }

@@ -116,13 +116,16 @@ def _cmd_info(a) -> int:
 
 
 def _cmd_bumphunt(a) -> int:
-    from core.bumphunt import bump_hunt, eventset_spectrum, signal_model_from_eventsets
+    from core.bumphunt import SearchDefinition, bump_hunt, search_of_eventset, signal_model_from_eventsets
     from core.data import EventSet
 
     es = EventSet.open(a.eventset)
     signal = signal_model_from_eventsets([EventSet.open(p) for p in a.signal]) if a.signal else None
     binning = a.binning if a.binning == "cms" else float(a.binning)
-    result = bump_hunt(eventset_spectrum(es, binning=binning), signal)
+    search = search_of_eventset(es, SearchDefinition(binning=binning, fit_min=a.fit_min, scan_points=None))
+    mjj, deta = es.column("mjj"), es.column("deta")
+    result = bump_hunt(search.spectrum(mjj[search.in_region(mjj, deta)]), signal, search=search)
+    print(f"fit start {search.fit_min:.0f} GeV ({search.fit_min_how})")
     print(result.report())
     if a.json:
         from core.data.atomic import write_json_atomic
@@ -158,7 +161,7 @@ def _cmd_run(a) -> int:
 
 
 def _cmd_injection_scan(a) -> int:
-    from core.bumphunt.injection import load_scan_config, report, run_injection_scan
+    from core.workflows.injection import load_scan_config, report, run_injection_scan
 
     result = run_injection_scan(load_scan_config(a.config), base=a.config.parent, progress=not a.quiet)
     print(report(result))
@@ -374,6 +377,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("eventset", type=Path)
     b.add_argument("--signal", type=Path, action="append", help="signal EventSet(s) for the signal shape")
     b.add_argument("--binning", default="cms", help="'cms' (resolution-following) or a bin width in GeV")
+    b.add_argument("--fit-min", type=float, default=None, help="fit start [GeV] (default: found from the data)")
     b.add_argument("--json", type=Path, help="write the scan, F-test and limit as JSON")
     b.set_defaults(func=_cmd_bumphunt)
 

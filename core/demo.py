@@ -15,8 +15,8 @@ One command (``python -m core demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (defau
 * ``lund_sim/``, ``lund_data/``, ``lund_sim_alt/``: boosted-W control samples (Z'(2 TeV) → WW) with Pythia's
   default shower, the "pseudodata" tune and the "alt_shower" tune, for the Lund-plane reweighting;
 * ``run/``: a Run of the references and the data-driven methods (CWoLa, VAE-QR, Tag N' Train,
-  CATHODE) on ``data`` (CMS staggered windows, binning B, the
-  windows up to 6.1 TeV where the demo still has events), which the dashboard opens, with the Lund-plane
+  CATHODE) on ``data`` with the search over both staggered CMS binnings (windows with too few events are
+  skipped), which the dashboard opens, with the Lund-plane
   reweighting of its signal events (``run/lund``) and an L1 trigger report (``run/trigger``) made from
   ``l1_minbias/`` (zero-bias) and ``l1_h_aa_4b/``, ``l1_wprime_xy/`` (signals), with its models' pile-up scan
   (``run/trigger/pileup.json``).
@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.bumphunt.search import SearchDefinition
 from core.data import EventSet, inject
 from core.errors import InputError
 from core.generate import generate
 
-DEMO_VERSION = 4
+DEMO_VERSION = 5  # 5: Runs hold the search (per-window scores, thresholds, look-elsewhere toys)
 N_QCD = 60_000
 N_SIGNAL = 6_000
 N_LUND = 5_000  # events per Lund control sample
@@ -42,14 +43,11 @@ L1_SIGNALS = ("h_aa_4b", "wprime_xy")
 N_PILEUP = 2_000  # zero-bias crossings per ⟨μ⟩ in the trigger's pile-up scan (pool: 5× as many interactions)
 LUND_TUNES = {"lund_sim": "monash", "lund_data": "pseudodata", "lund_sim_alt": "alt_shower"}
 SR = (3300.0, 3700.0)
-DETA_MAX = 1.3
+DETA_MAX = SearchDefinition.deta_max
 TARGET_S_OVER_SQRT_B = 2.2
 SEED = 20260101
 DEMO_RUN = {
-    "windows": "cms",
-    "binning": "B",
-    "mjj_max": 6081.0,
-    "efficiencies": [0.1, 0.01, 0.001],
+    "search": {"windows": "cms", "binnings": ["A", "B"], "fit_max": 8000.0, "efficiencies": [0.1, 0.01, 0.001]},
     "methods": [
         "inclusive",
         "cut_tau21",
@@ -84,7 +82,8 @@ def demo_ready(path: Path, scale: float) -> bool:
     try:
         from core.results import Run
 
-        same = Run.open(path / "run").manifest["eventset"]["created"] == es.schema.get("created")
+        manifest = Run.open(path / "run").manifest
+        same = manifest["eventset"]["created"] == es.schema.get("created") and "search" in manifest
         done = [path / "run" / "lund" / "report.json", path / "run" / "trigger" / "report.json"]
         return same and all(p.exists() for p in done)
     except InputError:
@@ -154,7 +153,7 @@ def build_demo(
             "eventset": str(paths["data"]),
             "signal": str(paths["signal"]),
             "out": str(paths["run"]),
-            "min_window_events": max(5, int(100 * min(scale, 1.0))),
+            "search": {**DEMO_RUN["search"], "min_window_events": max(5, int(100 * min(scale, 1.0)))},
         },
         "demo run",
     )

@@ -11,6 +11,7 @@ from dashboard import export
 from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
 from dashboard.lund import LundView
 from dashboard.overview import Overview
+from dashboard.sensitivity import SensitivityView
 from dashboard.state import SessionState
 from dashboard.trigger import TriggerView
 from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
@@ -102,6 +103,7 @@ def build() -> pn.template.FastListTemplate:
         ("What is anomalous?", FeatureView(state=state)),
         ("Events", EventsView(state=state)),
         ("Performance", PerformanceView(state=state)),
+        ("Sensitivity", SensitivityView(state=state)),
         ("Lund reweighting", LundView(state=state)),
         ("Trigger", TriggerView(state=state)),
         dynamic=True,

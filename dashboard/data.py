@@ -14,8 +14,8 @@ import pandas as pd
 import panel as pn
 from scipy import stats
 
-from core.bumphunt import FitError, f_test, local_significance, mjj_spectrum
-from core.bumphunt.significance import scan_masses
+from core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
+from core.bumphunt.significance import global_from_toys
 from core.data import EventSet
 from core.demo import default_demo_dir
 from core.errors import InputError
@@ -23,7 +23,6 @@ from core.methods.complementarity import informative, jaccard, score_correlation
 from core.methods.events import JET_FEATURES
 from core.results import Run
 
-MJJ_MAX = 8000.0
 FEATURE_LABELS = {
     "msoftdrop": "m_SD [GeV]",
     "tau21": "τ21",
@@ -93,15 +92,17 @@ def event_columns(path: str, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 @dataclass
 class RunData:
-    """A Run with the EventSet columns the views need, aligned event by event."""
+    """A Run with the EventSet columns the views need, aligned event by event, and its search."""
 
     run: Run
     eventset: EventSet
     scores: dict
-    thresholds: dict
     truth: np.ndarray | None
     features: dict  # "j1.msoftdrop" -> array
     signal_scores: dict | None
+    search: Search
+    table: ScoreTable
+    search_result: dict | None  # search.json: every selection's scan and the look-elsewhere toys
 
     @property
     def methods(self) -> list[str]:
@@ -114,19 +115,34 @@ class RunData:
 
     @property
     def sr(self) -> np.ndarray:
-        return self.scores["deta"] < self.run.config.get("sr_deta_max", 1.3)
+        """The analysis region (|Δη| cut of the search)."""
+        return self.scores["deta"] < self.search.definition.deta_max
 
     def selection(self, method: str, eff: float) -> np.ndarray:
-        from core.methods.flat_cut import select
-        from core.results import threshold_column
-
-        if eff >= 1.0:
-            return self.sr.copy()
-        col = threshold_column(method, eff)
-        if col not in self.thresholds:
+        """The events a method selects at ε, each judged by the window whose signal region holds it."""
+        if eff < 1.0 and eff not in self.run.efficiencies:
             raise InputError(f"this Run has no ε = {eff:g} cut (it has {self.run.efficiencies})")
-        t = self.thresholds[col]
-        return select(self.scores[method], t[:, None])[:, 0] & self.sr
+        return self.search.event_selection(self.table, method, eff)
+
+    def global_z(self, z_local: float) -> float | None:
+        """The global significance of a local Z over everything the Run's search looked at."""
+        g = (self.search_result or {}).get("global")
+        if not g or not np.isfinite(z_local):
+            return None
+        return global_from_toys(z_local, np.asarray(g["max_z_toys"]), g["n_selections"]).z_global
+
+    def best_window(self, method: str) -> str | None:
+        """The window where the Run's search found the method's largest local Z (None: inclusive)."""
+        scans = [s for s in (self.search_result or {}).get("scans", []) if s["method"] == method and s.get("window")]
+        scans = [s for s in scans if s.get("z") and np.isfinite(np.nanmax(np.asarray(s["z"], dtype=float)))]
+        if not scans:
+            return self.search.windows[0].name if self.search.windows and method != "inclusive" else None
+        return max(scans, key=lambda s: np.nanmax(np.asarray(s["z"], dtype=float)))["window"]
+
+    def window_at(self, mjj: float) -> str | None:
+        """The window of the first binning whose signal region holds m_jj."""
+        first = [w for w in self.search.windows if w.binning == self.search.windows[0].binning]
+        return next((w.name for w in first if w.sr[0] <= mjj < w.sr[1]), None)
 
 
 def read_when_changed(marker: Path, load, arg: str):
@@ -143,8 +159,9 @@ def _load_cached(load, arg: str, mtime: int):
 @pn.cache(max_items=4)
 def load_run(path: str) -> RunData:
     run = Run.open(path)
+    search = run.search()
     es = EventSet.open(run.manifest["eventset"]["path"])
-    scores, thresholds = run.scores(), run.thresholds()
+    scores = run.scores()
     ids = es.column("event_id")
     if not np.array_equal(ids, scores["event_id"]):
         raise InputError(f"{path}: its scores do not line up with the events of {es.path}")
@@ -156,26 +173,17 @@ def load_run(path: str) -> RunData:
         j, f = c.split(".")
         if f in arr[j].fields:
             feats[c] = ak.to_numpy(arr[j][f]).astype(float)
-    return RunData(run, es, scores, thresholds, truth, feats, run.signal_scores())
+    return RunData(run, es, scores, truth, feats, run.signal_scores(), search, run.table(), run.search_result())
 
 
 # ---------------------------------------------------------------------- view data
-@dataclass
-class SpectrumFit:
-    eff: float
-    spectrum: object
-    fit: object | None
-    scan: object | None
-    message: str
-
-
-SCAN_POINTS = 15  # mass hypotheses per live scan (the full per-bin scan is `python -m core bumphunt`)
+SpectrumFit = SelectionScan  # what the spectra view draws: a selection's spectrum, fit and scan
 
 
 @pn.cache(max_items=64)
-def cached_spectra(run_path: str, method: str, efficiencies: tuple) -> list[SpectrumFit]:
-    """spectra() per (Run, method, cuts), computed once per server process and shared by sessions."""
-    return spectra(load_run(run_path), method, efficiencies)
+def cached_spectra(run_path: str, method: str, efficiencies: tuple, window: str | None = None) -> list[SpectrumFit]:
+    """spectra() per (Run, method, cuts, window), computed once per server process and shared by sessions."""
+    return spectra(load_run(run_path), method, efficiencies, window)
 
 
 _WARMED: set[str] = set()
@@ -183,11 +191,8 @@ _WARM_LOCK = threading.Lock()
 
 
 def warm_spectra(run_path: str, last: str | None = None) -> threading.Thread | None:
-    """Fit every method's spectra of a Run in a background thread, once per server process.
-
-    A method's F-tests and scan at four cuts take seconds of CPU; done ahead, switching methods in any
-    session finds them in the shared cache. ``last``: the method the opening session computes itself.
-    """
+    """Fit every method's spectra (in its best window) of a Run in a background thread, once per server
+    process, so switching methods in any session finds them in the shared cache."""
     with _WARM_LOCK:
         if run_path in _WARMED:
             return None
@@ -200,7 +205,7 @@ def warm_spectra(run_path: str, last: str | None = None) -> threading.Thread | N
             return
         for m in sorted(rd.methods, key=lambda m: m == last):
             try:
-                cached_spectra(run_path, m, tuple(rd.efficiencies))
+                cached_spectra(run_path, m, tuple(rd.efficiencies), rd.best_window(m))
             except InputError:
                 continue
 
@@ -209,33 +214,22 @@ def warm_spectra(run_path: str, last: str | None = None) -> threading.Thread | N
     return thread
 
 
-def spectra(rd: RunData, method: str, efficiencies, binning="cms") -> list[SpectrumFit]:
-    """m_jj after each flat-efficiency cut, its F-test background fit and the local-significance scan,
-    over the m_jj range where the method scores events (a windowed method: its windows' signal regions)."""
-    mjj = rd.scores["mjj"]
-    scored = rd.sr & np.isfinite(rd.scores[method]) & (mjj >= rd.eventset.mjj_fit_min)
-    if not scored.any():
-        raise InputError(f"{method} scores no event in the analysis region")
-    lo, hi = max(rd.eventset.mjj_fit_min, float(mjj[scored].min())), min(MJJ_MAX, float(mjj[scored].max()) + 1.0)
+def spectra(rd: RunData, method: str, efficiencies, window: str | None = None) -> list[SpectrumFit]:
+    """The Run's search for one method and window: m_jj over the whole fit range after each cut, its
+    F-test fit and the local scan (no cut: the whole range; a cut: the masses inside the window's signal
+    region). ``window`` None: the window where the method's excess is largest."""
+    window = window or rd.best_window(method)
+    w = rd.search.window(window) if window else None
+    search, table = rd.search, rd.table
+    region = search.in_region(table.mjj, table.deta)
+    base = search.spectrum(table.mjj[region])
     out = []
     for eff in efficiencies:
-        sel = rd.selection(method, eff) & scored
-        spec = mjj_spectrum(mjj[sel], lo, hi, binning)
-        try:
-            ft = f_test(spec)
-            scan = local_significance(spec, ft.chosen, masses=scan_masses(spec, SCAN_POINTS))
-            out.append(
-                SpectrumFit(
-                    eff,
-                    spec,
-                    ft.chosen,
-                    scan,
-                    f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}, "
-                    f"max local Z = {scan.max_z:.1f} at {scan.best_mass:.0f} GeV",
-                )
-            )
-        except FitError as exc:
-            out.append(SpectrumFit(eff, spec, None, None, str(exc)))
+        if eff < 1.0 and (w is None or method == "inclusive"):
+            continue
+        masses = search.masses(base, None if eff >= 1.0 else w)
+        sel = Selection(method, eff, None if eff >= 1.0 else w, search.selected(table, method, eff, w), masses)
+        out.append(search.scan(sel, table.mjj))
     return out
 
 
@@ -245,7 +239,7 @@ def correlation_matrix(rd: RunData, sample: str = "data", kind: str = "pearson")
         if rd.signal_scores is None:
             raise InputError("this Run has no signal sample scores")
         s = rd.signal_scores
-        keep = s["deta"] < 1.3
+        keep = s["deta"] < rd.search.definition.deta_max
     else:
         s = rd.scores
         keep = rd.sr.copy()

@@ -8,6 +8,7 @@ import panel as pn
 import param
 
 from core.bumphunt.histogram import poisson_interval
+from core.bumphunt.search import SearchDefinition
 from core.errors import InputError
 from dashboard.data import event_columns, load_run, open_eventset
 from dashboard.state import SessionState
@@ -60,7 +61,8 @@ class Overview(pn.viewable.Viewer):
         except InputError:
             return pn.Spacer()
         cols = event_columns(self.state.eventset_path, ("mjj", "deta"))
-        mjj = cols["mjj"][cols["deta"] < es.schema.get("selection", {}).get("deta_max", 1.3)]
+        deta_max = es.schema.get("selection", {}).get("deta_max", SearchDefinition.deta_max)
+        mjj = cols["mjj"][cols["deta"] < deta_max]
         edges = np.arange(np.floor(mjj.min() / 100) * 100, np.ceil(mjj.max() / 100) * 100 + 100, 100.0)
         counts, _ = np.histogram(mjj, edges)
         centres = 0.5 * (edges[1:] + edges[:-1])
@@ -76,7 +78,7 @@ class Overview(pn.viewable.Viewer):
         ).opts(lower_head=None, upper_head=None)
         edge = hv.VLine(es.mjj_fit_min).opts(color="firebrick", line_dash="dashed")
         return (err * pts * edge).opts(
-            title=f"Dijet mass, |Δη| < 1.3 (dashed: fully efficient from {es.mjj_fit_min:.0f} GeV)",
+            title=f"Dijet mass, |Δη| < {deta_max:g} (dashed: fully efficient from {es.mjj_fit_min:.0f} GeV)",
             responsive=True,
             height=420,
             logy=True,

@@ -41,6 +41,7 @@ def _missing(msg: str) -> pn.pane.Alert:
 
 
 HIGHLIGHT = "#e6007e"  # the selected event, in every view
+SR_COLOR = "#1f77b4"  # the signal region of the search window shown
 
 
 class RunView(pn.viewable.Viewer):
@@ -64,6 +65,16 @@ def _segments(lines: list[tuple], x: str, y: str) -> hv.Segments:
             c.append(np.asarray(v))
     data = [np.concatenate(c) if c else np.zeros(0) for c in cols]
     return hv.Segments(dict(zip([x, y, "x1", "y1", "cut"], data)), [x, y, "x1", "y1"], ["cut"])
+
+
+def _significance_note(rd, f) -> str:
+    """', max local Z = 3.4σ at 3500 GeV (global 1.2σ)' for a fitted scan."""
+    if f.scan is None or not len(f.scan.z) or not np.isfinite(f.scan.z).any():
+        return ""
+    z = f.scan.max_z
+    g = rd.global_z(z)
+    glob = f", global {g:.1f}σ" if g is not None else ""
+    return f"; max local Z = {z:.1f}σ at {f.scan.best_mass:.0f} GeV{glob}"
 
 
 class SpectraView(RunView):
@@ -99,7 +110,7 @@ class SpectraView(RunView):
                 active_tools=["xbox_select"],
                 show_grid=True,
                 # the same for every method: the method is written inside the frame (and above it)
-                title="m_jj after flat-efficiency cuts (|Δη| < 1.3)",
+                title="m_jj after flat-efficiency cuts (analysis region)",
             )
             .apply.opts(ylim=self.param.plot_ylim, fontscale=self.param.plot_fontscale)
         )
@@ -121,10 +132,21 @@ class SpectraView(RunView):
         if boundsx:
             self.state.param.update(mjj_lo=float(boundsx[0]), mjj_hi=float(boundsx[1]))
 
+    def _window(self, rd, method: str) -> str | None:
+        """The search window shown: the one holding the box-selected m_jj range, else the one where the
+        method's excess is largest."""
+        box = self.state.mjj_window
+        if box is not None and method != "inclusive":
+            named = rd.window_at(0.5 * (box[0] + box[1]))
+            if named is not None:
+                return named
+        return rd.best_window(method)
+
     def _fits(self):
         rd = self._run()
         method = self.state.method or rd.methods[0]
-        return rd, method, cached_spectra(self.state.run_path, method, tuple(rd.efficiencies))
+        window = self._window(rd, method)
+        return rd, method, window, cached_spectra(self.state.run_path, method, tuple(rd.efficiencies), window)
 
     def _built(self):
         """(spectrum, pulls, scan, notes) for the current state; one build serves the three plots."""
@@ -136,7 +158,7 @@ class SpectraView(RunView):
     def _build(self):
         fs = self.state.fontscale
         try:
-            rd, method, fits = self._fits()
+            rd, method, window_name, fits = self._fits()
         except InputError as exc:
             blank = hv.Overlay([hv.Scatter([], "m_jj [GeV]", "Events / GeV")])
             self._opts = {}
@@ -156,9 +178,9 @@ class SpectraView(RunView):
             if f.fit is not None:
                 fit_paths.append((x, f.fit.expected / w, label))
                 pull_points.append((x, f.fit.pulls, np.full(len(x), label, dtype=object)))
-            if f.scan is not None:
+            if f.scan is not None and len(f.scan.masses):
                 scan_paths.append((f.scan.masses, f.scan.z, label))
-            notes.append(f"**{label}**: {int(n.sum())} events; {f.message}")
+            notes.append(f"**{label}**: {int(n.sum())} events; {f.message}" + _significance_note(rd, f))
         # plain column dicts: HoloViews handles them several times faster than DataFrames
         pts = dict(zip([X, Y, "minus", "plus", "cut"], (np.concatenate(c) for c in zip(*points))))
         spec_layers = [
@@ -178,6 +200,16 @@ class SpectraView(RunView):
         ]
         window = self.state.mjj_window
         spec_layers.append(hv.VSpan(*(window or (np.nan, np.nan))).opts(color="gold", alpha=0.2))
+        sr = rd.search.window(window_name).sr if window_name else (np.nan, np.nan)
+        spec_layers.append(hv.VSpan(*sr).opts(color=SR_COLOR, alpha=0.12))
+        scan_layers.append(hv.VSpan(*sr).opts(color=SR_COLOR, alpha=0.12))
+        if window_name:
+            notes.insert(
+                0,
+                f"Cuts made for window **{window_name}** (shaded: its signal region {sr[0]:.0f}–{sr[1]:.0f} GeV; "
+                "box-select another mass to see its window). Every spectrum is fitted over the whole fit range "
+                f"{rd.search.fit_min:.0f}–{rd.search.definition.fit_max:.0f} GeV.",
+            )
         row = self._event(rd)
         x_event = float(rd.scores["mjj"][row]) if row is not None else np.nan
         spec_layers.append(hv.VLine(x_event).opts(color=HIGHLIGHT, line_dash="dashed"))
@@ -264,7 +296,8 @@ class CorrelationView(RunView):
             responsive=True,
             height=380,
             xrotation=30,  # method names side by side overlap, above all with projector-size text
-            title=f"{self.state.corr_kind.title()} correlation of scores ({self.state.corr_sample}, |Δη| < 1.3)",
+            title=f"{self.state.corr_kind.title()} correlation of scores ({self.state.corr_sample}, "
+            f"|Δη| < {rd.search.definition.deta_max:g})",
             fontscale=self.state.fontscale,
         )
         # white on the dark cells, black on the light ones
@@ -368,7 +401,7 @@ class FeatureView(RunView):
         )
         self.caption = (
             f"{label} of both jets: {chosen} against the other {d['n_rest']:,}, "
-            f"in {window}, |Δη| < 1.3; KS p-value of the difference {d['ks_p']:.2g}."
+            f"in {window}, |Δη| < {rd.search.definition.deta_max:g}; KS p-value of the difference {d['ks_p']:.2g}."
         )
         row = self._event(rd)
         title = f"{label} of both jets, {window} (KS p = {d['ks_p']:.2g})" + (

@@ -41,11 +41,9 @@ def small_run(tmp_path_factory, qcd_es, signal_es):
                 "eventset": "data",
                 "signal": "signal",
                 "out": "run",
-                "windows": "lhco",
-                "min_window_events": 5,
+                "search": {"windows": "lhco", "min_window_events": 5, "efficiencies": [0.1, 0.01], "toys": 50},
                 "folds": 2,
                 "inner_folds": 2,
-                "efficiencies": [0.1, 0.01],
                 "methods": ["inclusive", "cut_tau21", "cut_tau32", {"supervised": {"epochs": 5, "region": "all"}}],
             }
         )

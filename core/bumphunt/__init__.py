@@ -1,9 +1,19 @@
-"""The bump hunt: m_jj spectra, dijet-function fits, significance, sensitivity and limits."""
+"""The bump hunt: m_jj spectra, dijet-function fits, the search (selections, scans, look-elsewhere),
+sensitivity and limits."""
 
 from core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
 from core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum, poisson_interval
 from core.bumphunt.limits import cls_limit
-from core.bumphunt.search import BumpHunt, bump_hunt, eventset_spectrum, signal_model_from_eventsets
+from core.bumphunt.search import (
+    BumpHunt,
+    ScoreTable,
+    Search,
+    SearchDefinition,
+    SearchResult,
+    bump_hunt,
+    search_of_eventset,
+    signal_model_from_eventsets,
+)
 from core.bumphunt.signal import SignalModel, fit_signal_shape
 from core.bumphunt.significance import discovery_sensitivity, global_significance, local_significance
 
@@ -12,12 +22,15 @@ __all__ = [
     "BumpHunt",
     "CMS_DIJET_EDGES",
     "FitError",
+    "ScoreTable",
+    "Search",
+    "SearchDefinition",
+    "SearchResult",
     "SignalModel",
     "Spectrum",
     "bump_hunt",
     "cls_limit",
     "discovery_sensitivity",
-    "eventset_spectrum",
     "f_test",
     "fit_background",
     "fit_signal_shape",
@@ -25,5 +38,6 @@ __all__ = [
     "local_significance",
     "mjj_spectrum",
     "poisson_interval",
+    "search_of_eventset",
     "signal_model_from_eventsets",
 ]

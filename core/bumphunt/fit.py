@@ -1,9 +1,9 @@
 """Binned Poisson-likelihood fits of the dijet functions with iminuit, F-test and goodness of fit.
 
 The fit minimises the Poisson deviance D = 2 Σ [ν − n + n ln(n/ν)] (twice the negative log-likelihood
-relative to the saturated model), so errordef = 1 and D at the minimum is itself a goodness-of-fit
-statistic. Several starting points are tried (the log-linear solution and perturbations of it) and
-the best valid minimum is kept. Every failure raises ``FitError`` with the reason: the dashboard
+relative to the saturated model), so D at the minimum is itself a goodness-of-fit statistic. Several
+starting points are tried (the log-linear solution and perturbations of it) and the best minimum is
+kept. (An iminuit version stalled above the minimum on some toys; the batched fitter does not.) Every failure raises ``FitError`` with the reason: the dashboard
 shows that message instead of a curve.
 """
 
@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from iminuit import Minuit
 from scipy import stats
 
-from core.bumphunt.functions import ORDERS, SQRT_S, Quadrature, expected_counts, linear_start, p0_from_total
+from core.bumphunt.functions import ORDERS, SQRT_S, Quadrature, bin_integrals, linear_start, p0_from_total
 from core.bumphunt.histogram import Spectrum
 from core.errors import InputError
 
 MIN_EVENTS = 20
+MAX_SHAPE_PARAMETER = 500.0  # |p_k| beyond this the dijet function is degenerate (fits empty tails exactly)
 
 
 class FitError(InputError):
@@ -102,7 +102,14 @@ def check_spectrum(spec: Spectrum, n_params: int) -> None:
 
 
 def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int = 0) -> BackgroundFit:
-    """Fit one dijet function (3, 4 or 5 parameters) to the spectrum; the best of several starts."""
+    """Fit one dijet function (3, 4 or 5 parameters) to the spectrum; the best of several starts.
+
+    The starts (the log-linear solution and perturbations of it) are minimised together by the batched
+    Fisher-scoring fitter of ``fastfit``; the covariance of (total, shape) is the inverse expected
+    information at the minimum.
+    """
+    from core.bumphunt.fastfit import design, fisher_information, fit_batch
+
     if order not in ORDERS:
         raise FitError(f"fit: order must be one of {ORDERS}, got {order}")
     check_spectrum(spec, order)
@@ -111,27 +118,39 @@ def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int 
     start = linear_start(q, n, spec.widths, order)
     rng = np.random.default_rng(seed)
     starts = [start] + [start * (1 + 0.2 * rng.standard_normal(len(start))) for _ in range(n_starts - 1)]
-
-    def cost(*theta):
-        return poisson_deviance(n, expected_counts(q, theta[0], np.asarray(theta[1:])))
-
-    best = None
-    for s in starts:
-        m = Minuit(cost, spec.total, *s, name=["total"] + [f"p{k + 1}" for k in range(order - 1)])
-        m.errordef = Minuit.LEAST_SQUARES
-        m.limits["total"] = (0, None)
-        m.strategy = 1
-        m.migrad(ncall=20000)
-        if m.valid and (best is None or m.fval < best.fval - 1e-9):
-            best = m
-    if best is None:
-        raise FitError(f"fit: the {order}-parameter fit did not converge from {n_starts} starting points")
-    best.hesse()
-    theta = np.array(best.values)
-    expected = expected_counts(q, theta[0], theta[1:])
-    return BackgroundFit(
-        spec, order, float(theta[0]), theta[1:], np.array(best.covariance), float(best.fval), expected, q
-    )
+    thetas = []
+    for s in starts:  # ln p0 that gives the observed total for this shape
+        integ = bin_integrals(q, s).sum()
+        if np.isfinite(integ) and integ > 0:
+            thetas.append(np.concatenate([[np.log(spec.total / integ)], s]))
+    if not thetas:
+        raise FitError(f"fit: no usable starting point for the {order}-parameter fit")
+    a = design(q, order)
+    theta, _, dev, _ = fit_batch(np.broadcast_to(n, (len(thetas), len(n))), a, q.w, np.array(thetas))
+    best = int(np.argmin(dev))
+    if not np.isfinite(dev[best]):
+        raise FitError(f"fit: the {order}-parameter fit did not converge from {len(thetas)} starting points")
+    th = theta[best]
+    shape = th[1:]
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = np.sum(q.w * np.exp(np.einsum("k,bqk->bq", th, a)), axis=1)
+    total = float(expected.sum())
+    if not np.all(np.isfinite(expected)) or np.any(np.abs(shape) > MAX_SHAPE_PARAMETER):
+        raise FitError(
+            f"fit: the {order}-parameter fit ran away (parameters {np.round(shape, 1).tolist()}); the spectrum "
+            "cannot constrain that many"
+        )
+    info = fisher_information(a, q.w, th, expected)
+    try:
+        cov_th = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        raise FitError(f"fit: the {order}-parameter fit has a singular covariance") from None
+    # (ln p0, shape) → (total, shape): d total/d ln p0 = total, d total/d shape = Σ_b ∂ν_b/∂shape
+    jac = np.eye(order)
+    grad_nu = np.einsum("bq,bqk->bk", np.exp(np.einsum("k,bqk->bq", th, a)) * q.w, a)
+    jac[0] = grad_nu.sum(axis=0)
+    cov = jac @ cov_th @ jac.T
+    return BackgroundFit(spec, order, total, shape, cov, float(dev[best]), expected, q)
 
 
 @dataclass

@@ -1,44 +1,526 @@
-"""The bump hunt on an EventSet: spectrum from the fully-efficient edge, F-test fit, scan, limits."""
+"""The search: one definition of the bump hunt, used by the CLI, the Run, the dashboard and the
+injection scan (no second copy of its choices anywhere).
+
+A ``SearchDefinition`` holds the choices: the analysis region (|Δη| < deta_max), the fit range (its
+start found from the data unless given), the m_jj binning, the background-function family and its
+F-test, the signal shape, the mass hypotheses, the m_jj windows of the windowed methods and the cut
+efficiencies. ``resolve`` fixes what depends on the data (fit start, usable windows) into a ``Search``,
+which selects events (``core.bumphunt.selection``: a flat-efficiency cut for global methods, a sideband
+threshold per window for windowed ones), fits every selected spectrum over the whole fit range and
+reads the local significance at its mass hypotheses — for a windowed method only at the masses inside
+the window's signal region. The largest local Z over everything searched gets a global significance
+from background-only pseudo-experiments (``global_significance``).
+
+Fit start from the data: the spectrum of a sample with a jet-pT threshold rises to a peak and then
+falls; near the peak it is sculpted by the threshold (it falls short of the smooth dijet shape).
+Starting at the first dijet bin above the peak of dN/dm (or at the first bin when the spectrum falls
+from there), a bin is the fit start when a 3-parameter fit from two bins higher (stiff enough to extrapolate), extrapolated down,
+predicts the counts of it and the next bin within 2% (or twice their statistical and extrapolation
+uncertainty, if larger); else the start moves up one bin, at most 8 bins (then the first bin above the
+peak is taken). The quality of the fit from the start is not part of the rule: a resonance in the data
+would spoil it and push the start above itself. Never below the EventSet's own
+fully-efficient edge; ``fit_min`` overrides it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings as _warnings
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from core.bumphunt.fit import BackgroundFit, FTestResult, f_test
-from core.bumphunt.histogram import Spectrum, mjj_spectrum
-from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
-from core.bumphunt.limits import CLsLimit, cls_limit
-from core.bumphunt.signal import SignalModel, fit_signal_shape
-from core.bumphunt.significance import ScanResult, local_significance
-from core.data import EventSet
+from core.bumphunt.fastfit import signed_z
+from core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
+from core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum
+from core.bumphunt.selection import (
+    check_efficiencies,
+    curve_threshold,
+    outside_sr_coefficients,
+    select,
+    sideband_threshold,
+)
+from core.bumphunt.signal import SignalModel
+from core.bumphunt.significance import GlobalSignificance, ScanResult, global_from_toys, local_significance
+from core.bumphunt.windows import MODES, Window, assign, make_windows, usable_windows
 from core.errors import InputError
 
-MJJ_MAX = 8000.0
+FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
+FIT_START_MAX_STEPS = 8
 
 
-def eventset_spectrum(
-    es: EventSet,
-    mask: np.ndarray | None = None,
-    binning: str | float = "cms",
-    deta_max: float | None = None,
-    hi: float = MJJ_MAX,
-) -> Spectrum:
-    """m_jj of the selected events with |Δη| < deta_max, from the EventSet's fully-efficient edge."""
-    mjj, deta = es.column("mjj"), es.column("deta")
-    deta_max = es.schema.get("selection", {}).get("deta_max", 1.3) if deta_max is None else deta_max
-    keep = deta < deta_max
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if len(mask) != len(mjj):
-            raise InputError(f"{es.path}: selection mask has {len(mask)} entries for {len(mjj)} events")
-        keep &= mask
-    return mjj_spectrum(mjj[keep], es.mjj_fit_min, hi, binning)
+@dataclass(frozen=True)
+class SearchDefinition:
+    deta_max: float = 1.3
+    fit_min: float | None = None  # GeV; None: found from the data (module text)
+    fit_max: float = 8000.0
+    binning: str | float = "cms"  # "cms" (resolution-following dijet bins) or a width in GeV
+    orders: tuple = (3, 4, 5)  # dijet-function parameters tried by the F-test
+    f_test_alpha: float = 0.05
+    resolution: float = 0.05  # σ/m of the Gaussian signal shape and of the sliding windows
+    scan_points: int | None = 15  # mass hypotheses of a global method's scan (None: every inner bin)
+    windows: str = "cms"  # cms | sliding | lhco
+    binnings: tuple = ("A", "B")  # CMS staggered binnings searched (windows "cms")
+    min_window_events: int = 100
+    efficiencies: tuple = (0.1, 0.01, 0.001)
+    toys: int = 200  # background-only pseudo-experiments of the look-elsewhere effect
+    seed: int = 0
+
+    def __post_init__(self):
+        where = "search"
+        if not self.deta_max > 0:
+            raise InputError(f"{where}: deta_max must be positive, got {self.deta_max}")
+        if self.fit_min is not None and not 0 < self.fit_min < self.fit_max:
+            raise InputError(f"{where}: fit_min must lie in (0, fit_max = {self.fit_max:g}), got {self.fit_min}")
+        if self.windows not in MODES:
+            raise InputError(f"{where}: windows must be one of {MODES}, got '{self.windows}'")
+        if not set(self.orders) <= {3, 4, 5} or not self.orders:
+            raise InputError(f"{where}: orders must be among 3, 4, 5, got {list(self.orders)}")
+        if self.toys < 10:
+            raise InputError(f"{where}: at least 10 toys are needed for a global significance, got {self.toys}")
+        if not 0 < self.resolution < 0.5:
+            raise InputError(f"{where}: resolution must lie in (0, 0.5), got {self.resolution}")
+        object.__setattr__(self, "efficiencies", tuple(float(e) for e in check_efficiencies(self.efficiencies)))
+        object.__setattr__(
+            self, "binnings", (self.binnings,) if isinstance(self.binnings, str) else tuple(self.binnings)
+        )
+        object.__setattr__(self, "orders", tuple(sorted(int(o) for o in self.orders)))
+
+    @classmethod
+    def from_dict(cls, d: dict | None, where: str = "search") -> "SearchDefinition":
+        d = dict(d or {})
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise InputError(f"{where}: {exc}") from None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @property
+    def signal(self) -> SignalModel:
+        return SignalModel.gaussian(self.resolution)
+
+    def resolve(self, mjj: np.ndarray, deta: np.ndarray, floor: float = 0.0, where: str = "data") -> "Search":
+        """Fix the fit start and the usable windows for a dataset (m_jj, |Δη| of every event; ``floor``
+        the EventSet's fully-efficient edge)."""
+        mjj, deta = np.asarray(mjj, dtype=float), np.asarray(deta, dtype=float)
+        region = deta < self.deta_max
+        if self.fit_min is not None:
+            fit_min, how = float(self.fit_min), "set by the user"
+        else:
+            fit_min, how = find_fit_start(mjj[region], floor, self.fit_max, self.binning)
+        in_range = region & (mjj >= fit_min) & (mjj < self.fit_max)
+        windows = make_windows(self.windows, fit_min, self.binnings, self.fit_max, self.resolution)
+        kept, warns = usable_windows(windows, mjj[in_range], self.min_window_events)
+        if not windows:
+            warns.append(
+                f"no {self.windows} m_jj window lies inside the fit range {fit_min:.0f}–{self.fit_max:.0f} GeV"
+            )
+        return Search(self, fit_min, how, kept, warns)
 
 
-def signal_model_from_eventsets(signals: list[EventSet], kind: str = "dscb", deta_max: float = 1.3) -> SignalModel:
+def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning="cms") -> tuple[float, str]:
+    """The m_jj where the spectrum stops being sculpted (module text): (GeV, how it was found)."""
+    edges = CMS_DIJET_EDGES if binning == "cms" else np.arange(floor, fit_max + float(binning), float(binning))
+    edges = edges[(edges >= floor - 1e-9) & (edges <= fit_max + 1e-9)]
+    if len(edges) < 6:
+        raise InputError(f"search: no m_jj range between {floor:g} and {fit_max:g} GeV to fit")
+    counts, _ = np.histogram(mjj, edges)
+    if counts.sum() == 0:
+        raise InputError(f"search: no event between {floor:g} and {fit_max:g} GeV")
+    peak = turn_on_peak(counts / np.diff(edges))
+    first = 0 if peak == 0 else peak + 1
+    last = min(first + FIT_START_MAX_STEPS, len(edges) - 6)
+    for i in range(first, last + 1):
+        try:
+            above = fit_background(mjj_spectrum(mjj, edges[i + 2], fit_max, binning), 3)
+        except FitError:
+            continue
+        nu, sigma = extrapolate(above, edges[i : i + 3])
+        tol = np.maximum(FIT_START_TOLERANCE, 2.0 * np.sqrt(nu + sigma**2) / nu)
+        if np.all(1.0 - counts[i : i + 2] / nu < tol):
+            return float(edges[i]), (
+                f"from the data: the first bin where the fit of the spectrum from two bins higher, extrapolated "
+                f"down, predicts the counts within {100 * tol.max():.0f}% (peak of dN/dm at {edges[peak]:.0f} GeV)"
+            )
+    return float(edges[first]), (
+        f"from the data: the first bin above the peak of dN/dm at {edges[peak]:.0f} GeV (no bin above it "
+        "matched the extrapolated fit)"
+    )
+
+
+def turn_on_peak(density: np.ndarray) -> int:
+    """The first bin after which dN/dm falls (higher than each of the next two bins): the top of the
+    turn-on, not a resonance further up that may be the global maximum of a small sample."""
+    for i in range(len(density) - 2):
+        if density[i] >= density[i + 1] and density[i] >= density[i + 2] and density[i] > 0:
+            return i
+    return int(np.argmax(density))
+
+
+def deviance_pvalue(fit: BackgroundFit) -> float:
+    """Goodness of fit from the Poisson deviance (≈ χ²(ndf)); unlike Pearson's χ² it is not inflated by
+    the nearly empty bins of the high-mass tail."""
+    from scipy import stats
+
+    return float(stats.chi2.sf(fit.deviance, fit.ndf)) if fit.ndf > 0 else float("nan")
+
+
+def extrapolate(fit: BackgroundFit, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A background fit's expected counts in other bins, and their uncertainty from the fit's
+    covariance (linear propagation with a numerical Jacobian)."""
+    from core.bumphunt.functions import Quadrature, bin_integrals
+
+    q = Quadrature(edges)
+    theta = np.concatenate([[fit.total], fit.shape])
+
+    def nu(t):
+        return t[0] * bin_integrals(q, t[1:]) / bin_integrals(fit.quadrature, t[1:]).sum()
+
+    base = nu(theta)
+    steps = 1e-4 * np.maximum(np.abs(theta), 1e-3)
+    jac = np.column_stack([(nu(theta + np.eye(len(theta))[k] * steps[k]) - base) / steps[k] for k in range(len(theta))])
+    var = np.einsum("bk,kl,bl->b", jac, fit.covariance, jac)
+    return base, np.sqrt(np.clip(var, 0.0, None))
+
+
+# ---------------------------------------------------------------------- scores
+@dataclass
+class ScoreTable:
+    """What the search needs per event: m_jj, |Δη|, each method's score and, for windowed methods,
+    each window's score of every event; the global methods' threshold curves per window, once made."""
+
+    mjj: np.ndarray
+    deta: np.ndarray
+    scores: dict  # method -> per-event score
+    window_scores: dict = field(default_factory=dict)  # windowed method -> {window name -> score}
+    curves: dict = field(default_factory=dict)  # global method -> {window -> {ε -> coefficients or None}}
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.scores)
+
+    def windowed(self, method: str) -> bool:
+        return method in self.window_scores
+
+    @classmethod
+    def from_run(cls, run) -> "ScoreTable":
+        s = run.scores()
+        window_scores = {}
+        for m in run.windowed_methods:
+            window_scores[m] = {c.split("|", 1)[1]: s[c] for c in s if c.startswith(f"{m}|")}
+        curves = {
+            m: {w: {float(e): c for e, c in by_eff.items()} for w, by_eff in by_win.items()}
+            for m, by_win in (run.selection_curves() or {}).items()
+        }
+        return cls(s["mjj"], s["deta"], {m: s[m] for m in run.methods}, window_scores, curves)
+
+
+@dataclass
+class Selection:
+    method: str
+    eff: float
+    window: Window | None
+    mask: np.ndarray
+    masses: np.ndarray
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} ε={self.eff:g}" + (f" {self.window.name}" if self.window else "")
+
+
+@dataclass
+class SelectionScan:
+    """One selection's spectrum over the whole fit range, its F-test fit and its local scan."""
+
+    method: str
+    eff: float
+    window: Window | None
+    spectrum: Spectrum
+    fit: BackgroundFit | None
+    scan: ScanResult | None
+    message: str
+
+    @property
+    def max_z(self) -> float:
+        return (
+            self.scan.max_z if self.scan is not None and len(self.scan.z) and np.isfinite(self.scan.z).any() else np.nan
+        )
+
+    def summary(self) -> dict:
+        d = {"method": self.method, "eff": self.eff, "window": self.window.name if self.window else None}
+        d["message"] = self.message
+        if self.scan is not None:
+            d.update(self.scan.to_dict())
+        return d
+
+
+@dataclass
+class SearchResult:
+    scans: list[SelectionScan]
+    global_significance: GlobalSignificance | None
+    trials: dict  # what the look-elsewhere toys cover
+
+    def best(self, method: str | None = None) -> SelectionScan | None:
+        cands = [s for s in self.scans if (method is None or s.method == method) and np.isfinite(s.max_z)]
+        return max(cands, key=lambda s: s.max_z) if cands else None
+
+    def for_method(self, method: str, eff: float) -> list[SelectionScan]:
+        return [s for s in self.scans if s.method == method and abs(s.eff - eff) < 1e-12]
+
+    def z_global(self, z_local: float) -> float:
+        """The global significance a local Z would have over everything searched."""
+        g = self.global_significance
+        return global_from_toys(z_local, g.max_z_toys, g.n_selections).z_global if g is not None else np.nan
+
+    def to_dict(self) -> dict:
+        g = self.global_significance
+        return {
+            "trials": self.trials,
+            "global": None
+            if g is None
+            else {
+                "observed_max_z": g.observed_max_z,
+                "p_global": g.p_global,
+                "p_global_interval": list(g.p_global_interval),
+                "z_global": g.z_global,
+                "n_toys": g.n_toys,
+                "n_selections": g.n_selections,
+                "max_z_toys": g.max_z_toys.tolist(),
+                "note": g.note,
+            },
+            "scans": [s.summary() for s in self.scans],
+        }
+
+
+@dataclass
+class Search:
+    definition: SearchDefinition
+    fit_min: float
+    fit_min_how: str
+    windows: list[Window]
+    warnings: list[str]
+
+    # ------------------------------------------------------------------ the pieces
+    def in_region(self, mjj: np.ndarray, deta: np.ndarray) -> np.ndarray:
+        """The analysis region inside the fit range: every event the search may select."""
+        d = self.definition
+        return (np.asarray(deta) < d.deta_max) & (np.asarray(mjj) >= self.fit_min) & (np.asarray(mjj) < d.fit_max)
+
+    def spectrum(self, mjj: np.ndarray) -> Spectrum:
+        return mjj_spectrum(mjj, self.fit_min, self.definition.fit_max, self.definition.binning)
+
+    def masses(self, spec: Spectrum, window: Window | None = None) -> np.ndarray:
+        """Mass hypotheses: inner bin centres of the fit range (a global method, thinned to scan_points)
+        or the bin centres inside a window's signal region."""
+        from core.bumphunt.significance import scan_masses
+
+        if window is None:
+            return scan_masses(spec, self.definition.scan_points)
+        c = spec.centers
+        inner = (c > spec.edges[1]) & (c < spec.edges[-2])
+        return c[window.in_sr(c) & inner]
+
+    def window(self, name: str) -> Window:
+        for w in self.windows:
+            if w.name == name:
+                return w
+        raise InputError(f"search: no window '{name}' (have {[w.name for w in self.windows]})")
+
+    # ------------------------------------------------------------------ selections
+    def curve(self, table: ScoreTable, method: str, window: Window, eff: float):
+        """A global method's threshold curve for a window: the (1 − ε) score quantile against m_jj from
+        the analysis-region events of the fit range outside the window's signal region (made once)."""
+        by_eff = table.curves.setdefault(method, {}).setdefault(window.name, {})
+        if eff not in by_eff:
+            region = self.in_region(table.mjj, table.deta)
+            score = np.where(region, table.scores[method], np.nan)
+            by_eff[eff] = outside_sr_coefficients(table.mjj, score, window.in_sr(table.mjj), eff)
+        return by_eff[eff]
+
+    def selection_curves(self, table: ScoreTable, method: str) -> dict:
+        """Every threshold curve of a global method, window → {ε → coefficients}, for the Run to keep."""
+        return {
+            w.name: {e: _as_list(self.curve(table, method, w, e)) for e in self.definition.efficiencies if e < 1}
+            for w in self.windows
+        }
+
+    def window_threshold(self, table: ScoreTable, method: str, window: Window, eff: float) -> float:
+        """A windowed method's threshold: its sidebands' score quantile, low and high weighted equally."""
+        region = table.deta < self.definition.deta_max
+        s = table.window_scores[method][window.name]
+        return sideband_threshold(s, region & window.in_sb_low(table.mjj), region & window.in_sb_high(table.mjj), eff)
+
+    def selected(self, table: ScoreTable, method: str, eff: float, window: Window | None = None) -> np.ndarray:
+        """The events a method selects at efficiency ε for a window's mass hypotheses, over the whole
+        fit range: a windowed method with that window's models and sideband threshold, a global method
+        with the threshold curve fitted outside the window's signal region."""
+        region = self.in_region(table.mjj, table.deta)
+        if eff >= 1.0 or method == "inclusive":
+            return region
+        if window is None:
+            raise InputError(f"search: a cut of {method} is made for a window; say which")
+        if table.windowed(method):
+            s = table.window_scores[method].get(window.name)
+            if s is None:
+                return np.zeros(len(region), dtype=bool)
+            return region & select(s, self.window_threshold(table, method, window, eff))
+        thr = curve_threshold(table.mjj, self.curve(table, method, window, eff))
+        return region & select(table.scores[method], thr)
+
+    def event_selection(self, table: ScoreTable, method: str, eff: float) -> np.ndarray:
+        """One selection per event, for views of the selected events: each event passes or fails with the
+        window whose signal region holds it (the first binning searched); outside every window, never."""
+        if eff >= 1.0 or method == "inclusive":
+            return self.in_region(table.mjj, table.deta)
+        wins = [w for w in self.windows if w.binning == self.windows[0].binning] if self.windows else []
+        own = assign(wins, table.mjj)
+        out = np.zeros(len(table.mjj), dtype=bool)
+        for i, w in enumerate(wins):
+            out |= (own == i) & self.selected(table, method, eff, w)
+        return out
+
+    def windows_of(self, table: ScoreTable, method: str) -> list[Window]:
+        """The windows a method is searched in (a windowed method: those it could train)."""
+        if table.windowed(method):
+            return [w for w in self.windows if w.name in table.window_scores[method]]
+        return list(self.windows)
+
+    def selections(self, table: ScoreTable, methods=None, efficiencies=None) -> list[Selection]:
+        """Everything the search looks at: the inclusive spectrum once (masses over the whole fit range),
+        then each method at each ε < 1 in each window (masses inside its signal region)."""
+        effs = self.definition.efficiencies if efficiencies is None else efficiencies
+        region = self.in_region(table.mjj, table.deta)
+        base = self.spectrum(table.mjj[region])
+        out = [Selection("inclusive", 1.0, None, region, self.masses(base))]
+        for m in methods or table.methods:
+            if m == "inclusive":
+                continue
+            for e in effs:
+                if e >= 1.0:
+                    continue
+                for w in self.windows_of(table, m):
+                    out.append(Selection(m, e, w, self.selected(table, m, e, w), self.masses(base, w)))
+        return out
+
+    # ------------------------------------------------------------------ fits
+    def fit(self, spec: Spectrum):
+        """The F-test choice of the dijet function for a spectrum."""
+        return f_test(spec, self.definition.orders, self.definition.f_test_alpha)
+
+    def scan(self, sel: Selection, mjj: np.ndarray) -> SelectionScan:
+        spec = self.spectrum(mjj[sel.mask])
+        try:
+            ft = self.fit(spec)
+            scan = local_significance(spec, ft.chosen, self.definition.signal, sel.masses)
+            msg = f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}"
+            return SelectionScan(sel.method, sel.eff, sel.window, spec, ft.chosen, scan, msg)
+        except FitError as exc:
+            return SelectionScan(sel.method, sel.eff, sel.window, spec, None, None, str(exc))
+
+    def run(self, table: ScoreTable, methods=None, toys: int | None = None, progress: bool = False) -> SearchResult:
+        """Scan every selection; the global significance of the largest local excess."""
+        from tqdm.auto import tqdm
+
+        sels = self.selections(table, methods)
+        scans = [self.scan(s, table.mjj) for s in tqdm(sels, desc="search", disable=not progress, leave=False)]
+        glob = self.global_significance(table, sels, scans, toys)
+        trials = {
+            "selections": len(sels),
+            "mass_hypotheses": int(sum(len(s.masses) for s in sels)),
+            "methods": sorted({s.method for s in sels}),
+            "efficiencies": [e for e in self.definition.efficiencies if e < 1],
+            "windows": [w.name for w in self.windows],
+            "covers": "every method × cut × window (both binnings) × mass hypothesis above, and the inclusive spectrum",
+        }
+        return SearchResult(scans, glob, trials)
+
+    # ------------------------------------------------------------------ look-elsewhere
+    def global_significance(
+        self, table: ScoreTable, sels: list[Selection], scans: list[SelectionScan], toys: int | None = None
+    ) -> GlobalSignificance | None:
+        """p_global of the largest local Z over all selections, from background-only pseudo-experiments
+        that keep how the selections share events.
+
+        Each toy draws, bin by bin, Poisson(ν_b) events from the inclusive background fit and gives each
+        one the scores of an event drawn at random from the analysis region (all methods' and windows'
+        scores together), so scores carry no m_jj dependence: the null hypothesis of a flat-efficiency
+        selection. Each selection keeps the events whose scores pass its cut at the fraction ε of the
+        drawn events (its sideband or flat-cut threshold under that null); every selected toy spectrum is
+        refitted with the order its observed spectrum chose and rescanned at the same masses.
+        """
+        n_toys = toys or self.definition.toys
+        ok = [i for i, s in enumerate(scans) if s.fit is not None and len(sels[i].masses)]
+        incl = scans[0]
+        if incl.fit is None or not ok:
+            return None
+        region = self.in_region(table.mjj, table.deta)
+        rows = np.flatnonzero(region)
+        passes = np.zeros((len(rows), len(ok)), dtype=bool)
+        for c, i in enumerate(ok):
+            passes[:, c] = _passes_under_null(table, sels[i], rows)
+        rng = np.random.default_rng(self.definition.seed + 7)
+        nu = incl.fit.expected
+        n_bins = len(nu)
+        counts = np.zeros((n_toys, len(ok), n_bins))
+        for t in range(n_toys):
+            n_b = rng.poisson(nu)
+            picks = rng.integers(0, len(rows), n_b.sum())
+            start = 0
+            for b, nb in enumerate(n_b):
+                if nb:
+                    counts[t, :, b] = passes[picks[start : start + nb]].sum(axis=0)
+                start += nb
+        max_z = np.full(n_toys, -np.inf)
+        signal = self.definition.signal
+        for c, i in enumerate(ok):
+            s = scans[i]
+            templates = np.array([signal.at(m).bin_fractions(s.spectrum.edges) for m in sels[i].masses])
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("ignore", RuntimeWarning)
+                z = signed_z(counts[:, c, :], s.fit, templates)
+            max_z = np.fmax(max_z, np.max(np.where(np.isfinite(z), z, -np.inf), axis=1))
+        observed = max(scans[i].max_z for i in ok)
+        return global_from_toys(
+            observed,
+            max_z,
+            len(ok),
+            note="toys keep the events shared between selections (scores drawn jointly, masses from the inclusive fit)",
+        )
+
+
+def _as_list(c):
+    return None if c is None else [float(x) for x in c]
+
+
+def _passes_under_null(table: ScoreTable, sel: Selection, rows: np.ndarray) -> np.ndarray:
+    """Which analysis-region events pass ``sel`` in the null toys: the top fraction ε of its score."""
+    if sel.eff >= 1.0:
+        return np.ones(len(rows), dtype=bool)
+    s = table.window_scores[sel.method][sel.window.name] if table.windowed(sel.method) else table.scores[sel.method]
+    s = np.asarray(s, dtype=float)[rows]
+    fin = np.isfinite(s)
+    if not fin.any() or np.ptp(s[fin]) == 0:
+        return fin
+    cut = np.quantile(s[fin], 1.0 - sel.eff)
+    return fin & (s > cut)
+
+
+# ---------------------------------------------------------------------- the inclusive bump hunt of an EventSet
+def search_of_eventset(es, definition: SearchDefinition | None = None) -> Search:
+    """The search definition resolved on an EventSet's events (fit start, windows)."""
+    d = definition or SearchDefinition()
+    return d.resolve(es.column("mjj"), es.column("deta"), es.mjj_fit_min, str(es.path))
+
+
+def signal_model_from_eventsets(signals: list, kind: str = "dscb", deta_max: float = SearchDefinition.deta_max):
     """Fit each signal sample's m_jj at its generated resonance mass (``mA`` in its schema)."""
+    from core.bumphunt.signal import fit_signal_shape
+
     shapes = []
     for es in signals:
         procs = es.schema.get("processes", {})
@@ -53,9 +535,9 @@ def signal_model_from_eventsets(signals: list[EventSet], kind: str = "dscb", det
 @dataclass
 class BumpHunt:
     spectrum: Spectrum
-    ftest: FTestResult
+    ftest: object
     scan: ScanResult
-    limit_at_best: CLsLimit | None
+    limit_at_best: object | None
 
     @property
     def background(self) -> BackgroundFit:
@@ -80,10 +562,15 @@ class BumpHunt:
         return "\n".join(lines)
 
 
-def bump_hunt(spec: Spectrum, signal: SignalModel | None = None, with_limit: bool = True) -> BumpHunt:
-    signal = signal or SignalModel.gaussian()
-    ft = f_test(spec)
-    scan = local_significance(spec, ft.chosen, signal)
+def bump_hunt(spec: Spectrum, signal: SignalModel | None = None, with_limit: bool = True, search: Search | None = None):
+    """F-test fit, local scan and the CLs limit at the largest excess of one spectrum."""
+    from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
+    from core.bumphunt.limits import cls_limit
+
+    signal = signal or (search.definition.signal if search else SignalModel.gaussian())
+    ft = search.fit(spec) if search else f_test(spec)
+    masses = search.masses(spec) if search else None
+    scan = local_significance(spec, ft.chosen, signal, masses)
     limit = None
     if with_limit and np.any(np.isfinite(scan.z)):
         template = signal.at(scan.best_mass).bin_fractions(spec.edges)

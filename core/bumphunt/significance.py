@@ -10,6 +10,7 @@ from scipy.optimize import brentq
 
 from core.bumphunt.fit import BackgroundFit, FitError, fit_background
 from core.bumphunt.histogram import Spectrum
+from core.bumphunt.fastfit import signed_z
 from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
 from core.bumphunt.signal import SignalModel
 
@@ -66,20 +67,19 @@ def local_significance(
     masses: np.ndarray | None = None,
     order: int = 4,
 ) -> ScanResult:
-    """Profile-likelihood q0 at each mass hypothesis; asymptotic Z = sign(μ̂)·√q0 (Wilks)."""
+    """Profile-likelihood q0 at each mass hypothesis; asymptotic Z = sign(μ̂)·√q0 (Wilks).
+
+    The background parameters are profiled at every mass by the batched fitter (``fastfit``), the same
+    fit the look-elsewhere toys use, so observed and toy significances are computed alike.
+    """
     bkg = background or fit_background(spec, order)
     signal = signal or SignalModel.gaussian()
     masses = scan_masses(spec) if masses is None else np.asarray(masses, dtype=float)
-    z, mu, err = (np.full(len(masses), np.nan) for _ in range(3))
-    model = DijetBackground(bkg)
-    for i, m in enumerate(masses):
-        template = signal.at(m).bin_fractions(spec.edges)
-        pl = ProfileLikelihood(spec.counts, template, model)
-        try:
-            z[i], free = pl.q0(signed=True)
-            mu[i], err[i] = free.mu, free.mu_error
-        except FitError:
-            continue
+    if len(masses) == 0:
+        empty = np.zeros(0)
+        return ScanResult(masses, empty, empty, empty, empty, bkg)
+    templates = np.array([signal.at(m).bin_fractions(spec.edges) for m in masses])
+    z, mu, err = (a[0] for a in signed_z(spec.counts[None], bkg, templates, with_mu=True))
     return ScanResult(masses, z, z_to_p(z), mu, err, bkg)
 
 
@@ -108,15 +108,8 @@ def toy_local_z(
     """Signed local Z at one mass on toys drawn from the background fit (plus ``injected`` signal events
     spread by the template); each toy is refitted, background parameters profiled."""
     rng = np.random.default_rng(seed)
-    model = DijetBackground(bkg)
-    out = np.full(n_toys, np.nan)
-    for t in range(n_toys):
-        n = rng.poisson(bkg.expected + injected * signal_template)
-        try:
-            out[t], _ = ProfileLikelihood(n, signal_template, model).q0(signed=True)
-        except FitError:
-            pass
-    return out
+    toys = rng.poisson(bkg.expected + injected * np.asarray(signal_template), (n_toys, len(bkg.expected)))
+    return signed_z(toys, bkg, np.asarray(signal_template)[None])[:, 0]
 
 
 @dataclass
@@ -130,54 +123,79 @@ class GlobalSignificance:
     n_selections: int
     max_z_toys: np.ndarray = field(repr=False)
     note: str = ""
+    n_eff: float = float("nan")  # effective number of independent trials fitted to the toys
+    p_from: str = "toys"  # "toys" (fraction of toys) or "n_eff" (extrapolated beyond the toys)
 
 
 def global_significance(
     scans: list[ScanResult], n_toys: int = 200, seed: int = 0, signal: SignalModel | None = None
 ) -> GlobalSignificance:
-    """Look-elsewhere effect over the mass scan and across selections (methods × cuts).
+    """Look-elsewhere effect over the mass scan and across selections that share no events.
 
     For each background-only toy, every selection's spectrum is drawn from its own background fit,
-    rescanned, and the largest local Z over all masses and selections kept; p_global is the fraction
-    of toys reaching the observed maximum. Toys of different selections are drawn independently,
-    which overstates the trials factor when selections share events (a conservative global p).
+    refitted and rescanned, and the largest local Z over all masses and selections kept; p_global is
+    the fraction of toys reaching the observed maximum. Selections that share events (cuts of one
+    method, windows, methods) are correlated: ``core.bumphunt.search`` draws its toys event by event
+    for those.
     """
     signal = signal or SignalModel.gaussian()
-    observed = max(s.max_z for s in scans)
     rng = np.random.default_rng(seed)
-    templates = [[signal.at(m).bin_fractions(s.background.spectrum.edges) for m in s.masses] for s in scans]
     max_z = np.full(n_toys, -np.inf)
-    for t in range(n_toys):
-        for s, temps in zip(scans, templates):
-            n = rng.poisson(s.background.expected)
-            spec = Spectrum(n, s.background.spectrum.edges)
-            try:
-                bkg = fit_background(spec, s.background.order, n_starts=1)
-            except FitError:
-                continue
-            model = DijetBackground(bkg)
-            for tpl in temps:
-                try:
-                    z, _ = ProfileLikelihood(n, tpl, model).q0(signed=True)
-                except FitError:
-                    continue
-                max_z[t] = max(max_z[t], z)
-    k = int(np.sum(max_z >= observed))
-    p = k / n_toys
+    for s in scans:
+        edges = s.background.spectrum.edges
+        templates = np.array([signal.at(m).bin_fractions(edges) for m in s.masses])
+        toys = rng.poisson(s.background.expected, (n_toys, len(edges) - 1))
+        z = signed_z(toys, s.background, templates)
+        max_z = np.fmax(max_z, np.nanmax(np.where(np.isfinite(z), z, -np.inf), axis=1))
+    return global_from_toys(max(s.max_z for s in scans), max_z, len(scans))
+
+
+MIN_TOYS_ABOVE = 10  # below this many toys above the observed Z, p_global is extrapolated with N_eff
+
+
+def effective_trials(max_z_toys: np.ndarray) -> float:
+    """Maximum-likelihood N_eff of the model P(max Z < u) = Φ(u)^N_eff (N_eff independent normal
+    trials), fitted to the toys' largest local Z: N_eff = −n / Σ ln Φ(z_i)."""
+    z = np.asarray(max_z_toys, dtype=float)
+    z = z[np.isfinite(z)]
+    if len(z) == 0:
+        return float("nan")
+    return float(-len(z) / np.sum(stats.norm.logcdf(z)))
+
+
+def global_from_toys(observed: float, max_z_toys: np.ndarray, n_selections: int, note: str = "") -> GlobalSignificance:
+    """p_global of the observed largest local Z against background-only toys' largest local Z.
+
+    Where at least MIN_TOYS_ABOVE toys reach it, p_global is the fraction of toys that do (with its 68%
+    Clopper–Pearson interval). Further out, where a finite number of toys cannot reach, it is
+    1 − Φ(Z)^N_eff with N_eff fitted to all the toys (``effective_trials``); the note says which.
+    """
+    max_z_toys = np.asarray(max_z_toys, dtype=float)
+    n_toys = len(max_z_toys)
+    k = int(np.sum(max_z_toys >= observed))
     lo = stats.beta.ppf(0.16, k, n_toys - k + 1) if k > 0 else 0.0
     hi = stats.beta.ppf(0.84, k + 1, n_toys - k) if k < n_toys else 1.0
+    n_eff = effective_trials(max_z_toys)
+    p, source = k / n_toys, "toys"
+    if k < MIN_TOYS_ABOVE and np.isfinite(n_eff) and np.isfinite(observed):
+        p = float(-np.expm1(n_eff * stats.norm.logcdf(observed)))
+        source = "n_eff"
+        note = (note + "; " if note else "") + (
+            f"{k} of {n_toys} toys reach it: p_global = 1 − Φ(Z)^N_eff with N_eff = {n_eff:.1f} fitted to the toys"
+        )
     p_local = z_to_p(observed)
     return GlobalSignificance(
-        observed,
-        p,
+        float(observed),
+        float(p),
         (float(lo), float(hi)),
-        float(p_to_z(max(p, 0.5 / n_toys))),
+        float(p_to_z(min(max(p, 1e-300), 1.0))),
         float(p / p_local) if p_local > 0 else float("inf"),
         n_toys,
-        len(scans),
-        max_z,
-        note="toys of different selections drawn independently (conservative when selections overlap)"
-        + ("; p_global below 1/n_toys, z_global is a lower bound" if k == 0 else ""),
+        n_selections,
+        max_z_toys,
+        note=note,
+        n_eff=n_eff,
+        p_from=source,
     )
 
 

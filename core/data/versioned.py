@@ -41,3 +41,19 @@ def _json_object(path: Path, problem: str) -> dict:
     if not isinstance(data, dict):
         raise InputError(f"{path}: {problem} (expected a JSON object)")
     return data
+
+
+def read_yaml_mapping(path: Path) -> dict:
+    """A YAML configuration file that must hold a mapping; an InputError naming the file otherwise."""
+    import yaml
+
+    path = Path(path)
+    try:
+        d = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such config file") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(d, dict):
+        raise InputError(f"{path}: expected a mapping of settings")
+    return d

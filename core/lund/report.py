@@ -124,10 +124,10 @@ class LundResult:
 def cut_efficiency(lund: "LundResult", scores: np.ndarray, signal: dict, method: str, eps_b: float) -> dict:
     """Signal efficiency, before and after reweighting, of a cut on ``method``'s score at the (1 − ε_B)
     quantile of the Run's scores (``scores``: the Run's events; ``signal``: its signal_scores table)."""
-    from core.methods.flat_cut import select
+    from core.bumphunt.selection import select
 
-    thr = float(np.quantile(scores, 1.0 - eps_b))
-    passed = select(signal[method], np.full((len(signal[method]), 1), thr))[:, 0]
+    thr = float(np.nanquantile(scores, 1.0 - eps_b))
+    passed = select(signal[method], thr)
     return lund.efficiency(signal["event_id"], passed)
 
 

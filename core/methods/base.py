@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from core.bumphunt.search import SearchDefinition
+from core.bumphunt.windows import Window, own_window_score
 from core.errors import InputError
 from core.methods.events import Events
-from core.methods.windows import Window
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Context:
     background_extra: Events | None = None  # extra background (idealised anomaly detector only)
     seed: int = 0
     n_inner: int = 4
-    sr_deta_max: float = 1.3
+    sr_deta_max: float = SearchDefinition.deta_max  # the analysis region, set by the Run's search
     progress: bool = False
 
 
@@ -76,6 +77,7 @@ class OutOfFold:
     signal_scores: np.ndarray | None  # per event of the evaluation signal sample
     fit_seconds: float = 0.0
     models: list = field(default_factory=list)
+    window_scores: dict = field(default_factory=dict)  # windowed methods: window name → score per data event
 
 
 def fold_index(n: int, k: int, seed: int) -> np.ndarray:
@@ -96,6 +98,7 @@ def run_out_of_fold(
     # its events is scored by the model that did not train on it
     f_eval = fold_index(len(signal_eval), folds, seed + 1) if signal_eval is not None else None
     scores = np.full(len(data), np.nan)
+    window_scores: dict[str, np.ndarray] = {}
     sig_scores = np.full(len(signal_eval), np.nan) if signal_eval is not None else None
     models = []
     t0 = time.perf_counter()
@@ -110,9 +113,16 @@ def run_out_of_fold(
         )
         model = method_cls(**params).fit(data.subset(f_data != k), sub)
         test = f_data == k
-        scores[test] = model.score(data.subset(test))
+        held_out = data.subset(test)
+        if method_cls.windowed:
+            per_window = model.score_windows(held_out)
+            for name, s in per_window.items():
+                window_scores.setdefault(name, np.full(len(data), np.nan))[test] = s
+            scores[test] = own_window_score(ctx.windows, per_window, held_out.mjj)
+        else:
+            scores[test] = model.score(held_out)
         if signal_eval is not None:
             sel = f_eval == k
             sig_scores[sel] = model.score(signal_eval.subset(sel))
         models.append(model)
-    return OutOfFold(method_cls.name, scores, sig_scores, time.perf_counter() - t0, models)
+    return OutOfFold(method_cls.name, scores, sig_scores, time.perf_counter() - t0, models, window_scores)

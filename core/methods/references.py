@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.bumphunt.windows import own_window_score
 from core.errors import InputError
 from core.methods.base import Context, Method
 from core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
 from core.methods.events import Events
-from core.methods.windows import assign
 
 MIN_TRAIN = 50  # samples a windowed classifier needs in a window, both classes together
 MIN_PER_CLASS = 20
@@ -93,9 +93,10 @@ class Supervised(Method):
 
 
 class WindowedClassifier(Method):
-    """A classifier per m_jj window; an event is scored by the ensemble of the window whose SR holds it
-    (NaN outside every window). Scores of different windows are not comparable, so flat-efficiency
-    cuts are made window by window."""
+    """A classifier per m_jj window. Each window's ensemble scores every event (``score_windows``): the
+    search cuts a window's scores at a threshold taken from its sidebands and fits the whole selected
+    spectrum. ``score`` gives each event the score of the window whose signal region holds it (the
+    first binning searched; NaN outside every window), for views of the most anomalous events."""
 
     windowed = True
 
@@ -122,15 +123,15 @@ class WindowedClassifier(Method):
             self.models[i] = train_ensemble(x, y, ctx.n_inner, TrainConfig(**self.params), ctx.seed + 7919 * i)
         return self
 
+    def score_windows(self, events: Events) -> dict[str, np.ndarray]:
+        """Window name → that window's score of every event (only windows that could be trained)."""
+        return {
+            self.windows[i].name: self.combine(predict_ensemble(models, self.window_features(events, i)), len(events))
+            for i, models in self.models.items()
+        }
+
     def score(self, events: Events) -> np.ndarray:
-        out = np.full(len(events), np.nan)
-        win = assign(self.windows, events.mjj)
-        for i, models in self.models.items():
-            sel = win == i
-            if sel.any():
-                sub = events.subset(sel)
-                out[sel] = self.combine(predict_ensemble(models, self.window_features(sub, i)), int(sel.sum()))
-        return out
+        return own_window_score(self.windows, self.score_windows(events), events.mjj)
 
 
 class IAD(WindowedClassifier):

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 from tqdm.auto import tqdm
 
 from core import __version__
+from core.bumphunt.search import ScoreTable, SearchDefinition
+from core.bumphunt.windows import assign
 from core.data import EventSet, signal_processes
+from core.data.versioned import read_yaml_mapping
 from core.errors import InputError
 from core.methods import REGISTRY
 from core.methods.base import Context, run_out_of_fold
@@ -22,11 +24,16 @@ from core.methods.complementarity import complementarity
 from core.methods.device import DEVICE
 from core.methods.evaluate import performance
 from core.methods.events import Events
-from core.methods.flat_cut import thresholds_out_of_fold
-from core.methods.windows import assign, check_windows, make_windows
-from core.results import Run, threshold_column, write_run
+from core.results import Run, write_run
 
-DEFAULT_EFFICIENCIES = (0.1, 0.01, 0.001)
+MOVED_TO_SEARCH = {
+    "windows": "windows",
+    "binning": "binnings",
+    "mjj_max": "fit_max",
+    "efficiencies": "efficiencies",
+    "sr_deta_max": "deta_max",
+    "min_window_events": "min_window_events",
+}
 
 
 @dataclass
@@ -36,21 +43,27 @@ class RunConfig:
     methods: dict  # name -> params
     signal: str | None = None
     background_extra: str | None = None
-    windows: str = "cms"
-    binning: str = "A"
-    mjj_max: float | None = None  # drop windows reaching above (e.g. where too few events remain)
+    search: SearchDefinition = field(default_factory=SearchDefinition)
     folds: int = 5
     inner_folds: int = 4
     seed: int = 1
-    efficiencies: tuple = DEFAULT_EFFICIENCIES
-    sr_deta_max: float = 1.3
-    min_window_events: int = 100
+    train_windows_at: float | None = None  # search (and train) only the windows whose SR holds this m_jj
     extra: dict = field(default_factory=dict)
+
+    @property
+    def efficiencies(self) -> tuple:
+        return self.search.efficiencies
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "run config") -> "RunConfig":
         d = dict(d)
         known = set(cls.__dataclass_fields__) - {"extra"}
+        moved = sorted(set(d) & set(MOVED_TO_SEARCH))
+        if moved:
+            raise InputError(
+                f"{where}: {', '.join(moved)} belong to the search now: write them under 'search:' as "
+                + ", ".join(MOVED_TO_SEARCH[k] for k in moved)
+            )
         unknown = set(d) - known
         if unknown:
             raise InputError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -64,10 +77,10 @@ class RunConfig:
                 raise InputError(f"{where}: unknown method '{name}'; known: {', '.join(REGISTRY)}")
             methods[name] = dict(params or {})
         d["methods"] = methods
-        eff = tuple(float(e) for e in d.get("efficiencies", DEFAULT_EFFICIENCIES))
-        if any(e <= 0 or e > 1 for e in eff):
-            raise InputError(f"{where}: efficiencies must lie in (0, 1], got {list(eff)}")
-        d["efficiencies"] = eff
+        search = d.get("search") or {}
+        if not isinstance(search, dict):
+            raise InputError(f"{where}: 'search' must be a mapping of search settings")
+        d["search"] = SearchDefinition.from_dict(search, f"{where}: search")
         for k in ("folds", "inner_folds"):
             if int(d.get(k, 2)) < 2:
                 raise InputError(f"{where}: {k} must be at least 2")
@@ -79,29 +92,18 @@ class RunConfig:
             "out": self.out,
             "signal": self.signal,
             "background_extra": self.background_extra,
-            "windows": self.windows,
-            "binning": self.binning,
-            "mjj_max": self.mjj_max,
+            "search": self.search.to_dict(),
             "folds": self.folds,
             "inner_folds": self.inner_folds,
             "seed": self.seed,
-            "efficiencies": list(self.efficiencies),
-            "sr_deta_max": self.sr_deta_max,
-            "min_window_events": self.min_window_events,
+            "train_windows_at": self.train_windows_at,
             "methods": [{k: v} if v else k for k, v in self.methods.items()],
         }
 
 
 def load_config(path: Path) -> RunConfig:
     path = Path(path)
-    try:
-        d = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such config file") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(d, dict):
-        raise InputError(f"{path}: expected a mapping of settings")
+    d = read_yaml_mapping(path)
     base = path.parent
     for k in ("eventset", "signal", "background_extra", "out"):
         if d.get(k):
@@ -134,44 +136,55 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     method_info = {name: REGISTRY[name].check_config(params, searched) for name, params in cfg.methods.items()}
     if Path(cfg.out).exists() and not overwrite:
         raise InputError(f"{cfg.out}: already exists (pass --overwrite to replace it)")
-    windows = make_windows(cfg.windows, es.mjj_fit_min, cfg.binning, cfg.mjj_max)
     data = Events.from_eventset(es)
-    sr_mask = data.deta < cfg.sr_deta_max
-    check_windows(windows, data.mjj[sr_mask], cfg.min_window_events, str(es.path))
+    search = cfg.search.resolve(data.mjj, data.deta, es.mjj_fit_min, str(es.path))
+    if cfg.train_windows_at is not None:
+        m = float(cfg.train_windows_at)
+        search.windows = [w for w in search.windows if w.sr[0] <= m < w.sr[1]]
+        search.warnings.append(f"only the windows whose signal region holds {m:.0f} GeV are trained and searched")
+    windows = search.windows
+    windowed = [n for n in cfg.methods if REGISTRY[n].windowed]
+    if windowed and not windows:
+        raise InputError(f"{es.path}: no usable m_jj window for {', '.join(windowed)} ({'; '.join(search.warnings)})")
+    for w in search.warnings if progress else []:
+        tqdm.write(f"warning: {w}")
+    deta_max = cfg.search.deta_max
+    sr_mask = data.deta < deta_max
     signal = Events.from_eventset(signal_es) if signal_es else None
     extra = Events.from_eventset(extra_es) if extra_es else None
-    ctx = Context(windows, signal, extra, cfg.seed, cfg.inner_folds, cfg.sr_deta_max, progress)
+    ctx = Context(windows, signal, extra, cfg.seed, cfg.inner_folds, deta_max, progress)
 
     # ---------------------------------------------------------------- training, out of fold
     scores = {"event_id": data.event_id, "mjj": data.mjj, "deta": data.deta, "window": assign(windows, data.mjj)}
     sig_scores = {"event_id": signal.event_id, "mjj": signal.mjj, "deta": signal.deta} if signal else None
-    thresholds = {"event_id": data.event_id}
+    table = ScoreTable(data.mjj, data.deta, {})
     timings, models = {}, {}
     for name, params in tqdm(cfg.methods.items(), desc="methods", disable=not progress):
         params = dict(params)
         folds = int(params.pop("folds", REGISTRY[name].default_folds or cfg.folds))
         res = run_out_of_fold(REGISTRY[name], params, data, ctx, folds, cfg.seed, signal)
-        scores[name] = res.scores
+        scores[name] = table.scores[name] = res.scores
+        if REGISTRY[name].windowed:
+            table.window_scores[name] = res.window_scores
+            scores.update({f"{name}|{w}": v for w, v in res.window_scores.items()})
+        elif name != "inclusive":
+            search.selection_curves(table, name)  # fitted once here, kept in the Run
         if sig_scores is not None:
             sig_scores[name] = res.signal_scores
         timings[name] = res.fit_seconds
         models[name] = res.models
-        s = np.where(sr_mask, res.scores, np.nan)
-        groups = scores["window"] if REGISTRY[name].windowed else None
-        thr = thresholds_out_of_fold(data.mjj, s, cfg.efficiencies, cfg.folds, cfg.seed, groups=groups)
-        for j, e in enumerate(cfg.efficiencies):
-            thresholds[threshold_column(name, e)] = thr[:, j]
+    result = search.run(table, progress=progress)
 
     # ---------------------------------------------------------------- evaluation where truth exists
     evaluation = None
     truth = es.truth()
     if signal is not None and np.any(truth == 0):
-        w = _evaluation_window(windows, signal)
+        w = _evaluation_window(windows, signal) if windows else None
         if w is not None:
             b_sel = (truth == 0) & sr_mask & w.in_sr(data.mjj)
-            s_sel = (signal.deta < cfg.sr_deta_max) & w.in_sr(signal.mjj)
+            s_sel = (signal.deta < deta_max) & w.in_sr(signal.mjj)
             evaluation = {
-                "region": {"window": w.name, "sr_gev": list(w.sr), "deta_max": cfg.sr_deta_max},
+                "region": {"window": w.name, "sr_gev": list(w.sr), "deta_max": deta_max},
                 "methods": {},
             }
             for name in cfg.methods:
@@ -201,8 +214,16 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         "signal": str(signal_es.path) if signal_es else None,
         "background_extra": str(extra_es.path) if extra_es else None,
         "methods": list(cfg.methods),
+        "windowed_methods": windowed,
         "efficiencies": list(cfg.efficiencies),
-        "windows": [{"name": w.name, "sr": list(w.sr), "sb_low": w.sb_low, "sb_high": w.sb_high} for w in windows],
+        "windows": [w.to_dict() for w in windows],
+        "search": {
+            "definition": cfg.search.to_dict(),
+            "fit_min": search.fit_min,
+            "fit_min_how": search.fit_min_how,
+            "windows": [w.to_dict() for w in windows],
+            "warnings": search.warnings,
+        },
         "folds": cfg.folds,
         "inner_folds": cfg.inner_folds,
         "seed": cfg.seed,
@@ -214,5 +235,14 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         "torch_device": str(DEVICE),
     }
     return write_run(
-        Path(cfg.out), cfg.to_dict(), manifest, scores, thresholds, sig_scores, evaluation, models, overwrite=overwrite
+        Path(cfg.out),
+        cfg.to_dict(),
+        manifest,
+        scores,
+        {m: search.selection_curves(table, m) for m in cfg.methods if m not in windowed and m != "inclusive"},
+        sig_scores,
+        evaluation,
+        models,
+        overwrite=overwrite,
+        search=result.to_dict(),
     )

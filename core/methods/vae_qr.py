@@ -92,7 +92,7 @@ class VAEQR(Method):
         "combine": "min",
         "max_train_jets": 20000,
         "patience": 4,
-        "cr_deta": (1.3, 2.5),
+        "cr_deta": (None, 2.5),  # from the analysis region's edge (the search's |Δη| cut) to 2.5
     }
 
     def __init__(self, **params):
@@ -106,6 +106,7 @@ class VAEQR(Method):
     # ---------------------------------------------------------------- training sample
     def _training_jets(self, train: Events, ctx: Context, rng) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.params["cr_deta"]
+        lo = ctx.sr_deta_max if lo is None else lo
         cr = (train.deta > lo) & (train.deta < hi)
         sr = train.deta < ctx.sr_deta_max
         if cr.sum() < 50:

@@ -1,5 +1,5 @@
-"""Runs: per-event scores of every method, flat-efficiency thresholds, evaluation, models."""
+"""Runs: per-event scores of every method, selection thresholds, the search's result, evaluation, models."""
 
-from core.results.run import Run, threshold_column, write_run
+from core.results.run import Run, write_run
 
-__all__ = ["Run", "threshold_column", "write_run"]
+__all__ = ["Run", "write_run"]

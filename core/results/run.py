@@ -2,9 +2,13 @@
 
 config.yaml          the resolved configuration
 manifest.json        versions, seeds, timings, inputs, methods, windows
-scores.parquet       event_id, mjj, deta, window, one out-of-fold score column per method
-thresholds.parquet   event_id and, per method and efficiency ε, the out-of-fold flat-efficiency
-                     threshold (column "<method>@<ε>"); an event is selected if its score is above
+scores.parquet       event_id, mjj, deta, window, one out-of-fold score column per method and, for
+                     windowed methods, one per window ("<method>|<window>": that window's models'
+                     score of every event)
+thresholds.json      the global methods' threshold curves per window and ε (quantile-regression
+                     coefficients, core.bumphunt.selection); windowed methods' thresholds are quantiles
+                     of their sidebands, computed when needed
+search.json          the search over every selection: local scans and the global significance
 signal_scores.parquet  scores of the evaluation signal sample (when one was given)
 evaluation.json      ROC / SIC / AUC per method where truth exists
 models/<method>/fold-<k>.pkl   the fitted models
@@ -24,11 +28,7 @@ from core.data.versioned import read_optional_json, read_versioned_json
 from core.errors import InputError
 
 RUN_VERSION = 1
-REQUIRED = ("manifest.json", "scores.parquet", "thresholds.parquet", "config.yaml")
-
-
-def threshold_column(method: str, eff: float) -> str:
-    return f"{method}@{eff:g}"
+REQUIRED = ("manifest.json", "scores.parquet", "config.yaml")
 
 
 def write_run(
@@ -36,22 +36,29 @@ def write_run(
     config: dict,
     manifest: dict,
     scores: dict,
-    thresholds: dict,
+    curves: dict,
     signal_scores: dict | None,
     evaluation: dict | None,
     models: dict,
     overwrite: bool = False,
+    search: dict | None = None,
 ) -> "Run":
-    """scores/thresholds/signal_scores: column name → numpy array; models: method → list of fitted models."""
+    """scores/signal_scores: column name → numpy array; curves: global method → window → {ε → coefficients};
+    models: method → list of fitted models."""
     out = Path(out)
     with staging_dir(out) as tmp:
         write_text_atomic(tmp / "config.yaml", yaml.safe_dump(config, sort_keys=False))
         pq.write_table(pa.table(scores), tmp / "scores.parquet", compression="zstd")
-        pq.write_table(pa.table(thresholds), tmp / "thresholds.parquet", compression="zstd")
+        write_json_atomic(
+            tmp / "thresholds.json",
+            {m: {w: {f"{e:g}": c for e, c in by_e.items()} for w, by_e in by_w.items()} for m, by_w in curves.items()},
+        )
         if signal_scores:
             pq.write_table(pa.table(signal_scores), tmp / "signal_scores.parquet", compression="zstd")
         if evaluation is not None:
             write_json_atomic(tmp / "evaluation.json", evaluation)
+        if search is not None:
+            write_json_atomic(tmp / "search.json", search)
         for method, fold_models in models.items():
             d = tmp / "models" / method
             d.mkdir(parents=True)
@@ -92,8 +99,9 @@ class Run:
     def scores(self) -> dict[str, np.ndarray]:
         return self._table("scores.parquet")
 
-    def thresholds(self) -> dict[str, np.ndarray]:
-        return self._table("thresholds.parquet")
+    def selection_curves(self) -> dict | None:
+        """thresholds.json: global method → window → {ε → threshold-curve coefficients or None}."""
+        return read_optional_json(self.path / "thresholds.json", "Run thresholds")
 
     def signal_scores(self) -> dict[str, np.ndarray] | None:
         return self._table("signal_scores.parquet") if (self.path / "signal_scores.parquet").exists() else None
@@ -101,13 +109,35 @@ class Run:
     def evaluation(self) -> dict | None:
         return read_optional_json(self.path / "evaluation.json", "Run evaluation")
 
-    def selection(self, method: str, eff: float) -> np.ndarray:
-        """Events passing the flat-efficiency cut at ε for a method (bool per event, Run order)."""
-        if method not in self.methods:
-            raise InputError(f"{self.path}: no method '{method}' in this Run (have {self.methods})")
-        col = threshold_column(method, eff)
-        t = pq.read_table(self.path / "thresholds.parquet", columns=[col]).column(col).to_numpy()
-        s = pq.read_table(self.path / "scores.parquet", columns=[method]).column(method).to_numpy()
-        from core.methods.flat_cut import select
+    @property
+    def windowed_methods(self) -> list[str]:
+        return list(self.manifest.get("windowed_methods", []))
 
-        return select(s, t[:, None])[:, 0]
+    def search(self):
+        """The search this Run was made with (definition, fit start and windows as resolved then)."""
+        from core.bumphunt.search import Search, SearchDefinition
+        from core.bumphunt.windows import Window
+
+        d = self.manifest.get("search")
+        if not isinstance(d, dict) or "definition" not in d:
+            raise InputError(f"{self.path}: manifest.json has no 'search' (a Run made before the search definition)")
+        try:
+            return Search(
+                SearchDefinition.from_dict(d["definition"], f"{self.path}: search"),
+                float(d["fit_min"]),
+                str(d.get("fit_min_how", "")),
+                [Window.from_dict(w) for w in d["windows"]],
+                list(d.get("warnings", [])),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{self.path}: manifest.json field 'search' is malformed ({exc})") from None
+
+    def table(self):
+        """The per-event scores as the search reads them."""
+        from core.bumphunt.search import ScoreTable
+
+        return ScoreTable.from_run(self)
+
+    def search_result(self) -> dict | None:
+        """search.json: every selection's scan and the global significance (None if absent)."""
+        return read_optional_json(self.path / "search.json", "Run search")

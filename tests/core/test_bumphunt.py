@@ -217,24 +217,26 @@ def test_bad_input_gives_a_clear_status():
         fit_signal_shape(np.array([3500.0] * 10), 3500.0)
 
 
-def test_bump_hunt_on_an_eventset_uses_the_fully_efficient_edge(qcd_es, signal_es, tmp_path):
-    from core.bumphunt import bump_hunt, eventset_spectrum, signal_model_from_eventsets
+def test_bump_hunt_on_an_eventset_starts_above_its_fully_efficient_edge(qcd_es, signal_es, tmp_path):
+    from core.bumphunt import SearchDefinition, bump_hunt, search_of_eventset, signal_model_from_eventsets
 
-    spec = eventset_spectrum(qcd_es, binning=200.0)
-    assert spec.edges[0] == qcd_es.mjj_fit_min
-    assert spec.total == np.sum((qcd_es.column("mjj") >= qcd_es.mjj_fit_min) & (qcd_es.column("deta") < 1.3))
+    search = search_of_eventset(qcd_es, SearchDefinition(binning=200.0))
+    mjj, deta = qcd_es.column("mjj"), qcd_es.column("deta")
+    spec = search.spectrum(mjj[search.in_region(mjj, deta)])
+    assert spec.edges[0] == search.fit_min >= qcd_es.mjj_fit_min and "from the data" in search.fit_min_how
+    assert spec.total == np.sum((mjj >= spec.edges[0]) & (mjj < spec.edges[-1]) & (deta < 1.3))
+    forced = search_of_eventset(qcd_es, SearchDefinition(binning=200.0, fit_min=qcd_es.mjj_fit_min + 100))
+    assert forced.fit_min == qcd_es.mjj_fit_min + 100 and forced.fit_min_how == "set by the user"
     model = signal_model_from_eventsets([signal_es], kind="gauss")
     shape = model.at(3500.0)
     assert 3200 < shape.params["mu"] < 3600 and 50 < shape.params["sigma"] < 400
-    with pytest.raises(InputError, match="mask has"):
-        eventset_spectrum(qcd_es, mask=np.ones(3, dtype=bool))
     mixed = np.random.default_rng(0).poisson(expected_counts(Quadrature(EDGES), 5000, np.array([10.0, 5.0])))
     hunt = bump_hunt(Spectrum(mixed, EDGES), model)
     assert "background fit" in hunt.report() and hunt.limit_at_best.observed > 0
 
 
 def test_crossing_interpolates_in_sqrt_n():
-    from core.bumphunt.injection import crossing
+    from core.workflows.injection import crossing
 
     n = np.array([0, 100, 400, 900])
     z = 0.1 * np.sqrt(n)  # Z ∝ √N: exact in √N interpolation
@@ -242,21 +244,23 @@ def test_crossing_interpolates_in_sqrt_n():
     assert crossing(n, z, 5.0) is None
 
 
-def test_injection_scan_retrains_per_point_and_reports_improvement(tmp_path, qcd_es, signal_es):
+def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_path, qcd_es, signal_es):
     import yaml
 
-    from core.bumphunt.injection import load_scan_config, run_injection_scan
+    from core.workflows.injection import load_scan_config, run_injection_scan
 
     cfg = {
         "background": str(qcd_es.path),
         "signal": str(signal_es.path),
         "out": "scan",
         "injections": [0, 60, 200],
+        "draws": 5,
         "efficiency": 0.3,
         "mass": 3500.0,
+        "luminosity_fb": 2.0,
+        "toys": 40,
         "run": {
-            "windows": "lhco",
-            "min_window_events": 5,
+            "search": {"windows": "lhco", "min_window_events": 5, "toys": 10},
             "folds": 2,
             "inner_folds": 2,
             "methods": ["inclusive", "cut_tau21"],
@@ -264,13 +268,25 @@ def test_injection_scan_retrains_per_point_and_reports_improvement(tmp_path, qcd
     }
     (tmp_path / "scan.yaml").write_text(yaml.safe_dump(cfg))
     res = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False)
-    assert [p["n_injected"] for p in res["points"]] == [0, 60, 200]
+    assert res["injections"] == [0, 60, 200] and res["draws"] == 5
     for m in ("inclusive", "cut_tau21"):
-        zs = [p["z"][m] for p in res["points"]]
-        assert zs[2] > zs[0] + 1, f"{m}: Z grows with the injected signal ({zs})"
+        med = res["median_z"][m]
+        assert abs(med[0]) < 1, f"{m}: no signal, median Z {med[0]:.2f}"
+        assert np.all(np.abs(res["z_observed"][m][0]) < 3.5), "no Run invents a signal"
+        assert med[2] > med[0] + 1, f"{m}: Z grows with the injected signal ({med})"
+        assert np.isfinite(np.asarray(res["z"][m][2])).sum() == 5, "five independent draws at each amount"
     for n in (0, 60, 200):
-        assert (tmp_path / "scan" / f"run-{n}" / "manifest.json").exists(), "one re-trained Run per point"
-    assert json.loads((tmp_path / "scan" / "injection_scan.json").read_text())["mode"].startswith("re-trained")
+        for d in range(5):
+            assert (tmp_path / "scan" / f"run-{n}-{d}" / "manifest.json").exists(), "one re-trained Run per draw"
+    assert not (tmp_path / "scan" / "data-60-0").exists(), "injected datasets are removed once their Run is written"
+    saved = json.loads((tmp_path / "scan" / "injection_scan.json").read_text())
+    assert saved["mode"].startswith("re-trained for every draw")
     sens, incl = res["sensitivity"]["cut_tau21"], res["sensitivity"]["inclusive"]
-    assert 0 < incl["n_3sigma"] < incl["n_5sigma"] <= 200 and incl["improvement_3sigma"] == 1.0
-    assert sens["improvement_3sigma"] == incl["n_3sigma"] / sens["n_3sigma"]
+    if incl["n_3sigma"] is not None:
+        assert 0 < incl["n_3sigma"] <= 200 and incl["improvement_3sigma"] == 1.0
+        assert abs(incl["xsec_3sigma_fb"] - incl["n_3sigma"] / 2.0) < 1e-9
+    if sens["n_3sigma"] is not None and incl["n_3sigma"] is not None:
+        assert sens["improvement_3sigma"] == incl["n_3sigma"] / sens["n_3sigma"]
+    # resumable: a second call reuses every finished Run and gives the same answer
+    again = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False)
+    assert again["median_z"] == res["median_z"]

@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 import yaml
 
-from core.bumphunt import fit_background, local_significance, mjj_spectrum
+from core.bumphunt.search import ScoreTable, SearchDefinition, Selection, deviance_pvalue
+from core.bumphunt.windows import make_windows, usable_windows
 from core.errors import InputError
 from core.methods import REGISTRY
 from core.methods.base import Context, run_out_of_fold
 from core.methods.evaluate import performance
 from core.methods.events import Events
-from core.methods.flat_cut import select, thresholds_out_of_fold
 from core.methods.runner import execute, load_config
-from core.methods.windows import assign, check_windows, make_windows
 from core.results import Run
 from tests.core.synthetic import attach_constituents, make_events, write_synthetic_eventset
 
@@ -32,36 +31,22 @@ def test_performance_known_answers():
     assert abs(p.max_sic - 5.0) < 1e-9 and p.eps_b_floor == 20 / 10000
 
 
-def test_windows_respect_the_efficient_edge_and_reject_bad_setups():
+def test_windows_respect_the_fit_range_and_skip_thin_ones():
     cms = make_windows("cms", 2600.0)
     assert all(w.lo >= 2600 for w in cms) and [w.name for w in cms][0] == "A5"
+    both = make_windows("cms", 2600.0, ("A", "B"))
+    assert {w.binning for w in both} == {"A", "B"}
     lhco = make_windows("lhco")
     assert lhco[0].sr == (3300.0, 3700.0)
-    with pytest.raises(InputError, match="has 0 SR"):
-        check_windows(lhco, np.array([3000.0] * 500 + [3800.0] * 500), 100, "data")
-    with pytest.raises(InputError, match="lies outside the data"):
-        check_windows(lhco, np.array([1000.0, 2000.0]), 1, "data")
-    with pytest.raises(InputError, match="no m_jj window"):
-        check_windows(make_windows("lhco", 3200.0), np.array([3500.0]), 1, "data")
-
-
-def test_flat_cut_keeps_the_same_fraction_in_every_mass_bin():
-    ev, _ = make_events(1, 40000)
-    score = -np.max(ev.feature("tau21"), axis=1) + 0.3 * np.log(ev.mjj)  # strongly mass-dependent score
-    thr = thresholds_out_of_fold(ev.mjj, score, [0.1, 0.01], folds=5, seed=0)
-    sel = select(score, thr)
-    edges = np.quantile(ev.mjj, np.linspace(0, 1, 6))
-    for j, eff in enumerate((0.1, 0.01)):
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            inbin = (ev.mjj >= lo) & (ev.mjj < hi)
-            frac = sel[inbin, j].mean()
-            assert abs(frac - eff) < 4 * np.sqrt(eff / inbin.sum()) + 0.1 * eff
-    # a global cut on the same score would sculpt: its efficiency rises with mass
-    glob = score > np.quantile(score, 0.9)
-    lo_bin, hi_bin = ev.mjj < edges[1], ev.mjj >= edges[4]
-    assert glob[hi_bin].mean() > 2 * glob[lo_bin].mean()
-    with pytest.raises(InputError, match="efficiencies"):
-        thresholds_out_of_fold(ev.mjj, score, [0.0])
+    kept, warnings = usable_windows(lhco, np.array([3000.0] * 500 + [3800.0] * 500), 100)
+    assert kept == [] and "0 SR and 500 SB events" in warnings[0]
+    sliding = make_windows("sliding", 2000.0, mjj_max=6000.0, resolution=0.05)
+    assert sliding[0].lo >= 2000 and sliding[-1].hi <= 6000 and len(sliding) > 8
+    # every mass lies in the central half of some signal region
+    for m in np.linspace(sliding[0].sr[0] * 1.1, sliding[-1].sr[1] / 1.1, 50):
+        assert any(np.log(m / w.sr[0]) > 0.25 * np.log(w.sr[1] / w.sr[0]) < np.log(w.sr[1] / m) for w in sliding)
+    with pytest.raises(InputError, match="mode must be"):
+        make_windows("nonsense")
 
 
 def _ctx(windows, **kw):
@@ -75,7 +60,7 @@ LIGHT_FLOWS = {"flow_epochs": 5, "flow_min_steps": 0, "flow_transforms": 2}
 def test_null_no_sculpting_after_one_percent_cut(name, tmp_path):
     """Background only, features drifting with m_jj: the 1% flat cut leaves a smooth spectrum."""
     ev, _ = make_events(2, 50000, lo=2465, hi=7000)
-    windows = make_windows("cms", 2465.0)
+    windows = make_windows("cms", 2465.0, ("A",), 7000.0)
     aux = {"signal": make_events(12, 0, n_sig=2000)[0], "background_extra": make_events(13, 20000, lo=2465)[0]}
     params = {"epochs": 5} if name in ("cwola", "supervised", "iad", "tnt", "cathode") else {}
     if name == "cathode":
@@ -88,19 +73,23 @@ def test_null_no_sculpting_after_one_percent_cut(name, tmp_path):
         ev = attach_constituents(ev, seed=15)
         params = {"epochs": 2, "max_train_jets": 3000}
     res = run_out_of_fold(REGISTRY[name], params, ev, _ctx(windows, **aux), folds=2, seed=1)
-    ok = np.isfinite(res.scores) & (ev.deta < 1.3)
-    groups = assign(windows, ev.mjj) if REGISTRY[name].windowed else None
-    thr = thresholds_out_of_fold(ev.mjj, np.where(ok, res.scores, np.nan), [0.01], folds=2, seed=0, groups=groups)
-    sel = select(res.scores, thr)[:, 0]
-    assert 0.006 < sel.sum() / ok.sum() < 0.014
-    # CWoLa scores only events inside the signal regions of windows it could train
-    lo, hi = ev.mjj[ok].min(), ev.mjj[ok].max()
-    assert ok.sum() > 10000
-    spec = mjj_spectrum(ev.mjj[sel], lo, hi)
-    fit = fit_background(spec, 3)
-    assert fit.chi2_pvalue > 0.01, f"χ²/ndf = {fit.chi2:.1f}/{fit.ndf}"
-    scan = local_significance(spec, fit)
-    assert np.nanmax(scan.z) < 3.0
+    table = ScoreTable(ev.mjj, ev.deta, {name: res.scores})
+    if REGISTRY[name].windowed:
+        table.window_scores[name] = res.window_scores
+    search = SearchDefinition(fit_min=2465.0, fit_max=7000.0, binnings=("A",), efficiencies=(0.01,)).resolve(
+        ev.mjj, ev.deta
+    )
+    assert search.windows == windows
+    region = search.in_region(ev.mjj, ev.deta)
+    assert region.sum() > 10000
+    for w in search.windows_of(table, name):
+        sel = search.selected(table, name, 0.01, w)
+        in_sr = region & w.in_sr(ev.mjj)
+        assert 0.004 < sel[in_sr].mean() < 0.02, f"{w.name}: {sel[in_sr].mean():.4f} of the SR passes"
+        scan = search.scan(Selection(name, 0.01, w, sel, search.masses(search.spectrum(ev.mjj[region]), w)), ev.mjj)
+        assert scan.fit is not None and deviance_pvalue(scan.fit) > 0.01, f"{w.name}: {scan.message}"
+        assert np.nanmax(scan.scan.z) < 3.0, f"{w.name}: local Z {np.nanmax(scan.scan.z):.2f}"
+    assert search.windows_of(table, name), "the method was searched in at least one window"
 
 
 def test_cwola_finds_an_injected_signal_and_nothing_without_it():
@@ -138,8 +127,10 @@ def test_run_config_errors_come_before_training(tmp_path, signal_es):
     base = {"eventset": str(signal_es.path), "out": str(tmp_path / "r"), "methods": ["cwola"]}
     cases = [
         ({"methods": ["nonsense"]}, "unknown method 'nonsense'"),
-        ({"efficiencies": [0.0]}, "efficiencies must lie in"),
-        ({"windows": "lhco", "methods": ["cwola"]}, "SB events; at least 100"),
+        ({"search": {"efficiencies": [0.0]}}, "efficiencies must lie in"),
+        ({"search": {"windows": "lhco"}, "methods": ["cwola"]}, "no usable m_jj window for cwola"),
+        ({"windows": "lhco"}, "belong to the search now"),
+        ({"search": {"fit_mni": 2000}}, "unknown field"),
         ({"methods": ["supervised"]}, "needs a labelled signal sample"),
         ({"folds": 1}, "folds must be at least 2"),
         ({"colour": "red"}, "unknown field"),
@@ -163,11 +154,9 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
                 "eventset": "data",
                 "signal": str(signal_es.path),
                 "out": "run",
-                "windows": "lhco",
-                "min_window_events": 5,
+                "search": {"windows": "lhco", "min_window_events": 5, "efficiencies": [0.5, 0.1], "toys": 20},
                 "folds": 2,
                 "inner_folds": 2,
-                "efficiencies": [0.5, 0.1],
                 "methods": ["inclusive", "cut_tau21", {"supervised": {"epochs": 5, "region": "all"}}],
             }
         )
@@ -179,9 +168,11 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
     assert set(run.methods) == {"inclusive", "cut_tau21", "supervised"}
     ev = run.evaluation()
     assert ev["methods"]["supervised"]["auc"] > ev["methods"]["inclusive"]["auc"] == 0.5
-    sel = run.selection("cut_tau21", 0.5)
-    in_sr = scores["deta"] < 1.3
-    assert 0.3 < sel[in_sr].mean() < 0.7 and not sel[~in_sr].any()
+    search = run.search()
+    sel = search.event_selection(run.table(), "cut_tau21", 0.5)
+    in_sr = search.in_region(scores["mjj"], scores["deta"]) & search.windows[0].in_sr(scores["mjj"])
+    assert 0.2 < sel[in_sr].mean() < 0.8 and not sel[~in_sr].any()
+    assert run.search_result()["global"]["n_toys"] == 20 and run.search_result()["trials"]["selections"] >= 3
     assert run.manifest["training_seconds"]["supervised"] > 0
     model = REGISTRY["supervised"].load(run.path / "models" / "supervised" / "fold-0.pkl")
     assert model.score(Events.from_eventset(signal_es)).shape == (len(signal_es),)

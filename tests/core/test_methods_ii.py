@@ -12,7 +12,7 @@ from core.methods.cathode import cathode_features
 from core.methods.complementarity import complementarity, jaccard, score_correlations, top_fraction
 from core.methods.evaluate import performance
 from core.methods.quak import QUAK
-from core.methods.windows import make_windows
+from core.bumphunt.windows import make_windows
 from tests.core.synthetic import make_events, write_synthetic_eventset
 
 

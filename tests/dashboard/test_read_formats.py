@@ -25,10 +25,8 @@ def lhco_run(tmp_path_factory, qcd_es, signal_es):
             {
                 "eventset": "data",
                 "out": "run",
-                "windows": "lhco",
-                "min_window_events": 5,
+                "search": {"windows": "lhco", "min_window_events": 5, "efficiencies": [0.1], "toys": 20},
                 "folds": 2,
-                "efficiencies": [0.1],
                 "methods": ["inclusive", "cut_tau21"],
             }
         )

@@ -26,13 +26,18 @@ def rd(small_run):
     return load_run(str(small_run.path))
 
 
-def test_spectra_hold_the_selected_events(rd):
+def test_spectra_hold_the_selected_events_over_the_whole_fit_range(rd):
     fits = spectra(rd, "cut_tau21", (1.0, 0.1))
-    sr_scored = rd.sr & (rd.scores["mjj"] >= rd.eventset.mjj_fit_min)
+    mjj = rd.scores["mjj"]
+    assert fits[0].spectrum.edges[0] == rd.search.fit_min >= rd.eventset.mjj_fit_min
     assert fits[0].spectrum.total == np.sum(
-        sr_scored & (rd.scores["mjj"] >= fits[0].spectrum.edges[0]) & (rd.scores["mjj"] < fits[0].spectrum.edges[-1])
+        rd.sr & (mjj >= fits[0].spectrum.edges[0]) & (mjj < fits[0].spectrum.edges[-1])
     )
-    assert fits[1].spectrum.total < 0.2 * fits[0].spectrum.total
+    # the cut's spectrum covers the same range, its window's signal region marked for the scan
+    assert np.array_equal(fits[1].spectrum.edges, fits[0].spectrum.edges) and fits[1].window.name == "lhco"
+    assert 0 < fits[1].spectrum.total < 0.2 * fits[0].spectrum.total
+    if fits[1].scan is not None:
+        assert np.all(fits[1].window.in_sr(fits[1].scan.masses))
     assert fits[0].fit is not None or "events" in fits[0].message
 
 
@@ -145,7 +150,7 @@ def test_spectra_of_every_method_are_fitted_ahead_once(small_run, monkeypatch):
 
     calls = []
     real = data.spectra
-    monkeypatch.setattr(data, "spectra", lambda rd, m, effs, **kw: calls.append(m) or real(rd, m, effs, **kw))
+    monkeypatch.setattr(data, "spectra", lambda rd, m, *a: calls.append(m) or real(rd, m, *a))
     monkeypatch.setattr(data, "_WARMED", set())
     data.cached_spectra.clear()
     path = str(small_run.path)
@@ -155,7 +160,8 @@ def test_spectra_of_every_method_are_fitted_ahead_once(small_run, monkeypatch):
     assert sorted(calls) == sorted(methods) and calls[-1] == "cut_tau21"
     assert data.warm_spectra(path) is None  # once per server process
     for m in methods:
-        data.cached_spectra(path, m, tuple(load_run(path).efficiencies))
+        rd = load_run(path)
+        data.cached_spectra(path, m, tuple(rd.efficiencies), rd.best_window(m))
     assert len(calls) == len(methods)  # every session's method change is a cache hit
 
 

@@ -1,0 +1,1 @@
+"""Orchestrations over the pieces of the core: the injection scan (and, in core.demo, the demo)."""
