@@ -157,6 +157,42 @@ def _cmd_run(a) -> int:
                 print(f"  {name:12s} AUC {p['auc']:.3f}  max SIC {p['max_sic']:.2f} (eps_B >= {p['eps_b_floor']:.1e})")
     for name, t in run.manifest["training_seconds"].items():
         print(f"  {name:12s} trained in {t:.1f} s")
+    res = run.search_result() or {}
+    g = res.get("global")
+    if g:
+        print(
+            f"search: largest local excess Z = {g['observed_max_z']:.2f}, global Z = {g['z_global']:.2f} "
+            f"({res['trials']['selections']} selections, {res['trials']['mass_hypotheses']} mass hypotheses, "
+            f"{g['n_toys']} toys)"
+        )
+    for w in run.manifest.get("search", {}).get("warnings", []):
+        print(f"  warning: {w}")
+    return 0
+
+
+def _cmd_search(a) -> int:
+    from core.data.atomic import write_json_atomic
+    from core.results import Run
+
+    run = Run.open(a.run)
+    search = run.search()
+    res = search.run(run.table(), toys=a.toys, progress=not a.quiet)
+    write_json_atomic(run.path / "search.json", res.to_dict())
+    print(f"fit {search.fit_min:.0f}–{search.definition.fit_max:.0f} GeV ({search.fit_min_how})")
+    for m in run.methods:
+        b = res.best(m)
+        if b is None:
+            print(f"  {m:12s} no fitted selection")
+            continue
+        where = f"{b.window.name}, ε = {b.eff:g}" if b.window else "no cut"
+        print(
+            f"  {m:12s} local Z = {b.max_z:5.2f} at {b.scan.best_mass:.0f} GeV ({where}), "
+            f"global {res.z_global(b.max_z):.2f}"
+        )
+    g = res.global_significance
+    if g is not None:
+        print(f"largest excess: local {g.observed_max_z:.2f}σ, global {g.z_global:.2f}σ ({g.note})")
+    print(f"trials: {res.trials['selections']} selections, {res.trials['mass_hypotheses']} mass hypotheses")
     return 0
 
 
@@ -440,6 +476,12 @@ def parser() -> argparse.ArgumentParser:
     )
     lp.add_argument("--toys", type=int, default=100, help="statistical toys")
     lp.set_defaults(func=_cmd_lund)
+
+    se = sub.add_parser("search", help="rerun a Run's search (fits, scans, look-elsewhere toys) and print it")
+    se.add_argument("run", type=Path)
+    se.add_argument("--toys", type=int, default=None, help="background-only pseudo-experiments (default: the Run's)")
+    se.add_argument("--quiet", action="store_true")
+    se.set_defaults(func=_cmd_search)
 
     j = sub.add_parser("injection-scan", help="discovery sensitivity: re-train and bump-hunt per injected amount")
     j.add_argument("--config", type=Path, required=True)

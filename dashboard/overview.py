@@ -87,6 +87,46 @@ class Overview(pn.viewable.Viewer):
         )
 
     @param.depends("state.run_path")
+    def _search_summary(self):
+        """The search's answer: the largest local excess over everything searched and its global Z, beside
+        the inclusive search's."""
+        try:
+            rd = load_run(self.state.run_path)
+        except InputError:
+            return pn.Spacer()
+        res = rd.search_result or {}
+        scans = [s for s in res.get("scans", []) if s.get("z")]
+        if not scans:
+            return pn.Spacer()
+
+        def best(cands):
+            zmax = [np.nanmax(np.asarray(s["z"], dtype=float)) for s in cands]
+            k = int(np.nanargmax(zmax))
+            s, z = cands[k], zmax[k]
+            mass = s["masses"][int(np.nanargmax(np.asarray(s["z"], dtype=float)))]
+            where = f"window {s['window']}, ε = {s['eff']:g}" if s.get("window") else "no cut"
+            return f"**{s['method']}** ({where}): local **{z:.1f}σ** at {mass:.0f} GeV", z
+
+        incl = [s for s in scans if s["method"] == "inclusive"]
+        text_all, z_all = best(scans)
+        g = res.get("global") or {}
+        lines = [f"#### The search: largest excess {text_all}, global **{g.get('z_global', float('nan')):.1f}σ**"]
+        if incl:
+            text_incl, z_incl = best(incl)
+            lines.append(f"Inclusive search: {text_incl} (global {rd.global_z(z_incl):.1f}σ).")
+        t = res.get("trials", {})
+        lines.append(
+            f"Global significance from {g.get('n_toys', 0)} background-only pseudo-experiments over "
+            f"{t.get('selections', 0)} selections and {t.get('mass_hypotheses', 0)} mass hypotheses "
+            f"(methods × cuts × windows of binnings {', '.join(sorted({w.binning for w in rd.search.windows}))}); "
+            f"fit from {rd.search.fit_min:.0f} GeV ({rd.search.fit_min_how})."
+            + (f" Note: {g['note']}." if g.get("note") else "")
+        )
+        for w in rd.search.warnings:
+            lines.append(f"- {w}")
+        return pn.pane.Markdown("\n\n".join(lines), sizing_mode="stretch_width")
+
+    @param.depends("state.run_path")
     def _run_summary(self):
         try:
             m = load_run(self.state.run_path).run.manifest
@@ -116,4 +156,6 @@ class Overview(pn.viewable.Viewer):
         return pn.pane.Markdown(table, sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Column(self._summary, self._run_summary, self._spectrum, sizing_mode="stretch_width")
+        return pn.Column(
+            self._search_summary, self._summary, self._run_summary, self._spectrum, sizing_mode="stretch_width"
+        )

@@ -196,3 +196,36 @@ def test_global_p_value_beyond_the_toys_uses_the_fitted_trials():
     assert far.p_from == "n_eff" and abs(far.p_global / (n_true * stats.norm.sf(5.0)) - 1) < 0.25
     near = global_from_toys(1.5, toys, n_true)
     assert near.p_from == "toys" and abs(near.p_global - (1 - stats.norm.cdf(1.5) ** n_true)) < 0.06
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"fit_mni": 2000}, "unknown field"),
+        ({"fit_min": -5}, "fit_min must lie in"),
+        ({"windows": "everywhere"}, "windows must be one of"),
+        ({"efficiencies": [0.0]}, "efficiencies must lie in"),
+        ({"toys": 3}, "at least 10 toys"),
+        ({"orders": [2]}, "orders must be among"),
+    ],
+)
+def test_a_bad_search_definition_is_refused_with_its_field(change, message):
+    with pytest.raises(InputError, match=message):
+        SearchDefinition.from_dict(change)
+    d = SearchDefinition.from_dict({"binnings": "B", "efficiencies": [0.1]})
+    assert d.binnings == ("B",) and SearchDefinition.from_dict(d.to_dict()) == d
+
+
+def test_the_search_command_reruns_a_runs_search_with_more_toys(small_run, tmp_path, capsys):
+    import shutil
+
+    from core.cli import main
+    from core.results import Run
+
+    run = tmp_path / "run"
+    shutil.copytree(small_run.path, run)
+    assert main(["search", str(run), "--toys", "30", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "largest excess: local" in out and "global" in out and "cut_tau21" in out
+    assert Run.open(run).search_result()["global"]["n_toys"] == 30
+    assert main(["search", str(tmp_path / "nothing")]) != 0  # a one-line error, no traceback

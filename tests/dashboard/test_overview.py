@@ -36,3 +36,12 @@ def test_overview_describes_the_run_and_its_methods(small_run):
     for name in small_run.manifest["methods"]:
         assert f"Method `{name}`" in md
     assert isinstance(Overview(state=SessionState(run_path="/nonexistent"))._run_summary(), pn.pane.Alert)
+
+
+def test_overview_states_the_search_result_with_local_and_global_significance(small_run):
+    md = Overview(state=SessionState(run_path=str(small_run.path)))._search_summary().object
+    res = small_run.search_result()
+    fitted = [s for s in res["scans"] if s.get("z") and any(z == z for z in s["z"])]
+    best = max(fitted, key=lambda s: max(z for z in s["z"] if z == z))
+    assert f"**{best['method']}**" in md and "global" in md and "Inclusive search" in md
+    assert f"{res['global']['z_global']:.1f}σ" in md and f"{res['trials']['selections']} selections" in md
