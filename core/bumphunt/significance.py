@@ -8,9 +8,9 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import brentq
 
+from core.bumphunt.fastfit import signed_z
 from core.bumphunt.fit import BackgroundFit, FitError, fit_background
 from core.bumphunt.histogram import Spectrum
-from core.bumphunt.fastfit import signed_z
 from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
 from core.bumphunt.signal import SignalModel
 

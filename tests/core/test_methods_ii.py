@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.bumphunt.windows import make_windows
 from core.errors import InputError
 from core.methods import REGISTRY
 from core.methods.base import Context, run_out_of_fold
@@ -12,7 +13,6 @@ from core.methods.cathode import cathode_features
 from core.methods.complementarity import complementarity, jaccard, score_correlations, top_fraction
 from core.methods.evaluate import performance
 from core.methods.quak import QUAK
-from core.bumphunt.windows import make_windows
 from tests.core.synthetic import make_events, write_synthetic_eventset
 
 
