@@ -111,10 +111,14 @@ class SearchDefinition:
         region = deta < self.deta_max
         if self.fit_min is not None:
             fit_min, how = float(self.fit_min), "set by the user"
+            efficient_from = fit_min
         else:
             fit_min, how = find_fit_start(mjj[region], floor, self.fit_max, self.binning)
+            # no sculpting found above the EventSet's own edge: the fit starts at the first whole bin, and a
+            # window's sideband may begin between that edge and the bin
+            efficient_from = floor if fit_min == _fit_edges(floor, self.fit_max, self.binning)[0] else fit_min
         in_range = region & (mjj >= fit_min) & (mjj < self.fit_max)
-        windows = make_windows(self.windows, fit_min, self.binnings, self.fit_max, self.resolution)
+        windows = make_windows(self.windows, efficient_from, self.binnings, self.fit_max, self.resolution)
         kept, warns = usable_windows(windows, mjj[in_range], self.min_window_events)
         if not windows:
             warns.append(
@@ -125,8 +129,7 @@ class SearchDefinition:
 
 def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning="cms") -> tuple[float, str]:
     """The m_jj where the spectrum stops being sculpted (module text): (GeV, how it was found)."""
-    edges = CMS_DIJET_EDGES if binning == "cms" else np.arange(floor, fit_max + float(binning), float(binning))
-    edges = edges[(edges >= floor - 1e-9) & (edges <= fit_max + 1e-9)]
+    edges = _fit_edges(floor, fit_max, binning)
     if len(edges) < 6:
         raise InputError(f"search: no m_jj range between {floor:g} and {fit_max:g} GeV to fit")
     counts, _ = np.histogram(mjj, edges)
@@ -151,6 +154,12 @@ def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning="cms")
         f"from the data: the first bin above the peak of dN/dm at {edges[peak]:.0f} GeV (no bin above it "
         "matched the extrapolated fit)"
     )
+
+
+def _fit_edges(floor: float, fit_max: float, binning) -> np.ndarray:
+    """The bin edges a fit may start from: those of the binning between the floor and the fit's end."""
+    edges = CMS_DIJET_EDGES if binning == "cms" else np.arange(floor, fit_max + float(binning), float(binning))
+    return edges[(edges >= floor - 1e-9) & (edges <= fit_max + 1e-9)]
 
 
 def turn_on_peak(density: np.ndarray) -> int:
