@@ -121,8 +121,10 @@ def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int 
     thetas = []
     for s in starts:  # ln p0 that gives the observed total for this shape
         integ = bin_integrals(q, s).sum()
-        if np.isfinite(integ) and integ > 0:
-            thetas.append(np.concatenate([[np.log(spec.total / integ)], s]))
+        with np.errstate(over="ignore", divide="ignore"):
+            ln_p0 = np.log(spec.total / integ) if np.isfinite(integ) and integ > 0 else np.nan
+        if np.isfinite(ln_p0):
+            thetas.append(np.concatenate([[ln_p0], s]))
     if not thetas:
         raise FitError(f"fit: no usable starting point for the {order}-parameter fit")
     a = design(q, order)

@@ -382,11 +382,11 @@ class Search:
         return region & select(table.scores[method], thr)
 
     def event_selection(self, table: ScoreTable, method: str, eff: float) -> np.ndarray:
-        """One selection per event, for views of the selected events: each event passes or fails with the
-        window whose signal region holds it (the first binning searched); outside every window, never."""
+        """One selection per event, for views of the selected events: each event passes or fails with its
+        own window (``windows.assign``: the first binning that has one there); outside every window, never."""
         if eff >= 1.0 or method == "inclusive":
             return self.in_region(table.mjj, table.deta)
-        wins = [w for w in self.windows if w.binning == self.windows[0].binning] if self.windows else []
+        wins = self.windows_of(table, method)
         own = assign(wins, table.mjj)
         out = np.zeros(len(table.mjj), dtype=bool)
         for i, w in enumerate(wins):

@@ -167,7 +167,7 @@ def global_from_toys(observed: float, max_z_toys: np.ndarray, n_selections: int,
     """p_global of the observed largest local Z against background-only toys' largest local Z.
 
     Where at least MIN_TOYS_ABOVE toys reach it, p_global is the fraction of toys that do (with its 68%
-    Clopper–Pearson interval). Further out, where a finite number of toys cannot reach, it is
+    Clopper–Pearson interval); Z_global = Φ⁻¹(1 − p_global), one-sided (0 for p_global ≥ 0.5). Further out, where a finite number of toys cannot reach, it is
     1 − Φ(Z)^N_eff with N_eff fitted to all the toys (``effective_trials``); the note says which.
     """
     max_z_toys = np.asarray(max_z_toys, dtype=float)
@@ -188,7 +188,7 @@ def global_from_toys(observed: float, max_z_toys: np.ndarray, n_selections: int,
         float(observed),
         float(p),
         (float(lo), float(hi)),
-        float(p_to_z(min(max(p, 1e-300), 1.0))),
+        max(float(p_to_z(max(p, 1e-300))), 0.0),  # one-sided: 0 when half the toys or more reach it
         float(p / p_local) if p_local > 0 else float("inf"),
         n_toys,
         n_selections,

@@ -131,7 +131,8 @@ def make_windows(
 
 
 def assign(windows: list[Window], mjj: np.ndarray) -> np.ndarray:
-    """Index of the first window whose signal region holds each event (-1 for none)."""
+    """Index of the first window whose signal region holds each event (-1 for none): an event's own
+    window, taken from the first binning listed that has one there."""
     out = np.full(len(mjj), -1, dtype=np.int32)
     for i, w in reversed(list(enumerate(windows))):
         out[w.in_sr(mjj)] = i
@@ -155,14 +156,10 @@ def usable_windows(windows: list[Window], mjj: np.ndarray, min_events: int):
 
 
 def own_window_score(windows, window_scores: dict, mjj: np.ndarray) -> np.ndarray:
-    """Each event's score from the window whose signal region holds it, among the windows of the first
-    binning (NaN where none does)."""
-    if not windows:
-        return np.full(len(mjj), np.nan)
-    first = [w for w in windows if w.binning == windows[0].binning]
-    own = assign(first, mjj)
+    """Each event's score from its own window (``own_windows``); NaN where no trained window holds it."""
+    trained = [w for w in windows if w.name in window_scores]
+    own = assign(trained, mjj)
     out = np.full(len(mjj), np.nan)
-    for i, w in enumerate(first):
-        if w.name in window_scores:
-            out[own == i] = window_scores[w.name][own == i]
+    for i, w in enumerate(trained):
+        out[own == i] = window_scores[w.name][own == i]
     return out

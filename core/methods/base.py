@@ -78,6 +78,7 @@ class OutOfFold:
     fit_seconds: float = 0.0
     models: list = field(default_factory=list)
     window_scores: dict = field(default_factory=dict)  # windowed methods: window name → score per data event
+    signal_window_scores: dict = field(default_factory=dict)  # the same for the evaluation signal sample
 
 
 def fold_index(n: int, k: int, seed: int) -> np.ndarray:
@@ -99,6 +100,7 @@ def run_out_of_fold(
     f_eval = fold_index(len(signal_eval), folds, seed + 1) if signal_eval is not None else None
     scores = np.full(len(data), np.nan)
     window_scores: dict[str, np.ndarray] = {}
+    sig_window_scores: dict[str, np.ndarray] = {}
     sig_scores = np.full(len(signal_eval), np.nan) if signal_eval is not None else None
     models = []
     t0 = time.perf_counter()
@@ -123,6 +125,15 @@ def run_out_of_fold(
             scores[test] = model.score(held_out)
         if signal_eval is not None:
             sel = f_eval == k
-            sig_scores[sel] = model.score(signal_eval.subset(sel))
+            held_sig = signal_eval.subset(sel)
+            if method_cls.windowed:
+                per_window = model.score_windows(held_sig)
+                for name, s in per_window.items():
+                    sig_window_scores.setdefault(name, np.full(len(signal_eval), np.nan))[sel] = s
+                sig_scores[sel] = own_window_score(ctx.windows, per_window, held_sig.mjj)
+            else:
+                sig_scores[sel] = model.score(held_sig)
         models.append(model)
-    return OutOfFold(method_cls.name, scores, sig_scores, time.perf_counter() - t0, models, window_scores)
+    return OutOfFold(
+        method_cls.name, scores, sig_scores, time.perf_counter() - t0, models, window_scores, sig_window_scores
+    )

@@ -95,8 +95,8 @@ class Supervised(Method):
 class WindowedClassifier(Method):
     """A classifier per m_jj window. Each window's ensemble scores every event (``score_windows``): the
     search cuts a window's scores at a threshold taken from its sidebands and fits the whole selected
-    spectrum. ``score`` gives each event the score of the window whose signal region holds it (the
-    first binning searched; NaN outside every window), for views of the most anomalous events."""
+    spectrum. ``score`` gives each event the score of its own window (``windows.assign``; NaN outside
+    every trained window), for views of the most anomalous events."""
 
     windowed = True
 

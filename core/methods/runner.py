@@ -158,7 +158,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     scores = {"event_id": data.event_id, "mjj": data.mjj, "deta": data.deta, "window": assign(windows, data.mjj)}
     sig_scores = {"event_id": signal.event_id, "mjj": signal.mjj, "deta": signal.deta} if signal else None
     table = ScoreTable(data.mjj, data.deta, {})
-    timings, models = {}, {}
+    timings, models, sig_window = {}, {}, {}
     for name, params in tqdm(cfg.methods.items(), desc="methods", disable=not progress):
         params = dict(params)
         folds = int(params.pop("folds", REGISTRY[name].default_folds or cfg.folds))
@@ -171,6 +171,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
             search.selection_curves(table, name)  # fitted once here, kept in the Run
         if sig_scores is not None:
             sig_scores[name] = res.signal_scores
+            sig_window[name] = res.signal_window_scores
         timings[name] = res.fit_seconds
         models[name] = res.models
     result = search.run(table, progress=progress)
@@ -187,17 +188,24 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
                 "region": {"window": w.name, "sr_gev": list(w.sr), "deta_max": deta_max},
                 "methods": {},
             }
-            for name in cfg.methods:
+            # a windowed method is judged with the evaluation window's own models
+            at_w = {
+                n: (table.window_scores[n][w.name], sig_window[n][w.name])
+                if w.name in table.window_scores.get(n, {})
+                else (scores[n], sig_scores[n])
+                for n in cfg.methods
+            }
+            for name, (d_s, s_s) in at_w.items():
                 try:
-                    evaluation["methods"][name] = performance(sig_scores[name][s_sel], scores[name][b_sel]).to_dict()
+                    evaluation["methods"][name] = performance(s_s[s_sel], d_s[b_sel]).to_dict()
                 except ValueError as exc:
                     evaluation["methods"][name] = {"error": str(exc)}
             d_sel = sr_mask & w.in_sr(data.mjj)
             evaluation["complementarity"] = complementarity(
                 {
-                    "background": {n: scores[n][b_sel] for n in cfg.methods},
-                    "signal": {n: sig_scores[n][s_sel] for n in cfg.methods},
-                    "data": {n: scores[n][d_sel] for n in cfg.methods},
+                    "background": {n: d_s[b_sel] for n, (d_s, _) in at_w.items()},
+                    "signal": {n: s_s[s_sel] for n, (_, s_s) in at_w.items()},
+                    "data": {n: d_s[d_sel] for n, (d_s, _) in at_w.items()},
                 }
             )
 
