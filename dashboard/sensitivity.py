@@ -45,8 +45,9 @@ def sensitivity_table(scan: dict) -> pd.DataFrame:
         row = {"method": m, "3σ [events]": amount(3), "5σ [events]": amount(5)}
         for t in (3, 5):
             xs = s.get(f"xsec_{t}sigma_fb")
-            if scan.get("luminosity_fb"):
-                row[f"σ×B {t}σ [fb]"] = "—" if xs is None else f"{xs:.1f}"
+            if scan.get("luminosity_fb"):  # without the signal selection's efficiency: σ × B × acceptance
+                name = f"σ×B {t}σ [fb]" if scan.get("signal_efficiency") else f"σ×B×A {t}σ [fb]"
+                row[name] = "—" if xs is None else f"{xs:.1f}"
             imp = s.get(f"improvement_{t}sigma")
             row[f"× inclusive ({t}σ)"] = "—" if imp is None else f"{imp:.2f}"
         rows.append(row)
@@ -93,7 +94,7 @@ class SensitivityView(pn.viewable.Viewer):
         note = (
             f"Median over {scan['draws']} re-trained draws per point (bars: 16–84% of the draws) of the local Z at "
             f"the scan mass nearest the signal's reconstructed peak ({scan.get('reconstructed_peak', scan['mass']):.0f} "
-            f"GeV). {scan['mode']}."
+            f"GeV); {scan['mode']}."
         )
         return pn.Column(
             pn.pane.HoloViews(sensitivity_plot(scan, self.state.fontscale), sizing_mode="stretch_width"),

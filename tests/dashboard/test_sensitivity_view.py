@@ -45,7 +45,7 @@ def test_the_sensitivity_tab_shows_the_scan_a_run_belongs_to(tmp_path):
     assert scan_file(str(run)) == tmp_path / "scan" / "injection_scan.json"
     table = sensitivity_table(SCAN).set_index("method")
     assert table.loc["cwola", "3σ [events]"] == "100 ± 10" and table.loc["inclusive", "5σ [events]"] == "not reached"
-    assert table.loc["cwola", "σ×B 5σ [fb]"] == "52.0"
+    assert table.loc["cwola", "σ×B×A 5σ [fb]"] == "52.0"  # no signal-selection efficiency given
     plot = sensitivity_plot(SCAN)
     curves = [el for el in plot if isinstance(el, hv.Curve)]
     assert [c.label for c in curves] == ["inclusive", "cwola"]
