@@ -3,23 +3,23 @@ injection scan (no second copy of its choices anywhere).
 
 A ``SearchDefinition`` holds the choices: the analysis region (|Δη| < deta_max), the fit range (its
 start found from the data unless given), the m_jj binning, the background-function family and its
-F-test, the signal shape, the mass hypotheses, the m_jj windows of the windowed methods and the cut
-efficiencies. ``resolve`` fixes what depends on the data (fit start, usable windows) into a ``Search``,
-which selects events (``core.bumphunt.selection``: a flat-efficiency cut for global methods, a sideband
-threshold per window for windowed ones), fits every selected spectrum over the whole fit range and
-reads the local significance at its mass hypotheses — for a windowed method only at the masses inside
-the window's signal region. The largest local Z over everything searched gets a global significance
-from background-only pseudo-experiments (``global_significance``).
+F-test, the signal shape, the mass hypotheses, the m_jj windows and the cut efficiencies. ``resolve``
+fixes what depends on the data (fit start, usable windows) into a ``Search``, which selects events per
+window (``core.bumphunt.selection``: a threshold curve fitted outside the window's signal region for
+global methods, the window's sideband quantile for windowed ones), fits every selected spectrum over the
+whole fit range and reads the local significance at the masses inside the window's signal region (the
+inclusive spectrum: across the whole range). The largest local Z over everything searched gets a
+global significance from background-only pseudo-experiments (``Search.global_significance``).
 
 Fit start from the data: the spectrum of a sample with a jet-pT threshold rises to a peak and then
 falls; near the peak it is sculpted by the threshold (it falls short of the smooth dijet shape).
-Starting at the first dijet bin above the peak of dN/dm (or at the first bin when the spectrum falls
-from there), a bin is the fit start when a 3-parameter fit from two bins higher (stiff enough to extrapolate), extrapolated down,
-predicts the counts of it and the next bin within 2% (or twice their statistical and extrapolation
-uncertainty, if larger); else the start moves up one bin, at most 8 bins (then the first bin above the
-peak is taken). The quality of the fit from the start is not part of the rule: a resonance in the data
-would spoil it and push the start above itself. Never below the EventSet's own
-fully-efficient edge; ``fit_min`` overrides it.
+Starting at the first dijet bin above the top of the turn-on (the first bin after which dN/dm falls;
+the first bin when it falls from there), a bin is the fit start when a 3-parameter fit from two bins
+higher (stiff enough to extrapolate), extrapolated down, predicts the counts of it and of the next bin
+within 2% (or twice their statistical and extrapolation uncertainty, if larger); else the start moves
+up one bin, at most 8 bins (then the first bin above the peak is taken). The quality of the fit from
+the start is not part of the rule: a resonance in the data would spoil it and push the start above
+itself. Never below the EventSet's own fully-efficient edge; ``fit_min`` overrides the rule.
 """
 
 from __future__ import annotations
@@ -237,10 +237,6 @@ class Selection:
     mask: np.ndarray
     masses: np.ndarray
 
-    @property
-    def key(self) -> str:
-        return f"{self.method} ε={self.eff:g}" + (f" {self.window.name}" if self.window else "")
-
 
 @dataclass
 class SelectionScan:
@@ -277,9 +273,6 @@ class SearchResult:
     def best(self, method: str | None = None) -> SelectionScan | None:
         cands = [s for s in self.scans if (method is None or s.method == method) and np.isfinite(s.max_z)]
         return max(cands, key=lambda s: s.max_z) if cands else None
-
-    def for_method(self, method: str, eff: float) -> list[SelectionScan]:
-        return [s for s in self.scans if s.method == method and abs(s.eff - eff) < 1e-12]
 
     def z_global(self, z_local: float) -> float:
         """The global significance a local Z would have over everything searched."""
