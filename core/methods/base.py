@@ -114,26 +114,25 @@ def run_out_of_fold(
             sr_deta_max=ctx.sr_deta_max,
         )
         model = method_cls(**params).fit(data.subset(f_data != k), sub)
-        test = f_data == k
-        held_out = data.subset(test)
-        if method_cls.windowed:
-            per_window = model.score_windows(held_out)
-            for name, s in per_window.items():
-                window_scores.setdefault(name, np.full(len(data), np.nan))[test] = s
-            scores[test] = own_window_score(ctx.windows, per_window, held_out.mjj)
-        else:
-            scores[test] = model.score(held_out)
+        _score_fold(model, method_cls.windowed, ctx.windows, data, f_data == k, scores, window_scores)
         if signal_eval is not None:
-            sel = f_eval == k
-            held_sig = signal_eval.subset(sel)
-            if method_cls.windowed:
-                per_window = model.score_windows(held_sig)
-                for name, s in per_window.items():
-                    sig_window_scores.setdefault(name, np.full(len(signal_eval), np.nan))[sel] = s
-                sig_scores[sel] = own_window_score(ctx.windows, per_window, held_sig.mjj)
-            else:
-                sig_scores[sel] = model.score(held_sig)
+            _score_fold(
+                model, method_cls.windowed, ctx.windows, signal_eval, f_eval == k, sig_scores, sig_window_scores
+            )
         models.append(model)
     return OutOfFold(
         method_cls.name, scores, sig_scores, time.perf_counter() - t0, models, window_scores, sig_window_scores
     )
+
+
+def _score_fold(model, windowed: bool, windows, events: Events, rows: np.ndarray, out: np.ndarray, per_window: dict):
+    """Score the held-out ``rows`` of ``events`` into ``out`` (and, for a windowed method, every window's
+    score of them into ``per_window``: window name → scores of all events)."""
+    held = events.subset(rows)
+    if not windowed:
+        out[rows] = model.score(held)
+        return
+    scores = model.score_windows(held)
+    for name, s in scores.items():
+        per_window.setdefault(name, np.full(len(events), np.nan))[rows] = s
+    out[rows] = own_window_score(windows, scores, held.mjj)
