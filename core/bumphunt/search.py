@@ -40,7 +40,13 @@ from core.bumphunt.selection import (
     sideband_threshold,
 )
 from core.bumphunt.signal import SignalModel
-from core.bumphunt.significance import GlobalSignificance, ScanResult, global_from_toys, local_significance
+from core.bumphunt.significance import (
+    GlobalSignificance,
+    ScanResult,
+    global_from_toys,
+    local_significance,
+    scan_masses,
+)
 from core.bumphunt.windows import MODES, Window, assign, make_windows, usable_windows
 from core.errors import InputError
 
@@ -319,8 +325,6 @@ class Search:
     def masses(self, spec: Spectrum, window: Window | None = None) -> np.ndarray:
         """Mass hypotheses: inner bin centres of the fit range (a global method, thinned to scan_points)
         or the bin centres inside a window's signal region."""
-        from core.bumphunt.significance import scan_masses
-
         if window is None:
             return scan_masses(spec, self.definition.scan_points)
         c = spec.centers
@@ -481,7 +485,7 @@ class Search:
         signal = self.definition.signal
         for c, i in enumerate(ok):
             s = scans[i]
-            templates = np.array([signal.at(m).bin_fractions(s.spectrum.edges) for m in sels[i].masses])
+            templates = signal.templates(sels[i].masses, s.spectrum.edges)
             with _warnings.catch_warnings():
                 _warnings.simplefilter("ignore", RuntimeWarning)
                 z = signed_z(counts[:, c, :], s.fit, templates)

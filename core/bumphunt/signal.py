@@ -132,6 +132,10 @@ class SignalModel:
         scale = mass / ref.mass
         return SignalShape(self.kind, params, {}, float(mass), (ref.fit_range[0] * scale, ref.fit_range[1] * scale))
 
+    def templates(self, masses, edges: np.ndarray) -> np.ndarray:
+        """(masses, bins) fractions of the signal in each bin, one row per mass hypothesis."""
+        return np.array([self.at(m).bin_fractions(edges) for m in masses]).reshape(-1, len(edges) - 1)
+
     @classmethod
     def gaussian(cls, resolution: float = 0.05, masses=(1000.0, 10000.0)) -> "SignalModel":
         """A generic narrow resonance: a Gaussian of relative width ``resolution``."""

@@ -78,7 +78,7 @@ def local_significance(
     if len(masses) == 0:
         empty = np.zeros(0)
         return ScanResult(masses, empty, empty, empty, empty, bkg)
-    templates = np.array([signal.at(m).bin_fractions(spec.edges) for m in masses])
+    templates = signal.templates(masses, spec.edges)
     z, mu, err = (a[0] for a in signed_z(spec.counts[None], bkg, templates, with_mu=True))
     return ScanResult(masses, z, z_to_p(z), mu, err, bkg)
 
@@ -143,7 +143,7 @@ def global_significance(
     max_z = np.full(n_toys, -np.inf)
     for s in scans:
         edges = s.background.spectrum.edges
-        templates = np.array([signal.at(m).bin_fractions(edges) for m in s.masses])
+        templates = signal.templates(s.masses, edges)
         toys = rng.poisson(s.background.expected, (n_toys, len(edges) - 1))
         z = signed_z(toys, s.background, templates)
         max_z = np.fmax(max_z, np.nanmax(np.where(np.isfinite(z), z, -np.inf), axis=1))

@@ -103,8 +103,8 @@ def expected_z_at_signal_mass(run, truth: np.ndarray, method: str, eff: float, m
         except FitError:
             continue
         toys = rng.poisson(fit.expected, (n_toys, len(fit.expected))) + spec_s.counts
-        tpl = search.definition.signal.at(m).bin_fractions(spec_b.edges)
-        z = float(np.nanmedian(signed_z(toys, fit, tpl[None])[:, 0]))
+        tpl = search.definition.signal.templates([m], spec_b.edges)
+        z = float(np.nanmedian(signed_z(toys, fit, tpl)[:, 0]))
         best = z if not np.isfinite(best) else max(best, z)
     return best
 
