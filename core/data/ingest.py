@@ -1,8 +1,9 @@
 """Reading many files into one EventSet, chunk by chunk, in this process or on a Dask cluster.
 
-Each input file is split into entry ranges (chunks). A chunk is read, selected and featurised by one
-task and written as one parquet partition into a hidden ``.NAME.partial`` directory next to the output
-(temp file, then rename). A chunk that fails is reported by file and entry range; the others are kept,
+Each input file is split into entry ranges (chunks), run on the job engine (``core.data.jobs``). A chunk is
+read, selected and featurised by one task and written as one parquet partition into a hidden ``.NAME.partial``
+directory next to the output (temp file, then rename). A chunk that fails is reported by file and entry range;
+the others are kept,
 so re-running the same command redoes only what failed. The EventSet appears (by rename) only when
 every chunk is done, or, with ``skip_bad``, with the failures recorded in its schema.
 
@@ -16,20 +17,19 @@ import glob
 import hashlib
 import json
 import os
-import shutil
 import time
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
 import awkward as ak
 import numpy as np
-from tqdm.auto import tqdm
-
 from core.data.atomic import check_writable_dir, write_json_atomic
 from core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
-from core.errors import InputError, InputWarning, short_message
+from core.data.jobs import is_done, open_job_dir, read_stats, run_chunks, stats_file
+from core.errors import InputError, InputWarning
 
 DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
 
@@ -46,6 +46,10 @@ class Chunk:
     @property
     def tag(self) -> str:
         return f"{self.file_index:04d}-{self.start:012d}"
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
 
     def where(self) -> str:
         return f"{self.path}: entries {self.start}-{self.stop}"
@@ -117,7 +121,7 @@ def run_chunk(chunk: Chunk, fmt, job_dir: str) -> dict:
         "warnings": notes,
         "seconds": time.perf_counter() - t0,
     }
-    write_json_atomic(job / f"stats-{chunk.tag}.json", stats)
+    write_json_atomic(stats_file(job, chunk.tag), stats)
     return stats
 
 
@@ -160,27 +164,25 @@ def ingest(
         raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
 
     chunks, facts, failures, notes = plan(files, fmt, chunk_size)
-    job_dir = out.parent / f".{out.name}.partial"
     digest = _digest(files, fmt, chunk_size)
-    if job_dir.exists():
-        try:
-            same = json.loads((job_dir / "job.json").read_text()).get("digest") == digest
-        except (OSError, json.JSONDecodeError):
-            same = False
-        if not same:
-            shutil.rmtree(job_dir)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(job_dir / "job.json", {"digest": digest, "files": [str(f) for f in files]})
-
-    todo = [c for c in chunks if not _done(job_dir, c)]
-    failures += _execute(todo, fmt, job_dir, scheduler, workers, progress, sum(c.stop - c.start for c in chunks))
-    stats = [json.loads((job_dir / f"stats-{c.tag}.json").read_text()) for c in chunks if _done(job_dir, c)]
+    job_dir = open_job_dir(out, digest, {"files": [str(f) for f in files]})
+    failures += run_chunks(
+        partial(run_chunk, fmt=fmt, job_dir=str(job_dir)),
+        chunks,
+        job_dir,
+        scheduler=scheduler,
+        workers=workers,
+        desc=f"read {fmt.kind}",
+        progress=progress,
+        raise_on_failure=False,
+    )
+    stats = read_stats(job_dir, chunks)
     for s in stats:
         notes += s["warnings"]
     by_file: dict[int, int] = {}
     for s in stats:
         by_file[s["file_index"]] = by_file.get(s["file_index"], 0) + s["n_selected"]
-    complete = {c.file_index for c in chunks} - {c.file_index for c in chunks if not _done(job_dir, c)}
+    complete = {c.file_index for c in chunks} - {c.file_index for c in chunks if not is_done(job_dir, c)}
     for fi in sorted(complete):
         if by_file.get(fi, 0) == 0 and facts[fi].get("n_entries"):
             notes.append(f"{files[fi]}: none of its {facts[fi]['n_entries']} events pass the selection")
@@ -195,55 +197,6 @@ def ingest(
     if sum(s["n_selected"] for s in stats) == 0:
         raise InputError(f"no event in {len(files)} file(s) passes the selection ({fmt.selection.to_dict()})")
     return _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir, overwrite)
-
-
-def _done(job_dir: Path, c: Chunk) -> bool:
-    return (job_dir / f"stats-{c.tag}.json").exists()
-
-
-def _execute(todo: list[Chunk], fmt, job_dir: Path, scheduler, workers, progress, total) -> list[str]:
-    """Run the chunks; return one message per failed chunk (file and entry range named)."""
-    failures: list[str] = []
-    done_before = total - sum(c.stop - c.start for c in todo)
-    bar = tqdm(total=total, initial=done_before, unit="ev", desc=f"read {fmt.kind}", disable=not progress)
-
-    def failed(c: Chunk, exc: BaseException):
-        msg = str(exc) if isinstance(exc, InputError) else f"{c.where()}: {type(exc).__name__}: {short_message(exc)}"
-        failures.append(msg)
-
-    try:
-        if not todo:
-            return failures
-        if scheduler is None:
-            for c in todo:
-                try:
-                    run_chunk(c, fmt, str(job_dir))
-                except Exception as exc:  # one bad chunk must not stop the others
-                    failed(c, exc)
-                bar.update(c.stop - c.start)
-            return failures
-        from dask.distributed import Client, LocalCluster, as_completed
-
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        else:
-            cluster = None
-        try:
-            with Client(cluster if cluster is not None else scheduler) as client:
-                futures = {client.submit(run_chunk, c, fmt, str(job_dir), pure=False): c for c in todo}
-                for fut in as_completed(futures):
-                    c = futures[fut]
-                    try:
-                        fut.result()
-                    except Exception as exc:
-                        failed(c, exc)
-                    bar.update(c.stop - c.start)
-        finally:
-            if cluster is not None:
-                cluster.close()
-        return failures
-    finally:
-        bar.close()
 
 
 def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Path, overwrite) -> EventSet:

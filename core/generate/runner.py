@@ -1,9 +1,11 @@
-"""Generation jobs: chunks of events made in worker processes, featurised, and stored as an EventSet.
+"""Generation jobs: chunks of events made on a Dask cluster (or in this process), featurised, and stored as an
+EventSet.
 
-Each chunk has its own Pythia seed derived from (seed, process, chunk), so the output does not
-depend on the number of workers. Finished chunks are kept in a hidden ``.NAME.partial`` directory
-next to the output; an interrupted job resumes from them when re-run with the same configuration,
-and the EventSet directory itself only appears (by rename) once everything is written.
+Each chunk has its own Pythia seed derived from (seed, process, chunk), so the output does not depend on the
+number of workers or on which worker ran what. Chunks run on the job engine (``core.data.jobs``): finished
+chunks are kept in a hidden ``.NAME.partial`` directory next to the output, an interrupted job resumes from
+them when re-run with the same configuration, and the EventSet directory itself only appears (by rename) once
+everything is written.
 """
 
 from __future__ import annotations
@@ -11,20 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import os
-import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
-from tqdm.auto import tqdm
-
 from core.data.atomic import check_writable_dir, write_json_atomic
 from core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
+from core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
 from core.errors import InputError
 from core.features.btag import hadron_flavour_of_pid
 from core.features.jets import Selection, event_record, leading_dijets
@@ -58,6 +56,17 @@ class ChunkTask:
     selection: dict
     thresholds: dict | None = None  # lowered generator thresholds for calibration chunks
     shower: tuple = ()  # extra Pythia settings for the shower / hadronisation
+
+    @property
+    def tag(self) -> str:
+        return f"{self.kind}-{self.index:05d}"
+
+    @property
+    def size(self) -> int:
+        return self.n_events
+
+    def where(self) -> str:
+        return f"{self.process} {self.kind} chunk {self.index} (Pythia seed {self.seed})"
 
 
 @dataclass
@@ -141,6 +150,19 @@ def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Gener
     finally:
         lhe.unlink(missing_ok=True)
     return batch, sigma, sigma_err, True
+
+
+def cross_section_pb(process: str, params: dict | None = None, n_events: int = 4000, seed: int = 1) -> tuple[float, float]:
+    """Pythia's cross-section estimate [pb] (and its error) for a process generated natively, from hard processes
+    alone (no shower, no hadronisation: seconds): how many events a stated luminosity needs."""
+    model = get_model(process)
+    if model.cascade is not None:
+        raise InputError(f"{process}: cross sections are estimated for Pythia-native processes (e.g. qcd) only")
+    py = _pythia(native_settings(model, model.masses(params or {})) + ["PartonLevel:all = off", "HadronLevel:all = off"], seed)
+    for _ in range(n_events):
+        py.next()
+    info = py.infoPython()
+    return info.sigmaGen() * 1e9, info.sigmaErr() * 1e9
 
 
 def _charges(pid: np.ndarray) -> np.ndarray:
@@ -259,7 +281,7 @@ def run_chunk(task: ChunkTask) -> dict:
     stats["t_total_s"] = time.perf_counter() - t0
     stats["t_detector_s"] = t_detector
     stats["t_features_s"] = stats["t_total_s"] - t_gen - t_detector
-    write_json_atomic(job_dir / f"stats-{task.kind}-{task.index:05d}.json", stats)
+    write_json_atomic(stats_file(job_dir, task.tag), stats)
     return stats
 
 
@@ -271,6 +293,7 @@ def generate(
     out: str | Path,
     params: dict | None = None,
     workers: int | None = None,
+    scheduler: str | None = "local",
     chunk_size: int = 500,
     detector: DetectorModel | None = DetectorModel(),
     selection: Selection = Selection(),
@@ -284,6 +307,8 @@ def generate(
     For QCD with generator thresholds, a calibration sample with lowered thresholds (pTHat > 0.6·pthat_min,
     mHat > 0.8·mhat_min) measures where they stop sculpting m_jj; the EventSet records that edge as
     ``mjj_fit_min``. ``tune`` changes the shower / hadronisation (a name from ``TUNES`` or Pythia settings).
+    ``scheduler`` and ``workers`` choose where the chunks run (``core.data.jobs.run_chunks``): a LocalCluster
+    of ``workers`` processes (default all cores), this process (``None``) or a Dask cluster's address.
     """
     out = Path(out)
     model = get_model(process)
@@ -317,48 +342,11 @@ def generate(
         _versions(),
         shower,
     )
-    job_dir = out.parent / f".{out.name}.partial"
-    job_file = job_dir / "job.json"
-    if job_dir.exists():
-        try:
-            same = json.loads(job_file.read_text()).get("digest") == cfg.digest()
-        except (OSError, json.JSONDecodeError):
-            same = False
-        if not same:
-            shutil.rmtree(job_dir)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(job_file, {"digest": cfg.digest(), "config": asdict(cfg)})
-
+    job_dir = open_job_dir(out, cfg.digest(), {"config": asdict(cfg)})
     tasks = _tasks(cfg, str(job_dir), m)
-    todo = [t for t in tasks if not (job_dir / f"stats-{t.kind}-{t.index:05d}.json").exists()]
-    done_events = sum(t.n_events for t in tasks) - sum(t.n_events for t in todo)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    bar = tqdm(
-        total=sum(t.n_events for t in tasks),
-        initial=done_events,
-        unit="ev",
-        desc=f"generate {process}",
-        disable=not progress,
-        dynamic_ncols=True,
+    run_chunks(
+        run_chunk, tasks, job_dir, scheduler=scheduler, workers=workers, desc=f"generate {process}", progress=progress
     )
-    try:
-        if workers == 1:
-            for t in todo:
-                run_chunk(t)
-                bar.update(t.n_events)
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = {pool.submit(run_chunk, t): t for t in todo}
-                try:
-                    for fut in as_completed(futures):
-                        fut.result()
-                        bar.update(futures[fut].n_events)
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-    finally:
-        bar.close()
     return _publish(cfg, model, m, tasks, job_dir, out, overwrite)
 
 
@@ -420,7 +408,7 @@ def measure_edge(mjj: np.ndarray, pthat: np.ndarray, mhat: np.ndarray, threshold
 
 
 def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: Path, overwrite: bool) -> EventSet:
-    stats = [json.loads((job_dir / f"stats-{t.kind}-{t.index:05d}.json").read_text()) for t in tasks]
+    stats = read_stats(job_dir, tasks)
     ev_stats = [s for s in stats if s["kind"] == "events"]
     cal_stats = [s for s in stats if s["kind"] == "calibration"]
     # assign event ids in chunk order, write the final parts next to schema.json

@@ -14,10 +14,8 @@ Written to ``RUN/trigger/pileup.json`` (atomically); the dashboard's Trigger tab
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import awkward as ak
@@ -30,24 +28,33 @@ from core.errors import InputError
 from core.trigger.l1 import l1_objects, network_inputs, region_image
 from core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, trigger_threshold
 from core.trigger.report import REPORT, load_report
-from core.trigger.samples import L1Chunk, hard_scatter_particles, overlay
+from core.trigger.samples import L1Chunk, overlay, particles_chunk
 
 PILEUP_FILE = "pileup.json"
 DEFAULT_PILEUPS = (0.0, 20.0, 40.0, 60.0)  # Run 3 runs at ⟨μ⟩ ≈ 50–60
 
 
-def _generate(process: str, params: dict, n: int, seed: int, workers: int, chunk: int = 1000) -> ak.Array:
-    """Final-state particles of n events of a process (chunks on all cores)."""
+def _generate(process: str, params: dict, n: int, seed: int, workers: int, where: Path, chunk: int = 1000) -> ak.Array:
+    """Final-state particles of n events of a process, made in chunks on the job engine (``core.data.jobs``)
+    in a job directory under ``where`` that is removed once the particles are read back."""
+    import hashlib
+    import shutil
+
+    from core.data.jobs import open_job_dir, run_chunks
     from core.generate.runner import chunk_seed
 
     tasks = [
         L1Chunk(process, params, min(chunk, n - i), chunk_seed(seed, process, "pileup", k), k, 0.0)
         for k, i in enumerate(range(0, n, chunk))
     ]
-    if workers == 1 or len(tasks) == 1:
-        return ak.concatenate([hard_scatter_particles(t)[0] for t in tasks])
-    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        return ak.concatenate([r[0] for r in pool.map(hard_scatter_particles, tasks)])
+    digest = hashlib.sha256(json.dumps([t.__dict__ for t in tasks], sort_keys=True).encode()).hexdigest()[:16]
+    job_dir = open_job_dir(where / f"pileup-{process}-{seed}", digest)
+    for t in tasks:
+        t.job_dir = str(job_dir)
+    run_chunks(particles_chunk, tasks, job_dir, workers=workers, desc=f"pile-up {process}", progress=False)
+    parts = ak.concatenate([ak.from_parquet(job_dir / f"particles-{t.tag}.parquet") for t in tasks])
+    shutil.rmtree(job_dir, ignore_errors=True)
+    return parts
 
 
 def overlay_from_pool(parts: ak.Array, pool: ak.Array, mu: float, rng: np.random.Generator):
@@ -104,12 +111,12 @@ def pileup_study(
     workers = max(1, workers or os.cpu_count() or 1)
     t0 = time.perf_counter()
     steps = tqdm(total=3 + len(signals) + len(pileups), desc="pile-up study", disable=not progress)
-    pool = _generate("minbias", {}, pool_size, seed, workers)
+    pool = _generate("minbias", {}, pool_size, seed, workers, trigger_dir)
     steps.update()
-    hard = {"zero_bias": _generate("minbias", {}, n_events, seed + 1, workers)}
+    hard = {"zero_bias": _generate("minbias", {}, n_events, seed + 1, workers, trigger_dir)}
     steps.update()
     for k, (name, (process, params)) in enumerate(signals.items()):
-        hard[name] = _generate(process, params, n_signal, seed + 2 + k, workers)
+        hard[name] = _generate(process, params, n_signal, seed + 2 + k, workers, trigger_dir)
         steps.update()
     scorers = _scorers(trigger_dir)
     steps.update()

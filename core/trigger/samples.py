@@ -1,7 +1,8 @@
 """L1 samples: generated events reduced to the trigger's inputs (57 object inputs, 14 × 18 region image).
 
 ``generate_l1(process, n, seed, out)`` runs Pythia (the same processes and routes as ``core.generate``, plus
-``minbias`` for the zero-bias background) in chunks on all cores, optionally overlays pile-up (a Poisson
+``minbias`` for the zero-bias background) in chunks on the job engine (``core.data.jobs``: a Dask
+LocalCluster by default, resumable), optionally overlays pile-up (a Poisson
 number of minimum-bias interactions per event, mean ``pileup``), computes the L1 objects and regions
 (``core.trigger.l1``) and writes ``OUT/l1.parquet`` and ``OUT/meta.json`` atomically. Truth-level particles
 (no detector model: the L1 resolution is applied to the objects). Chunk seeds follow ``core.generate``.
@@ -9,21 +10,20 @@ number of minimum-bias interactions per event, mean ``pileup``), computes the L1
 
 from __future__ import annotations
 
+import hashlib
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from core.data.atomic import check_writable_dir, publish_dir, staging_dir, write_json_atomic
+from core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
 from core.errors import InputError
 from core.trigger.l1 import IMAGE_ETA, IMAGE_PHI, INPUT_NAMES, N_OBJECTS, l1_objects, network_inputs, region_image
 
@@ -38,6 +38,18 @@ class L1Chunk:
     seed: int
     index: int
     pileup: float
+    job_dir: str = ""
+
+    @property
+    def tag(self) -> str:
+        return f"l1-{self.index:05d}"
+
+    @property
+    def size(self) -> int:
+        return self.n_events
+
+    def where(self) -> str:
+        return f"{self.process} L1 chunk {self.index} (Pythia seed {self.seed})"
 
 
 def _particles(batch) -> ak.Array:
@@ -91,13 +103,32 @@ def hard_scatter_particles(task: L1Chunk) -> tuple[ak.Array, float, np.random.Ge
     return _particles(batch), sigma, rng
 
 
+def particles_chunk(task: L1Chunk) -> dict:
+    """One chunk's final-state particles (no pile-up), written as ``particles-TAG.parquet`` in the job directory."""
+    parts, sigma, _ = hard_scatter_particles(task)
+    tmp = Path(task.job_dir) / f".particles-{task.tag}.parquet.tmp"
+    ak.to_parquet(parts, tmp, compression="zstd")
+    os.replace(tmp, Path(task.job_dir) / f"particles-{task.tag}.parquet")
+    stats = {"index": task.index, "sigma_pb": sigma, "n": len(parts)}
+    write_json_atomic(stats_file(Path(task.job_dir), task.tag), stats)
+    return stats
+
+
 def run_l1_chunk(task: L1Chunk) -> dict:
+    """One chunk's L1 objects and region image, written as ``chunk-TAG.npz`` in the job directory."""
+    t0 = time.perf_counter()
     parts, sigma, rng = hard_scatter_particles(task)
     if task.pileup > 0:
         parts = _overlay(parts, task.pileup, task.seed * 7 + 3, rng)
     objects = l1_objects(parts, rng)
     image = region_image(parts)
-    return {"objects": objects, "image": image, "sigma_pb": sigma, "n": len(parts)}
+    job = Path(task.job_dir)
+    tmp = job / f".chunk-{task.tag}.tmp.npz"
+    np.savez(tmp, objects=objects, image=image)
+    os.replace(tmp, job / f"chunk-{task.tag}.npz")
+    stats = {"index": task.index, "sigma_pb": sigma, "n": len(parts), "seconds": time.perf_counter() - t0}
+    write_json_atomic(stats_file(job, task.tag), stats)
+    return stats
 
 
 def generate_l1(
@@ -111,6 +142,7 @@ def generate_l1(
     chunk_size: int = 2000,
     overwrite: bool = False,
     progress: bool = True,
+    scheduler: str | None = "local",
 ) -> Path:
     from core.generate.processes import get_model
     from core.generate.runner import chunk_seed
@@ -131,30 +163,22 @@ def generate_l1(
         )
         for k, i in enumerate(range(0, n_events, chunk_size))
     ]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    job = {"tasks": [asdict(t) for t in tasks], "version": __import__("core").__version__}
+    digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
+    job_dir = open_job_dir(out, digest, job)
+    for t in tasks:
+        t.job_dir = str(job_dir)
     t0 = time.perf_counter()
-    results = [None] * len(tasks)
-    bar = tqdm(total=n_events, unit="ev", desc=f"L1 {process}", disable=not progress, dynamic_ncols=True)
-    try:
-        if workers == 1:
-            for t in tasks:
-                results[t.index] = run_l1_chunk(t)
-                bar.update(t.n_events)
-        else:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(run_l1_chunk, t): t for t in tasks}
-                for fut in futures:
-                    results[futures[fut].index] = fut.result()
-                    bar.update(futures[fut].n_events)
-    finally:
-        bar.close()
-    objects = np.concatenate([r["objects"] for r in results])
-    image = np.concatenate([r["image"] for r in results])
+    run_chunks(run_l1_chunk, tasks, job_dir, scheduler=scheduler, workers=workers, desc=f"L1 {process}", progress=progress)
+    stats = read_stats(job_dir, tasks)
+    chunks = [np.load(job_dir / f"chunk-{t.tag}.npz") for t in tasks]
+    objects = np.concatenate([c["objects"] for c in chunks])
+    image = np.concatenate([c["image"] for c in chunks])
     x = network_inputs(objects)
     table = {name: x[:, i] for i, name in enumerate(INPUT_NAMES)}
     table["image"] = pa.FixedSizeListArray.from_arrays(pa.array(image.reshape(-1)), IMAGE_ETA * IMAGE_PHI)
     label = 1 if model.label_signal else 0
-    sigma = float(np.mean([r["sigma_pb"] for r in results]))
+    sigma = float(np.mean([s["sigma_pb"] for s in stats]))
     meta = {
         "process": process,
         "params": model.masses(params or {}),
@@ -166,11 +190,15 @@ def generate_l1(
         "inputs": {"names": INPUT_NAMES, "objects": N_OBJECTS, "scale": "pT/256 GeV, eta/4, phi/pi"},
         "image": {"shape": [IMAGE_ETA, IMAGE_PHI], "units": "GeV"},
         "seconds": time.perf_counter() - t0,
+        "cpu_seconds": sum(s["seconds"] for s in stats),
     }
     with staging_dir(out) as tmp:
         pq.write_table(pa.table(table), tmp / L1_FILE, compression="zstd")
         write_json_atomic(tmp / META_FILE, meta)
         publish_dir(tmp, out, overwrite=overwrite)
+    import shutil
+
+    shutil.rmtree(job_dir, ignore_errors=True)
     return out
 
 
