@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from core.data.jobs import SCHEDULER_HELP, ChunkFailures, parse_scheduler
 from core.errors import InputError
 
 
@@ -38,6 +39,7 @@ def _cmd_generate(a) -> int:
         a.out,
         params=_params(a.param),
         workers=a.workers,
+        scheduler=parse_scheduler(a.scheduler),
         chunk_size=a.chunk_size,
         detector=None if a.no_detector else DetectorModel(),
         selection=sel,
@@ -55,6 +57,13 @@ def _cmd_demo(a) -> int:
 
     paths = build_demo(a.out, workers=a.workers, force=a.force, scale=a.scale)
     print(f"demo ready: {paths['data']}")
+    if a.null_twin:
+        from core.demo import build_null_twin
+        from core.results import Run
+
+        run = Run.open(build_null_twin(a.out, scale=a.scale))
+        print(f"null twin (no signal injected): {run.path}")
+        _print_search(run)
     return 0
 
 
@@ -74,7 +83,7 @@ def _cmd_read(a) -> int:
 
         mapping = BranchMap.from_file(a.mapping) if a.mapping else BranchMap()
         fmt = NanoAODFormat(mapping=mapping, selection=sel, process=a.process, label=a.label)
-    scheduler = None if a.scheduler == "none" else a.scheduler
+    scheduler = parse_scheduler(a.scheduler)
     warnings.formatwarning = lambda msg, *args, **kw: f"warning: {msg}\n"
     es = ingest(
         a.inputs,
@@ -178,22 +187,74 @@ def _cmd_search(a) -> int:
     search = run.search()
     res = search.run(run.table(), toys=a.toys, progress=not a.quiet)
     write_json_atomic(run.path / "search.json", res.to_dict())
+    _print_search(run, res.to_dict())
+    return 0
+
+
+def _print_search(run, res: dict | None = None) -> None:
+    """Per method: the largest local excess, where, and its global significance; then the look-elsewhere."""
+    from core.bumphunt.search import best_excesses
+
+    search = run.search()
+    res = res if res is not None else (run.search_result() or {})
     print(f"fit {search.fit_min:.0f}–{search.definition.fit_max:.0f} GeV ({search.fit_min_how})")
+    best = best_excesses(res)
     for m in run.methods:
-        b = res.best(m)
-        if b is None:
+        b = best.get(m, {})
+        if "mass" not in b:
             print(f"  {m:12s} no fitted selection")
             continue
-        where = f"{b.window.name}, ε = {b.eff:g}" if b.window else "no cut"
-        print(
-            f"  {m:12s} local Z = {b.max_z:5.2f} at {b.scan.best_mass:.0f} GeV ({where}), "
-            f"global {res.z_global(b.max_z):.2f}"
-        )
-    g = res.global_significance
-    if g is not None:
-        print(f"largest excess: local {g.observed_max_z:.2f}σ, global {g.z_global:.2f}σ ({g.note})")
-    print(f"trials: {res.trials['selections']} selections, {res.trials['mass_hypotheses']} mass hypotheses")
+        where = f"{b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
+        print(f"  {m:12s} local Z = {b['z_local']:5.2f} at {b['mass']:.0f} GeV ({where}), global {b['z_global']:.2f}")
+    g = res.get("global")
+    if g:
+        print(f"largest excess: local {g['observed_max_z']:.2f}σ, global {g['z_global']:.2f}σ ({g['note']})")
+    if res.get("trials"):
+        print(f"trials: {res['trials']['selections']} selections, {res['trials']['mass_hypotheses']} mass hypotheses")
+
+
+def _cmd_benchmark(a) -> int:
+    from core.workflows.benchmark import report, run_benchmark
+
+    result = run_benchmark(
+        a.out,
+        luminosity=a.luminosity,
+        signals=a.signals,
+        methods=a.methods,
+        draws=a.draws,
+        toys=a.toys,
+        efficiency=a.efficiency,
+        seed=a.seed,
+        scheduler=parse_scheduler(a.scheduler),
+        workers=a.workers,
+        progress=not a.quiet,
+    )
+    print(report(result))
+    plot = _benchmark_plot(result, a.out)
+    print(f"written: {a.out / 'benchmark.json'}, {plot}")
     return 0
+
+
+def _benchmark_plot(result: dict, out: Path) -> Path:
+    """The sensitivity plot of every signal's scan (median local Z against σ), as one HTML page."""
+    import warnings
+
+    import holoviews as hv
+
+    from core.data.atomic import temp_sibling
+    from dashboard.sensitivity import load_scan, sensitivity_plot
+
+    hv.extension("bokeh", logo=False)
+    plots = []
+    for sig in result["signals"].values():
+        scan = load_scan(str(Path(sig["scan_dir"]) / "injection_scan.json"))
+        plots.append(sensitivity_plot(scan).opts(title=sig["label"], responsive=False, width=700, height=420))
+    path = out / "sensitivity.html"
+    with warnings.catch_warnings(), temp_sibling(path) as tmp:
+        warnings.simplefilter("ignore", RuntimeWarning)  # points not reached (NaN) are left out of the plot
+        hv.save(hv.Layout(plots).cols(1), tmp.with_suffix(".html"), backend="bokeh")
+        tmp.with_suffix(".html").replace(tmp)
+    return path
 
 
 def _cmd_injection_scan(a) -> int:
@@ -245,6 +306,7 @@ def _cmd_l1(a) -> int:
         params=_params(a.param),
         pileup=a.pileup,
         workers=a.workers,
+        scheduler=parse_scheduler(a.scheduler),
         overwrite=a.overwrite,
         progress=not a.quiet,
     )
@@ -351,7 +413,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--out", type=Path, required=True)
     g.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. mA=3000")
-    g.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    g.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: all cores)")
+    g.add_argument("--scheduler", default="local", help=SCHEDULER_HELP)
     g.add_argument("--chunk-size", type=int, default=500)
     g.add_argument(
         "--calibration-events",
@@ -377,6 +440,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=int, default=None)
     d.add_argument("--scale", type=float, default=1.0, help="multiply event counts (0.05 for a quick look)")
     d.add_argument("--force", action="store_true", help="rebuild even if a complete demo exists")
+    d.add_argument(
+        "--null-twin", action="store_true", help="also build the background-only twin (same Run, no signal) and search it"
+    )
     d.set_defaults(func=_cmd_demo)
 
     rd = sub.add_parser("read", help="read LHC Olympics HDF5 or NanoAOD-like ROOT files into an EventSet")
@@ -390,9 +456,7 @@ def parser() -> argparse.ArgumentParser:
     rd.add_argument("--process", default="unknown", help="nanoaod: process name for files without truth")
     rd.add_argument("--label", type=int, default=-1, choices=[-1, 0, 1], help="nanoaod: truth label for such files")
     rd.add_argument("--chunk-size", type=int, default=None, help="entries per chunk (lhco 20000, nanoaod 100000)")
-    rd.add_argument(
-        "--scheduler", default="local", help="'local' (a Dask LocalCluster), 'none' (this process) or tcp://host:port"
-    )
+    rd.add_argument("--scheduler", default="local", help=SCHEDULER_HELP)
     rd.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     rd.add_argument("--skip-bad", action="store_true", help="write the EventSet without chunks that failed")
     rd.add_argument("--overwrite", action="store_true")
@@ -432,6 +496,7 @@ def parser() -> argparse.ArgumentParser:
     l1.add_argument("--param", action="append", metavar="NAME=VALUE")
     l1.add_argument("--pileup", type=float, default=0.0, help="mean number of overlaid minimum-bias interactions")
     l1.add_argument("--workers", type=int, default=None)
+    l1.add_argument("--scheduler", default="local", help=SCHEDULER_HELP)
     l1.add_argument("--overwrite", action="store_true")
     l1.add_argument("--quiet", action="store_true")
     l1.set_defaults(func=_cmd_l1)
@@ -488,6 +553,23 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--quiet", action="store_true")
     j.set_defaults(func=_cmd_injection_scan)
 
+    from core.workflows.benchmark import ALL_METHODS, BENCHMARKS, CMS_LUMINOSITY_FB, XSEC_FB
+
+    bm = sub.add_parser("benchmark", help="the CMS injection benchmark: our sensitivity beside the published one")
+    bm.add_argument("name", choices=BENCHMARKS)
+    bm.add_argument("--out", type=Path, default=Path("benchmark-cms-injection"), help="working and result directory")
+    bm.add_argument("--luminosity", type=float, default=CMS_LUMINOSITY_FB, help="QCD luminosity [fb^-1] (CMS: 26.8)")
+    bm.add_argument("--signals", nargs="+", default=list(XSEC_FB), help=f"of {', '.join(XSEC_FB)}")
+    bm.add_argument("--methods", nargs="+", default=list(ALL_METHODS))
+    bm.add_argument("--draws", type=int, default=3, help="re-trained signal draws per injected amount")
+    bm.add_argument("--toys", type=int, default=100, help="bump-hunt toys per Run")
+    bm.add_argument("--efficiency", type=float, default=0.01, help="the anomaly cut's efficiency")
+    bm.add_argument("--seed", type=int, default=1)
+    bm.add_argument("--scheduler", default="local", help=SCHEDULER_HELP + " (generation)")
+    bm.add_argument("--workers", type=int, default=None)
+    bm.add_argument("--quiet", action="store_true")
+    bm.set_defaults(func=_cmd_benchmark)
+
     s = sub.add_parser("processes", help="list the processes that can be generated")
     s.set_defaults(func=_cmd_processes)
     return p
@@ -500,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ChunkFailures as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: finished chunks are kept; re-run the same command to resume", file=sys.stderr)
         return 130
