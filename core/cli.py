@@ -55,8 +55,10 @@ def _cmd_generate(a) -> int:
 def _cmd_demo(a) -> int:
     from core.demo import build_demo
 
-    paths = build_demo(a.out, workers=a.workers, force=a.force, scale=a.scale)
+    paths = build_demo(a.out, workers=a.workers, force=a.force, scale=a.scale, quick=a.quick)
     print(f"demo ready: {paths['data']}")
+    if a.quick:
+        print(f"open it with: ANOMALYSCOPE_RUN={paths['run']} panel serve app.py --show")
     if a.null_twin:
         from core.demo import build_null_twin
         from core.results import Run
@@ -440,6 +442,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=int, default=None)
     d.add_argument("--scale", type=float, default=1.0, help="multiply event counts (0.05 for a quick look)")
     d.add_argument("--force", action="store_true", help="rebuild even if a complete demo exists")
+    d.add_argument("--quick", action="store_true", help="a first look in minutes: 1/10 of the events, fast methods")
     d.add_argument(
         "--null-twin", action="store_true", help="also build the background-only twin (same Run, no signal) and search it"
     )

@@ -35,8 +35,10 @@ class Fast(PanelFast):
     }
 
 
-def open_run(state: SessionState, run_path: str) -> None:
-    """Point the state at a Run: its methods and cuts become the choices."""
+def open_run(state: SessionState, run_path: str, story: bool = False) -> None:
+    """Point the state at a Run: its methods and cuts become the choices. ``story``: open on the search's
+    answer — the data-driven method with the largest excess, its cut, and the m_jj range of its window's
+    signal region (the feature and event views then show the events that make the excess)."""
     state.run_path = run_path
     try:
         rd = load_run(run_path)
@@ -46,12 +48,18 @@ def open_run(state: SessionState, run_path: str) -> None:
     state.param.method.objects = rd.methods
     state.param.efficiency.objects = rd.efficiencies
     eff = state.efficiency if state.efficiency in rd.efficiencies else None
-    state.param.update(
+    update = dict(
         method=method,
         efficiency=eff or (0.01 if 0.01 in rd.efficiencies else rd.efficiencies[-1]),
         eventset_path=str(rd.eventset.path),
         event_row=None,
     )
+    best = rd.best_anomaly() if story else None
+    if best is not None and best[1]["eff"] in rd.efficiencies:
+        m, b = best
+        sr = rd.search.window(b["window"]).sr if b["window"] else (None, None)
+        update.update(method=m, efficiency=b["eff"], mjj_lo=sr[0], mjj_hi=sr[1])
+    state.param.update(**update)
     warm_spectra(run_path, last=state.method)
 
 
@@ -63,7 +71,7 @@ def make_state() -> SessionState:
     label = next((k for k, v in runs.items() if v == default), None)
     if label is not None:
         state.run = label
-    open_run(state, runs.get(label, default))
+    open_run(state, runs.get(label, default), story=True)
     state.param.watch(lambda e: open_run(state, runs[e.new]) if e.new in runs else None, "run")
     return state
 

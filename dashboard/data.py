@@ -41,9 +41,12 @@ def default_eventset_path() -> Path:
 
 
 def default_run_path() -> Path:
-    """ANOMALYSCOPE_RUN if set, else the demo's Run."""
+    """ANOMALYSCOPE_RUN if set, else the demo's Run (the quick demo's while only that one is built)."""
     env = os.environ.get("ANOMALYSCOPE_RUN")
-    return Path(env) if env else default_demo_dir() / "run"
+    if env:
+        return Path(env)
+    full, quick = default_demo_dir() / "run", default_demo_dir() / "quick" / "run"
+    return quick if not (full / "manifest.json").exists() and (quick / "manifest.json").exists() else full
 
 
 RUN_SEARCH_DEPTH = 3
@@ -130,6 +133,24 @@ class RunData:
         if not g or not np.isfinite(z_local):
             return None
         return global_from_toys(z_local, np.asarray(g["max_z_toys"]), g["n_selections"]).z_global
+
+    def best_excesses(self) -> dict[str, dict]:
+        """Per method, the largest local excess of the Run's search (local/global Z, mass, window, ε)."""
+        from core.bumphunt.search import best_excesses
+
+        return best_excesses(self.search_result or {})
+
+    def best_anomaly(self) -> tuple[str, dict] | None:
+        """The data-driven method with the largest local excess (references — inclusive, τ cuts, supervised,
+        idealized AD — left out: they are yardsticks, not the search) and that excess."""
+        from core.methods import REGISTRY
+
+        found = [
+            (m, b)
+            for m, b in self.best_excesses().items()
+            if m in REGISTRY and not REGISTRY[m].reference and np.isfinite(b.get("z_local", np.nan))
+        ]
+        return max(found, key=lambda mb: mb[1]["z_local"]) if found else None
 
     def best_window(self, method: str) -> str | None:
         """The window where the Run's search found the method's largest local Z (None: inclusive)."""

@@ -10,7 +10,7 @@ import param
 from core.bumphunt.histogram import poisson_interval
 from core.bumphunt.search import SearchDefinition
 from core.errors import InputError
-from dashboard.data import event_columns, load_run, open_eventset
+from dashboard.data import cached_spectra, event_columns, load_run, open_eventset
 from dashboard.state import SessionState
 
 
@@ -99,7 +99,7 @@ class Overview(pn.viewable.Viewer):
         if not scans:
             return pn.Spacer()
 
-        def best(cands):
+        def largest(cands):
             zmax = [np.nanmax(np.asarray(s["z"], dtype=float)) for s in cands]
             k = int(np.nanargmax(zmax))
             s, z = cands[k], zmax[k]
@@ -107,13 +107,28 @@ class Overview(pn.viewable.Viewer):
             where = f"window {s['window']}, ε = {s['eff']:g}" if s.get("window") else "no cut"
             return f"**{s['method']}** ({where}): local **{z:.1f}σ** at {mass:.0f} GeV", z
 
-        incl = [s for s in scans if s["method"] == "inclusive"]
-        text_all, z_all = best(scans)
         g = res.get("global") or {}
-        lines = [f"#### The search: largest excess {text_all}, global **{g.get('z_global', float('nan')):.1f}σ**"]
-        if incl:
-            text_incl, z_incl = best(incl)
-            lines.append(f"Inclusive search: {text_incl} (global {rd.global_z(z_incl):.1f}σ).")
+        best = rd.best_anomaly()
+        if best is not None:
+            m, b = best
+            where = f"window {b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
+            lines = [
+                f"#### The search: largest excess **{m}** ({where}): local **{b['z_local']:.1f}σ** at "
+                f"{b['mass']:.0f} GeV, global **{b['z_global']:.1f}σ**"
+            ]
+        else:
+            text_all, _ = largest(scans)
+            lines = [f"#### The search: largest excess {text_all}, global **{g.get('z_global', float('nan')):.1f}σ**"]
+        refs = [(mm, e) for mm, e in rd.best_excesses().items() if mm != (best[0] if best else None) and "mass" in e]
+        incl = rd.best_excesses().get("inclusive")
+        if incl and "mass" in incl:
+            lines.append(
+                f"Inclusive search: largest local excess {incl['z_local']:.1f}σ at {incl['mass']:.0f} GeV "
+                f"(global {incl['z_global']:.1f}σ)."
+            )
+        others = [f"{mm} {e['z_local']:.1f}σ at {e['mass']:.0f} GeV" for mm, e in refs if mm != "inclusive"]
+        if others:
+            lines.append("Other methods (local Z of their largest excess): " + "; ".join(others) + ".")
         t = res.get("trials", {})
         lines.append(
             f"Global significance from {g.get('n_toys', 0)} background-only pseudo-experiments over "
@@ -125,6 +140,72 @@ class Overview(pn.viewable.Viewer):
         for w in rd.search.warnings:
             lines.append(f"- {w}")
         return pn.pane.Markdown("\n\n".join(lines), sizing_mode="stretch_width")
+
+    @param.depends("state.run_path", "state.large_fonts")
+    def _discovery(self):
+        """The story in one row: the inclusive spectrum and its fit beside the spectrum after the best data-driven
+        method's cut and its fit, the window's signal region shaded and the excess's mass marked."""
+        try:
+            rd = load_run(self.state.run_path)
+            best = rd.best_anomaly()
+            if best is None:
+                return pn.Spacer()
+            m, b = best
+            incl = cached_spectra(self.state.run_path, "inclusive", (1.0,), None)[0]
+            cut = cached_spectra(self.state.run_path, m, (b["eff"],), b["window"])[0]
+        except (InputError, KeyError, IndexError):
+            return pn.Spacer()
+        sr = rd.search.window(b["window"]).sr if b["window"] else None
+        z_incl = np.nan
+        if incl.scan is not None and len(incl.scan.masses):
+            z_incl = float(incl.scan.z[int(np.argmin(np.abs(incl.scan.masses - b["mass"])))])
+        where = f"{b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
+        titles = (
+            f"Inclusive: local {z_incl:.1f}σ at {b['mass']:.0f} GeV",
+            f"{m} ({where}): local {b['z_local']:.1f}σ, global {b['z_global']:.1f}σ",
+        )
+        plots = [self._fitted_spectrum(f, t, sr, b["mass"]) for f, t in zip((incl, cut), titles)]
+        caption = (
+            f"**The search's answer.** Left: every event of the analysis region, fitted with the dijet function "
+            f"({rd.search.fit_min:.0f}–{rd.search.definition.fit_max:.0f} GeV). Right: the events {m} keeps at "
+            f"ε = {b['eff']:g} (threshold from the sidebands of window {b['window']}), fitted the same way. Shaded: "
+            "the window's signal region; dashed: the mass of the largest excess. Global significance from "
+            "background-only pseudo-experiments over every method, cut and window searched. The *What is "
+            "anomalous?* tab shows the jets of these events (the m_jj range is set to the signal region)."
+        )
+        return pn.Column(
+            pn.Row(*[pn.pane.HoloViews(p, sizing_mode="stretch_width") for p in plots], sizing_mode="stretch_width"),
+            pn.pane.Markdown(caption, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def _fitted_spectrum(self, f, title: str, sr, mass: float):
+        n, x, w = f.spectrum.counts, f.spectrum.centers, f.spectrum.widths
+        ok = n > 0
+        lo, hi = poisson_interval(n)
+        X, Y = "m_jj [GeV]", "Events / GeV"
+        layers = [
+            hv.ErrorBars((x[ok], n[ok] / w[ok], (n[ok] - lo[ok]) / w[ok], (hi[ok] - n[ok]) / w[ok]), X, [Y, "-", "+"]).opts(
+                lower_head=None, upper_head=None, color="black"
+            ),
+            hv.Scatter((x[ok], n[ok] / w[ok]), X, Y, label="data").opts(color="black", size=5),
+        ]
+        if f.fit is not None:
+            layers.append(hv.Curve((x, f.fit.expected / w), X, Y, label="background fit").opts(color="#1f77b4", line_width=2))
+        if sr is not None:
+            layers.append(hv.VSpan(*sr).opts(color="#ff7f0e", alpha=0.15))
+        layers.append(hv.VLine(mass).opts(color="firebrick", line_dash="dashed"))
+        floor = 1.0 / float(np.max(w))
+        return hv.Overlay(layers).opts(
+            title=title,
+            logy=True,
+            ylim=(floor / 5, None),
+            responsive=True,
+            height=360,
+            show_grid=True,
+            legend_position="top_right",
+            fontscale=self.state.fontscale,
+        )
 
     @param.depends("state.run_path")
     def _run_summary(self):
@@ -157,5 +238,10 @@ class Overview(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            self._search_summary, self._summary, self._run_summary, self._spectrum, sizing_mode="stretch_width"
+            self._search_summary,
+            self._discovery,
+            self._summary,
+            self._run_summary,
+            self._spectrum,
+            sizing_mode="stretch_width",
         )

@@ -146,16 +146,20 @@ def _run_on_dask(fn, todo, scheduler: str, n_workers: int, bar, failed, progress
 
     from dask.distributed import Client, LocalCluster, as_completed
 
+    import warnings
+
     cluster = None
     if scheduler == "local":
         logging.getLogger("distributed").setLevel(logging.ERROR)
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0" if progress else None,
-            silence_logs=logging.ERROR,
-        )
+        with warnings.catch_warnings():  # another job's cluster holds the default port: any free one does
+            warnings.filterwarnings("ignore", message=".*already in use", category=UserWarning)
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0" if progress else None,
+                silence_logs=logging.ERROR,
+            )
     try:
         with Client(cluster if cluster is not None else scheduler, timeout="30s") as client:
             if progress and client.dashboard_link:

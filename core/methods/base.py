@@ -41,6 +41,7 @@ class Method:
     name = "method"
     needs: tuple = ()  # "signal", "background_extra", "constituents"
     windowed = False  # scores comparable only within one m_jj window
+    reference = False  # a yardstick (no cut, a τ cut, or trained with truth/simulation), not a data-driven search
     default_folds: int | None = None  # a method may need fewer folds than the run (see VAE-QR)
 
     def __init__(self, **params):

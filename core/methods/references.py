@@ -32,6 +32,7 @@ def event_features(ev: Events) -> np.ndarray:
 
 class Inclusive(Method):
     name = "inclusive"
+    reference = True
 
     def fit(self, train, ctx):
         return self
@@ -42,6 +43,7 @@ class Inclusive(Method):
 
 class CutTau21(Method):
     name = "cut_tau21"
+    reference = True
 
     def fit(self, train, ctx):
         return self
@@ -52,6 +54,7 @@ class CutTau21(Method):
 
 class CutTau32(Method):
     name = "cut_tau32"
+    reference = True
 
     def fit(self, train, ctx):
         return self
@@ -62,6 +65,7 @@ class CutTau32(Method):
 
 class Supervised(Method):
     name = "supervised"
+    reference = True
     needs = ("signal",)
 
     def fit(self, train: Events, ctx: Context):
@@ -136,6 +140,7 @@ class WindowedClassifier(Method):
 
 class IAD(WindowedClassifier):
     name = "iad"
+    reference = True
     needs = ("background_extra",)
 
     def training_set(self, window, train, ctx):

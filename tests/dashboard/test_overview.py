@@ -45,3 +45,35 @@ def test_overview_states_the_search_result_with_local_and_global_significance(sm
     best = max(fitted, key=lambda s: max(z for z in s["z"] if z == z))
     assert f"**{best['method']}**" in md and "global" in md and "Inclusive search" in md
     assert f"{res['global']['z_global']:.1f}σ" in md and f"{res['trials']['selections']} selections" in md
+
+
+def test_overview_opens_on_the_discovery_of_the_best_data_driven_method(small_run, monkeypatch):
+    """The headline and the discovery row are the best *data-driven* method's (references are yardsticks): here
+    the τ21 cut is made to play one. Its spectrum and fit sit beside the inclusive one, the excess's window and
+    mass marked; the dashboard opens on that selection with the m_jj range set to the window's signal region."""
+    from core.methods import REGISTRY
+    from dashboard.app import open_run
+    from dashboard.data import load_run
+
+    monkeypatch.setattr(REGISTRY["cut_tau21"], "reference", False)
+    rd = load_run(str(small_run.path))
+    m, b = rd.best_anomaly()
+    assert m == "cut_tau21"
+    view = Overview(state=SessionState(run_path=str(small_run.path)))
+    md = view._search_summary().object
+    assert f"largest excess **cut_tau21**" in md and f"{b['z_local']:.1f}σ" in md and "Inclusive search" in md
+    row = view._discovery()
+    plots = [p.object for p in row.objects[0].objects]
+    assert len(plots) == 2 and plots[0].opts["title"].startswith("Inclusive") and "cut_tau21" in plots[1].opts["title"]
+    sr = rd.search.window(b["window"]).sr
+    for p in plots:
+        kinds = {type(e).__name__: e for e in p}
+        assert kinds["Curve"].vdims[0].name == "Events / GeV" and kinds["Curve"].kdims[0].name == "m_jj [GeV]"
+        assert kinds["VLine"].data == b["mass"] and list(kinds["VSpan"].data) == list(sr)
+    state = SessionState()
+    open_run(state, str(small_run.path), story=True)
+    assert (state.method, state.efficiency, state.mjj_window) == (m, b["eff"], tuple(sr))
+
+
+def test_without_a_data_driven_method_there_is_no_discovery_row(small_run):
+    assert isinstance(Overview(state=SessionState(run_path=str(small_run.path)))._discovery(), pn.layout.Spacer)
