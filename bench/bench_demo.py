@@ -57,13 +57,17 @@ def main():
     demo, null = story(Run.open(paths["run"]), peak), story(Run.open(twin), None)
     schema = EventSet.open(paths["data"]).schema["demo"]
     print(f"demo in {out}: built in {t_demo / 60:.1f} min, null twin in {t_twin / 60:.1f} min ({os.cpu_count()} cores)")
-    print(f"  injected {schema['n_injected']} signal events (S/√B = {schema['target_s_over_sqrt_b_in_sr']} in "
-          f"{schema['signal_region_gev']} GeV); signal peak {peak:.0f} GeV")
+    print(
+        f"  injected {schema['n_injected']} signal events (S/√B = {schema['target_s_over_sqrt_b_in_sr']} in "
+        f"{schema['signal_region_gev']} GeV); signal peak {peak:.0f} GeV"
+    )
     print(f"  inclusive local Z at the signal: {demo['inclusive_z_at_signal']:.2f}")
     b = demo.get("best_data_driven")
     if b:
-        print(f"  best data-driven: {b['method']} local {b['z_local']:.2f}σ at {b['mass']:.0f} GeV "
-              f"({b['window']}, ε = {b['eff']:g}), global {b['z_global']:.2f}σ")
+        print(
+            f"  best data-driven: {b['method']} local {b['z_local']:.2f}σ at {b['mass']:.0f} GeV "
+            f"({b['window']}, ε = {b['eff']:g}), global {b['z_global']:.2f}σ"
+        )
     print(f"  {'method':11s} {'demo local/global':>18s} {'null twin local/global':>23s}")
     for m in demo["methods"]:
         d, n = demo["methods"][m], null["methods"].get(m, {})
@@ -71,8 +75,16 @@ def main():
         print(f"  {m:11s} {f(d):>18s} {f(n):>23s}")
     write_json_atomic(
         a.result,
-        {"demo": demo, "null_twin": null, "injection": schema, "signal_peak_gev": peak,
-         "build_seconds": t_demo, "twin_seconds": t_twin, "cores": os.cpu_count(), "out": str(out)},
+        {
+            "demo": demo,
+            "null_twin": null,
+            "injection": schema,
+            "signal_peak_gev": peak,
+            "build_seconds": t_demo,
+            "twin_seconds": t_twin,
+            "cores": os.cpu_count(),
+            "out": str(out),
+        },
     )
 
 

@@ -444,7 +444,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--force", action="store_true", help="rebuild even if a complete demo exists")
     d.add_argument("--quick", action="store_true", help="a first look in minutes: 1/10 of the events, fast methods")
     d.add_argument(
-        "--null-twin", action="store_true", help="also build the background-only twin (same Run, no signal) and search it"
+        "--null-twin",
+        action="store_true",
+        help="also build the background-only twin (same Run, no signal) and search it",
     )
     d.set_defaults(func=_cmd_demo)
 

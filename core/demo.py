@@ -147,7 +147,9 @@ def check_requirements(out: Path, scale: float = 1.0) -> None:
         except ImportError:
             problems.append(f"the {module} package is missing (pip install {pin})")
     if not (shutil.which("g++") or shutil.which("c++")):
-        problems.append("no C++ compiler (g++) on PATH: the trigger report compiles its hls4ml models (apt-get install g++)")
+        problems.append(
+            "no C++ compiler (g++) on PATH: the trigger report compiles its hls4ml models (apt-get install g++)"
+        )
     need_gb = max(0.2, DEMO_DISK_GB * scale)
     where = next((p for p in [out, *out.parents] if p.exists()), Path("/"))
     free_gb = shutil.disk_usage(where).free / 1e9

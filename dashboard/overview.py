@@ -185,13 +185,15 @@ class Overview(pn.viewable.Viewer):
         lo, hi = poisson_interval(n)
         X, Y = "m_jj [GeV]", "Events / GeV"
         layers = [
-            hv.ErrorBars((x[ok], n[ok] / w[ok], (n[ok] - lo[ok]) / w[ok], (hi[ok] - n[ok]) / w[ok]), X, [Y, "-", "+"]).opts(
-                lower_head=None, upper_head=None, color="black"
-            ),
+            hv.ErrorBars(
+                (x[ok], n[ok] / w[ok], (n[ok] - lo[ok]) / w[ok], (hi[ok] - n[ok]) / w[ok]), X, [Y, "-", "+"]
+            ).opts(lower_head=None, upper_head=None, color="black"),
             hv.Scatter((x[ok], n[ok] / w[ok]), X, Y, label="data").opts(color="black", size=5),
         ]
         if f.fit is not None:
-            layers.append(hv.Curve((x, f.fit.expected / w), X, Y, label="background fit").opts(color="#1f77b4", line_width=2))
+            layers.append(
+                hv.Curve((x, f.fit.expected / w), X, Y, label="background fit").opts(color="#1f77b4", line_width=2)
+            )
         if sr is not None:
             layers.append(hv.VSpan(*sr).opts(color="#ff7f0e", alpha=0.15))
         layers.append(hv.VLine(mass).opts(color="firebrick", line_dash="dashed"))

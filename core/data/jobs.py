@@ -16,6 +16,7 @@ Dask worker dies, the scheduler re-runs its chunks on the others.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -117,11 +118,11 @@ def run_chunks(
 
     def failed(c: Chunk, exc: BaseException) -> None:
         # a reader's InputError names its file and field already; anything else gets the chunk's name
-        failures.append(str(exc) if isinstance(exc, InputError) else f"{c.where()}: {type(exc).__name__}: {short_message(exc)}")
+        failures.append(
+            str(exc) if isinstance(exc, InputError) else f"{c.where()}: {type(exc).__name__}: {short_message(exc)}"
+        )
 
     try:
-        import os
-
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
         if todo and scheduler == "local" and n_workers == 1:
             scheduler = None

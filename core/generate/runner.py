@@ -152,13 +152,17 @@ def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Gener
     return batch, sigma, sigma_err, True
 
 
-def cross_section_pb(process: str, params: dict | None = None, n_events: int = 4000, seed: int = 1) -> tuple[float, float]:
+def cross_section_pb(
+    process: str, params: dict | None = None, n_events: int = 4000, seed: int = 1
+) -> tuple[float, float]:
     """Pythia's cross-section estimate [pb] (and its error) for a process generated natively, from hard processes
     alone (no shower, no hadronisation: seconds): how many events a stated luminosity needs."""
     model = get_model(process)
     if model.cascade is not None:
         raise InputError(f"{process}: cross sections are estimated for Pythia-native processes (e.g. qcd) only")
-    py = _pythia(native_settings(model, model.masses(params or {})) + ["PartonLevel:all = off", "HadronLevel:all = off"], seed)
+    py = _pythia(
+        native_settings(model, model.masses(params or {})) + ["PartonLevel:all = off", "HadronLevel:all = off"], seed
+    )
     for _ in range(n_events):
         py.next()
     info = py.infoPython()

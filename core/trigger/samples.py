@@ -169,7 +169,9 @@ def generate_l1(
     for t in tasks:
         t.job_dir = str(job_dir)
     t0 = time.perf_counter()
-    run_chunks(run_l1_chunk, tasks, job_dir, scheduler=scheduler, workers=workers, desc=f"L1 {process}", progress=progress)
+    run_chunks(
+        run_l1_chunk, tasks, job_dir, scheduler=scheduler, workers=workers, desc=f"L1 {process}", progress=progress
+    )
     stats = read_stats(job_dir, tasks)
     chunks = [np.load(job_dir / f"chunk-{t.tag}.npz") for t in tasks]
     objects = np.concatenate([c["objects"] for c in chunks])

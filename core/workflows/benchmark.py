@@ -281,7 +281,11 @@ def report(result: dict) -> str:
         lines.append("")
         lines.append(
             f"{sig['label']}: our preselection ε = {sig['preselection_efficiency']:.3f}"
-            + (f" (published {sig['published_preselection_efficiency']:.3f})" if sig["published_preselection_efficiency"] else "")
+            + (
+                f" (published {sig['published_preselection_efficiency']:.3f})"
+                if sig["published_preselection_efficiency"]
+                else ""
+            )
         )
         lines.append("  σ [fb]: " + ", ".join(f"{x:.1f}" for x in sig["xsec_fb"]))
         head = f"  {'method':11s} {'median Z per σ':34s} {'5σ at [fb]':>10s} {'× incl.':>8s} {'published ×':>11s}"
@@ -296,7 +300,9 @@ def report(result: dict) -> str:
                 f"{num(r['published_improvement_5sigma'], '11.1f'):>11s}"
             )
             if has_p:
-                line += f" {num(r.get('p_at_published_point'), '9.1e'):>9s} {num(r.get('published_p_value'), '11.1e'):>11s}"
+                line += (
+                    f" {num(r.get('p_at_published_point'), '9.1e'):>9s} {num(r.get('published_p_value'), '11.1e'):>11s}"
+                )
             lines.append(line)
     return "\n".join(lines)
 

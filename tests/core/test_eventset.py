@@ -171,9 +171,22 @@ def test_generation_on_a_dask_cluster_survives_a_killed_worker(tmp_path):
 
 def test_scheduler_option_is_checked_in_one_line(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "core", "generate", "--process", "qcd", "--events", "5", "--out", str(tmp_path / "x"),
-         "--scheduler", "cluster-please"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "generate",
+            "--process",
+            "qcd",
+            "--events",
+            "5",
+            "--out",
+            str(tmp_path / "x"),
+            "--scheduler",
+            "cluster-please",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--scheduler" in r.stderr and "Traceback" not in r.stderr
 

@@ -61,7 +61,7 @@ def test_overview_opens_on_the_discovery_of_the_best_data_driven_method(small_ru
     assert m == "cut_tau21"
     view = Overview(state=SessionState(run_path=str(small_run.path)))
     md = view._search_summary().object
-    assert f"largest excess **cut_tau21**" in md and f"{b['z_local']:.1f}σ" in md and "Inclusive search" in md
+    assert "largest excess **cut_tau21**" in md and f"{b['z_local']:.1f}σ" in md and "Inclusive search" in md
     row = view._discovery()
     plots = [p.object for p in row.objects[0].objects]
     assert len(plots) == 2 and plots[0].opts["title"].startswith("Inclusive") and "cut_tau21" in plots[1].opts["title"]
