@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--luminosity", type=float, default=CMS_LUMINOSITY_FB)
     ap.add_argument("--signals", nargs="+", default=list(XSEC_FB))
     ap.add_argument("--methods", nargs="+", default=list(ALL_METHODS))
-    ap.add_argument("--draws", type=int, default=3)
+    ap.add_argument("--draws", type=int, default=1)
     ap.add_argument("--toys", type=int, default=100)
     ap.add_argument("--efficiency", type=float, default=0.01)
     ap.add_argument("--scheduler", default="local")

@@ -566,7 +566,7 @@ def parser() -> argparse.ArgumentParser:
     bm.add_argument("--luminosity", type=float, default=CMS_LUMINOSITY_FB, help="QCD luminosity [fb^-1] (CMS: 26.8)")
     bm.add_argument("--signals", nargs="+", default=list(XSEC_FB), help=f"of {', '.join(XSEC_FB)}")
     bm.add_argument("--methods", nargs="+", default=list(ALL_METHODS))
-    bm.add_argument("--draws", type=int, default=3, help="re-trained signal draws per injected amount")
+    bm.add_argument("--draws", type=int, default=1, help="re-trained signal draws per injected amount (CMS: one)")
     bm.add_argument("--toys", type=int, default=100, help="bump-hunt toys per Run")
     bm.add_argument("--efficiency", type=float, default=0.01, help="the anomaly cut's efficiency")
     bm.add_argument("--seed", type=int, default=1)

@@ -11,7 +11,7 @@ One command (``python -m core demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (defau
   the fit start). At 3.5 TeV 27% of the peak falls into B4's lower sideband, which teaches the weakly
   supervised methods the signal as background (measured: CATHODE local 3.9σ there);
 * ``data/``: the "data" the dashboard opens: all QCD events plus signal events injected so that the
-  signal's significance in the signal region 3.5 < m_jj < 3.9 TeV, |Δη| < 1.3, is S/√B = 2.8:
+  signal's significance in the signal region 3.5 < m_jj < 3.9 TeV, |Δη| < 1.3, is S/√B = 4.5:
   below what the inclusive bump hunt sees (its local Z at the signal is < 2: the fit absorbs part of a
   bump that broad), above what an anomaly selection needs for a discovery. Weakly supervised methods
   learn from S/√B, not S/B; with the ≈ 1.4k SR background events that 2 cores make in minutes this
@@ -44,7 +44,7 @@ from core.data import EventSet, inject
 from core.errors import InputError
 from core.generate import generate
 
-DEMO_VERSION = 6  # 6: all five methods and the idealized AD; W' at 3.7 TeV, injected at S/√B = 2.8 (a discovery)
+DEMO_VERSION = 6  # 6: all five methods and the idealized AD; W' at 3.7 TeV, injected at S/√B = 4.5 (a discovery)
 N_QCD = 60_000
 N_QCD_SIM = 20_000  # the simulated background of the idealized AD and QUAK
 N_SIGNAL = 6_000
@@ -58,7 +58,7 @@ LUND_TUNES = {"lund_sim": "monash", "lund_data": "pseudodata", "lund_sim_alt": "
 SIGNAL_PARAMS = {"mA": 3700.0}  # W' mass (X, Y as in the LHC Olympics R&D sample)
 SR = (3500.0, 3900.0)
 DETA_MAX = SearchDefinition.deta_max
-TARGET_S_OVER_SQRT_B = 2.8
+TARGET_S_OVER_SQRT_B = 4.5
 SEED = 20260101
 QUICK_SCALE = 0.1  # demo --quick: a tenth of the events ...
 QUICK_METHODS = ["inclusive", "cut_tau21", "supervised", "cwola", "tnt"]  # ... and the methods that train in seconds

@@ -67,6 +67,11 @@ def p0_from_total(q: Quadrature, total: float, shape_params: np.ndarray) -> floa
     return float(total / bin_integrals(q, shape_params).sum())
 
 
+def falling_start(order: int) -> np.ndarray:
+    """A generic steeply falling dijet shape, (1 − x)^10 / x^5: a start that does not depend on the counts."""
+    return np.array([10.0, 5.0] + [0.0] * (order - 3))
+
+
 def linear_start(q: Quadrature, counts: np.ndarray, widths: np.ndarray, order: int) -> np.ndarray:
     """Starting shape parameters from a weighted linear fit of ln(dN/dm) — the functions are linear
     in their parameters after the log, so this lands close to the likelihood minimum."""
@@ -80,6 +85,6 @@ def linear_start(q: Quadrature, counts: np.ndarray, widths: np.ndarray, order: i
     a = np.column_stack(cols)
     w = np.sqrt(counts[ok])
     if ok.sum() < order:
-        return np.array([10.0, 5.0] + [0.0] * (order - 3))
+        return falling_start(order)
     sol, *_ = np.linalg.lstsq(a * w[:, None], y * w, rcond=None)
     return sol[1:]

@@ -144,7 +144,7 @@ def run_benchmark(
     luminosity: float = CMS_LUMINOSITY_FB,
     signals=tuple(XSEC_FB),
     methods=ALL_METHODS,
-    draws: int = 3,
+    draws: int = 1,
     toys: int = 100,
     efficiency: float = 0.01,
     seed: int = 1,
