@@ -25,19 +25,10 @@ from core.methods import REGISTRY
 from core.results import Run
 
 
-def inclusive_z_at(run: Run, mass: float) -> float:
-    """The inclusive search's local Z at exactly ``mass`` (its stored scan is thinned to a few masses)."""
-    from core.bumphunt.search import Selection
-
-    search, table = run.search(), run.table()
-    sel = Selection("inclusive", 1.0, None, search.in_region(table.mjj, table.deta), np.array([mass]))
-    return float(search.scan(sel, table.mjj).scan.z[0])
-
-
 def story(run: Run, peak: float | None) -> dict:
     best = best_excesses(run.search_result() or {})
     out = {"methods": best}
-    out["inclusive_z_at_signal"] = inclusive_z_at(run, peak)
+    out["inclusive_z_at_signal"] = run.search().inclusive_z_at(run.table(), peak)
     data_driven = {m: b for m, b in best.items() if not REGISTRY[m].reference and np.isfinite(b.get("z_local", np.nan))}
     if data_driven:
         m = max(data_driven, key=lambda k: data_driven[k]["z_local"])

@@ -91,13 +91,32 @@ def in_sr(es: EventSet) -> np.ndarray:
     return (mjj >= SR[0]) & (mjj < SR[1]) & (deta < DETA_MAX)
 
 
+def demo_config(quick: bool = False) -> str:
+    """A digest of everything that defines the demo (samples, signal, injection, Run): a cached demo made with
+    other settings is rebuilt (its samples are reused where they match)."""
+    import hashlib
+    import json
+
+    spec = {
+        "version": DEMO_VERSION,
+        "counts": [N_QCD, N_QCD_SIM, N_SIGNAL, N_PRIOR, N_LUND],
+        "signal": SIGNAL_PARAMS,
+        "priors": PRIOR_SIGNALS,
+        "sr": SR,
+        "target": TARGET_S_OVER_SQRT_B,
+        "run": QUICK_METHODS if quick else DEMO_RUN,
+        "seed": SEED,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
     try:
         es = EventSet.open(path / "data")
     except InputError:
         return False
     demo = es.schema.get("demo", {})
-    if not (demo.get("version") == DEMO_VERSION and demo.get("scale") == scale and (path / "signal").exists()):
+    if not (demo.get("config") == demo_config(quick) and demo.get("scale") == scale and (path / "signal").exists()):
         return False
     try:
         from core.results import Run
@@ -202,6 +221,8 @@ def build_demo(
     schema = json.loads((paths["data"] / "schema.json").read_text())
     schema["demo"] = {
         "version": DEMO_VERSION,
+        "config": demo_config(quick),
+        "signal_params": SIGNAL_PARAMS,
         "scale": scale,
         "signal_region_gev": list(SR),
         "deta_max": DETA_MAX,

@@ -156,9 +156,7 @@ class Overview(pn.viewable.Viewer):
         except (InputError, KeyError, IndexError):
             return pn.Spacer()
         sr = rd.search.window(b["window"]).sr if b["window"] else None
-        z_incl = np.nan
-        if incl.scan is not None and len(incl.scan.masses):
-            z_incl = float(incl.scan.z[int(np.argmin(np.abs(incl.scan.masses - b["mass"])))])
+        z_incl = rd.search.inclusive_z_at(rd.table, b["mass"])
         where = f"{b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
         titles = (
             f"Inclusive: local {z_incl:.1f}σ at {b['mass']:.0f} GeV",

@@ -331,6 +331,12 @@ class Search:
         inner = (c > spec.edges[1]) & (c < spec.edges[-2])
         return c[window.in_sr(c) & inner]
 
+    def inclusive_z_at(self, table: "ScoreTable", mass: float) -> float:
+        """The inclusive search's local Z at exactly ``mass`` (a stored scan is thinned to ``scan_points``)."""
+        sel = Selection("inclusive", 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
+        scan = self.scan(sel, table.mjj).scan
+        return float(scan.z[0]) if scan is not None and len(scan.z) else np.nan
+
     def window(self, name: str) -> Window:
         for w in self.windows:
             if w.name == name:
