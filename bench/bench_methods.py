@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from core.demo import SEED, _reuse_or_generate, build_demo, default_demo_dir
+from core.demo import SEED, build_demo, default_demo_dir
+from core.generate.runner import generate_or_reuse
 from core.methods.runner import execute, load_config
 
 ALL = [
@@ -57,11 +58,11 @@ def main():
     extra = demo / "qcd_extra"
     needs_extra = bool({"iad", "quak"} & set(a.methods))
     if needs_extra:
-        _reuse_or_generate("qcd", a.extra_events, SEED + 100, extra, None, True)
+        generate_or_reuse("qcd", a.extra_events, SEED + 100, extra)
     methods = list(a.methods)
     if "quak" in methods:
         prior = [
-            str(_reuse_or_generate(m, PRIOR_EVENTS, SEED + 200 + i, demo / f"prior_{m}", None, True).path)
+            str(generate_or_reuse(m, PRIOR_EVENTS, SEED + 200 + i, demo / f"prior_{m}").path)
             for i, m in enumerate(PRIOR_MODELS)
         ]
         methods[methods.index("quak")] = {"quak": {"prior": prior}}

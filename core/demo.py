@@ -42,7 +42,7 @@ import numpy as np
 from core.bumphunt.search import SearchDefinition
 from core.data import EventSet, inject
 from core.errors import InputError
-from core.generate import generate
+from core.generate.runner import generate_or_reuse
 
 DEMO_VERSION = 6  # 6: all five methods and the idealized AD; W' at 3.7 TeV, injected at S/√B = 4.5 (a discovery)
 N_QCD = 60_000
@@ -129,27 +129,6 @@ def demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
         return False
 
 
-def _reuse_or_generate(
-    process: str, n: int, seed: int, path: Path, workers, progress, tune: str | None = None, params: dict | None = None
-) -> EventSet:
-    """A component EventSet made earlier with the same process, parameters, event count, seed and tune (and
-    holding the generator quarks, stored since demo version 4) is reused."""
-    from core.generate.processes import get_model, tune_settings
-
-    try:
-        es = EventSet.open(path)
-        info = es.schema.get("processes", {}).get(process, {})
-        same = info.get("n_generated") == n and info.get("seed") == seed
-        same = same and info.get("params") == get_model(process).masses(params or {})
-        if same and info.get("shower_settings", []) == tune_settings(tune) and "partons" in es.fields:
-            return es
-    except InputError:
-        pass
-    return generate(
-        process, n, seed, path, params=params, workers=workers, overwrite=True, progress=progress, tune=tune
-    )
-
-
 def check_requirements(out: Path, scale: float = 1.0) -> None:
     """Everything the demo build needs, checked before it starts (not 25 minutes in): the Python version,
     the generator and clustering libraries, a C++ compiler (the trigger report's hls4ml C simulation) and
@@ -202,12 +181,16 @@ def build_demo(
         return paths
     check_requirements(out, scale)
     n_qcd, n_sig = max(200, int(N_QCD * scale)), max(200, int(N_SIGNAL * scale))
-    qcd = _reuse_or_generate("qcd", n_qcd, SEED, paths["qcd"], workers, progress)
-    sig = _reuse_or_generate("wprime_xy", n_sig, SEED + 1, paths["wprime_xy"], workers, progress, params=SIGNAL_PARAMS)
+    qcd = generate_or_reuse("qcd", n_qcd, SEED, paths["qcd"], workers=workers, progress=progress)
+    sig = generate_or_reuse(
+        "wprime_xy", n_sig, SEED + 1, paths["wprime_xy"], SIGNAL_PARAMS, workers=workers, progress=progress
+    )
     if not quick:  # the simulated background and the signal prior of the idealized AD and QUAK
-        _reuse_or_generate("qcd", max(200, int(N_QCD_SIM * scale)), SEED + 5, paths["qcd_sim"], workers, progress)
+        n_sim = max(200, int(N_QCD_SIM * scale))
+        generate_or_reuse("qcd", n_sim, SEED + 5, paths["qcd_sim"], workers=workers, progress=progress)
         for k, (process, path) in enumerate(priors.items()):
-            _reuse_or_generate(process, max(200, int(N_PRIOR * scale)), SEED + 6 + k, path, workers, progress)
+            n_prior = max(200, int(N_PRIOR * scale))
+            generate_or_reuse(process, n_prior, SEED + 6 + k, path, workers=workers, progress=progress)
     b_sr, s_sr = int(in_sr(qcd).sum()), float(in_sr(sig).mean())
     if b_sr == 0 or s_sr == 0:
         raise InputError(f"{out}: the demo has no events in the signal region; increase --scale")
@@ -243,7 +226,7 @@ def build_demo(
 
     n_lund = max(500, int(N_LUND * scale))
     lund = {
-        k: _reuse_or_generate("zprime_ww", n_lund, SEED + 3, paths[k], workers, progress, tune=tune)
+        k: generate_or_reuse("zprime_ww", n_lund, SEED + 3, paths[k], tune=tune, workers=workers, progress=progress)
         for k, tune in LUND_TUNES.items()
     }
     add_to_run(paths["run"], lund["lund_data"], lund["lund_sim"], lund["lund_sim_alt"])

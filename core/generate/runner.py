@@ -354,6 +354,42 @@ def generate(
     return _publish(cfg, model, m, tasks, job_dir, out, overwrite)
 
 
+def generate_or_reuse(
+    process: str,
+    n_events: int,
+    seed: int,
+    out: str | Path,
+    params: dict | None = None,
+    tune: str | list | None = None,
+    workers: int | None = None,
+    scheduler: str | None = "local",
+    progress: bool = True,
+) -> EventSet:
+    """The EventSet at ``out`` if it was generated with the same process, parameters, event count, seed and tune
+    (and holds the generator quarks); otherwise generate it there (resuming an interrupted job)."""
+    try:
+        es = EventSet.open(out)
+        info = es.schema.get("processes", {}).get(process, {})
+        same = info.get("n_generated") == n_events and info.get("seed") == seed
+        same = same and info.get("params") == get_model(process).masses(params or {})
+        if same and info.get("shower_settings", []) == tune_settings(tune) and "partons" in es.fields:
+            return es
+    except InputError:
+        pass
+    return generate(
+        process,
+        n_events,
+        seed,
+        out,
+        params=params,
+        workers=workers,
+        scheduler=scheduler,
+        overwrite=True,
+        progress=progress,
+        tune=tune,
+    )
+
+
 def _tasks(cfg: JobConfig, job_dir: str, m: dict) -> list[ChunkTask]:
     tasks = []
     for kind, total in (("calibration", cfg.calibration_events), ("events", cfg.n_events)):

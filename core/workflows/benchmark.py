@@ -105,21 +105,6 @@ def check_options(luminosity_fb: float, signals, methods, draws: int, toys: int,
         raise InputError(f"--efficiency must lie in (0, 1), got {efficiency}")
 
 
-def _sample(process: str, n: int, seed: int, path: Path, scheduler, workers, progress) -> EventSet:
-    """An EventSet of ``n`` generated events, reused when it exists with the same process, count and seed
-    (otherwise generated; an interrupted generation resumes from its finished chunks)."""
-    from core.generate import generate
-
-    try:
-        es = EventSet.open(path)
-        info = es.schema.get("processes", {}).get(process, {})
-        if info.get("n_generated") == n and info.get("seed") == seed:
-            return es
-    except InputError:
-        pass
-    return generate(process, n, seed, path, scheduler=scheduler, workers=workers, overwrite=True, progress=progress)
-
-
 def luminosity_fb(es: EventSet) -> float:
     """The integrated luminosity a generated QCD sample stands for: generated events / σ."""
     info = next(iter(es.schema.get("processes", {}).values()), {})
@@ -153,7 +138,7 @@ def run_benchmark(
     progress: bool = True,
 ) -> dict:
     """Run (or resume) the benchmark in ``out``; returns and writes ``out/benchmark.json``."""
-    from core.generate.runner import cross_section_pb
+    from core.generate.runner import cross_section_pb, generate_or_reuse
     from core.workflows.injection import run_injection_scan
 
     signals, methods = list(signals), list(methods)
@@ -166,12 +151,20 @@ def run_benchmark(
     n_qcd = int(round(luminosity * 1000.0 * sigma_pb))
     if n_qcd < 500:
         raise InputError(f"--luminosity {luminosity:g} fb⁻¹ is {n_qcd} QCD events; the search needs at least 500")
-    qcd = _sample("qcd", n_qcd, seed, out / "qcd", scheduler, workers, progress)
+    qcd = generate_or_reuse("qcd", n_qcd, seed, out / "qcd", workers=workers, scheduler=scheduler, progress=progress)
     lumi = luminosity_fb(qcd)
     stages.update()
     sim = None
     if NEEDS_SIMULATED_BACKGROUND & set(methods):
-        sim = _sample("qcd", max(500, n_qcd // 2), seed + 1, out / "qcd_sim", scheduler, workers, progress)
+        sim = generate_or_reuse(
+            "qcd",
+            max(500, n_qcd // 2),
+            seed + 1,
+            out / "qcd_sim",
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
     stages.update()
 
     samples, eff_sel = {}, {}
@@ -179,7 +172,9 @@ def run_benchmark(
         guess = PUBLISHED[name].get("preselection_efficiency", 0.6)
         # enough for the largest injection and a disjoint evaluation sample of at least as many
         n_gen = max(400, int(math.ceil(2.5 * max(XSEC_FB[name]) * lumi)), int(math.ceil(400 / guess)))
-        samples[name] = _sample(name, n_gen, seed + 10 + k, out / name, scheduler, workers, progress)
+        samples[name] = generate_or_reuse(
+            name, n_gen, seed + 10 + k, out / name, workers=workers, scheduler=scheduler, progress=progress
+        )
         eff_sel[name] = preselection_efficiency(samples[name])
         stages.update()
 

@@ -16,7 +16,7 @@ def _no_generation(*a, **k):
 
 
 def test_demo_without_a_compiler_stops_before_generating(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "generate", _no_generation)
+    monkeypatch.setattr(demo, "generate_or_reuse", _no_generation)
     real = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name: None if name in ("g++", "c++") else real(name))
     with pytest.raises(InputError, match=r"no C\+\+ compiler \(g\+\+\)"):
@@ -25,7 +25,7 @@ def test_demo_without_a_compiler_stops_before_generating(tmp_path, monkeypatch):
 
 
 def test_demo_without_disk_space_names_the_place_and_the_need(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "generate", _no_generation)
+    monkeypatch.setattr(demo, "generate_or_reuse", _no_generation)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 10**12 - 10**8, 10**8))
     with pytest.raises(InputError, match=r"0\.1 GB free, the demo needs about 1\.0 GB"):
