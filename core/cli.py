@@ -215,10 +215,11 @@ def _print_search(run, res: dict | None = None) -> None:
         print(f"trials: {res['trials']['selections']} selections, {res['trials']['mass_hypotheses']} mass hypotheses")
 
 
-def _cmd_benchmark(a) -> int:
-    from core.workflows.benchmark import report, run_benchmark
+def run_benchmark_from_args(a) -> dict:
+    """The benchmark with the options of `python -m core benchmark` (also what bench/ runs)."""
+    from core.workflows.benchmark import run_benchmark
 
-    result = run_benchmark(
+    return run_benchmark(
         a.out,
         luminosity=a.luminosity,
         signals=a.signals,
@@ -231,6 +232,12 @@ def _cmd_benchmark(a) -> int:
         workers=a.workers,
         progress=not a.quiet,
     )
+
+
+def _cmd_benchmark(a) -> int:
+    from core.workflows.benchmark import report
+
+    result = run_benchmark_from_args(a)
     print(report(result))
     plot = _benchmark_plot(result, a.out)
     print(f"written: {a.out / 'benchmark.json'}, {plot}")
@@ -247,13 +254,13 @@ def _benchmark_plot(result: dict, out: Path) -> Path:
     from dashboard.sensitivity import load_scan, sensitivity_plot
 
     hv.extension("bokeh", logo=False)
-    plots = []
-    for sig in result["signals"].values():
-        scan = load_scan(str(Path(sig["scan_dir"]) / "injection_scan.json"))
-        plots.append(sensitivity_plot(scan).opts(title=sig["label"], responsive=False, width=700, height=420))
     path = out / "sensitivity.html"
     with warnings.catch_warnings(), temp_sibling(path) as tmp:
         warnings.simplefilter("ignore", RuntimeWarning)  # points not reached (NaN) are left out of the plot
+        plots = []
+        for sig in result["signals"].values():
+            scan = load_scan(str(Path(sig["scan_dir"]) / "injection_scan.json"))
+            plots.append(sensitivity_plot(scan).opts(title=sig["label"], responsive=False, width=700, height=420))
         hv.save(hv.Layout(plots).cols(1), tmp.with_suffix(".html"), backend="bokeh")
         tmp.with_suffix(".html").replace(tmp)
     return path
