@@ -21,7 +21,7 @@ from core.bumphunt.search import best_excesses
 from core.data import EventSet
 from core.data.atomic import write_json_atomic
 from core.demo import build_demo, build_null_twin, default_demo_dir
-from core.methods import REGISTRY
+from core.methods import best_data_driven
 from core.results import Run
 
 
@@ -29,10 +29,9 @@ def story(run: Run, peak: float | None) -> dict:
     best = best_excesses(run.search_result() or {})
     out = {"methods": best}
     out["inclusive_z_at_signal"] = run.search().inclusive_z_at(run.table(), peak)
-    data_driven = {m: b for m, b in best.items() if not REGISTRY[m].reference and np.isfinite(b.get("z_local", np.nan))}
-    if data_driven:
-        m = max(data_driven, key=lambda k: data_driven[k]["z_local"])
-        out["best_data_driven"] = {"method": m, **data_driven[m]}
+    found = best_data_driven(best)
+    if found:
+        out["best_data_driven"] = {"method": found[0], **found[1]}
     return out
 
 

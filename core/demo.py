@@ -171,7 +171,7 @@ def build_demo(
     out = Path(out) if out else default_demo_dir()
     if quick:
         out, scale = out / "quick", QUICK_SCALE
-    priors = {p: out / f"prior_{p}" for p in PRIOR_SIGNALS}
+    priors = prior_paths(out)
     paths = {k: out / k for k in ("qcd", "qcd_sim", "wprime_xy", "data", "signal", "run", *LUND_TUNES)}
     if scale <= 0:
         raise InputError(f"--scale must be positive, got {scale}")
@@ -235,11 +235,16 @@ def build_demo(
     return paths
 
 
+def prior_paths(out: Path) -> dict[str, Path]:
+    """Where the demo keeps QUAK's prior samples, by process."""
+    return {p: out / f"prior_{p}" for p in PRIOR_SIGNALS}
+
+
 def _run_config(out: Path, data: Path, run: Path, scale: float, quick: bool = False):
     """The demo Run's configuration (DEMO_RUN with the demo's samples filled in)."""
     from core.methods.runner import RunConfig
 
-    priors = [str(out / f"prior_{p}") for p in PRIOR_SIGNALS]
+    priors = [str(p) for p in prior_paths(out).values()]
     methods = [{"quak": {"prior": priors}} if m == "quak" else m for m in DEMO_RUN["methods"]]
     return RunConfig.from_dict(
         {

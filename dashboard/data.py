@@ -141,16 +141,10 @@ class RunData:
         return best_excesses(self.search_result or {})
 
     def best_anomaly(self) -> tuple[str, dict] | None:
-        """The data-driven method with the largest local excess (references — inclusive, τ cuts, supervised,
-        idealized AD — left out: they are yardsticks, not the search) and that excess."""
-        from core.methods import REGISTRY
+        """The data-driven method with the largest local excess, and that excess (``best_data_driven``)."""
+        from core.methods import best_data_driven
 
-        found = [
-            (m, b)
-            for m, b in self.best_excesses().items()
-            if m in REGISTRY and not REGISTRY[m].reference and np.isfinite(b.get("z_local", np.nan))
-        ]
-        return max(found, key=lambda mb: mb[1]["z_local"]) if found else None
+        return best_data_driven(self.best_excesses())
 
     def best_window(self, method: str) -> str | None:
         """The window where the Run's search found the method's largest local Z (None: inclusive)."""

@@ -107,8 +107,11 @@ class Overview(pn.viewable.Viewer):
             where = f"window {s['window']}, ε = {s['eff']:g}" if s.get("window") else "no cut"
             return f"**{s['method']}** ({where}): local **{z:.1f}σ** at {mass:.0f} GeV", z
 
+        from core.methods import best_data_driven
+
         g = res.get("global") or {}
-        best = rd.best_anomaly()
+        excesses = rd.best_excesses()
+        best = best_data_driven(excesses)
         if best is not None:
             m, b = best
             where = f"window {b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
@@ -119,8 +122,8 @@ class Overview(pn.viewable.Viewer):
         else:
             text_all, _ = largest(scans)
             lines = [f"#### The search: largest excess {text_all}, global **{g.get('z_global', float('nan')):.1f}σ**"]
-        refs = [(mm, e) for mm, e in rd.best_excesses().items() if mm != (best[0] if best else None) and "mass" in e]
-        incl = rd.best_excesses().get("inclusive")
+        refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and "mass" in e]
+        incl = excesses.get("inclusive")
         if incl and "mass" in incl:
             lines.append(
                 f"Inclusive search: largest local excess {incl['z_local']:.1f}σ at {incl['mass']:.0f} GeV "

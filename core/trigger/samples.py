@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -163,7 +164,9 @@ def generate_l1(
         )
         for k, i in enumerate(range(0, n_events, chunk_size))
     ]
-    job = {"tasks": [asdict(t) for t in tasks], "version": __import__("core").__version__}
+    from core import __version__
+
+    job = {"tasks": [asdict(t) for t in tasks], "version": __version__}
     digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
     job_dir = open_job_dir(out, digest, job)
     for t in tasks:
@@ -198,8 +201,6 @@ def generate_l1(
         pq.write_table(pa.table(table), tmp / L1_FILE, compression="zstd")
         write_json_atomic(tmp / META_FILE, meta)
         publish_dir(tmp, out, overwrite=overwrite)
-    import shutil
-
     shutil.rmtree(job_dir, ignore_errors=True)
     return out
 
