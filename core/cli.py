@@ -230,6 +230,7 @@ def run_benchmark_from_args(a) -> dict:
         seed=a.seed,
         scheduler=parse_scheduler(a.scheduler),
         workers=a.workers,
+        pthat_min=a.pthat_min,
         progress=not a.quiet,
     )
 
@@ -577,6 +578,13 @@ def parser() -> argparse.ArgumentParser:
     bm.add_argument("--toys", type=int, default=100, help="bump-hunt toys per Run")
     bm.add_argument("--efficiency", type=float, default=0.01, help="the anomaly cut's efficiency")
     bm.add_argument("--seed", type=int, default=1)
+    bm.add_argument(
+        "--pthat-min",
+        type=float,
+        default=None,
+        help="QCD generator threshold [GeV] (default: the highest whose fully efficient m_jj range holds a window "
+        "around every signal's peak: 690 for the 3 TeV signals)",
+    )
     bm.add_argument("--scheduler", default="local", help=SCHEDULER_HELP + " (generation)")
     bm.add_argument("--workers", type=int, default=None)
     bm.add_argument("--quiet", action="store_true")

@@ -4,4 +4,4 @@ from core.generate.detector import DetectorModel
 from core.generate.processes import MODELS, get_model
 from core.generate.runner import generate, measure_edge
 
-__all__ = ["DetectorModel", "MODELS", "generate", "get_model", "measure_edge"]
+__all__ = ["MODELS", "DetectorModel", "generate", "get_model", "measure_edge"]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+
 from core.data.atomic import check_writable_dir, write_json_atomic
 from core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
@@ -36,11 +37,11 @@ from core.generate.processes import (
     production_settings,
     tune_settings,
 )
+from core.generate.turn_on import measure_edge
 
 PYTHIA_SEED_MAX = 900_000_000
 # calibration sample thresholds, as fractions of the sample's generator thresholds
 CALIBRATION_FRACTION = {"pthat_min": 0.6, "mhat_min": 0.8}
-EDGE_STEP = 10.0  # GeV: the fully-efficient edge is rounded up to this
 
 
 @dataclass
@@ -413,38 +414,6 @@ def _tasks(cfg: JobConfig, job_dir: str, m: dict) -> list[ChunkTask]:
                 )
             )
     return tasks
-
-
-def measure_edge(mjj: np.ndarray, pthat: np.ndarray, mhat: np.ndarray, thresholds: dict, mjj_min: float) -> dict:
-    """Fully-efficient m_jj edge from a calibration sample generated below the thresholds.
-
-    An event with pTHat < pthat_min or mHat < mhat_min would be missing from the real sample; the edge
-    is the largest m_jj any such event reaches (rounded up to 10 GeV). Above it, the inefficiency is
-    bounded by 3/N_above at 95% CL (no loss seen in N_above calibration events above the edge).
-    """
-    lost = (pthat < thresholds.get("pthat_min", 0.0)) | (mhat < thresholds.get("mhat_min", 0.0))
-    edge = float(np.max(mjj[lost])) if lost.any() else 0.0
-    edge = math.ceil(edge / EDGE_STEP) * EDGE_STEP
-    n_above = int(np.sum(mjj >= edge))
-    bins = np.arange(0.0, max(float(mjj.max(initial=0.0)), edge) + 200.0, 100.0)
-    n_all, _ = np.histogram(mjj, bins)
-    n_kept, _ = np.histogram(mjj[~lost], bins)
-    eff = np.divide(n_kept, n_all, out=np.full(len(n_all), np.nan), where=n_all > 0)
-    lowered = ", ".join(f"{k} × {CALIBRATION_FRACTION[k]:g}" for k in thresholds)
-    return {
-        "method": f"calibration sample with lowered generator thresholds ({lowered}); edge = max m_jj of events "
-        f"below the sample's thresholds passing jet pT, |eta| and |deta| < deta_max",
-        "thresholds": thresholds,
-        "edge_gev": edge,
-        "mjj_fit_min": max(edge, mjj_min),
-        "n_calibration_selected": int(len(mjj)),
-        "n_above_edge": n_above,
-        "inefficiency_95cl_above_edge": (3.0 / n_above) if n_above else None,
-        "efficiency_curve": {
-            "mjj_bin_edges": bins.tolist(),
-            "efficiency": [None if np.isnan(e) else round(float(e), 4) for e in eff],
-        },
-    }
 
 
 def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: Path, overwrite: bool) -> EventSet:

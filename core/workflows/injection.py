@@ -130,6 +130,12 @@ def _check(cfg: dict, n_signal: int) -> tuple[list[int], int, float, float]:
     return injections, draws, eff, mass
 
 
+def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
+    """The signal's median m_jj in the analysis region (|Δη| < deta_max): where its excess is read."""
+    in_region = sig.column("deta") < deta_max
+    return float(np.median(sig.column("mjj")[in_region])) if in_region.any() else default
+
+
 def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True) -> dict:
     from core.methods.runner import RunConfig, execute
 
@@ -139,8 +145,7 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
     from core.bumphunt.search import SearchDefinition
 
     deta_max = SearchDefinition.from_dict(cfg["run"].get("search"), "injection scan: run: search").deta_max
-    in_region = sig.column("deta") < deta_max
-    peak = float(np.median(sig.column("mjj")[in_region])) if in_region.any() else mass
+    peak = reconstructed_peak(sig, deta_max, default=mass)
     out = path(cfg["out"])
     out.mkdir(parents=True, exist_ok=True)
     run_cfg = dict(cfg["run"])

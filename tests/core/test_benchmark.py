@@ -10,33 +10,53 @@ import sys
 import pytest
 
 from core.errors import InputError
-from core.workflows.benchmark import PUBLISHED, XSEC_FB, report, run_benchmark
+from core.workflows.benchmark import XSEC_FB, qcd_threshold, report, run_benchmark
 
 
 def test_benchmark_runs_end_to_end_on_a_tiny_luminosity_and_resumes(tmp_path):
     out = tmp_path / "bm"
-    kw = dict(luminosity=0.1, signals=["x_yyprime"], methods=["inclusive", "cut_tau21"], draws=1, toys=10)
+    kw = dict(luminosity=0.1, signals=["wprime_xy"], methods=["inclusive"], draws=1, toys=10, pthat_min=1000.0)
     res = run_benchmark(out, progress=False, **kw)
     # the QCD sample stands for the luminosity asked: N = L × σ(Pythia's estimate), L = N / σ(the sample's)
     assert res["qcd"]["events"] == round(0.1 * 1000 * res["qcd"]["sigma_pb"])
-    assert res["luminosity_fb"] == pytest.approx(0.1, rel=0.03)
-    sig = res["signals"]["x_yyprime"]
+    assert res["luminosity_fb"] == pytest.approx(0.1, rel=0.03) and res["qcd"]["pthat_min_gev"] == 1000.0
+    sig = res["signals"]["wprime_xy"]
     eff, lumi = sig["preselection_efficiency"], res["luminosity_fb"]
     assert 0.5 < eff < 1.0
-    assert sig["injected_events"] == sorted({0, *(round(x * lumi * eff) for x in XSEC_FB["x_yyprime"])})
+    assert sig["injected_events"] == sorted({0, *(round(x * lumi * eff) for x in XSEC_FB["wprime_xy"])})
     assert sig["xsec_fb"] == pytest.approx([n / (lumi * eff) for n in sig["injected_events"]])
-    assert set(sig["methods"]) == {"inclusive", "cut_tau21"}
-    assert sig["methods"]["inclusive"]["published_p_value"] == PUBLISHED["x_yyprime"]["p_value"]["inclusive"]
+    assert set(sig["methods"]) == {"inclusive"}
+    # the fit starts where pTHat > 1 TeV is known to lose ≤ 1% (3.2 TeV), whatever the small calibration saw
+    assert res["qcd"]["fit_start_gev"] == 3200.0 >= res["qcd"]["mjj_fit_min_gev"] and sig["windows"] == []
     table = report(res)
-    assert "published" in table and "arXiv:2412.03747" in table and "8.9e-02" in table
+    assert "published" in table and "arXiv:2412.03747" in table
     same = lambda a, b: json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # noqa: E731 (NaN-safe)
-    assert same(json.loads((out / "benchmark.json").read_text())["signals"]["x_yyprime"], sig)
+    assert same(json.loads((out / "benchmark.json").read_text())["signals"]["wprime_xy"], sig)
 
     # resumed: every stage's output is reused, nothing generated or trained again
-    stamps = {p: p.stat().st_mtime_ns for p in (out / "qcd" / "schema.json", out / "scan-x_yyprime" / "points.json")}
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "qcd" / "schema.json", out / "scan-wprime_xy" / "points.json")}
     again = run_benchmark(out, progress=False, **kw)
     assert same(again["signals"], res["signals"])
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+    # no CMS window with its sidebands fits above 3.2 TeV around the 3.5 TeV W′'s peak (B4's sideband starts at
+    # 2725 GeV), so a windowed method is refused before any training (it used to train on no window at all)
+    with pytest.raises(InputError, match=r"wprime_xy: no usable m_jj window holds its peak at 3[34]\d\d GeV"):
+        run_benchmark(out, progress=False, **{**kw, "methods": ["inclusive", "cwola"]})
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_qcd_threshold_puts_a_cms_window_with_its_sidebands_where_the_sample_is_fully_efficient():
+    from core.generate.turn_on import FULL_EFFICIENCY_RATIO
+
+    pthat, plan = qcd_threshold({"x_yyprime": 2986.0})  # the X → Y Y′ peak (measured median m_jj)
+    assert plan["x_yyprime"]["window"] == "B3" and plan["x_yyprime"]["needs_fit_start_gev"] == 2230.0
+    assert pthat == 690.0 and FULL_EFFICIENCY_RATIO * pthat <= 2230.0 < FULL_EFFICIENCY_RATIO * (pthat + 10)
+    pthat, plan = qcd_threshold({"wprime_xy": 3450.0})
+    assert (pthat, plan["wprime_xy"]["window"]) == (850.0, "B4")
+    both, _ = qcd_threshold({"x_yyprime": 2986.0, "wprime_xy": 3450.0})
+    assert both == 690.0  # the most demanding signal sets it
+    assert qcd_threshold({"z": 7000.0})[0] == 1000.0  # never above the default sample's threshold
 
 
 @pytest.mark.parametrize(
@@ -45,7 +65,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_luminosity_and_resumes(tmp_path):
         (["--luminosity", "0"], "--luminosity must be a positive"),
         (["--signals", "zprime_foo"], "unknown signal"),
         (["--methods", "cwola"], "need the inclusive search"),
-        (["--methods", "inclusive", "quak", "--signals", "x_yyprime"], "give at least two --signals"),
+        (["--pthat-min", "-5"], "--pthat-min must lie in 100–3000 GeV"),
         (["--efficiency", "1.5"], "--efficiency must lie in (0, 1)"),
         (["--scheduler", "somewhere"], "--scheduler"),
     ],

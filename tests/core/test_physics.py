@@ -7,7 +7,7 @@ import json
 import numpy as np
 from scipy.stats import ks_2samp
 
-from core.generate.runner import measure_edge
+from core.generate.turn_on import measure_edge
 
 
 def _both(es, field):
@@ -69,15 +69,33 @@ def test_qcd_threshold_edge_is_measured_and_physical(qcd_es):
 
 
 def test_measure_edge_known_answer():
-    rng = np.random.default_rng(0)
-    pthat = rng.uniform(600, 1500, 5000)
-    mjj = 2.4 * pthat + rng.uniform(-50, 50, 5000)
-    lost_max = np.max(mjj[pthat < 1000])
-    res = measure_edge(mjj, pthat, np.full(5000, 5000.0), {"pthat_min": 1000.0, "mhat_min": 0.0}, 1450.0)
-    assert res["edge_gev"] == np.ceil(lost_max / 10) * 10
-    assert res["mjj_fit_min"] == res["edge_gev"]
-    curve = res["efficiency_curve"]
-    centres = np.array(curve["mjj_bin_edges"][:-1]) + 50
-    eff = np.array([np.nan if e is None else e for e in curve["efficiency"]])
-    assert np.all(eff[centres > res["edge_gev"] + 100][~np.isnan(eff[centres > res["edge_gev"] + 100])] == 1.0)
-    assert np.nanmin(eff) < 0.1
+    """Lost events (below the thresholds) uniform in 1.5–2.5 TeV, kept events 4× denser, uniform in 1.5–4 TeV:
+    the fraction lost above m is (2500 − m) / (18500 − 5m) ≤ 1% from m = 2437 GeV, however large the sample.
+    The largest lost m_jj (≈ 2.5 TeV, the former definition) is not the edge."""
+    for n_lost in (1000, 20000):
+        rng = np.random.default_rng(n_lost)
+        lost_m, kept_m = rng.uniform(1500, 2500, n_lost), rng.uniform(1500, 4000, 10 * n_lost)
+        mjj = np.concatenate([lost_m, kept_m])
+        pthat = np.concatenate([np.full(n_lost, 900.0), np.full(10 * n_lost, 1100.0)])
+        res = measure_edge(mjj, pthat, np.full(len(mjj), 5000.0), {"pthat_min": 1000.0, "mhat_min": 0.0}, 1450.0)
+        tol = 40 if n_lost == 1000 else 12  # the statistical spread of the crossing point
+        assert abs(res["edge_gev"] - 2437) < tol, res["edge_gev"]
+        assert res["mjj_fit_min"] == res["edge_gev"] and res["edge_gev"] < lost_m.max() - 30
+        assert res["lost_above_edge"] <= 0.01 * res["n_above_edge"] < res["lost_above_edge"] + 0.01 * 20 * n_lost
+        assert res["lost_above_edge"] / res["n_above_edge"] < res["inefficiency_95cl_above_edge"] < 0.02
+        curve = res["efficiency_curve"]
+        centres = np.array(curve["mjj_bin_edges"][:-1]) + 50
+        eff = np.array([np.nan if e is None else e for e in curve["efficiency"]])
+        assert np.all(eff[(centres > 2550) & ~np.isnan(eff)] == 1.0) and np.nanmin(eff) < 0.85
+
+
+def test_measure_edge_with_few_calibration_events_tolerates_no_loss():
+    """Below 100 events above the edge 1% is less than one event: the edge is then just above the largest lost
+    m_jj, and with no lost event at all there is no edge."""
+    rng = np.random.default_rng(3)
+    pthat = rng.uniform(600, 1500, 60)
+    mjj = 2.4 * pthat + rng.uniform(-50, 50, 60)
+    res = measure_edge(mjj, pthat, np.full(60, 5000.0), {"pthat_min": 1000.0, "mhat_min": 0.0}, 1450.0)
+    assert res["edge_gev"] == np.ceil(np.max(mjj[pthat < 1000]) / 10) * 10 and res["lost_above_edge"] == 0
+    none_lost = measure_edge(mjj, pthat + 1000, np.full(60, 5000.0), {"pthat_min": 1000.0, "mhat_min": 0.0}, 1450.0)
+    assert none_lost["edge_gev"] == 0.0 and none_lost["mjj_fit_min"] == 1450.0
