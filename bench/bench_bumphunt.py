@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bumphunt.fit import f_test, fit_background
-from core.bumphunt.functions import Quadrature, expected_counts
-from core.bumphunt.histogram import Spectrum, cms_edges
-from core.bumphunt.signal import SignalModel
-from core.bumphunt.significance import local_significance, toy_local_z
+from anomalyscope.core.bumphunt.fit import f_test, fit_background
+from anomalyscope.core.bumphunt.functions import Quadrature, expected_counts
+from anomalyscope.core.bumphunt.histogram import Spectrum, cms_edges
+from anomalyscope.core.bumphunt.signal import SignalModel
+from anomalyscope.core.bumphunt.significance import local_significance, toy_local_z
 
 
 def timed(fn, repeat=1):

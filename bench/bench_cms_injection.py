@@ -1,7 +1,7 @@
-"""The CMS injection benchmark (``python -m core benchmark cms-injection``) with its wall time and machine:
+"""The CMS injection benchmark (``python -m anomalyscope benchmark cms-injection``) with its wall time and machine:
 prints our table beside the published CMS values and writes bench/results/cms_injection.json.
 
-    python bench/bench_cms_injection.py [the options of `python -m core benchmark cms-injection`]
+    python bench/bench_cms_injection.py [the options of `python -m anomalyscope benchmark cms-injection`]
 
 The working directory (``--out``, default bench/results/cms-injection-work: events, Runs) is kept so a second
 call resumes; the wall time of a resumed call counts only what it did.
@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from core.cli import parser, run_benchmark_from_args
-from core.data.atomic import write_json_atomic
-from core.workflows.benchmark import report
+from anomalyscope.core.cli import parser, run_benchmark_from_args
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.workflows.benchmark import report
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -33,9 +33,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.data import EventSet, write_eventset
-from core.demo import default_demo_dir
-from core.results import Run
+from anomalyscope.core.data import EventSet, write_eventset
+from anomalyscope.core.demo import default_demo_dir
+from anomalyscope.core.results import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -75,7 +75,7 @@ def build_big_run(demo_run: Path, factor: int, out: Path) -> Path:
 
 # ---------------------------------------------------------------------- server-side callbacks
 def callback_times(run_dir: Path, repeats: int) -> dict:
-    from dashboard.data import cached_spectra, event_display, feature_distributions, load_run, top_events
+    from anomalyscope.dashboard.data import cached_spectra, event_display, feature_distributions, load_run, top_events
 
     t0 = time.perf_counter()
     rd = load_run(str(run_dir))
@@ -140,8 +140,8 @@ def view_render_times(run_dir: Path, rd, methods: list[str]) -> dict:
     import holoviews as hv
     import panel as pn
 
-    from dashboard.state import SessionState
-    from dashboard.views import EventsView, FeatureView, SpectraView
+    from anomalyscope.dashboard.state import SessionState
+    from anomalyscope.dashboard.views import EventsView, FeatureView, SpectraView
 
     hv.extension("bokeh")
     out = {}

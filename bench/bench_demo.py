@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bumphunt.search import best_excesses
-from core.data import EventSet
-from core.data.atomic import write_json_atomic
-from core.demo import build_demo, build_null_twin, default_demo_dir
-from core.methods import best_data_driven
-from core.results import Run
+from anomalyscope.core.bumphunt.search import best_excesses
+from anomalyscope.core.data import EventSet
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.demo import build_demo, build_null_twin, default_demo_dir
+from anomalyscope.core.methods import best_data_driven
+from anomalyscope.core.results import Run
 
 
 def story(run: Run, peak: float | None) -> dict:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import awkward as ak
 
-from core.data import EventSet
-from core.generate import generate
+from anomalyscope.core.data import EventSet
+from anomalyscope.core.generate import generate
 
 
 def dir_bytes(path: Path) -> int:

@@ -2,7 +2,7 @@
 
     python bench/bench_lund.py [--jets 200000] [--data DIR --sim DIR]
 
-The ratio is measured on the demo's boosted-W control samples (``python -m core demo`` first, or give
+The ratio is measured on the demo's boosted-W control samples (``python -m anomalyscope demo`` first, or give
 --data/--sim); the simulation's jets are then repeated up to --jets and weighed, in steps:
 reclustering (exclusive kT into 2 subjets + C/A primary Lund declustering of each), the nominal weights
 (binning + sparse product) with all systematic variations, and 100 statistical toys of an efficiency.
@@ -21,11 +21,11 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from core.data import EventSet
-from core.demo import default_demo_dir
-from core.lund.control import ControlSelection, fit_ratio
-from core.lund.subjets import eventset_jets, recluster
-from core.lund.weights import N_TOYS, LundWeights
+from anomalyscope.core.data import EventSet
+from anomalyscope.core.demo import default_demo_dir
+from anomalyscope.core.lund.control import ControlSelection, fit_ratio
+from anomalyscope.core.lund.subjets import eventset_jets, recluster
+from anomalyscope.core.lund.weights import N_TOYS, LundWeights
 
 
 def main() -> None:

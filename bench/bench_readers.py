@@ -4,7 +4,7 @@ while reading LHCO files of growing size with a fixed chunk (chunking must keep 
 
     python bench/bench_readers.py [--events 20000] [--files 4] [--big-rows 50000 200000]
 
-Inputs are made from the demo's data EventSet (``python -m core demo`` first): its events exported in
+Inputs are made from the demo's data EventSet (``python -m anomalyscope demo`` first): its events exported in
 the LHCO layout and as NanoAOD-like ROOT. The LHCO rows hold the jets' stored constituents (≤ 200
 hadrons per event; the published files have up to 700), so the reading cost per event is lower than
 on the published files. Prints a table, writes bench/results/readers.json.
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data import EventSet, select
-from core.data.ingest import ingest
-from core.data.lhco import LHCOFormat, eventset_hadrons, write_lhco_table
-from core.data.nanoaod import NanoAODFormat, export_root
-from core.demo import default_demo_dir
-from core.features import Selection
+from anomalyscope.core.data import EventSet, select
+from anomalyscope.core.data.ingest import ingest
+from anomalyscope.core.data.lhco import LHCOFormat, eventset_hadrons, write_lhco_table
+from anomalyscope.core.data.nanoaod import NanoAODFormat, export_root
+from anomalyscope.core.demo import default_demo_dir
+from anomalyscope.core.features import Selection
 
 
 def make_inputs(src: EventSet, n_events: int, n_files: int, tmp: Path) -> tuple[list[Path], list[Path]]:
@@ -55,9 +55,9 @@ def timed_read(files, fmt, out: Path, scheduler, chunk) -> tuple[float, int]:
 MEMORY_PROBE = """
 import sys
 from pathlib import Path
-from core.data.ingest import ingest
-from core.data.lhco import LHCOFormat
-from core.features import Selection
+from anomalyscope.core.data.ingest import ingest
+from anomalyscope.core.data.lhco import LHCOFormat
+from anomalyscope.core.features import Selection
 mode, path, out, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 if mode == "chunked":
     ingest([path], LHCOFormat(selection=Selection()), out, chunk_size=chunk, scheduler=None, overwrite=True,

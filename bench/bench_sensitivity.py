@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data import EventSet
-from core.workflows.injection import report, run_injection_scan
+from anomalyscope.core.data import EventSet
+from anomalyscope.core.workflows.injection import report, run_injection_scan
 
 FAST = ["inclusive", "cut_tau21", "cut_tau32", "supervised"]
 
@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sensitivity.json")
     a = ap.parse_args()
     if a.background is None or a.signal is None:
-        from core.demo import DEMO_RUN, build_demo
+        from anomalyscope.core.demo import DEMO_RUN, build_demo
 
         paths = build_demo()
         a.background, a.signal = a.background or paths["qcd"], a.signal or paths["wprime_xy"]

@@ -2,7 +2,7 @@
 
     python bench/bench_trigger.py --background DIR --signal DIR [--signal DIR] [--epochs 10] [--yosys]
 
-L1 samples come from ``python -m core l1`` (e.g. 20k minbias, 2k h_aa_4b). For each model (AXOL1TL-like
+L1 samples come from ``python -m anomalyscope l1`` (e.g. 20k minbias, 2k h_aa_4b). For each model (AXOL1TL-like
 encoder, CICADA-like student) the script trains it, then times in one run: the da4ml trace, da4ml's
 Verilog with its estimate, hls4ml conversion + C-simulation build, and the throughput of three emulations
 of the same logic (Keras, da4ml, hls4ml C simulation) on the same events — ratios between them are the
@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.trigger import firmware, models
-from core.trigger.rates import efficiency_at, trigger_threshold
-from core.trigger.samples import L1Sample
+from anomalyscope.core.trigger import firmware, models
+from anomalyscope.core.trigger.rates import efficiency_at, trigger_threshold
+from anomalyscope.core.trigger.samples import L1Sample
 
 
 def timed(fn, *a, **k):

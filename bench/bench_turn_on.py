@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.atomic import write_json_atomic
-from core.generate.runner import generate_or_reuse
-from core.generate.turn_on import TOLERANCE, fully_efficient_above
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.generate.runner import generate_or_reuse
+from anomalyscope.core.generate.turn_on import TOLERANCE, fully_efficient_above
 
 RESULTS = Path(__file__).parent / "results"
 DETA_MAX = 1.3

@@ -1,4 +1,4 @@
-"""`python -m core ...`: generate events, build the demo, inspect EventSets.
+"""`python -m anomalyscope ...`: generate events, build the demo, inspect EventSets.
 
 Bad input ends with a one-line ``error: ...`` on stderr and exit status 2, never a traceback.
 """
@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from core.data.jobs import SCHEDULER_HELP, ChunkFailures, parse_scheduler
-from core.errors import InputError
+from anomalyscope.core.data.jobs import SCHEDULER_HELP, ChunkFailures, parse_scheduler
+from anomalyscope.core.errors import InputError
 
 
 def _params(items: list[str]) -> dict:
@@ -28,8 +28,8 @@ def _params(items: list[str]) -> dict:
 
 
 def _cmd_generate(a) -> int:
-    from core.features import Selection
-    from core.generate import DetectorModel, generate
+    from anomalyscope.core.features import Selection
+    from anomalyscope.core.generate import DetectorModel, generate
 
     sel = Selection(jet_r=a.jet_r, mjj_min=a.mjj_min)
     es = generate(
@@ -53,15 +53,15 @@ def _cmd_generate(a) -> int:
 
 
 def _cmd_demo(a) -> int:
-    from core.demo import build_demo
+    from anomalyscope.core.demo import build_demo
 
     paths = build_demo(a.out, workers=a.workers, force=a.force, scale=a.scale, quick=a.quick)
     print(f"demo ready: {paths['data']}")
     if a.quick:
         print(f"open it with: ANOMALYSCOPE_RUN={paths['run']} panel serve app.py --show")
     if a.null_twin:
-        from core.demo import build_null_twin
-        from core.results import Run
+        from anomalyscope.core.demo import build_null_twin
+        from anomalyscope.core.results import Run
 
         run = Run.open(build_null_twin(a.out, scale=a.scale))
         print(f"null twin (no signal injected): {run.path}")
@@ -72,16 +72,16 @@ def _cmd_demo(a) -> int:
 def _cmd_read(a) -> int:
     import warnings
 
-    from core.data.ingest import ingest, read_summary
-    from core.features import Selection
+    from anomalyscope.core.data.ingest import ingest, read_summary
+    from anomalyscope.core.features import Selection
 
     sel = Selection(jet_r=a.jet_r if a.jet_r else (1.0 if a.format == "lhco" else 0.8), mjj_min=a.mjj_min)
     if a.format == "lhco":
-        from core.data.lhco import LHCOFormat
+        from anomalyscope.core.data.lhco import LHCOFormat
 
         fmt = LHCOFormat(key=a.key, selection=sel)
     else:
-        from core.data.nanoaod import BranchMap, NanoAODFormat
+        from anomalyscope.core.data.nanoaod import BranchMap, NanoAODFormat
 
         mapping = BranchMap.from_file(a.mapping) if a.mapping else BranchMap()
         fmt = NanoAODFormat(mapping=mapping, selection=sel, process=a.process, label=a.label)
@@ -104,15 +104,15 @@ def _cmd_read(a) -> int:
 
 
 def _cmd_export(a) -> int:
-    from core.data import EventSet
+    from anomalyscope.core.data import EventSet
 
     es = EventSet.open(a.eventset)
     if a.format == "root":
-        from core.data.nanoaod import export_root
+        from anomalyscope.core.data.nanoaod import export_root
 
         path = export_root(es, a.out)
     else:
-        from core.data.lhco import export_lhco
+        from anomalyscope.core.data.lhco import export_lhco
 
         path = export_lhco(es, a.out)
     print(f"wrote {len(es)} events to {path} ({a.format})")
@@ -120,15 +120,15 @@ def _cmd_export(a) -> int:
 
 
 def _cmd_info(a) -> int:
-    from core.data import EventSet
+    from anomalyscope.core.data import EventSet
 
     print(EventSet.open(a.path).describe())
     return 0
 
 
 def _cmd_bumphunt(a) -> int:
-    from core.bumphunt import SearchDefinition, bump_hunt, search_of_eventset, signal_model_from_eventsets
-    from core.data import EventSet
+    from anomalyscope.core.bumphunt import SearchDefinition, bump_hunt, search_of_eventset, signal_model_from_eventsets
+    from anomalyscope.core.data import EventSet
 
     es = EventSet.open(a.eventset)
     signal = signal_model_from_eventsets([EventSet.open(p) for p in a.signal]) if a.signal else None
@@ -139,7 +139,7 @@ def _cmd_bumphunt(a) -> int:
     print(f"fit start {search.fit_min:.0f} GeV ({search.fit_min_how})")
     print(result.report())
     if a.json:
-        from core.data.atomic import write_json_atomic
+        from anomalyscope.core.data.atomic import write_json_atomic
 
         write_json_atomic(
             a.json,
@@ -153,7 +153,7 @@ def _cmd_bumphunt(a) -> int:
 
 
 def _cmd_run(a) -> int:
-    from core.methods.runner import execute, load_config
+    from anomalyscope.core.methods.runner import execute, load_config
 
     cfg = load_config(a.config)
     if a.out:
@@ -182,8 +182,8 @@ def _cmd_run(a) -> int:
 
 
 def _cmd_search(a) -> int:
-    from core.data.atomic import write_json_atomic
-    from core.results import Run
+    from anomalyscope.core.data.atomic import write_json_atomic
+    from anomalyscope.core.results import Run
 
     run = Run.open(a.run)
     search = run.search()
@@ -195,7 +195,7 @@ def _cmd_search(a) -> int:
 
 def _print_search(run, res: dict | None = None) -> None:
     """Per method: the largest local excess, where, and its global significance; then the look-elsewhere."""
-    from core.bumphunt.search import best_excesses
+    from anomalyscope.core.bumphunt.search import best_excesses
 
     search = run.search()
     res = res if res is not None else (run.search_result() or {})
@@ -216,8 +216,8 @@ def _print_search(run, res: dict | None = None) -> None:
 
 
 def run_benchmark_from_args(a) -> dict:
-    """The benchmark with the options of `python -m core benchmark` (also what bench/ runs)."""
-    from core.workflows.benchmark import run_benchmark
+    """The benchmark with the options of `python -m anomalyscope benchmark` (also what bench/ runs)."""
+    from anomalyscope.core.workflows.benchmark import run_benchmark
 
     return run_benchmark(
         a.out,
@@ -236,7 +236,7 @@ def run_benchmark_from_args(a) -> dict:
 
 
 def _cmd_benchmark(a) -> int:
-    from core.workflows.benchmark import report
+    from anomalyscope.core.workflows.benchmark import report
 
     result = run_benchmark_from_args(a)
     print(report(result))
@@ -251,8 +251,8 @@ def _benchmark_plot(result: dict, out: Path) -> Path:
 
     import holoviews as hv
 
-    from core.data.atomic import temp_sibling
-    from dashboard.sensitivity import load_scan, sensitivity_plot
+    from anomalyscope.core.data.atomic import temp_sibling
+    from anomalyscope.dashboard.sensitivity import load_scan, sensitivity_plot
 
     hv.extension("bokeh", logo=False)
     path = out / "sensitivity.html"
@@ -268,7 +268,7 @@ def _benchmark_plot(result: dict, out: Path) -> Path:
 
 
 def _cmd_injection_scan(a) -> int:
-    from core.workflows.injection import load_scan_config, report, run_injection_scan
+    from anomalyscope.core.workflows.injection import load_scan_config, report, run_injection_scan
 
     result = run_injection_scan(load_scan_config(a.config), base=a.config.parent, progress=not a.quiet)
     print(report(result))
@@ -276,9 +276,9 @@ def _cmd_injection_scan(a) -> int:
 
 
 def _cmd_lund(a) -> int:
-    from core.data import EventSet
-    from core.lund.control import ControlSelection
-    from core.lund.report import add_to_run
+    from anomalyscope.core.data import EventSet
+    from anomalyscope.core.lund.control import ControlSelection
+    from anomalyscope.core.lund.report import add_to_run
 
     control = ControlSelection(n_prongs=a.n_prongs, msd_min=a.msd_min, msd_max=a.msd_max)
     out = add_to_run(
@@ -306,7 +306,7 @@ def _cmd_lund(a) -> int:
 
 
 def _cmd_l1(a) -> int:
-    from core.trigger.samples import L1Sample, generate_l1
+    from anomalyscope.core.trigger.samples import L1Sample, generate_l1
 
     out = generate_l1(
         a.process,
@@ -326,14 +326,14 @@ def _cmd_l1(a) -> int:
 
 
 def _cmd_trigger(a) -> int:
-    from core.trigger.report import TRIGGER_DIR, build_trigger_report, load_report
-    from core.trigger.samples import L1Sample
+    from anomalyscope.core.trigger.report import TRIGGER_DIR, build_trigger_report, load_report
+    from anomalyscope.core.trigger.samples import L1Sample
 
     if (a.run is None) == (a.out is None):
         raise InputError("give either --run RUN (writes RUN/trigger) or --out DIR")
     out = a.run / TRIGGER_DIR if a.run is not None else a.out
     if a.run is not None:
-        from core.results import Run
+        from anomalyscope.core.results import Run
 
         Run.open(a.run)  # a clear error if it is not a Run
     build_trigger_report(
@@ -366,7 +366,7 @@ def _cmd_trigger(a) -> int:
 
 
 def _cmd_trigger_import(a) -> int:
-    from core.trigger.report import import_vendor_report
+    from anomalyscope.core.trigger.report import import_vendor_report
 
     entry = import_vendor_report(a.report, a.model, a.hls_dir)
     c = entry["csynth"]
@@ -378,7 +378,7 @@ def _cmd_trigger_import(a) -> int:
 
 
 def _cmd_trigger_pileup(a) -> int:
-    from core.trigger.pileup import load_pileup, pileup_study
+    from anomalyscope.core.trigger.pileup import load_pileup, pileup_study
 
     path = pileup_study(
         a.report,
@@ -405,7 +405,7 @@ def _cmd_trigger_pileup(a) -> int:
 
 
 def _cmd_processes(a) -> int:
-    from core.generate import MODELS
+    from anomalyscope.core.generate import MODELS
 
     for name, model in MODELS.items():
         params = ", ".join(f"{k}={v:g}" for k, v in model.defaults.items())
@@ -413,12 +413,31 @@ def _cmd_processes(a) -> int:
     return 0
 
 
+def _cmd_serve(a) -> int:
+    import os
+
+    if a.run is not None:
+        run = a.run.expanduser().resolve()
+        if not (run / "manifest.json").is_file():
+            raise InputError(f"--run {a.run}: not a Run directory (no manifest.json)")
+        os.environ["ANOMALYSCOPE_RUN"] = str(run)
+    if not 0 < a.port < 65536:
+        raise InputError(f"--port must lie in 1–65535, got {a.port}")
+    from anomalyscope.dashboard.app import serve
+
+    serve(port=a.port, address=a.address, show=a.show, websocket_origin=a.allow_websocket_origin)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core", description="anomalyscope compute core")
+    prog = "anomalyscope" if Path(sys.argv[0]).name == "anomalyscope" else "python -m anomalyscope"
+    p = argparse.ArgumentParser(
+        prog=prog, description="anomalyscope: model-agnostic dijet anomaly searches and their dashboard"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="generate events with Pythia 8 + FastJet into an EventSet")
-    g.add_argument("--process", required=True, help="see `python -m core processes`")
+    g.add_argument("--process", required=True, help="see `python -m anomalyscope processes`")
     g.add_argument("--events", type=int, required=True, help="number of events to generate (before selection)")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--out", type=Path, required=True)
@@ -515,7 +534,7 @@ def parser() -> argparse.ArgumentParser:
     l1.set_defaults(func=_cmd_l1)
 
     tr = sub.add_parser("trigger", help="train L1 anomaly triggers, take them to firmware, write the report")
-    tr.add_argument("--background", type=Path, required=True, help="zero-bias L1 sample (python -m core l1)")
+    tr.add_argument("--background", type=Path, required=True, help="zero-bias L1 sample (python -m anomalyscope l1)")
     tr.add_argument("--signal", type=Path, action="append", default=[], help="signal L1 sample (repeatable)")
     tr.add_argument("--run", type=Path, help="add the report to this Run (RUN/trigger)")
     tr.add_argument("--out", type=Path, help="or write it here")
@@ -566,7 +585,7 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--quiet", action="store_true")
     j.set_defaults(func=_cmd_injection_scan)
 
-    from core.workflows.benchmark import ALL_METHODS, BENCHMARKS, CMS_LUMINOSITY_FB, XSEC_FB
+    from anomalyscope.core.workflows.benchmark import ALL_METHODS, BENCHMARKS, CMS_LUMINOSITY_FB, XSEC_FB
 
     bm = sub.add_parser("benchmark", help="the CMS injection benchmark: our sensitivity beside the published one")
     bm.add_argument("name", choices=BENCHMARKS)
@@ -589,6 +608,18 @@ def parser() -> argparse.ArgumentParser:
     bm.add_argument("--workers", type=int, default=None)
     bm.add_argument("--quiet", action="store_true")
     bm.set_defaults(func=_cmd_benchmark)
+
+    sv = sub.add_parser(
+        "serve", help="serve the dashboard (from an installed package; a checkout may `panel serve app.py`)"
+    )
+    sv.add_argument(
+        "--run", type=Path, default=None, help="the Run to open (default: ANOMALYSCOPE_RUN, else the demo's)"
+    )
+    sv.add_argument("--port", type=int, default=5006)
+    sv.add_argument("--address", default=None, help="the address to listen on (default: localhost)")
+    sv.add_argument("--allow-websocket-origin", nargs="*", default=None, help="hosts allowed to connect (host:port)")
+    sv.add_argument("--show", action="store_true", help="open a browser")
+    sv.set_defaults(func=_cmd_serve)
 
     s = sub.add_parser("processes", help="list the processes that can be generated")
     s.set_defaults(func=_cmd_processes)

@@ -1,7 +1,7 @@
 """The built-in demo: QCD background with an LHC Olympics-like W' → X Y signal injected, at an amount the
 inclusive bump hunt does not see and an anomaly selection discovers.
 
-One command (``python -m core demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (default
+One command (``python -m anomalyscope demo``) builds it in ``$ANOMALYSCOPE_DEMO`` (default
 ``~/.cache/anomalyscope/demo``) and later calls reuse it. Contents:
 
 * ``qcd/``: QCD dijets, pTHat > 1 TeV, with the measured fully-efficient m_jj edge;
@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bumphunt.search import SearchDefinition
-from core.data import EventSet, inject
-from core.errors import InputError
-from core.generate.runner import generate_or_reuse
+from anomalyscope.core.bumphunt.search import SearchDefinition
+from anomalyscope.core.data import EventSet, inject
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.generate.runner import generate_or_reuse
 
 DEMO_VERSION = 6  # 6: all five methods and the idealized AD; W' at 3.7 TeV, injected at S/√B = 4.5 (a discovery)
 N_QCD = 60_000
@@ -119,7 +119,7 @@ def demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
     if not (demo.get("config") == demo_config(quick) and demo.get("scale") == scale and (path / "signal").exists()):
         return False
     try:
-        from core.results import Run
+        from anomalyscope.core.results import Run
 
         manifest = Run.open(path / "run").manifest
         same = manifest["eventset"]["created"] == es.schema.get("created") and "search" in manifest
@@ -199,7 +199,7 @@ def build_demo(
     # record what the demo is, for the dashboard's overview and for cache checks
     import json
 
-    from core.data.atomic import write_json_atomic
+    from anomalyscope.core.data.atomic import write_json_atomic
 
     schema = json.loads((paths["data"] / "schema.json").read_text())
     schema["demo"] = {
@@ -217,12 +217,12 @@ def build_demo(
     }
     write_json_atomic(paths["data"] / "schema.json", schema)
     del data
-    from core.methods.runner import execute
+    from anomalyscope.core.methods.runner import execute
 
     execute(_run_config(out, paths["data"], paths["run"], scale, quick), overwrite=True, progress=progress)
     if quick:
         return paths
-    from core.lund.report import add_to_run
+    from anomalyscope.core.lund.report import add_to_run
 
     n_lund = max(500, int(N_LUND * scale))
     lund = {
@@ -242,7 +242,7 @@ def prior_paths(out: Path) -> dict[str, Path]:
 
 def _run_config(out: Path, data: Path, run: Path, scale: float, quick: bool = False):
     """The demo Run's configuration (DEMO_RUN with the demo's samples filled in)."""
-    from core.methods.runner import RunConfig
+    from anomalyscope.core.methods.runner import RunConfig
 
     priors = [str(p) for p in prior_paths(out).values()]
     methods = [{"quak": {"prior": priors}} if m == "quak" else m for m in DEMO_RUN["methods"]]
@@ -264,11 +264,11 @@ def build_null_twin(out: Path | None = None, scale: float = 1.0, progress: bool 
     """The demo's background-only twin: the same QCD events, no signal injected, the same Run configuration
     (``OUT/null/run``). Its search must find no global excess: the check that the demo's discovery is the
     signal's and not the method's. Needs the demo built first."""
-    from core.methods.runner import execute
+    from anomalyscope.core.methods.runner import execute
 
     out = Path(out) if out else default_demo_dir()
     if not demo_ready(out, scale):
-        raise InputError(f"{out}: build the demo first (python -m core demo), its null twin reuses its samples")
+        raise InputError(f"{out}: build the demo first (python -m anomalyscope demo), its null twin reuses its samples")
     twin = out / "null"
     twin.mkdir(exist_ok=True)
     qcd = EventSet.open(out / "qcd")
@@ -280,7 +280,7 @@ def build_null_twin(out: Path | None = None, scale: float = 1.0, progress: bool 
 
 def _demo_pileup(run: Path, scale: float, workers, progress) -> None:
     """The trigger models' pile-up scan (⟨μ⟩ = 0, 20, 40, 60), unless the Run has it already."""
-    from core.trigger.pileup import PILEUP_FILE, pileup_study
+    from anomalyscope.core.trigger.pileup import PILEUP_FILE, pileup_study
 
     if (run / "trigger" / PILEUP_FILE).exists():
         return
@@ -299,8 +299,8 @@ def _demo_trigger(out: Path, run: Path, scale: float, workers, progress) -> None
     """L1 samples (reused when already made with the same counts) and the trigger report of the demo Run."""
     import shutil
 
-    from core.trigger.report import build_trigger_report
-    from core.trigger.samples import L1Sample, generate_l1
+    from anomalyscope.core.trigger.report import build_trigger_report
+    from anomalyscope.core.trigger.samples import L1Sample, generate_l1
 
     def sample(process: str, n: int, seed: int) -> L1Sample:
         path = out / f"l1_{process}"

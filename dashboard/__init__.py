@@ -4,6 +4,6 @@ import holoviews as hv
 
 hv.extension("bokeh", logo=False)
 
-from dashboard.export import install  # noqa: E402  (after the extension: it sets bokeh-backend defaults)
+from anomalyscope.dashboard.export import install  # noqa: E402  (after the extension: it sets bokeh-backend defaults)
 
 install()

@@ -6,15 +6,15 @@ import panel as pn
 from panel.theme import Fast as PanelFast
 from panel.viewable import Viewable
 
-from core.errors import InputError
-from dashboard import export
-from dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
-from dashboard.lund import LundView
-from dashboard.overview import Overview
-from dashboard.sensitivity import SensitivityView
-from dashboard.state import SessionState
-from dashboard.trigger import TriggerView
-from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
+from anomalyscope.core.errors import InputError
+from anomalyscope.dashboard import export
+from anomalyscope.dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
+from anomalyscope.dashboard.lund import LundView
+from anomalyscope.dashboard.overview import Overview
+from anomalyscope.dashboard.sensitivity import SensitivityView
+from anomalyscope.dashboard.state import SessionState
+from anomalyscope.dashboard.trigger import TriggerView
+from anomalyscope.dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
 
 PROJECTOR_STYLES = {"--anomalyscope-text-scale": "1.4"}
 
@@ -126,4 +126,22 @@ def build() -> pn.template.FastListTemplate:
     projector()
     return pn.template.FastListTemplate(
         title="anomalyscope", sidebar=sidebar, main=[main], sidebar_width=300, design=Fast
+    )
+
+
+EXTENSIONS = ("tabulator",)
+
+
+def serve(port: int = 5006, address: str | None = None, show: bool = False, websocket_origin=None) -> None:
+    """Serve the dashboard from the installed package (``anomalyscope serve``): one app built per browser
+    session, as ``panel serve app.py`` does from a checkout."""
+    pn.extension(*EXTENSIONS, sizing_mode="stretch_width", notifications=True)
+    pn.serve(
+        build,
+        port=port,
+        address=address,
+        show=show,
+        title="anomalyscope",
+        websocket_origin=websocket_origin,
+        threaded=False,
     )

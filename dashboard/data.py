@@ -14,14 +14,14 @@ import pandas as pd
 import panel as pn
 from scipy import stats
 
-from core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
-from core.bumphunt.significance import global_from_toys
-from core.data import EventSet
-from core.demo import default_demo_dir
-from core.errors import InputError
-from core.methods.complementarity import informative, jaccard, score_correlations
-from core.methods.events import JET_FEATURES
-from core.results import Run
+from anomalyscope.core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
+from anomalyscope.core.bumphunt.significance import global_from_toys
+from anomalyscope.core.data import EventSet
+from anomalyscope.core.demo import default_demo_dir
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
+from anomalyscope.core.methods.events import JET_FEATURES
+from anomalyscope.core.results import Run
 
 FEATURE_LABELS = {
     "msoftdrop": "m_SD [GeV]",
@@ -136,13 +136,13 @@ class RunData:
 
     def best_excesses(self) -> dict[str, dict]:
         """Per method, the largest local excess of the Run's search (local/global Z, mass, window, ε)."""
-        from core.bumphunt.search import best_excesses
+        from anomalyscope.core.bumphunt.search import best_excesses
 
         return best_excesses(self.search_result or {})
 
     def best_anomaly(self) -> tuple[str, dict] | None:
         """The data-driven method with the largest local excess, and that excess (``best_data_driven``)."""
-        from core.methods import best_data_driven
+        from anomalyscope.core.methods import best_data_driven
 
         return best_data_driven(self.best_excesses())
 

@@ -1,7 +1,7 @@
 """The Lund-reweighting tab: the control sample's Lund-plane densities and their ratio, the closure of the
 correction, and the chosen method's signal efficiency before and after reweighting with its uncertainty.
 
-Reads ``RUN/lund/`` (written by ``python -m core lund``); the data functions are pure, so tested without
+Reads ``RUN/lund/`` (written by ``python -m anomalyscope lund``); the data functions are pure, so tested without
 a browser.
 """
 
@@ -15,15 +15,15 @@ import pandas as pd
 import panel as pn
 import param
 
-from core.lund.report import LUND_DIR, LundResult, cut_efficiency
-from dashboard.data import load_run, read_when_changed
-from dashboard.views import RunView, _missing
+from anomalyscope.core.lund.report import LUND_DIR, LundResult, cut_efficiency
+from anomalyscope.dashboard.data import load_run, read_when_changed
+from anomalyscope.dashboard.views import RunView, _missing
 
 EPS_B_GRID = np.logspace(-3, 0, 31)
 
 
 def lund_result(run_path: str) -> LundResult | None:
-    """The Run's Lund reweighting, re-read when it changes (``python -m core lund`` while the server runs)."""
+    """The Run's Lund reweighting, re-read when it changes (``python -m anomalyscope lund`` while the server runs)."""
     return read_when_changed(Path(run_path) / LUND_DIR / "report.json", LundResult.of_run, run_path)
 
 
@@ -70,7 +70,7 @@ class LundView(RunView):
         res = self._result()
         if res is None:
             return _missing(
-                "No Lund-plane reweighting in this Run. Add it with `python -m core lund --run RUN --data D --sim S`"
+                "No Lund-plane reweighting in this Run. Add it with `python -m anomalyscope lund --run RUN --data D --sim S`"
                 " (see README, 'Lund-plane reweighting')."
             )
         b = res.ratio.binning

@@ -7,11 +7,11 @@ import numpy as np
 import panel as pn
 import param
 
-from core.bumphunt.histogram import poisson_interval
-from core.bumphunt.search import SearchDefinition
-from core.errors import InputError
-from dashboard.data import cached_spectra, event_columns, load_run, open_eventset
-from dashboard.state import SessionState
+from anomalyscope.core.bumphunt.histogram import poisson_interval
+from anomalyscope.core.bumphunt.search import SearchDefinition
+from anomalyscope.core.errors import InputError
+from anomalyscope.dashboard.data import cached_spectra, event_columns, load_run, open_eventset
+from anomalyscope.dashboard.state import SessionState
 
 
 class Overview(pn.viewable.Viewer):
@@ -23,7 +23,7 @@ class Overview(pn.viewable.Viewer):
             es = open_eventset(self.state.eventset_path)
         except InputError as exc:
             return pn.pane.Alert(
-                f"**No EventSet loaded.** {exc}\n\nBuild the demo with `python -m core demo`, or set "
+                f"**No EventSet loaded.** {exc}\n\nBuild the demo with `python -m anomalyscope demo`, or set "
                 "`ANOMALYSCOPE_EVENTSET=/path/to/eventset` before `panel serve app.py`.",
                 alert_type="warning",
             )
@@ -107,7 +107,7 @@ class Overview(pn.viewable.Viewer):
             where = f"window {s['window']}, ε = {s['eff']:g}" if s.get("window") else "no cut"
             return f"**{s['method']}** ({where}): local **{z:.1f}σ** at {mass:.0f} GeV", z
 
-        from core.methods import best_data_driven
+        from anomalyscope.core.methods import best_data_driven
 
         g = res.get("global") or {}
         excesses = rd.best_excesses()

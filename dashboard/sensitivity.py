@@ -1,7 +1,7 @@
 """The sensitivity plot of an injection scan: median local Z at the signal mass against the injected
 signal, per method, with the 3σ and 5σ lines and the table of 3σ/5σ amounts and improvement factors —
 the plot the CMS talks show. Shown for a Run that is part of a scan (``injection_scan.json`` in the Run's
-directory or the one above it, as ``python -m core injection-scan`` writes them)."""
+directory or the one above it, as ``python -m anomalyscope injection-scan`` writes them)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pandas as pd
 import panel as pn
 import param
 
-from core.data.versioned import read_optional_json
-from dashboard.data import read_when_changed
-from dashboard.state import SessionState
+from anomalyscope.core.data.versioned import read_optional_json
+from anomalyscope.dashboard.data import read_when_changed
+from anomalyscope.dashboard.state import SessionState
 
 SCAN_FILE = "injection_scan.json"
 COLORS = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -86,7 +86,7 @@ class SensitivityView(pn.viewable.Viewer):
         scan = read_when_changed(path, load_scan, str(path)) if path else None
         if not scan:
             return pn.pane.Alert(
-                "**No injection scan for this Run.** `python -m core injection-scan --config scan.yaml` re-trains "
+                "**No injection scan for this Run.** `python -m anomalyscope injection-scan --config scan.yaml` re-trains "
                 "every method at several injected signal amounts (several draws each) and writes "
                 "`injection_scan.json` beside its Runs; open one of them to see the sensitivity plot here.",
                 alert_type="info",

@@ -1,4 +1,4 @@
-"""The trigger tab: a Run's L1 anomaly-trigger report (``RUN/trigger``, from ``python -m core trigger``):
+"""The trigger tab: a Run's L1 anomaly-trigger report (``RUN/trigger``, from ``python -m anomalyscope trigger``):
 resources and latency with how each number was obtained, bit-exactness of the firmware, rate against
 threshold, each signal's efficiency against rate, and the published AXOL1TL / CICADA figures beside ours."""
 
@@ -12,11 +12,11 @@ import pandas as pd
 import panel as pn
 import param
 
-from core.trigger.pileup import PILEUP_FILE, load_pileup
-from core.trigger.rates import tail_curve
-from core.trigger.report import REPORT, TRIGGER_DIR, load_report
-from dashboard.data import read_when_changed
-from dashboard.views import PALETTE, RunView, _missing
+from anomalyscope.core.trigger.pileup import PILEUP_FILE, load_pileup
+from anomalyscope.core.trigger.rates import tail_curve
+from anomalyscope.core.trigger.report import REPORT, TRIGGER_DIR, load_report
+from anomalyscope.dashboard.data import read_when_changed
+from anomalyscope.dashboard.views import PALETTE, RunView, _missing
 
 MODEL_NAMES = {"axol1tl": "AXOL1TL-like (objects, VAE encoder)", "cicada": "CICADA-like (regions, student)"}
 
@@ -152,8 +152,8 @@ class TriggerView(RunView):
         rep = trigger_report(self.state.run_path)
         if rep is None:
             return _missing(
-                "No trigger report in this Run. Make L1 samples (`python -m core l1 --process minbias ...`, and "
-                "signals) and run `python -m core trigger --run RUN --background ... --signal ...` (see README)."
+                "No trigger report in this Run. Make L1 samples (`python -m anomalyscope l1 --process minbias ...`, and "
+                "signals) and run `python -m anomalyscope trigger --run RUN --background ... --signal ...` (see README)."
             )
         m = rep["models"][self.model]
         ph = m["physics"]
@@ -241,7 +241,7 @@ class TriggerView(RunView):
         pu = pileup_study(self.state.run_path)
         if pu is None:
             return pn.pane.Markdown(
-                "**Pile-up**: no study in this Run — `python -m core trigger-pileup --report RUN/trigger` scans "
+                "**Pile-up**: no study in this Run — `python -m anomalyscope trigger-pileup --report RUN/trigger` scans "
                 "⟨μ⟩ with these models."
             )
         m = pu["models"][self.model]

@@ -16,10 +16,10 @@ from bokeh.palettes import Category20_20
 from holoviews import streams
 from holoviews.operation.datashader import rasterize
 
-from core.bumphunt import poisson_interval
-from core.data import CONSTITUENT_CLASSES
-from core.errors import InputError
-from dashboard.data import (
+from anomalyscope.core.bumphunt import poisson_interval
+from anomalyscope.core.data import CONSTITUENT_CLASSES
+from anomalyscope.core.errors import InputError
+from anomalyscope.dashboard.data import (
     FEATURE_LABELS,
     cached_spectra,
     correlation_matrix,
@@ -29,7 +29,7 @@ from dashboard.data import (
     top_events,
     top_overlap,
 )
-from dashboard.state import SessionState
+from anomalyscope.dashboard.state import SessionState
 
 PALETTE = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
 CLASS_NAMES = CONSTITUENT_CLASSES  # -1 "unknown": LHCO hadrons, PF candidates without a PDG id
@@ -257,8 +257,8 @@ class SpectraView(RunView):
             if "scores no event" in str(exc):
                 return _missing(str(exc))
             return _missing(
-                f"**No Run loaded.** {exc}\n\nBuild one with `python -m core demo` or "
-                "`python -m core run --config run.yaml`, then set `ANOMALYSCOPE_RUN`."
+                f"**No Run loaded.** {exc}\n\nBuild one with `python -m anomalyscope demo` or "
+                "`python -m anomalyscope run --config run.yaml`, then set `ANOMALYSCOPE_RUN`."
             )
         return pn.Column(
             self._heading,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.features import Selection
-from core.generate import generate
+from anomalyscope.core.features import Selection
+from anomalyscope.core.generate import generate
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +30,8 @@ def small_run(tmp_path_factory, qcd_es, signal_es):
     """A Run of cheap methods on QCD with 40 injected W' events."""
     import yaml
 
-    from core.data import inject
-    from core.methods.runner import execute, load_config
+    from anomalyscope.core.data import inject
+    from anomalyscope.core.methods.runner import execute, load_config
 
     d = tmp_path_factory.mktemp("run")
     inject(qcd_es, signal_es, 40, d / "data", seed=1, remainder=d / "signal")
@@ -65,7 +65,7 @@ def lund_control(tmp_path_factory):
 @pytest.fixture(scope="session")
 def l1_samples(tmp_path_factory):
     """Zero-bias (minimum-bias) and H → aa → 4b L1-trigger samples: 10k events, the bit-exactness minimum."""
-    from core.trigger.samples import L1Sample, generate_l1
+    from anomalyscope.core.trigger.samples import L1Sample, generate_l1
 
     d = tmp_path_factory.mktemp("l1")
     bg = generate_l1("minbias", 10_000, 3, d / "minbias", workers=2, chunk_size=2500, progress=False)
@@ -78,7 +78,7 @@ def l1_samples(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trigger_report(l1_samples, tmp_path_factory):
     """A trigger report (3 training epochs, no yosys) and its directory (under "_path")."""
-    from core.trigger.report import build_trigger_report, load_report
+    from anomalyscope.core.trigger.report import build_trigger_report, load_report
 
     bg, sig, big = l1_samples
     out = tmp_path_factory.mktemp("trig") / "trigger"
@@ -91,7 +91,7 @@ def trigger_pileup(trigger_report, tmp_path_factory):
     """A copy of the trigger report with a pile-up study at <mu> = 0 and 30 (1000 crossings, pool of 1500)."""
     import shutil
 
-    from core.trigger.pileup import pileup_study
+    from anomalyscope.core.trigger.pileup import pileup_study
 
     out = tmp_path_factory.mktemp("trig_pu") / "trigger"
     shutil.copytree(trigger_report["_path"], out)

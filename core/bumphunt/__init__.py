@@ -1,10 +1,10 @@
 """The bump hunt: m_jj spectra, dijet-function fits, the search (selections, scans, look-elsewhere),
 sensitivity and limits."""
 
-from core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
-from core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum, poisson_interval
-from core.bumphunt.limits import cls_limit
-from core.bumphunt.search import (
+from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
+from anomalyscope.core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum, poisson_interval
+from anomalyscope.core.bumphunt.limits import cls_limit
+from anomalyscope.core.bumphunt.search import (
     BumpHunt,
     ScoreTable,
     Search,
@@ -14,8 +14,8 @@ from core.bumphunt.search import (
     search_of_eventset,
     signal_model_from_eventsets,
 )
-from core.bumphunt.signal import SignalModel, fit_signal_shape
-from core.bumphunt.significance import discovery_sensitivity, global_significance, local_significance
+from anomalyscope.core.bumphunt.signal import SignalModel, fit_signal_shape
+from anomalyscope.core.bumphunt.significance import discovery_sensitivity, global_significance, local_significance
 
 __all__ = [
     "BackgroundFit",

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.bumphunt.functions import Quadrature
+from anomalyscope.core.bumphunt.functions import Quadrature
 
 if TYPE_CHECKING:
-    from core.bumphunt.fit import BackgroundFit
+    from anomalyscope.core.bumphunt.fit import BackgroundFit
 
 N_ITER = 40
 N_HALVINGS = 12

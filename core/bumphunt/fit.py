@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from core.bumphunt.functions import (
+from anomalyscope.core.bumphunt.functions import (
     ORDERS,
     SQRT_S,
     Quadrature,
@@ -23,8 +23,8 @@ from core.bumphunt.functions import (
     linear_start,
     p0_from_total,
 )
-from core.bumphunt.histogram import Spectrum
-from core.errors import InputError
+from anomalyscope.core.bumphunt.histogram import Spectrum
+from anomalyscope.core.errors import InputError
 
 MIN_EVENTS = 20
 MAX_SHAPE_PARAMETER = 500.0  # |p_k| beyond this the dijet function is degenerate (fits empty tails exactly)
@@ -118,7 +118,7 @@ def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int 
     a log-linear fit through a few low-mass bins can extrapolate to a *rising* function, from which the
     fitter cannot find the falling one (seen: 24 events, a fit that put them all in the last bin).
     """
-    from core.bumphunt.fastfit import design, fisher_information, fit_batch
+    from anomalyscope.core.bumphunt.fastfit import design, fisher_information, fit_batch
 
     if order not in ORDERS:
         raise FitError(f"fit: order must be one of {ORDERS}, got {order}")

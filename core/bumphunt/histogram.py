@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import hist
 import numpy as np
 
-from core.errors import InputError
+from anomalyscope.core.errors import InputError
 
 # Bin edges [GeV] of the CMS dijet resonance searches: widths track the dijet mass resolution (≈ 4% of m).
 CMS_DIJET_EDGES = np.array(

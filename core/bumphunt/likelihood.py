@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from iminuit import Minuit
 
-from core.bumphunt.fit import BackgroundFit, FitError, poisson_deviance
-from core.bumphunt.functions import Quadrature, expected_counts
+from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, poisson_deviance
+from anomalyscope.core.bumphunt.functions import Quadrature, expected_counts
 
 
 class FixedBackground:

@@ -20,8 +20,8 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import brentq
 
-from core.bumphunt.fit import FitError
-from core.bumphunt.likelihood import ProfileLikelihood
+from anomalyscope.core.bumphunt.fit import FitError
+from anomalyscope.core.bumphunt.likelihood import ProfileLikelihood
 
 BANDS = (-2, -1, 0, 1, 2)
 

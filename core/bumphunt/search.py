@@ -29,26 +29,26 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from core.bumphunt.fastfit import signed_z
-from core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
-from core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum
-from core.bumphunt.selection import (
+from anomalyscope.core.bumphunt.fastfit import signed_z
+from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
+from anomalyscope.core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum
+from anomalyscope.core.bumphunt.selection import (
     check_efficiencies,
     curve_threshold,
     outside_sr_coefficients,
     select,
     sideband_threshold,
 )
-from core.bumphunt.signal import SignalModel
-from core.bumphunt.significance import (
+from anomalyscope.core.bumphunt.signal import SignalModel
+from anomalyscope.core.bumphunt.significance import (
     GlobalSignificance,
     ScanResult,
     global_from_toys,
     local_significance,
     scan_masses,
 )
-from core.bumphunt.windows import MODES, Window, assign, make_windows, usable_windows
-from core.errors import InputError
+from anomalyscope.core.bumphunt.windows import MODES, Window, assign, make_windows, usable_windows
+from anomalyscope.core.errors import InputError
 
 FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
 FIT_START_MAX_STEPS = 8
@@ -188,7 +188,7 @@ def deviance_pvalue(fit: BackgroundFit) -> float:
 def extrapolate(fit: BackgroundFit, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A background fit's expected counts in other bins, and their uncertainty from the fit's
     covariance (linear propagation with a numerical Jacobian)."""
-    from core.bumphunt.functions import Quadrature, bin_integrals
+    from anomalyscope.core.bumphunt.functions import Quadrature, bin_integrals
 
     q = Quadrature(edges)
     theta = np.concatenate([[fit.total], fit.shape])
@@ -557,7 +557,7 @@ def search_of_eventset(es, definition: SearchDefinition | None = None) -> Search
 
 def signal_model_from_eventsets(signals: list, kind: str = "dscb", deta_max: float = SearchDefinition.deta_max):
     """Fit each signal sample's m_jj at its generated resonance mass (``mA`` in its schema)."""
-    from core.bumphunt.signal import fit_signal_shape
+    from anomalyscope.core.bumphunt.signal import fit_signal_shape
 
     shapes = []
     for es in signals:
@@ -602,8 +602,8 @@ class BumpHunt:
 
 def bump_hunt(spec: Spectrum, signal: SignalModel | None = None, with_limit: bool = True, search: Search | None = None):
     """F-test fit, local scan and the CLs limit at the largest excess of one spectrum."""
-    from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
-    from core.bumphunt.limits import cls_limit
+    from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
+    from anomalyscope.core.bumphunt.limits import cls_limit
 
     signal = signal or (search.definition.signal if search else SignalModel.gaussian())
     ft = search.fit(spec) if search else f_test(spec)

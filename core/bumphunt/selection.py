@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from core.errors import InputError
+from anomalyscope.core.errors import InputError
 
 DEGREE = 2
 M_REF = 3000.0

@@ -14,7 +14,7 @@ import numpy as np
 from iminuit import Minuit
 from iminuit.cost import UnbinnedNLL
 
-from core.errors import InputError
+from anomalyscope.core.errors import InputError
 
 KINDS = ("gauss", "dscb")
 PARAMS = {"gauss": ("mu", "sigma"), "dscb": ("mu", "sigma", "alpha_l", "n_l", "alpha_r", "n_r")}

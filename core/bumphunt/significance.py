@@ -8,11 +8,11 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import brentq
 
-from core.bumphunt.fastfit import signed_z
-from core.bumphunt.fit import BackgroundFit, FitError, fit_background
-from core.bumphunt.histogram import Spectrum
-from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
-from core.bumphunt.signal import SignalModel
+from anomalyscope.core.bumphunt.fastfit import signed_z
+from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, fit_background
+from anomalyscope.core.bumphunt.histogram import Spectrum
+from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
+from anomalyscope.core.bumphunt.signal import SignalModel
 
 
 def z_to_p(z):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import InputError
+from anomalyscope.core.errors import InputError
 
 CMS_BINNINGS = {
     "A": (1450, 1650, 2017, 2465, 3013, 3682, 4500, 5500, 8000),

@@ -1,6 +1,6 @@
 """Event storage: the EventSet (parquet + schema.json) and its selections and mixing."""
 
-from core.data.eventset import (
+from anomalyscope.core.data.eventset import (
     CONSTITUENT_CLASSES,
     SCHEMA_VERSION,
     EventSet,

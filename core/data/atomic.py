@@ -62,7 +62,7 @@ def publish_dir(tmp_dir: Path, final: Path, overwrite: bool = False) -> None:
     tmp_dir, final = Path(tmp_dir), Path(final)
     if final.exists():
         if not overwrite:
-            from core.errors import InputError
+            from anomalyscope.core.errors import InputError
 
             raise InputError(f"{final}: already exists (pass --overwrite to replace it)")
         trash = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -88,7 +88,7 @@ def staging_dir(final: Path):
 
 def check_writable_dir(path: Path) -> None:
     """Fail early, with the path named, if output cannot be written there (tries a real write)."""
-    from core.errors import InputError
+    from anomalyscope.core.errors import InputError
 
     path = Path(path)
     if path.exists() and not path.is_dir():

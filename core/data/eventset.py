@@ -22,9 +22,9 @@ import awkward as ak
 import numpy as np
 import pyarrow.parquet as pq
 
-from core.data.atomic import publish_dir, staging_dir, write_json_atomic
-from core.data.versioned import read_versioned_json
-from core.errors import InputError
+from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from anomalyscope.core.data.versioned import read_versioned_json
+from anomalyscope.core.errors import InputError
 
 SCHEMA_VERSION = 1
 ROW_GROUP_ROWS = 5000  # parquet row groups: one event (the event display) is read without its whole file

@@ -26,10 +26,10 @@ from typing import Sequence
 
 import awkward as ak
 import numpy as np
-from core.data.atomic import check_writable_dir, write_json_atomic
-from core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
-from core.data.jobs import is_done, open_job_dir, read_stats, run_chunks, stats_file
-from core.errors import InputError, InputWarning
+from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
+from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
+from anomalyscope.core.data.jobs import is_done, open_job_dir, read_stats, run_chunks, stats_file
+from anomalyscope.core.errors import InputError, InputWarning
 
 DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
 

@@ -24,8 +24,8 @@ from typing import Callable, Protocol, Sequence
 
 from tqdm.auto import tqdm
 
-from core.data.atomic import write_json_atomic
-from core.errors import InputError, short_message
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.errors import InputError, short_message
 
 SCHEDULER_HELP = "'local' (a Dask LocalCluster, the default), 'none' (this process) or tcp://host:port of a cluster"
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from core.data.atomic import temp_sibling
-from core.data.eventset import UNKNOWN_PROCESS, EventSet
-from core.errors import InputError, row_list, short_message
-from core.features.jets import Selection, event_record, leading_dijets, particles_from_ptetaphi
+from anomalyscope.core.data.atomic import temp_sibling
+from anomalyscope.core.data.eventset import UNKNOWN_PROCESS, EventSet
+from anomalyscope.core.errors import InputError, row_list, short_message
+from anomalyscope.core.features.jets import Selection, event_record, leading_dijets, particles_from_ptetaphi
 
 N_HADRONS = 700
 N_COLUMNS = 3 * N_HADRONS  # 2100

@@ -20,10 +20,10 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from core.data.atomic import temp_sibling
-from core.data.eventset import UNKNOWN_PROCESS, EventSet
-from core.errors import InputError, row_list, short_message
-from core.features.jets import (
+from anomalyscope.core.data.atomic import temp_sibling
+from anomalyscope.core.data.eventset import UNKNOWN_PROCESS, EventSet
+from anomalyscope.core.errors import InputError, row_list, short_message
+from anomalyscope.core.features.jets import (
     Selection,
     four_vectors,
     jet_features,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.errors import InputError
+from anomalyscope.core.errors import InputError
 
 
 def read_versioned_json(

@@ -1,5 +1,5 @@
 """Jets and features: clustering, the dijet preselection, substructure, Lund plane, b-tag."""
 
-from core.features.jets import MAX_CONSTITUENTS, Selection, event_record, leading_dijets
+from anomalyscope.core.features.jets import MAX_CONSTITUENTS, Selection, event_record, leading_dijets
 
 __all__ = ["MAX_CONSTITUENTS", "Selection", "event_record", "leading_dijets"]

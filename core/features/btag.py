@@ -33,7 +33,7 @@ def hadron_flavour_of_pid(pid: np.ndarray) -> np.ndarray:
 
 def jet_flavour(jet_eta: np.ndarray, jet_phi: np.ndarray, hadrons: ak.Array, radius: float) -> np.ndarray:
     """hadrons: one list per jet of heavy-flavour hadrons {eta, phi, pt, flavour}."""
-    from core.features.jets import delta_r  # jets imports this module
+    from anomalyscope.core.features.jets import delta_r  # jets imports this module
 
     near = (delta_r(hadrons.eta, hadrons.phi, jet_eta, jet_phi) < radius) & (hadrons.pt > HADRON_PT_MIN)
     best = ak.max(ak.where(near, hadrons.flavour, 0), axis=1)

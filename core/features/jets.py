@@ -14,7 +14,7 @@ import awkward as ak
 import fastjet
 import numpy as np
 
-from core.features.btag import btag_score, jet_flavour
+from anomalyscope.core.features.btag import btag_score, jet_flavour
 
 MAX_CONSTITUENTS = 100
 

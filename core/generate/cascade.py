@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.generate.processes import QQ, Decay
+from anomalyscope.core.generate.processes import QQ, Decay
 
 QUARK_MASS = {1: 0.0, 2: 0.0, 3: 0.0, 4: 1.5, 5: 4.8, 6: 173.0}
 NEUTRAL_QQ = (1, 2, 3, 4, 5)

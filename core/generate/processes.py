@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.errors import InputError
+from anomalyscope.core.errors import InputError
 
 SQRT_S = 13000.0
 

@@ -21,14 +21,14 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from core.data.atomic import check_writable_dir, write_json_atomic
-from core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
-from core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
-from core.errors import InputError
-from core.features.btag import hadron_flavour_of_pid
-from core.features.jets import Selection, event_record, leading_dijets
-from core.generate.detector import DetectorModel, apply_detector, truth_particles
-from core.generate.processes import (
+from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
+from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
+from anomalyscope.core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.features.btag import hadron_flavour_of_pid
+from anomalyscope.core.features.jets import Selection, event_record, leading_dijets
+from anomalyscope.core.generate.detector import DetectorModel, apply_detector, truth_particles
+from anomalyscope.core.generate.processes import (
     SQRT_S,
     Model,
     get_model,
@@ -37,7 +37,7 @@ from core.generate.processes import (
     production_settings,
     tune_settings,
 )
-from core.generate.turn_on import measure_edge
+from anomalyscope.core.generate.turn_on import measure_edge
 
 PYTHIA_SEED_MAX = 900_000_000
 # calibration sample thresholds, as fractions of the sample's generator thresholds
@@ -96,7 +96,7 @@ def _versions() -> dict:
     import fastjet
     import pythia8mc
 
-    from core import __version__
+    from anomalyscope.core import __version__
 
     return {
         "anomalyscope": __version__,
@@ -135,7 +135,7 @@ def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Gener
         info = py.infoPython()
         return batch, info.sigmaGen() * 1e9, info.sigmaErr() * 1e9, False
 
-    from core.generate.cascade import CascadeBuilder, production_lines, write_lhef
+    from anomalyscope.core.generate.cascade import CascadeBuilder, production_lines, write_lhef
 
     prod = _pythia(production_settings(model, m), task.seed)
     incoming, a_line, scale = production_lines(prod, task.n_events)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.data.eventset import EventSet
-from core.lund.control import ControlSelection, control_subjets, fit_ratio
-from core.lund.ratio import LundBinning, LundCounts, LundRatio
-from core.lund.subjets import Subjets
-from core.lund.weights import N_TOYS, LundWeights
+from anomalyscope.core.data.eventset import EventSet
+from anomalyscope.core.lund.control import ControlSelection, control_subjets, fit_ratio
+from anomalyscope.core.lund.ratio import LundBinning, LundCounts, LundRatio
+from anomalyscope.core.lund.subjets import Subjets
+from anomalyscope.core.lund.weights import N_TOYS, LundWeights
 
 OBSERVABLES = {
     "tau21": ("τ21", np.linspace(0.0, 1.0, 21)),

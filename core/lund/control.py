@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 import awkward as ak
 import numpy as np
 
-from core.data.eventset import EventSet
-from core.errors import InputError
-from core.lund.ratio import LundBinning, LundCounts, LundRatio
-from core.lund.subjets import MAX_PRONGS, Subjets, eventset_jets, prongs_in_jets, recluster
-from core.lund.weights import LundWeights
+from anomalyscope.core.data.eventset import EventSet
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.lund.ratio import LundBinning, LundCounts, LundRatio
+from anomalyscope.core.lund.subjets import MAX_PRONGS, Subjets, eventset_jets, prongs_in_jets, recluster
+from anomalyscope.core.lund.weights import LundWeights
 
 MATCH_DR = 0.2  # quark–subjet matching radius
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.atomic import write_json_atomic
-from core.errors import InputError
-from core.lund.subjets import Subjets
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.lund.subjets import Subjets
 
 RATIO_MIN, RATIO_MAX = 0.1, 10.0
 FORMAT = "anomalyscope.lund_ratio/1"

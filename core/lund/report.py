@@ -22,13 +22,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.data.atomic import publish_dir, staging_dir, write_json_atomic
-from core.data.eventset import EventSet
-from core.errors import InputError
-from core.lund.closure import closure_study
-from core.lund.control import ControlSelection, event_weights, fit_ratio
-from core.lund.ratio import LundBinning, LundRatio
-from core.lund.weights import N_TOYS, weighted_efficiency
+from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from anomalyscope.core.data.eventset import EventSet
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.lund.closure import closure_study
+from anomalyscope.core.lund.control import ControlSelection, event_weights, fit_ratio
+from anomalyscope.core.lund.ratio import LundBinning, LundRatio
+from anomalyscope.core.lund.weights import N_TOYS, weighted_efficiency
 
 LUND_DIR = "lund"
 
@@ -44,7 +44,7 @@ def add_to_run(
     n_toys: int = N_TOYS,
 ) -> Path:
     """Measure the ratio, run the closure study and weigh the Run's signal events; write RUN/lund/."""
-    from core.results import Run
+    from anomalyscope.core.results import Run
 
     run = Run.open(run_path)
     signal_path = run.config.get("signal")
@@ -124,7 +124,7 @@ class LundResult:
 def cut_efficiency(lund: "LundResult", scores: np.ndarray, signal: dict, method: str, eps_b: float) -> dict:
     """Signal efficiency, before and after reweighting, of a cut on ``method``'s score at the (1 − ε_B)
     quantile of the Run's scores (``scores``: the Run's events; ``signal``: its signal_scores table)."""
-    from core.bumphunt.selection import select
+    from anomalyscope.core.bumphunt.selection import select
 
     thr = float(np.nanquantile(scores, 1.0 - eps_b))
     passed = select(signal[method], thr)

@@ -17,9 +17,9 @@ import awkward as ak
 import fastjet
 import numpy as np
 
-from core.data.eventset import EventSet
-from core.errors import InputError
-from core.features.jets import delta_r, gather, pt_eta_phi
+from anomalyscope.core.data.eventset import EventSet
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.features.jets import delta_r, gather, pt_eta_phi
 
 MAX_PRONGS = 6
 # subjet categories (per subjet), as the paper separates them for the uncertainties

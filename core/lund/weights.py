@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from core.lund.ratio import LundRatio
-from core.lund.subjets import SHARED, UNMATCHED, Subjets
+from anomalyscope.core.lund.ratio import LundRatio
+from anomalyscope.core.lund.subjets import SHARED, UNMATCHED, Subjets
 
 N_TOYS = 100
 TOY_BLOCK = 20

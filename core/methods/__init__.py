@@ -1,11 +1,11 @@
 """Anomaly-detection methods behind one interface (fit / score / save / load), scored out of fold."""
 
-from core.methods.cathode import Cathode, CathodeB
-from core.methods.cwola import CWoLa
-from core.methods.quak import QUAK
-from core.methods.references import IAD, CutTau21, CutTau32, Inclusive, Supervised
-from core.methods.tnt import TagNTrain
-from core.methods.vae_qr import VAEQR
+from anomalyscope.core.methods.cathode import Cathode, CathodeB
+from anomalyscope.core.methods.cwola import CWoLa
+from anomalyscope.core.methods.quak import QUAK
+from anomalyscope.core.methods.references import IAD, CutTau21, CutTau32, Inclusive, Supervised
+from anomalyscope.core.methods.tnt import TagNTrain
+from anomalyscope.core.methods.vae_qr import VAEQR
 
 REGISTRY = {
     cls.name: cls

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from core.bumphunt.search import SearchDefinition
-from core.bumphunt.windows import Window, own_window_score
-from core.errors import InputError
-from core.methods.events import Events
+from anomalyscope.core.bumphunt.search import SearchDefinition
+from anomalyscope.core.bumphunt.windows import Window, own_window_score
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.events import Events
 
 
 @dataclass

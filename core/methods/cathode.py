@@ -26,10 +26,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import gaussian_kde
 
-from core.errors import InputError
-from core.methods.events import Events
-from core.methods.flow import DensityFlow, FlowConfig
-from core.methods.references import WindowedClassifier
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.events import Events
+from anomalyscope.core.methods.flow import DensityFlow, FlowConfig
+from anomalyscope.core.methods.references import WindowedClassifier
 
 FEATURE_SETS = ("cms", "lhco")
 MIN_SIDEBAND = 200  # sideband events a flow needs

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.methods.device import DEVICE
+from anomalyscope.core.methods.device import DEVICE
 
 
 def mlp(n_in: int, hidden=(64, 32, 16, 4), n_out: int = 1) -> nn.Sequential:

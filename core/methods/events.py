@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import awkward as ak
 import numpy as np
 
-from core.data import EventSet
-from core.errors import InputError
+from anomalyscope.core.data import EventSet
+from anomalyscope.core.errors import InputError
 
 JET_FEATURES = ("msoftdrop", "tau21", "tau32", "tau43", "n_constituents", "lepton_fraction", "btag")
 LOG_FEATURES = ("msoftdrop", "n_constituents")  # heavy-tailed: classifiers see log(1 + x)

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import zuko
 
-from core.methods.classifier import EarlyStopping
-from core.methods.device import DEVICE
+from anomalyscope.core.methods.classifier import EarlyStopping
+from anomalyscope.core.methods.device import DEVICE
 
 ALPHA = 1e-3
 MARGIN = 0.01

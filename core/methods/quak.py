@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data import EventSet, signal_processes
-from core.errors import InputError
-from core.methods.base import Context, Method
-from core.methods.cathode import mass_ordered
-from core.methods.events import Events
-from core.methods.flow import DensityFlow, FlowConfig
+from anomalyscope.core.data import EventSet, signal_processes
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.base import Context, Method
+from anomalyscope.core.methods.cathode import mass_ordered
+from anomalyscope.core.methods.events import Events
+from anomalyscope.core.methods.flow import DensityFlow, FlowConfig
 
 FEATURES = ("msoftdrop", "tau21", "tau32", "tau43", "btag")
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.bumphunt.windows import own_window_score
-from core.errors import InputError
-from core.methods.base import Context, Method
-from core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
-from core.methods.events import Events
+from anomalyscope.core.bumphunt.windows import own_window_score
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.base import Context, Method
+from anomalyscope.core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
+from anomalyscope.core.methods.events import Events
 
 MIN_TRAIN = 50  # samples a windowed classifier needs in a window, both classes together
 MIN_PER_CLASS = 20

@@ -1,4 +1,4 @@
-"""`python -m core run --config run.yaml`: train the configured methods on an EventSet and write a Run.
+"""`python -m anomalyscope run --config run.yaml`: train the configured methods on an EventSet and write a Run.
 
 Everything that can be wrong with the configuration is checked before any training starts.
 """
@@ -12,19 +12,19 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from core import __version__
-from core.bumphunt.search import ScoreTable, SearchDefinition
-from core.bumphunt.windows import assign
-from core.data import EventSet, signal_processes
-from core.data.versioned import read_yaml_mapping
-from core.errors import InputError
-from core.methods import REGISTRY
-from core.methods.base import Context, run_out_of_fold
-from core.methods.complementarity import complementarity
-from core.methods.device import DEVICE
-from core.methods.evaluate import performance
-from core.methods.events import Events
-from core.results import Run, write_run
+from anomalyscope.core import __version__
+from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition
+from anomalyscope.core.bumphunt.windows import assign
+from anomalyscope.core.data import EventSet, signal_processes
+from anomalyscope.core.data.versioned import read_yaml_mapping
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods import REGISTRY
+from anomalyscope.core.methods.base import Context, run_out_of_fold
+from anomalyscope.core.methods.complementarity import complementarity
+from anomalyscope.core.methods.device import DEVICE
+from anomalyscope.core.methods.evaluate import performance
+from anomalyscope.core.methods.events import Events
+from anomalyscope.core.results import Run, write_run
 
 MOVED_TO_SEARCH = {
     "windows": "windows",

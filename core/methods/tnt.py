@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.errors import InputError
-from core.methods.base import Context
-from core.methods.classifier import EarlyStopping, Standardizer
-from core.methods.device import DEVICE
-from core.methods.events import Events
-from core.methods.references import WindowedClassifier
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.base import Context
+from anomalyscope.core.methods.classifier import EarlyStopping, Standardizer
+from anomalyscope.core.methods.device import DEVICE
+from anomalyscope.core.methods.events import Events
+from anomalyscope.core.methods.references import WindowedClassifier
 
 
 class JetAutoencoder:

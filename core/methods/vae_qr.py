@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.errors import InputError
-from core.methods.base import Context, Method
-from core.methods.classifier import EarlyStopping
-from core.methods.device import DEVICE
-from core.methods.events import Events
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.base import Context, Method
+from anomalyscope.core.methods.classifier import EarlyStopping
+from anomalyscope.core.methods.device import DEVICE
+from anomalyscope.core.methods.events import Events
 
 COMBINE = {"min": np.min, "max": np.max, "sum": np.sum}
 

@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
-from core.data.versioned import read_optional_json, read_versioned_json
-from core.errors import InputError
+from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
+from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
+from anomalyscope.core.errors import InputError
 
 RUN_VERSION = 1
 REQUIRED = ("manifest.json", "scores.parquet", "config.yaml")
@@ -115,8 +115,8 @@ class Run:
 
     def search(self):
         """The search this Run was made with (definition, fit start and windows as resolved then)."""
-        from core.bumphunt.search import Search, SearchDefinition
-        from core.bumphunt.windows import Window
+        from anomalyscope.core.bumphunt.search import Search, SearchDefinition
+        from anomalyscope.core.bumphunt.windows import Window
 
         d = self.manifest.get("search")
         if not isinstance(d, dict) or "definition" not in d:
@@ -134,7 +134,7 @@ class Run:
 
     def table(self):
         """The per-event scores as the search reads them."""
-        from core.bumphunt.search import ScoreTable
+        from anomalyscope.core.bumphunt.search import ScoreTable
 
         return ScoreTable.from_run(self)
 

@@ -36,7 +36,7 @@ def _keras():
     import keras
 
     if keras.backend.backend() != "torch":
-        raise RuntimeError("core.trigger needs KERAS_BACKEND=torch (set before keras is imported)")
+        raise RuntimeError("anomalyscope.core.trigger needs KERAS_BACKEND=torch (set before keras is imported)")
     # float64: Keras then evaluates the quantised networks exactly (a 252-input layer accumulates more bits
     # than float32's 24-bit mantissa holds; in float32 a few events differ from the firmware in the last bits)
     keras.config.set_floatx("float64")

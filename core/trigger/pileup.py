@@ -22,13 +22,13 @@ import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from core.data.atomic import write_json_atomic
-from core.data.versioned import read_optional_json
-from core.errors import InputError
-from core.trigger.l1 import l1_objects, network_inputs, region_image
-from core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, trigger_threshold
-from core.trigger.report import REPORT, load_report
-from core.trigger.samples import L1Chunk, overlay, particles_chunk
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.data.versioned import read_optional_json
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.trigger.l1 import l1_objects, network_inputs, region_image
+from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, trigger_threshold
+from anomalyscope.core.trigger.report import REPORT, load_report
+from anomalyscope.core.trigger.samples import L1Chunk, overlay, particles_chunk
 
 PILEUP_FILE = "pileup.json"
 DEFAULT_PILEUPS = (0.0, 20.0, 40.0, 60.0)  # Run 3 runs at ⟨μ⟩ ≈ 50–60
@@ -40,8 +40,8 @@ def _generate(process: str, params: dict, n: int, seed: int, workers: int, where
     import hashlib
     import shutil
 
-    from core.data.jobs import open_job_dir, run_chunks
-    from core.generate.runner import chunk_seed
+    from anomalyscope.core.data.jobs import open_job_dir, run_chunks
+    from anomalyscope.core.generate.runner import chunk_seed
 
     tasks = [
         L1Chunk(process, params, min(chunk, n - i), chunk_seed(seed, process, "pileup", k), k, 0.0)
@@ -66,7 +66,7 @@ def overlay_from_pool(parts: ak.Array, pool: ak.Array, mu: float, rng: np.random
 
 
 def _scorers(trigger_dir: Path):
-    from core.trigger import models
+    from anomalyscope.core.trigger import models
 
     enc = models.load(trigger_dir / "models" / "axol1tl_encoder.keras")
     student = models.load(trigger_dir / "models" / "cicada_student.keras")
@@ -90,7 +90,7 @@ def pileup_study(
     trigger_dir = Path(trigger_dir)
     report = load_report(trigger_dir)
     if report is None:
-        raise InputError(f"{trigger_dir}: no trigger report ({REPORT}); run `python -m core trigger` first")
+        raise InputError(f"{trigger_dir}: no trigger report ({REPORT}); run `python -m anomalyscope trigger` first")
     pileups = sorted(float(m) for m in pileups)
     if not pileups or pileups[0] < 0:
         raise InputError(f"pile-up values must be >= 0, got {pileups}")

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.atomic import publish_dir, staging_dir, write_json_atomic
-from core.data.versioned import read_optional_json
-from core.errors import InputError
-from core.trigger import firmware
-from core.trigger.plots import write_plots
-from core.trigger.rates import efficiency_at, efficiency_vs_rate, rate_curve, trigger_threshold
-from core.trigger.samples import L1Sample
+from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from anomalyscope.core.data.versioned import read_optional_json
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.trigger import firmware
+from anomalyscope.core.trigger.plots import write_plots
+from anomalyscope.core.trigger.rates import efficiency_at, efficiency_vs_rate, rate_curve, trigger_threshold
+from anomalyscope.core.trigger.samples import L1Sample
 
 TRIGGER_DIR = "trigger"
 REPORT = "report.json"
@@ -111,7 +111,7 @@ def build_trigger_report(
 ) -> Path:
     from tqdm.auto import tqdm
 
-    from core.trigger import models
+    from anomalyscope.core.trigger import models
 
     out = Path(out)
     n = len(background.inputs)
@@ -221,7 +221,7 @@ def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Pat
     trigger_dir, hls_dir = Path(trigger_dir), Path(hls_dir)
     report = load_report(trigger_dir)
     if report is None:
-        raise InputError(f"{trigger_dir}: no {REPORT}; make the trigger report first (python -m core trigger)")
+        raise InputError(f"{trigger_dir}: no {REPORT}; make the trigger report first (python -m anomalyscope trigger)")
     if model not in report["models"]:
         raise InputError(f"{trigger_dir / REPORT}: no model '{model}' (have {sorted(report['models'])})")
     if not (hls_dir / "project.tcl").is_file():

@@ -23,10 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.data.atomic import check_writable_dir, publish_dir, staging_dir, write_json_atomic
-from core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
-from core.errors import InputError
-from core.trigger.l1 import IMAGE_ETA, IMAGE_PHI, INPUT_NAMES, N_OBJECTS, l1_objects, network_inputs, region_image
+from anomalyscope.core.data.atomic import check_writable_dir, publish_dir, staging_dir, write_json_atomic
+from anomalyscope.core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.trigger.l1 import IMAGE_ETA, IMAGE_PHI, INPUT_NAMES, N_OBJECTS, l1_objects, network_inputs, region_image
 
 L1_FILE, META_FILE = "l1.parquet", "meta.json"
 
@@ -54,8 +54,8 @@ class L1Chunk:
 
 
 def _particles(batch) -> ak.Array:
-    from core.generate.detector import truth_particles
-    from core.generate.runner import _charges
+    from anomalyscope.core.generate.detector import truth_particles
+    from anomalyscope.core.generate.runner import _charges
 
     prt = batch.prt
     final = prt[prt.status > 0]
@@ -75,8 +75,8 @@ def overlay(parts: ak.Array, pu: ak.Array, n_pu: np.ndarray) -> ak.Array:
 
 def _overlay(parts: ak.Array, pileup: float, seed: int, rng: np.random.Generator) -> ak.Array:
     """Add a Poisson(pileup) number of freshly generated minimum-bias interactions to every event."""
-    from core.generate.processes import get_model
-    from core.generate.runner import ChunkTask, _generate_batch
+    from anomalyscope.core.generate.processes import get_model
+    from anomalyscope.core.generate.runner import ChunkTask, _generate_batch
 
     n_pu = rng.poisson(pileup, len(parts))
     total = int(n_pu.sum())
@@ -93,8 +93,8 @@ def hard_scatter_particles(task: L1Chunk) -> tuple[ak.Array, float, np.random.Ge
     random generator (to go on drawing from)."""
     import tempfile
 
-    from core.generate.processes import get_model
-    from core.generate.runner import ChunkTask, _generate_batch
+    from anomalyscope.core.generate.processes import get_model
+    from anomalyscope.core.generate.runner import ChunkTask, _generate_batch
 
     model = get_model(task.process)
     rng = np.random.default_rng(task.seed)
@@ -145,8 +145,8 @@ def generate_l1(
     progress: bool = True,
     scheduler: str | None = "local",
 ) -> Path:
-    from core.generate.processes import get_model
-    from core.generate.runner import chunk_seed
+    from anomalyscope.core.generate.processes import get_model
+    from anomalyscope.core.generate.runner import chunk_seed
 
     out = Path(out)
     model = get_model(process)
@@ -164,7 +164,7 @@ def generate_l1(
         )
         for k, i in enumerate(range(0, n_events, chunk_size))
     ]
-    from core import __version__
+    from anomalyscope.core import __version__
 
     job = {"tasks": [asdict(t) for t in tasks], "version": __version__}
     digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from core.data import EventSet
-from core.data.atomic import write_json_atomic
-from core.errors import InputError
+from anomalyscope.core.data import EventSet
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.errors import InputError
 
 CMS_LUMINOSITY_FB = 26.8
 SOURCE = (
@@ -100,7 +100,7 @@ def check_options(
     bad = [s for s in signals if s not in XSEC_FB]
     if bad:
         raise InputError(f"--signals: unknown signal(s) {bad}; known: {', '.join(XSEC_FB)}")
-    from core.methods import REGISTRY
+    from anomalyscope.core.methods import REGISTRY
 
     bad = [m for m in methods if m not in REGISTRY]
     if bad:
@@ -132,8 +132,8 @@ def qcd_threshold(peaks: dict[str, float]) -> tuple[float, dict]:
     (binning A or B) whose low sideband starts where the QCD sample is fully efficient (≈ 3.2 × pTHat_min).
 
     Returns the threshold and, per signal, the window chosen (the one asking least of the threshold)."""
-    from core.bumphunt.windows import make_windows
-    from core.generate.turn_on import FULL_EFFICIENCY_RATIO
+    from anomalyscope.core.bumphunt.windows import make_windows
+    from anomalyscope.core.generate.turn_on import FULL_EFFICIENCY_RATIO
 
     windows = make_windows("cms", 0.0, ("A", "B"))
     plan = {}
@@ -151,7 +151,7 @@ def fit_start(qcd: EventSet, pthat_min: float) -> float:
     """Where the search may start on the QCD sample: above its own measured edge and above where the
     threshold is known to lose ≤ 1% (``FULL_EFFICIENCY_RATIO`` × pTHat_min, measured on 48k events; a small
     sample's calibration sees too few events up there to find the loss)."""
-    from core.generate.turn_on import FULL_EFFICIENCY_RATIO
+    from anomalyscope.core.generate.turn_on import FULL_EFFICIENCY_RATIO
 
     return max(qcd.mjj_fit_min, math.ceil(FULL_EFFICIENCY_RATIO * pthat_min / 10.0) * 10.0)
 
@@ -159,7 +159,7 @@ def fit_start(qcd: EventSet, pthat_min: float) -> float:
 def check_windows(qcd: EventSet, search: dict, peaks: dict[str, float], windowed: bool) -> dict[str, list[str]]:
     """The usable windows whose signal region holds each peak. A signal whose peak lies below the fit start, or
     (for windowed methods) in no usable window, is refused with the reason before anything trains."""
-    from core.bumphunt.search import SearchDefinition
+    from anomalyscope.core.bumphunt.search import SearchDefinition
 
     found = SearchDefinition.from_dict(search, "benchmark: search").resolve(
         qcd.column("mjj"), qcd.column("deta"), qcd.mjj_fit_min, str(qcd.path)
@@ -205,8 +205,8 @@ def run_benchmark(
     ``pthat_min`` (GeV) overrides the QCD threshold the signals' peaks choose (``qcd_threshold``)."""
     import os
 
-    from core.generate.runner import cross_section_pb, generate_or_reuse
-    from core.workflows.injection import reconstructed_peak, run_injection_scan
+    from anomalyscope.core.generate.runner import cross_section_pb, generate_or_reuse
+    from anomalyscope.core.workflows.injection import reconstructed_peak, run_injection_scan
 
     signals, methods = list(signals), list(methods)
     check_options(luminosity, signals, methods, draws, toys, efficiency, pthat_min)
@@ -314,7 +314,7 @@ def run_benchmark(
 
 
 def _windowed(methods) -> bool:
-    from core.methods import REGISTRY
+    from anomalyscope.core.methods import REGISTRY
 
     return any(REGISTRY[m].windowed for m in methods)
 

@@ -15,7 +15,7 @@ window(s) whose signal region holds it (both CMS binnings: the larger of the two
 ``train_windows_at`` restricts the training of windowed methods to those windows (the rest of the
 spectrum is searched the same way, only not scanned there): the scan then costs a few windows per Run.
 
-    python -m core injection-scan --config scan.yaml
+    python -m anomalyscope injection-scan --config scan.yaml
 
 scan.yaml: background, signal (EventSets), run (a run config without eventset/out), injections (signal
 events), draws (default 5), toys (bump-hunt toys per Run, default 100), efficiency (the cut, ε < 1), mass (GeV), out (directory for the Runs);
@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from core.data import EventSet, inject
-from core.data.atomic import write_json_atomic
-from core.data.versioned import read_yaml_mapping
-from core.errors import InputError
+from anomalyscope.core.data import EventSet, inject
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.data.versioned import read_yaml_mapping
+from anomalyscope.core.errors import InputError
 
 REQUIRED = ("background", "signal", "run", "injections", "efficiency", "mass", "out")
 N_BOOTSTRAP = 200
@@ -82,8 +82,8 @@ def expected_z_at_signal_mass(run, truth: np.ndarray, method: str, eff: float, m
     Poisson-fluctuated, plus the signal events this draw's selection kept. The one background sample's
     own fluctuation (which the observed Z carries) averages out; the signal's, and the training's, vary
     from draw to draw. The larger over the windows holding the mass (the whole range for inclusive)."""
-    from core.bumphunt.fastfit import signed_z
-    from core.bumphunt.fit import FitError, fit_background
+    from anomalyscope.core.bumphunt.fastfit import signed_z
+    from anomalyscope.core.bumphunt.fit import FitError, fit_background
 
     search, table = run.search(), run.table()
     windows = [None] if method == "inclusive" else [w for w in search.windows if w.sr[0] <= mass < w.sr[1]]
@@ -137,12 +137,12 @@ def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
 
 
 def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True) -> dict:
-    from core.methods.runner import RunConfig, execute
+    from anomalyscope.core.methods.runner import RunConfig, execute
 
     path = lambda p: Path(p).expanduser() if Path(p).expanduser().is_absolute() else base / p  # noqa: E731
     bkg, sig = EventSet.open(path(cfg["background"])), EventSet.open(path(cfg["signal"]))
     injections, draws, eff, mass = _check(cfg, len(sig))
-    from core.bumphunt.search import SearchDefinition
+    from anomalyscope.core.bumphunt.search import SearchDefinition
 
     deta_max = SearchDefinition.from_dict(cfg["run"].get("search"), "injection scan: run: search").deta_max
     peak = reconstructed_peak(sig, deta_max, default=mass)

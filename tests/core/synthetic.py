@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.bumphunt.functions import SQRT_S
-from core.methods.events import JET_FEATURES, Events
+from anomalyscope.core.bumphunt.functions import SQRT_S
+from anomalyscope.core.methods.events import JET_FEATURES, Events
 
 
 def sample_mjj(rng, n, lo=2600.0, hi=7000.0, p=(10.0, 5.0)):
@@ -69,7 +69,7 @@ def write_synthetic_eventset(path, ev: Events, truth, process: str):
     """Store synthetic events as an EventSet (the fields methods read), e.g. a QUAK prior sample."""
     import awkward as ak
 
-    from core.data.eventset import write_eventset
+    from anomalyscope.core.data.eventset import write_eventset
 
     jets = {
         j: ak.zip({f: np.ascontiguousarray(ev.jets[:, k, i]) for i, f in enumerate(ev.feature_names)})

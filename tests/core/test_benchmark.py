@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from core.errors import InputError
-from core.workflows.benchmark import XSEC_FB, qcd_threshold, report, run_benchmark
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.workflows.benchmark import XSEC_FB, qcd_threshold, report, run_benchmark
 
 
 def test_benchmark_runs_end_to_end_on_a_tiny_luminosity_and_resumes(tmp_path):
@@ -47,7 +47,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_luminosity_and_resumes(tmp_path):
 
 
 def test_qcd_threshold_puts_a_cms_window_with_its_sidebands_where_the_sample_is_fully_efficient():
-    from core.generate.turn_on import FULL_EFFICIENCY_RATIO
+    from anomalyscope.core.generate.turn_on import FULL_EFFICIENCY_RATIO
 
     pthat, plan = qcd_threshold({"x_yyprime": 2986.0})  # the X → Y Y′ peak (measured median m_jj)
     assert plan["x_yyprime"]["window"] == "B3" and plan["x_yyprime"]["needs_fit_start_gev"] == 2230.0
@@ -72,7 +72,7 @@ def test_qcd_threshold_puts_a_cms_window_with_its_sidebands_where_the_sample_is_
 )
 def test_benchmark_refuses_bad_options_in_one_line(tmp_path, args, message):
     r = subprocess.run(
-        [sys.executable, "-m", "core", "benchmark", "cms-injection", "--out", str(tmp_path / "bm"), *args],
+        [sys.executable, "-m", "anomalyscope", "benchmark", "cms-injection", "--out", str(tmp_path / "bm"), *args],
         capture_output=True,
         text=True,
     )

@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from core.bumphunt.fit import FitError, f_test, fit_background
-from core.bumphunt.functions import Quadrature, expected_counts
-from core.bumphunt.histogram import Spectrum, cms_edges, mjj_spectrum, poisson_interval
-from core.bumphunt.likelihood import DijetBackground, FixedBackground, ProfileLikelihood
-from core.bumphunt.limits import CLsCalculator, cls_limit
-from core.bumphunt.signal import SignalModel, SignalShape, dscb, fit_signal_shape
-from core.bumphunt.significance import (
+from anomalyscope.core.bumphunt.fit import FitError, f_test, fit_background
+from anomalyscope.core.bumphunt.functions import Quadrature, expected_counts
+from anomalyscope.core.bumphunt.histogram import Spectrum, cms_edges, mjj_spectrum, poisson_interval
+from anomalyscope.core.bumphunt.likelihood import DijetBackground, FixedBackground, ProfileLikelihood
+from anomalyscope.core.bumphunt.limits import CLsCalculator, cls_limit
+from anomalyscope.core.bumphunt.signal import SignalModel, SignalShape, dscb, fit_signal_shape
+from anomalyscope.core.bumphunt.significance import (
     asimov_z,
     asimov_z_fixed,
     discovery_sensitivity,
     global_significance,
     local_significance,
 )
-from core.errors import InputError
+from anomalyscope.core.errors import InputError
 
 EDGES = cms_edges(2600, 7000)
 Q = Quadrature(EDGES)
@@ -218,7 +218,7 @@ def test_bad_input_gives_a_clear_status():
 
 
 def test_bump_hunt_on_an_eventset_starts_above_its_fully_efficient_edge(qcd_es, signal_es, tmp_path):
-    from core.bumphunt import SearchDefinition, bump_hunt, search_of_eventset, signal_model_from_eventsets
+    from anomalyscope.core.bumphunt import SearchDefinition, bump_hunt, search_of_eventset, signal_model_from_eventsets
 
     search = search_of_eventset(qcd_es, SearchDefinition(binning=200.0))
     mjj, deta = qcd_es.column("mjj"), qcd_es.column("deta")
@@ -236,7 +236,7 @@ def test_bump_hunt_on_an_eventset_starts_above_its_fully_efficient_edge(qcd_es, 
 
 
 def test_crossing_interpolates_in_sqrt_n():
-    from core.workflows.injection import crossing
+    from anomalyscope.core.workflows.injection import crossing
 
     n = np.array([0, 100, 400, 900])
     z = 0.1 * np.sqrt(n)  # Z ∝ √N: exact in √N interpolation
@@ -247,7 +247,7 @@ def test_crossing_interpolates_in_sqrt_n():
 def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_path, qcd_es, signal_es):
     import yaml
 
-    from core.workflows.injection import load_scan_config, run_injection_scan
+    from anomalyscope.core.workflows.injection import load_scan_config, run_injection_scan
 
     cfg = {
         "background": str(qcd_es.path),
@@ -298,7 +298,7 @@ def test_sparse_spectra_after_a_tight_cut_are_fitted_and_invent_no_excess():
     read 34σ). Known answers both ways, on such spectra: background-only pseudo-experiments are described by
     their fits and show no large local excess at any mass, and a small resonance injected on top is found at
     its strength."""
-    from core.bumphunt.fastfit import signed_z
+    from anomalyscope.core.bumphunt.fastfit import signed_z
 
     edges = cms_edges(2775, 8000)
     q = Quadrature(edges)

@@ -7,8 +7,8 @@ from collections import namedtuple
 
 import pytest
 
-import core.demo as demo
-from core.errors import InputError
+import anomalyscope.core.demo as demo
+from anomalyscope.core.errors import InputError
 
 
 def _no_generation(*a, **k):

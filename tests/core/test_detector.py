@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.generate.detector import (
+from anomalyscope.core.generate.detector import (
     CHARGED_HADRON,
     MUON,
     NEUTRAL_HADRON,

@@ -11,10 +11,10 @@ import awkward as ak
 import numpy as np
 import pytest
 
-import core.generate.runner as runner
-from core.data import EventSet, inject, select
-from core.errors import InputError
-from core.generate import generate
+import anomalyscope.core.generate.runner as runner
+from anomalyscope.core.data import EventSet, inject, select
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.generate import generate
 
 
 def test_methods_never_see_truth_unless_asked(signal_es):
@@ -31,7 +31,7 @@ def test_methods_never_see_truth_unless_asked(signal_es):
 def test_one_row_is_read_from_its_row_group(qcd_es, signal_es, tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
-    import core.data.eventset as eventset
+    import anomalyscope.core.data.eventset as eventset
 
     monkeypatch.setattr(eventset, "ROW_GROUP_ROWS", 50)
     both = inject(qcd_es, signal_es, len(signal_es), tmp_path / "both", seed=4)
@@ -107,7 +107,7 @@ def test_corrupt_and_partial_eventsets_are_rejected_with_the_file_named(signal_e
 
 def test_cli_prints_one_line_errors(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-m", "anomalyscope", *args], capture_output=True, text=True)
 
     r = run("generate", "--process", "nope", "--events", "5", "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "unknown process 'nope'" in r.stderr

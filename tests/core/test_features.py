@@ -5,9 +5,9 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from core.features import Selection
-from core.features.btag import EFFICIENCY_AT_WP, WORKING_POINT, btag_score, hadron_flavour_of_pid
-from core.features.jets import event_record, leading_dijets
+from anomalyscope.core.features import Selection
+from anomalyscope.core.features.btag import EFFICIENCY_AT_WP, WORKING_POINT, btag_score, hadron_flavour_of_pid
+from anomalyscope.core.features.jets import event_record, leading_dijets
 
 SEL = Selection(mjj_min=0.0, jet_pt_min=50.0)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from core.methods.cathode import cathode_features
-from core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
-from core.methods.evaluate import performance
-from core.methods.flow import DensityFlow, FlowConfig, LogitScaler
+from anomalyscope.core.methods.cathode import cathode_features
+from anomalyscope.core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
+from anomalyscope.core.methods.evaluate import performance
+from anomalyscope.core.methods.flow import DensityFlow, FlowConfig, LogitScaler
 from tests.core.synthetic import make_events
 
 

@@ -8,14 +8,14 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from core.generate.processes import TUNES
-from core.lund.closure import closure_study
-from core.lund.control import ControlSelection, fit_ratio
-from core.lund.ratio import LundBinning, LundCounts, LundRatio
-from core.lund.report import LundResult, add_to_run
-from core.lund.subjets import MATCHED, SHARED, UNMATCHED, Subjets, eventset_jets, prongs_in_jets, recluster
-from core.lund.weights import LundWeights
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.generate.processes import TUNES
+from anomalyscope.core.lund.closure import closure_study
+from anomalyscope.core.lund.control import ControlSelection, fit_ratio
+from anomalyscope.core.lund.ratio import LundBinning, LundCounts, LundRatio
+from anomalyscope.core.lund.report import LundResult, add_to_run
+from anomalyscope.core.lund.subjets import MATCHED, SHARED, UNMATCHED, Subjets, eventset_jets, prongs_in_jets, recluster
+from anomalyscope.core.lund.weights import LundWeights
 
 
 def particle(pt, eta, phi):

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import yaml
 
-from core.bumphunt.search import ScoreTable, SearchDefinition, Selection, deviance_pvalue
-from core.bumphunt.windows import make_windows, usable_windows
-from core.errors import InputError
-from core.methods import REGISTRY
-from core.methods.base import Context, run_out_of_fold
-from core.methods.evaluate import performance
-from core.methods.events import Events
-from core.methods.runner import execute, load_config
-from core.results import Run
+from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, Selection, deviance_pvalue
+from anomalyscope.core.bumphunt.windows import make_windows, usable_windows
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods import REGISTRY
+from anomalyscope.core.methods.base import Context, run_out_of_fold
+from anomalyscope.core.methods.evaluate import performance
+from anomalyscope.core.methods.events import Events
+from anomalyscope.core.methods.runner import execute, load_config
+from anomalyscope.core.results import Run
 from tests.core.synthetic import attach_constituents, make_events, write_synthetic_eventset
 
 
@@ -144,7 +144,7 @@ def test_run_config_errors_come_before_training(tmp_path, signal_es):
 
 
 def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
-    from core.data import inject
+    from anomalyscope.core.data import inject
 
     data = inject(qcd_es, signal_es, 40, tmp_path / "data", seed=1)
     cfg_path = tmp_path / "run.yaml"

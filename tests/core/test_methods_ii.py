@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.bumphunt.windows import make_windows
-from core.errors import InputError
-from core.methods import REGISTRY
-from core.methods.base import Context, run_out_of_fold
-from core.methods.cathode import cathode_features
-from core.methods.complementarity import complementarity, jaccard, score_correlations, top_fraction
-from core.methods.evaluate import performance
-from core.methods.quak import QUAK
+from anomalyscope.core.bumphunt.windows import make_windows
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods import REGISTRY
+from anomalyscope.core.methods.base import Context, run_out_of_fold
+from anomalyscope.core.methods.cathode import cathode_features
+from anomalyscope.core.methods.complementarity import complementarity, jaccard, score_correlations, top_fraction
+from anomalyscope.core.methods.evaluate import performance
+from anomalyscope.core.methods.quak import QUAK
 from tests.core.synthetic import make_events, write_synthetic_eventset
 
 

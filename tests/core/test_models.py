@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from core.generate import MODELS, generate, get_model
-from core.generate.cascade import CascadeBuilder, production_lines, two_body
-from core.generate.processes import production_settings
-from core.generate.runner import _pythia
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.generate import MODELS, generate, get_model
+from anomalyscope.core.generate.cascade import CascadeBuilder, production_lines, two_body
+from anomalyscope.core.generate.processes import production_settings
+from anomalyscope.core.generate.runner import _pythia
 
 CASCADE_MODELS = [name for name, m in MODELS.items() if m.cascade is not None]
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 from scipy.stats import ks_2samp
 
-from core.generate.turn_on import measure_edge
+from anomalyscope.core.generate.turn_on import measure_edge
 
 
 def _both(es, field):

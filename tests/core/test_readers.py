@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import uproot
 
-from core.data import EventSet, inject
-from core.data.ingest import ingest
-from core.data.lhco import LHCOFormat, eventset_hadrons, export_lhco, write_lhco_table
-from core.data.nanoaod import BranchMap, NanoAODFormat, export_root
-from core.errors import InputError, InputWarning
-from core.features import Selection
-from core.methods.events import Events
+from anomalyscope.core.data import EventSet, inject
+from anomalyscope.core.data.ingest import ingest
+from anomalyscope.core.data.lhco import LHCOFormat, eventset_hadrons, export_lhco, write_lhco_table
+from anomalyscope.core.data.nanoaod import BranchMap, NanoAODFormat, export_root
+from anomalyscope.core.errors import InputError, InputWarning
+from anomalyscope.core.features import Selection
+from anomalyscope.core.methods.events import Events
 
 R08 = Selection()  # the generator's jet definition, so read-back events can be compared with the originals
 
@@ -329,7 +329,7 @@ def test_eventset_hadrons_are_pt_ordered(qcd_es):
 
 
 def test_cli_read_and_export(tmp_path, capsys):
-    from core.cli import main
+    from anomalyscope.core.cli import main
 
     write_lhco_table(tmp_path / "a.h5", back_to_back(8), np.zeros(8))
     assert (

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from core.bumphunt.fastfit import signed_z
-from core.bumphunt.fit import fit_background
-from core.bumphunt.functions import SQRT_S, Quadrature, expected_counts
-from core.bumphunt.histogram import Spectrum
-from core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
-from core.bumphunt.search import ScoreTable, SearchDefinition, find_fit_start
-from core.bumphunt.selection import outside_sr_coefficients, select, sideband_threshold
-from core.bumphunt.significance import asimov_z, effective_trials, global_from_toys
-from core.errors import InputError
+from anomalyscope.core.bumphunt.fastfit import signed_z
+from anomalyscope.core.bumphunt.fit import fit_background
+from anomalyscope.core.bumphunt.functions import SQRT_S, Quadrature, expected_counts
+from anomalyscope.core.bumphunt.histogram import Spectrum
+from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
+from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, find_fit_start
+from anomalyscope.core.bumphunt.selection import outside_sr_coefficients, select, sideband_threshold
+from anomalyscope.core.bumphunt.significance import asimov_z, effective_trials, global_from_toys
+from anomalyscope.core.errors import InputError
 
 FIT_MIN, FIT_MAX = 2037.0, 8000.0
 D_SIGNAL = 2.8  # signal score mean in units of the background spread: ε_S(ε_B = 1%) = Φ(2.8 − 2.326) = 0.68
@@ -219,8 +219,8 @@ def test_a_bad_search_definition_is_refused_with_its_field(change, message):
 def test_the_search_command_reruns_a_runs_search_with_more_toys(small_run, tmp_path, capsys):
     import shutil
 
-    from core.cli import main
-    from core.results import Run
+    from anomalyscope.core.cli import main
+    from anomalyscope.core.results import Run
 
     run = tmp_path / "run"
     shutil.copytree(small_run.path, run)

@@ -8,11 +8,11 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from core.trigger import firmware
-from core.trigger.l1 import ETA_STEP, PHI_STEP, PT_STEP, l1_objects, network_inputs, region_image
-from core.trigger.pileup import load_pileup, overlay_from_pool, pileup_study
-from core.trigger.rates import (
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.trigger import firmware
+from anomalyscope.core.trigger.l1 import ETA_STEP, PHI_STEP, PT_STEP, l1_objects, network_inputs, region_image
+from anomalyscope.core.trigger.pileup import load_pileup, overlay_from_pool, pileup_study
+from anomalyscope.core.trigger.rates import (
     TailFit,
     efficiency_at,
     efficiency_vs_rate,
@@ -21,8 +21,8 @@ from core.trigger.rates import (
     threshold_for_rate,
     trigger_threshold,
 )
-from core.trigger.report import build_trigger_report, load_report
-from core.trigger.samples import L1Sample
+from anomalyscope.core.trigger.report import build_trigger_report, load_report
+from anomalyscope.core.trigger.samples import L1Sample
 
 
 def test_rate_threshold_and_efficiency_are_exact_on_a_known_distribution():
@@ -180,7 +180,7 @@ CSYNTH = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_a_vendor_report_is_read_with_hls4ml_and_stored_labelled(trigger_report, tmp_path):
-    from core.trigger.report import import_vendor_report
+    from anomalyscope.core.trigger.report import import_vendor_report
 
     trig = tmp_path / "trigger"
     shutil.copytree(trigger_report["_path"], trig)

@@ -8,10 +8,10 @@ import numpy as np
 import panel as pn
 import pytest
 
-from core.lund.report import add_to_run
-from dashboard.data import load_run
-from dashboard.lund import LundView, efficiency_curve, lund_planes, lund_result
-from dashboard.state import SessionState
+from anomalyscope.core.lund.report import add_to_run
+from anomalyscope.dashboard.data import load_run
+from anomalyscope.dashboard.lund import LundView, efficiency_curve, lund_planes, lund_result
+from anomalyscope.dashboard.state import SessionState
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,6 @@ def test_view_renders_with_and_without_a_reweighting(lund_run, small_run):
     assert isinstance(view._efficiency(), pn.Row)
     empty = LundView(state=state_for(str(small_run.path)))
     alert = empty._planes()
-    assert isinstance(alert, pn.pane.Alert) and "python -m core lund" in alert.object
+    assert isinstance(alert, pn.pane.Alert) and "python -m anomalyscope lund" in alert.object
     none = LundView(state=state_for(lund_run, "inclusive"))._efficiency()
     assert isinstance(none, pn.pane.Alert) and "no cut" in none.object

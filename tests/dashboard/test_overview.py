@@ -5,8 +5,8 @@ from __future__ import annotations
 import holoviews as hv
 import panel as pn
 
-from dashboard.overview import Overview
-from dashboard.state import SessionState
+from anomalyscope.dashboard.overview import Overview
+from anomalyscope.dashboard.state import SessionState
 
 
 def test_overview_names_the_eventset_and_plots_mjj_with_units(signal_es):
@@ -26,7 +26,7 @@ def test_overview_explains_a_missing_eventset(tmp_path):
     view = Overview(state=SessionState(eventset_path=str(tmp_path / "nothing")))
     alert = view._summary()
     assert isinstance(alert, pn.pane.Alert)
-    assert "python -m core demo" in alert.object and "nothing" in alert.object
+    assert "python -m anomalyscope demo" in alert.object and "nothing" in alert.object
 
 
 def test_overview_describes_the_run_and_its_methods(small_run):
@@ -51,9 +51,9 @@ def test_overview_opens_on_the_discovery_of_the_best_data_driven_method(small_ru
     """The headline and the discovery row are the best *data-driven* method's (references are yardsticks): here
     the τ21 cut is made to play one. Its spectrum and fit sit beside the inclusive one, the excess's window and
     mass marked; the dashboard opens on that selection with the m_jj range set to the window's signal region."""
-    from core.methods import REGISTRY
-    from dashboard.app import open_run
-    from dashboard.data import load_run
+    from anomalyscope.core.methods import REGISTRY
+    from anomalyscope.dashboard.app import open_run
+    from anomalyscope.dashboard.data import load_run
 
     monkeypatch.setattr(REGISTRY["cut_tau21"], "reference", False)
     rd = load_run(str(small_run.path))

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import yaml
 
-from core.data import inject
-from core.data.ingest import ingest
-from core.data.lhco import LHCOFormat, export_lhco
-from core.errors import InputError
-from core.methods.runner import execute, load_config
-from dashboard.data import event_display, feature_distributions, load_run
+from anomalyscope.core.data import inject
+from anomalyscope.core.data.ingest import ingest
+from anomalyscope.core.data.lhco import LHCOFormat, export_lhco
+from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.runner import execute, load_config
+from anomalyscope.dashboard.data import event_display, feature_distributions, load_run
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from dashboard.app import make_state
-from dashboard.data import available_runs, run_roots
-from dashboard.views import _parquet
+from anomalyscope.dashboard.app import make_state
+from anomalyscope.dashboard.data import available_runs, run_roots
+from anomalyscope.dashboard.views import _parquet
 
 
 def test_only_runs_below_the_configured_directories_are_offered(tmp_path, small_run, monkeypatch):

@@ -7,8 +7,8 @@ import json
 import holoviews as hv
 import panel as pn
 
-from dashboard.sensitivity import SensitivityView, scan_file, sensitivity_plot, sensitivity_table
-from dashboard.state import SessionState
+from anomalyscope.dashboard.sensitivity import SensitivityView, scan_file, sensitivity_plot, sensitivity_table
+from anomalyscope.dashboard.state import SessionState
 
 SCAN = {
     "mass": 3500.0,

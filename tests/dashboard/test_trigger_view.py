@@ -6,9 +6,9 @@ import shutil
 
 import panel as pn
 
-from dashboard.data import load_run
-from dashboard.state import SessionState
-from dashboard.trigger import TriggerView, exactness_table, resource_table
+from anomalyscope.dashboard.data import load_run
+from anomalyscope.dashboard.state import SessionState
+from anomalyscope.dashboard.trigger import TriggerView, exactness_table, resource_table
 
 
 def state_for(run_path) -> SessionState:

@@ -7,8 +7,8 @@ import numpy as np
 import panel as pn
 import pytest
 
-from core.errors import InputError
-from dashboard.data import (
+from anomalyscope.core.errors import InputError
+from anomalyscope.dashboard.data import (
     correlation_matrix,
     event_display,
     feature_distributions,
@@ -17,8 +17,8 @@ from dashboard.data import (
     top_events,
     top_overlap,
 )
-from dashboard.state import SessionState
-from dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
+from anomalyscope.dashboard.state import SessionState
+from anomalyscope.dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_every_view_renders_and_follows_the_state(small_run):
 def test_a_missing_run_is_explained(tmp_path):
     state = SessionState(run_path=str(tmp_path / "none"))
     out = SpectraView(state=state)._plots()
-    assert isinstance(out, pn.pane.Alert) and "python -m core" in out.object
+    assert isinstance(out, pn.pane.Alert) and "python -m anomalyscope" in out.object
 
 
 def _elements(overlay, kind):
@@ -146,7 +146,7 @@ def test_projector_mode_scales_the_plots(small_run):
 
 
 def test_spectra_of_every_method_are_fitted_ahead_once(small_run, monkeypatch):
-    import dashboard.data as data
+    import anomalyscope.dashboard.data as data
 
     calls = []
     real = data.spectra
@@ -206,7 +206,7 @@ def test_a_feature_view_change_updates_its_figure_in_place(small_run):
 
 
 def test_event_display_window_is_square():
-    from dashboard.views import square_window
+    from anomalyscope.dashboard.views import square_window
 
     (x0, x1), (y0, y1) = square_window([0.3, -1.9], 0.8)
     assert x1 - x0 == pytest.approx(y1 - y0)  # equal η and φ spans on a square frame: circles stay round
@@ -218,7 +218,7 @@ def test_a_session_in_svg_format_draws_every_figure_as_svg():
     from bokeh.models import Plot
     from panel.io.state import set_curdoc
 
-    from dashboard import export
+    from anomalyscope.dashboard import export
 
     for fmt, expected in (("svg", {"svg"}), ("png", {"webgl", "canvas"})):
         doc = Document()
