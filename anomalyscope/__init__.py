@@ -8,11 +8,6 @@ Two subpackages, installed from the repository's ``core/`` and ``dashboard/`` fo
 - ``anomalyscope.dashboard``: the Panel app (``anomalyscope serve``, or ``panel serve app.py`` in a checkout).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("anomalyscope")
-except PackageNotFoundError:  # a checkout that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"  # the one place it is written: pyproject.toml reads it, Runs and EventSets record it
 
 __all__ = ["__version__"]

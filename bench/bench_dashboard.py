@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from anomalyscope.core.data import EventSet, write_eventset
-from anomalyscope.core.demo import default_demo_dir
 from anomalyscope.core.results import Run
+from anomalyscope.core.workflows.demo import default_demo_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

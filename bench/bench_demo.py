@@ -20,9 +20,9 @@ import numpy as np
 from anomalyscope.core.bumphunt.search import best_excesses
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.data.atomic import write_json_atomic
-from anomalyscope.core.demo import build_demo, build_null_twin, default_demo_dir
 from anomalyscope.core.methods import best_data_driven
 from anomalyscope.core.results import Run
+from anomalyscope.core.workflows.demo import build_demo, build_null_twin, default_demo_dir
 
 
 def story(run: Run, peak: float | None) -> dict:

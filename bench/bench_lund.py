@@ -22,10 +22,10 @@ import awkward as ak
 import numpy as np
 
 from anomalyscope.core.data import EventSet
-from anomalyscope.core.demo import default_demo_dir
 from anomalyscope.core.lund.control import ControlSelection, fit_ratio
 from anomalyscope.core.lund.subjets import eventset_jets, recluster
 from anomalyscope.core.lund.weights import N_TOYS, LundWeights
+from anomalyscope.core.workflows.demo import default_demo_dir
 
 
 def main() -> None:

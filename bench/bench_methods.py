@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 import yaml
 
-from anomalyscope.core.demo import SEED, build_demo, default_demo_dir
 from anomalyscope.core.generate.runner import generate_or_reuse
 from anomalyscope.core.methods.runner import execute, load_config
+from anomalyscope.core.workflows.demo import SEED, build_demo, default_demo_dir
 
 ALL = [
     "inclusive",

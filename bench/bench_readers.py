@@ -29,8 +29,8 @@ from anomalyscope.core.data import EventSet, select
 from anomalyscope.core.data.ingest import ingest
 from anomalyscope.core.data.lhco import LHCOFormat, eventset_hadrons, write_lhco_table
 from anomalyscope.core.data.nanoaod import NanoAODFormat, export_root
-from anomalyscope.core.demo import default_demo_dir
 from anomalyscope.core.features import Selection
+from anomalyscope.core.workflows.demo import default_demo_dir
 
 
 def make_inputs(src: EventSet, n_events: int, n_files: int, tmp: Path) -> tuple[list[Path], list[Path]]:

@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sensitivity.json")
     a = ap.parse_args()
     if a.background is None or a.signal is None:
-        from anomalyscope.core.demo import DEMO_RUN, build_demo
+        from anomalyscope.core.workflows.demo import DEMO_RUN, build_demo
 
         paths = build_demo()
         a.background, a.signal = a.background or paths["qcd"], a.signal or paths["wprime_xy"]

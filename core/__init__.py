@@ -1,3 +1,18 @@
-"""anomalyscope compute core: events, features, anomaly methods, bump hunt (no Panel imports)."""
+"""anomalyscope.core, the compute core (no Panel imports). Its packages, from the bottom layer up — a module
+imports only from its own layer or the ones below (tests/test_package.py checks it, and that no two modules
+import each other):
 
-__version__ = "0.1.0"
+0. ``errors``: the exception types the command line turns into one-line messages.
+1. ``features`` (jets, substructure, b-tag, Lund plane) and ``bumphunt`` (histograms, fits, significance,
+   windows, the search definition: statistics that know nothing of events or methods).
+2. ``data``: the EventSet store, readers, mixing and injection, the chunk-job engine.
+3. ``generate`` (Pythia 8 + FastJet + detector) and ``results`` (the Run directory a training writes).
+4. ``methods``: the anomaly-detection methods and the runner that trains them into a Run.
+5. ``lund`` (Lund-plane reweighting) and ``trigger`` (L1 anomaly triggers and their firmware figures).
+6. ``workflows``: orchestrations over all of it (the demo, the injection scan, the CMS benchmark).
+7. ``cli``: the command line. The dashboard (``anomalyscope.dashboard``) sits above the core.
+"""
+
+from anomalyscope import __version__
+
+__all__ = ["__version__"]

@@ -53,15 +53,15 @@ def _cmd_generate(a) -> int:
 
 
 def _cmd_demo(a) -> int:
-    from anomalyscope.core.demo import build_demo
+    from anomalyscope.core.workflows.demo import build_demo
 
     paths = build_demo(a.out, workers=a.workers, force=a.force, scale=a.scale, quick=a.quick)
     print(f"demo ready: {paths['data']}")
     if a.quick:
         print(f"open it with: ANOMALYSCOPE_RUN={paths['run']} panel serve app.py --show")
     if a.null_twin:
-        from anomalyscope.core.demo import build_null_twin
         from anomalyscope.core.results import Run
+        from anomalyscope.core.workflows.demo import build_null_twin
 
         run = Run.open(build_null_twin(a.out, scale=a.scale))
         print(f"null twin (no signal injected): {run.path}")

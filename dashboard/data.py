@@ -17,11 +17,11 @@ from scipy import stats
 from anomalyscope.core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
 from anomalyscope.core.bumphunt.significance import global_from_toys
 from anomalyscope.core.data import EventSet
-from anomalyscope.core.demo import default_demo_dir
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
 from anomalyscope.core.methods.events import JET_FEATURES
 from anomalyscope.core.results import Run
+from anomalyscope.core.workflows.demo import default_demo_dir
 
 FEATURE_LABELS = {
     "msoftdrop": "m_SD [GeV]",

@@ -23,6 +23,7 @@ from anomalyscope.core.bumphunt.functions import (
     linear_start,
     p0_from_total,
 )
+from anomalyscope.core.bumphunt.fastfit import design, fisher_information, fit_batch
 from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.errors import InputError
 
@@ -118,7 +119,6 @@ def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int 
     a log-linear fit through a few low-mass bins can extrapolate to a *rising* function, from which the
     fitter cannot find the falling one (seen: 24 events, a fit that put them all in the last bin).
     """
-    from anomalyscope.core.bumphunt.fastfit import design, fisher_information, fit_batch
 
     if order not in ORDERS:
         raise FitError(f"fit: order must be one of {ORDERS}, got {order}")

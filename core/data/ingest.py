@@ -26,6 +26,7 @@ from typing import Sequence
 
 import awkward as ak
 import numpy as np
+
 from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
 from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from anomalyscope.core.data.jobs import is_done, open_job_dir, read_stats, run_chunks, stats_file

@@ -144,10 +144,9 @@ def run_chunks(
 
 def _run_on_dask(fn, todo, scheduler: str, n_workers: int, bar, failed, progress: bool) -> None:
     import logging
+    import warnings
 
     from dask.distributed import Client, LocalCluster, as_completed
-
-    import warnings
 
     cluster = None
     if scheduler == "local":

@@ -13,6 +13,8 @@ import awkward as ak
 import numpy as np
 from scipy.stats import norm
 
+from anomalyscope.core.features.kinematics import delta_r
+
 WORKING_POINT = 0.5
 EFFICIENCY_AT_WP = {5: 0.70, 4: 0.15, 0: 0.01}
 MEANS = {f: float(norm.ppf(eff)) for f, eff in EFFICIENCY_AT_WP.items()}
@@ -33,8 +35,6 @@ def hadron_flavour_of_pid(pid: np.ndarray) -> np.ndarray:
 
 def jet_flavour(jet_eta: np.ndarray, jet_phi: np.ndarray, hadrons: ak.Array, radius: float) -> np.ndarray:
     """hadrons: one list per jet of heavy-flavour hadrons {eta, phi, pt, flavour}."""
-    from anomalyscope.core.features.jets import delta_r  # jets imports this module
-
     near = (delta_r(hadrons.eta, hadrons.phi, jet_eta, jet_phi) < radius) & (hadrons.pt > HADRON_PT_MIN)
     best = ak.max(ak.where(near, hadrons.flavour, 0), axis=1)
     return ak.to_numpy(ak.fill_none(best, 0)).astype(np.int8)

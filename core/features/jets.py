@@ -57,18 +57,6 @@ def pair_mass(jets: ak.Array) -> np.ndarray:
     )
 
 
-def pt_eta_phi(v):
-    """(pT, η, φ) of records with px, py, pz (numpy or awkward); η finite for pT = 0."""
-    pt = np.hypot(v.px, v.py)
-    return pt, np.arcsinh(v.pz / np.maximum(pt, 1e-9)), np.arctan2(v.py, v.px)
-
-
-def delta_r(eta1, phi1, eta2, phi2):
-    """ΔR with Δφ wrapped into [−π, π)."""
-    dphi = np.mod(phi1 - phi2 + np.pi, 2 * np.pi) - np.pi
-    return np.hypot(eta1 - eta2, dphi)
-
-
 def _pt(v):
     return np.hypot(v.px, v.py)
 

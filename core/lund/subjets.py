@@ -19,7 +19,8 @@ import numpy as np
 
 from anomalyscope.core.data.eventset import EventSet
 from anomalyscope.core.errors import InputError
-from anomalyscope.core.features.jets import delta_r, gather, pt_eta_phi
+from anomalyscope.core.features.jets import gather
+from anomalyscope.core.features.kinematics import delta_r, pt_eta_phi
 
 MAX_PRONGS = 6
 # subjet categories (per subjet), as the paper separates them for the uncertainties

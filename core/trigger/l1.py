@@ -22,7 +22,7 @@ import awkward as ak
 import fastjet
 import numpy as np
 
-from anomalyscope.core.features.jets import delta_r, pt_eta_phi
+from anomalyscope.core.features.kinematics import delta_r, pt_eta_phi
 
 N_JETS, N_MUONS, N_EGAMMA = 10, 4, 4
 N_OBJECTS = 1 + N_EGAMMA + N_MUONS + N_JETS

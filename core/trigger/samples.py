@@ -26,7 +26,15 @@ import pyarrow.parquet as pq
 from anomalyscope.core.data.atomic import check_writable_dir, publish_dir, staging_dir, write_json_atomic
 from anomalyscope.core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.errors import InputError
-from anomalyscope.core.trigger.l1 import IMAGE_ETA, IMAGE_PHI, INPUT_NAMES, N_OBJECTS, l1_objects, network_inputs, region_image
+from anomalyscope.core.trigger.l1 import (
+    IMAGE_ETA,
+    IMAGE_PHI,
+    INPUT_NAMES,
+    N_OBJECTS,
+    l1_objects,
+    network_inputs,
+    region_image,
+)
 
 L1_FILE, META_FILE = "l1.parquet", "meta.json"
 

@@ -1,1 +1,2 @@
-"""Orchestrations over the pieces of the core: the injection scan (and, in core.demo, the demo)."""
+"""Orchestrations over the pieces of the core, the top layer below the command line and the dashboard: the
+demo (``demo``), the injection scan (``injection``) and the CMS injection benchmark (``benchmark``)."""

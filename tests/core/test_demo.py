@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import pytest
 
-import anomalyscope.core.demo as demo
+import anomalyscope.core.workflows.demo as demo
 from anomalyscope.core.errors import InputError
 
 

@@ -174,7 +174,7 @@ def test_scheduler_option_is_checked_in_one_line(tmp_path):
         [
             sys.executable,
             "-m",
-            "core",
+            "anomalyscope",
             "generate",
             "--process",
             "qcd",

@@ -1,3 +1,0 @@
-from anomalyscope.core.cli import main
-
-raise SystemExit(main())
