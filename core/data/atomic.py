@@ -1,4 +1,9 @@
-"""Atomic writes: nothing a reader can open is ever half-written (write to a temp name, then rename)."""
+"""Atomic writes: nothing a reader can open is ever half-written (write to a temp name, then rename).
+
+Temp files and directories are made private by ``tempfile`` (0600 / 0700); once written they get the
+permissions an ordinary file would (0666 / 0777 less the umask), so a group server can show Runs and
+EventSets made by another account.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it, racing with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def as_ordinary(path: Path | str, directory: bool = False) -> None:
+    """Give a temp file or directory the mode an ordinary one gets (0666 / 0777 less the umask)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    as_ordinary(tmp)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -31,6 +55,7 @@ def temp_sibling(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    as_ordinary(tmp)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -79,6 +104,7 @@ def staging_dir(final: Path):
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".staging", dir=final.parent))
+    as_ordinary(tmp, directory=True)
     try:
         yield tmp
     except BaseException:

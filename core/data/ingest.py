@@ -29,7 +29,7 @@ import numpy as np
 
 from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
 from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
-from anomalyscope.core.data.jobs import is_done, open_job_dir, read_stats, run_chunks, stats_file
+from anomalyscope.core.data.jobs import check_workers, is_done, open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.errors import InputError, InputWarning
 
 DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
@@ -160,6 +160,7 @@ def ingest(
     chunk_size = int(chunk_size or DEFAULT_CHUNK.get(fmt.kind, 50_000))
     if chunk_size <= 0:
         raise InputError(f"chunk size must be positive, got {chunk_size}")
+    check_workers(workers)
     check_writable_dir(out)
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists (pass --overwrite to replace it)")

@@ -87,6 +87,12 @@ def read_stats(job_dir: Path, chunks: Sequence[Chunk]) -> list[dict]:
     return [json.loads(stats_file(job_dir, c.tag).read_text()) for c in chunks if is_done(job_dir, c)]
 
 
+def check_workers(workers: int | None) -> None:
+    """``--workers``: None (all cores) or a positive count; 0 or less is refused, not silently taken as all."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"--workers must be a positive number of processes, got {workers!r}")
+
+
 def run_chunks(
     fn: Callable[[Chunk], object],
     chunks: Sequence[Chunk],
@@ -104,6 +110,7 @@ def run_chunks(
     ``workers`` is the LocalCluster's size (default: all cores); one worker, or a single chunk to do, runs in
     this process without a cluster.
     """
+    check_workers(workers)
     todo = [c for c in chunks if not is_done(job_dir, c)]
     total = sum(c.size for c in chunks)
     bar = tqdm(

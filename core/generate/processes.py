@@ -40,6 +40,7 @@ Shower and hadronisation settings
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from anomalyscope.core.errors import InputError
@@ -93,10 +94,14 @@ class Model:
             )
         m = {**self.defaults, **params}
         for k, v in m.items():
-            if k in ("mA", "mB", "mC") and (not isinstance(v, (int, float)) or v <= 0):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise InputError(f"process {self.name}: parameter {k} must be a finite number, got {v!r}")
+            if k in ("mA", "mB", "mC") and v <= 0:
                 raise InputError(f"process {self.name}: parameter {k} must be a positive mass in GeV, got {v!r}")
-            if k.endswith("_min") and (not isinstance(v, (int, float)) or v < 0):
+            if k.endswith("_min") and v < 0:
                 raise InputError(f"process {self.name}: threshold {k} must be >= 0 GeV, got {v!r}")
+            if k == "width_fraction" and not 0 < v <= 0.5:
+                raise InputError(f"process {self.name}: width_fraction (Γ/m) must lie in (0, 0.5], got {v!r}")
         for parent, kids in self.checks:
             total = sum(m[k] if isinstance(k, str) else k for k in kids)
             if total >= m[parent]:

@@ -23,7 +23,7 @@ import numpy as np
 
 from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
 from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
-from anomalyscope.core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
+from anomalyscope.core.data.jobs import check_workers, open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.features.btag import hadron_flavour_of_pid
 from anomalyscope.core.features.jets import Selection, event_record, leading_dijets
@@ -326,6 +326,7 @@ def generate(
         raise InputError(f"--seed must be a non-negative integer, got {seed!r}")
     if chunk_size <= 0:
         raise InputError(f"chunk size must be positive, got {chunk_size}")
+    check_workers(workers)
     check_writable_dir(out)
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists (pass --overwrite to replace it)")

@@ -80,6 +80,26 @@ def test_select_records_provenance(qcd_es, tmp_path):
     assert sr.schema["derived_from"]["selection"] == "deta < 1.3"
 
 
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_stored_files_get_the_permissions_the_umask_gives_ordinary_files(qcd_es, tmp_path, mask):
+    """A group server shows Runs and EventSets another account made: nothing stays 0600 / 0700."""
+    import os
+    import stat
+
+    from anomalyscope.core.data.atomic import write_json_atomic
+
+    old = os.umask(mask)
+    try:
+        es = select(qcd_es, qcd_es.column("deta") < 1.3, tmp_path / "sr", note="deta < 1.3")
+        write_json_atomic(tmp_path / "report.json", {"a": 1})
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(es.path) == 0o777 & ~mask
+    files = [es.path / "schema.json", *es.path.glob("*.parquet"), tmp_path / "report.json"]
+    assert len(files) >= 3 and {p.name: mode(p) for p in files} == {p.name: 0o666 & ~mask for p in files}
+
+
 def test_corrupt_and_partial_eventsets_are_rejected_with_the_file_named(signal_es, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(signal_es.path, bad)
@@ -116,6 +136,15 @@ def test_cli_prints_one_line_errors(tmp_path):
     assert r.returncode == 2 and "not writable" in r.stderr and "Traceback" not in r.stderr
     r = run("info", str(tmp_path))
     assert r.returncode == 2 and "schema.json: missing" in r.stderr
+    # values that used to fail inside a chunk (NaN mass) or be taken silently (0 workers), refused up front
+    for args, message in [
+        (["--param", "mB=nan"], "process x_yyprime: parameter mB must be a finite number, got nan"),
+        (["--param", "width_fraction=2"], "process x_yyprime: width_fraction (Γ/m) must lie in (0, 0.5], got 2.0"),
+        (["--workers", "0"], "--workers must be a positive number of processes, got 0"),
+    ]:
+        r = run("generate", "--process", "x_yyprime", "--events", "5", "--out", str(tmp_path / "y"), *args)
+        assert r.returncode == 2 and r.stderr.strip() == f"error: {message}", r.stderr
+        assert not (tmp_path / "y").exists() and not (tmp_path / ".y.partial").exists()
 
 
 def _same_events(a: EventSet, b: EventSet) -> bool:
