@@ -44,7 +44,7 @@ CHROMIUM = "/usr/bin/chromium"
 # ---------------------------------------------------------------------- the 1M Run
 def build_big_run(demo_run: Path, factor: int, out: Path) -> Path:
     run = Run.open(demo_run)
-    es = EventSet.open(run.manifest["eventset"]["path"])
+    es = EventSet.open(run.input_path("eventset"))
     arr = es.load(truth=True)
     ids = ak.to_numpy(arr.event_id)
     span = int(ids.max()) + 1
@@ -68,7 +68,8 @@ def build_big_run(demo_run: Path, factor: int, out: Path) -> Path:
             cols[c] = np.concatenate([v + k * span for k in range(factor)]) if c == "event_id" else np.tile(v, factor)
         pq.write_table(pa.table(cols), run_dir / name, compression="zstd")
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    manifest["eventset"] = {**manifest["eventset"], "path": str(big.path), "n_events": len(big)}
+    manifest["eventset"] = {**manifest["eventset"], "path": str(Path(big.path).resolve()), "n_events": len(big)}
+    manifest.get("paths_from_run", {}).pop("eventset", None)
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return run_dir
 

@@ -175,7 +175,7 @@ def _load_cached(load, arg: str, mtime: int):
 def load_run(path: str) -> RunData:
     run = Run.open(path)
     search = run.search()
-    es = EventSet.open(run.manifest["eventset"]["path"])
+    es = EventSet.open(run.input_path("eventset"))
     scores = run.scores()
     ids = es.column("event_id")
     if not np.array_equal(ids, scores["event_id"]):

@@ -5,6 +5,7 @@ Everything that can be wrong with the configuration is checked before any traini
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,18 +210,23 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
                 }
             )
 
+    run_dir = Path(cfg.out).resolve()
+    inputs = {"eventset": es, "signal": signal_es, "background_extra": extra_es}
+    resolved = {k: Path(v.path).resolve() for k, v in inputs.items() if v is not None}
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "anomalyscope": __version__,
+        # inputs by resolved path, and relative to the Run (found again if the tree moves together)
+        "paths_from_run": {k: os.path.relpath(p, run_dir) for k, p in resolved.items()},
         "eventset": {
-            "path": str(es.path),
+            "path": str(resolved["eventset"]),
             "n_events": len(es),
             "created": es.schema.get("created"),
             "mjj_fit_min": es.mjj_fit_min,
             "injection": es.schema.get("injection"),
         },
-        "signal": str(signal_es.path) if signal_es else None,
-        "background_extra": str(extra_es.path) if extra_es else None,
+        "signal": str(resolved["signal"]) if signal_es else None,
+        "background_extra": str(resolved["background_extra"]) if extra_es else None,
         "methods": list(cfg.methods),
         "windowed_methods": windowed,
         "efficiencies": list(cfg.efficiencies),

@@ -80,6 +80,21 @@ class Run:
         manifest = read_versioned_json(path, "manifest.json", "Run", "run_version", RUN_VERSION, REQUIRED)
         return cls(path, manifest)
 
+    def input_path(self, key: str = "eventset") -> Path | None:
+        """Where one of the Run's inputs ("eventset", "signal", "background_extra") lies: the recorded path if it
+        exists, else the same place relative to the Run (a tree moved together), else the recorded path (so an
+        error names it). Older Runs recorded the path as given, relative to where ``run`` was started."""
+        rec = self.manifest["eventset"]["path"] if key == "eventset" else self.manifest.get(key)
+        if rec is None:
+            return None
+        recorded = Path(rec)
+        if recorded.exists():
+            return recorded
+        rel = self.manifest.get("paths_from_run", {}).get(key)
+        if rel is not None and (self.path / rel).exists():
+            return (self.path / rel).resolve()
+        return recorded
+
     @property
     def methods(self) -> list[str]:
         return list(self.manifest["methods"])

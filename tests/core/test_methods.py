@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
 
 from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, Selection, deviance_pvalue
 from anomalyscope.core.bumphunt.windows import make_windows, usable_windows
+from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods import REGISTRY
 from anomalyscope.core.methods.base import Context, run_out_of_fold
@@ -141,6 +145,29 @@ def test_run_config_errors_come_before_training(tmp_path, signal_es):
         with pytest.raises(InputError, match=message):
             execute(load_config(cfg_path))
         assert not (tmp_path / "r").exists()
+
+
+def test_a_run_finds_its_eventset_from_any_directory_and_after_the_tree_moves(qcd_es, tmp_path, monkeypatch):
+    """The README's pattern: a config in cfg/ naming ../out/big, `run` started from the work directory. The
+    Run records resolved paths (and paths relative to itself), so it opens from elsewhere, and after the
+    whole tree is moved."""
+    work = tmp_path / "work"
+    (work / "cfg").mkdir(parents=True)
+    shutil.copytree(qcd_es.path, work / "out" / "big")
+    (work / "cfg" / "run.yaml").write_text(
+        "eventset: ../out/big\nout: ../out/run\nmethods: [inclusive]\nsearch: {toys: 10}\n"
+    )
+    monkeypatch.chdir(work)
+    execute(load_config(Path("cfg/run.yaml")), progress=False)
+    monkeypatch.chdir(tmp_path)
+    run = Run.open(work / "out" / "run")
+    assert Path(run.manifest["eventset"]["path"]).is_absolute()
+    assert run.input_path("eventset") == (work / "out" / "big").resolve()
+    shutil.move(work, tmp_path / "moved")
+    run = Run.open(tmp_path / "moved" / "out" / "run")
+    assert run.input_path("eventset") == (tmp_path / "moved" / "out" / "big").resolve()
+    assert EventSet.open(run.input_path("eventset")).name == qcd_es.name
+    assert run.input_path("signal") is None
 
 
 def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
