@@ -12,7 +12,7 @@ from anomalyscope.dashboard.data import available_runs, default_eventset_path, d
 from anomalyscope.dashboard.lund import LundView
 from anomalyscope.dashboard.overview import Overview
 from anomalyscope.dashboard.sensitivity import SensitivityView
-from anomalyscope.dashboard.state import SessionState
+from anomalyscope.dashboard.state import SessionState, clean_url_values
 from anomalyscope.dashboard.trigger import TriggerView
 from anomalyscope.dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
 
@@ -76,9 +76,42 @@ def make_state() -> SessionState:
     return state
 
 
+def apply_link(state: SessionState, location) -> list[str]:
+    """Keep only the link's values this session can take (the Run first, then the rest against it), so the URL
+    sync never sets a method the Run lacks or a cut it has no threshold for; tell the user what was dropped."""
+    from urllib.parse import parse_qsl, urlencode
+
+    pairs = parse_qsl(location.search.lstrip("?"), keep_blank_values=True)
+    query = dict(pairs)
+    ours = set(state.url_parameters())
+    ok, problems = clean_url_values(state, {k: v for k, v in query.items() if k == "run"}, None)
+    if "run" in ok and ok["run"] != state.run:
+        state.run = ok["run"]  # opens it: the methods and cuts offered are now that Run's
+    try:
+        n_events = len(load_run(state.run_path).scores["event_id"])
+    except InputError:
+        n_events = None
+    more, problems2 = clean_url_values(state, {k: v for k, v in query.items() if k in ours - {"run"}}, n_events)
+    ok.update(more)
+    problems += problems2
+    if problems:
+        kept = [(k, v) for k, v in pairs if k not in ours or k in ok]
+        location.search = f"?{urlencode(kept)}" if kept else ""
+        for msg in problems:
+            pn.state.onload(lambda msg=msg: pn.state.notifications.warning(msg, duration=10000))
+    return problems
+
+
 def build() -> pn.template.FastListTemplate:
+    """One browser session's app (what ``panel serve`` calls per session)."""
+    return session()[1]
+
+
+def session() -> tuple[SessionState, pn.template.FastListTemplate]:
+    """A session's state (its Run, the link's values applied) and the page drawn from it."""
     state = make_state()
     if pn.state.location is not None:
+        apply_link(state, pn.state.location)
         pn.state.location.sync(state, {p: p for p in state.url_parameters()})
     export.register(state)  # after the URL is read: the figures of this session are made in its format
     clear = pn.widgets.Button(name="Clear m_jj window", button_type="default")
@@ -124,7 +157,7 @@ def build() -> pn.template.FastListTemplate:
 
     state.param.watch(projector, "large_fonts")
     projector()
-    return pn.template.FastListTemplate(
+    return state, pn.template.FastListTemplate(
         title="anomalyscope", sidebar=sidebar, main=[main], sidebar_width=300, design=Fast
     )
 

@@ -6,6 +6,8 @@ exactly what was on the screen.
 
 from __future__ import annotations
 
+import math
+
 import param
 
 EFFICIENCIES = (1.0, 0.1, 0.01, 0.001)
@@ -45,3 +47,46 @@ class SessionState(param.Parameterized):
     @property
     def fontscale(self) -> float:
         return 1.6 if self.large_fonts else 1.0
+
+
+def _number(text: str) -> float | None:
+    if text in ("null", "None", ""):
+        return None
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(text)
+    return v
+
+
+def clean_url_values(state: SessionState, query: dict[str, str], n_events: int | None) -> tuple[dict, list[str]]:
+    """Which of a link's values the session can take, and a message for each it cannot.
+
+    ``query``: the URL's parameters as text (``run`` is judged against the Runs offered, ``method`` against the
+    methods of the Run chosen — apply ``run`` first, then call again for the rest). Returns the accepted values
+    as they stand in the URL (the URL sync parses them) and one line per value dropped."""
+    ok, problems = {}, []
+
+    def check(name, accept):
+        if name not in query:
+            return
+        text = str(query[name])
+        try:
+            good = accept(text)
+        except (TypeError, ValueError, OverflowError):
+            good = False
+        if good:
+            ok[name] = text
+        else:
+            problems.append(f"link parameter {name}={text[:40]!r} does not fit this Run; ignored")
+
+    p = state.param
+    check("run", lambda t: t in p.run.objects)
+    check("method", lambda t: t in p.method.objects)
+    check("efficiency", lambda t: any(abs(float(t) - e) < 1e-12 for e in p.efficiency.objects))
+    for edge in ("mjj_lo", "mjj_hi"):
+        check(edge, lambda t: (v := _number(t)) is None or 0.0 <= v <= 14000.0)
+    check("event_row", lambda t: t in ("null", "None") or (n_events is not None and 0 <= int(t) < n_events))
+    check("feature", lambda t: t in p.feature.objects)
+    check("large_fonts", lambda t: t in ("true", "false"))
+    check("plot_format", lambda t: t in p.plot_format.objects)
+    return ok, problems
