@@ -8,7 +8,14 @@ from panel.viewable import Viewable
 
 from anomalyscope.core.errors import InputError
 from anomalyscope.dashboard import export
-from anomalyscope.dashboard.data import available_runs, default_eventset_path, default_run_path, load_run, warm_spectra
+from anomalyscope.dashboard.data import (
+    available_runs,
+    default_eventset_path,
+    default_run_path,
+    load_run,
+    shown_paths,
+    warm_spectra,
+)
 from anomalyscope.dashboard.lund import LundView
 from anomalyscope.dashboard.overview import Overview
 from anomalyscope.dashboard.sensitivity import SensitivityView
@@ -98,7 +105,7 @@ def apply_link(state: SessionState, location) -> list[str]:
         kept = [(k, v) for k, v in pairs if k not in ours or k in ok]
         location.search = f"?{urlencode(kept)}" if kept else ""
         for msg in problems:
-            pn.state.onload(lambda msg=msg: pn.state.notifications.warning(msg, duration=10000))
+            pn.state.onload(lambda msg=msg: pn.state.notifications.warning(shown_paths(msg), duration=10000))
     return problems
 
 

@@ -66,6 +66,15 @@ def run_roots() -> list[Path]:
     return [r.resolve() for r in roots if r.is_dir()]
 
 
+def shown_paths(message: str) -> str:
+    """A message for the browser with the server's directories left out: a Run root becomes its name (as in
+    the Run menu), the home directory ``~``. Alerts and notifications go through it."""
+    for root in sorted(run_roots(), key=lambda r: len(str(r)), reverse=True):
+        message = message.replace(str(root), root.name)
+    home = str(Path.home())
+    return message.replace(home + "/", "~/") if home != "/" else message
+
+
 def available_runs(roots: list[Path] | None = None) -> dict[str, str]:
     """label → absolute path of every Run (a directory with manifest.json) below the roots, at most
     RUN_SEARCH_DEPTH levels down; links leading outside a root are ignored."""
@@ -177,6 +186,9 @@ def load_run(path: str) -> RunData:
     search = run.search()
     es = EventSet.open(run.input_path("eventset"))
     scores = run.scores()
+    missing = [c for c in ("event_id", "mjj", "deta", *run.methods) if c not in scores]
+    if missing:
+        raise InputError(f"{run.path / 'scores.parquet'}: no column for {', '.join(missing)}; the Run is damaged")
     ids = es.column("event_id")
     if not np.array_equal(ids, scores["event_id"]):
         raise InputError(f"{path}: its scores do not line up with the events of {es.path}")

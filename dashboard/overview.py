@@ -12,6 +12,7 @@ from anomalyscope.core.bumphunt.search import SearchDefinition
 from anomalyscope.core.errors import InputError
 from anomalyscope.dashboard.data import cached_spectra, event_columns, load_run, open_eventset
 from anomalyscope.dashboard.state import SessionState
+from anomalyscope.dashboard.views import _missing
 
 
 class Overview(pn.viewable.Viewer):
@@ -22,10 +23,9 @@ class Overview(pn.viewable.Viewer):
         try:
             es = open_eventset(self.state.eventset_path)
         except InputError as exc:
-            return pn.pane.Alert(
+            return _missing(
                 f"**No EventSet loaded.** {exc}\n\nBuild the demo with `python -m anomalyscope demo`, or set "
-                "`ANOMALYSCOPE_EVENTSET=/path/to/eventset` before `panel serve app.py`.",
-                alert_type="warning",
+                "`ANOMALYSCOPE_EVENTSET=/path/to/eventset` before `panel serve app.py`."
             )
         s = es.schema
         rows = [
@@ -215,7 +215,7 @@ class Overview(pn.viewable.Viewer):
         try:
             m = load_run(self.state.run_path).run.manifest
         except InputError as exc:
-            return pn.pane.Alert(f"**No Run loaded.** {exc}", alert_type="warning")
+            return _missing(f"**No Run loaded.** {exc}")
         windows = ", ".join(f"{w['name']} {w['sr'][0]:.0f}–{w['sr'][1]:.0f}" for w in m.get("windows", []))
         secs = m.get("training_seconds", {})
         folds = m.get("method_folds", {})

@@ -26,6 +26,7 @@ from anomalyscope.dashboard.data import (
     event_display,
     feature_distributions,
     load_run,
+    shown_paths,
     top_events,
     top_overlap,
 )
@@ -36,8 +37,9 @@ CLASS_NAMES = CONSTITUENT_CLASSES  # -1 "unknown": LHCO hadrons, PF candidates w
 CLASS_COLORS = {-1: "#7f7f7f", 0: "#1f77b4", 1: "#2ca02c", 2: "#ff7f0e", 3: "#d62728", 4: "#9467bd"}
 
 
-def _missing(msg: str) -> pn.pane.Alert:
-    return pn.pane.Alert(msg, alert_type="warning")
+def _missing(msg: str, alert_type: str = "warning") -> pn.pane.Alert:
+    """The one way a view says it cannot show something (server paths left out of the text)."""
+    return pn.pane.Alert(shown_paths(msg), alert_type=alert_type)
 
 
 HIGHLIGHT = "#e6007e"  # the selected event, in every view

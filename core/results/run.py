@@ -78,6 +78,16 @@ class Run:
     def open(cls, path: str | Path) -> "Run":
         path = Path(path)
         manifest = read_versioned_json(path, "manifest.json", "Run", "run_version", RUN_VERSION, REQUIRED)
+        methods = manifest.get("methods")
+        if not (isinstance(methods, list) and methods and all(isinstance(m, str) for m in methods)):
+            raise InputError(f"{path / 'manifest.json'}: 'methods' must list the Run's methods, got {methods!r}")
+        effs = manifest.get("efficiencies")
+        if not (isinstance(effs, list) and effs and all(isinstance(e, (int, float)) and 0 < e <= 1 for e in effs)):
+            raise InputError(
+                f"{path / 'manifest.json'}: 'efficiencies' must list cut efficiencies in (0, 1], got {effs!r}"
+            )
+        if not isinstance(manifest.get("eventset"), dict) or "path" not in manifest["eventset"]:
+            raise InputError(f"{path / 'manifest.json'}: no 'eventset' path; the Run is incomplete")
         return cls(path, manifest)
 
     def input_path(self, key: str = "eventset") -> Path | None:
@@ -108,7 +118,10 @@ class Run:
         return yaml.safe_load((self.path / "config.yaml").read_text())
 
     def _table(self, name: str) -> dict[str, np.ndarray]:
-        t = pq.read_table(self.path / name)
+        try:
+            t = pq.read_table(self.path / name)
+        except (OSError, pa.ArrowException) as exc:  # truncated, not parquet, unreadable
+            raise InputError(f"{self.path / name}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
         return {c: t.column(c).to_numpy() for c in t.column_names}
 
     def scores(self) -> dict[str, np.ndarray]:
