@@ -103,7 +103,8 @@ def apply_link(state: SessionState, location) -> list[str]:
     problems += problems2
     if problems:
         kept = [(k, v) for k, v in pairs if k not in ours or k in ok]
-        location.search = f"?{urlencode(kept)}" if kept else ""
+        search = f"?{urlencode(kept)}" if kept else ""
+        location.search = search  # what the URL sync reads now
         for msg in problems:
             pn.state.onload(lambda msg=msg: pn.state.notifications.warning(shown_paths(msg), duration=10000))
     return problems
@@ -119,7 +120,9 @@ def session() -> tuple[SessionState, pn.template.FastListTemplate]:
     state = make_state()
     if pn.state.location is not None:
         apply_link(state, pn.state.location)
-        pn.state.location.sync(state, {p: p for p in state.url_parameters()})
+        # the browser reports its own URL once loaded, and the sync applies it again: the state's parameters
+        # refuse what does not fit (a Selector checks its objects, numbers their bounds), so nothing bad lands
+        pn.state.location.sync(state, {p: p for p in state.url_parameters()}, on_error=lambda _: None)
     export.register(state)  # after the URL is read: the figures of this session are made in its format
     clear = pn.widgets.Button(name="Clear m_jj window", button_type="default")
     clear.on_click(lambda e: state.param.update(mjj_lo=None, mjj_hi=None))

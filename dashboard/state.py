@@ -19,15 +19,25 @@ class SessionState(param.Parameterized):
         default=None, objects=[], check_on_set=True, doc="Run chosen among those in the configured directories"
     )
     run_path = param.String(default="", doc="directory of the Run being inspected (never set from the URL)")
-    method = param.Selector(default=None, objects=[], doc="anomaly method whose score is cut on")
-    efficiency = param.Selector(default=0.01, objects=list(EFFICIENCIES), doc="flat efficiency of the cut")
-    mjj_lo = param.Number(default=None, allow_None=True, doc="selected m_jj window, lower edge [GeV]")
-    mjj_hi = param.Number(default=None, allow_None=True, doc="selected m_jj window, upper edge [GeV]")
+    method = param.Selector(
+        default=None, objects=[], allow_None=True, check_on_set=True, doc="anomaly method whose score is cut on"
+    )
+    efficiency = param.Selector(
+        default=0.01, objects=list(EFFICIENCIES), check_on_set=True, doc="flat efficiency of the cut"
+    )
+    mjj_lo = param.Number(
+        default=None, allow_None=True, bounds=(0, 14000), doc="selected m_jj window, lower edge [GeV]"
+    )
+    mjj_hi = param.Number(
+        default=None, allow_None=True, bounds=(0, 14000), doc="selected m_jj window, upper edge [GeV]"
+    )
     feature = param.Selector(
         default="msoftdrop",
         objects=["msoftdrop", "tau21", "tau32", "tau43", "n_constituents", "lepton_fraction", "btag"],
     )
-    event_row = param.Integer(default=None, allow_None=True, doc="row of the event shown in the display")
+    event_row = param.Integer(
+        default=None, allow_None=True, bounds=(0, None), doc="row of the event shown in the display"
+    )
     large_fonts = param.Boolean(default=False, doc="projector mode: larger text in every plot and table")
     plot_format = param.Selector(
         default="png", objects=["png", "svg"], doc="what the plots' save button writes (svg: plots drawn as vectors)"

@@ -49,6 +49,10 @@ def test_a_method_the_run_lacks_is_dropped_with_a_notice_and_the_rest_of_the_lin
     assert "method=vae_qr" not in loc.search and f"method={state.method}" in loc.search and "efficiency=0.1" in loc.search
     assert len(notices) == 1
     _views_draw(state)
+    # the browser reports the URL it was opened with once loaded, and the sync applies it again
+    loc.search = "?method=vae_qr&efficiency=0.1&feature=tau21"
+    assert state.method in rd.methods and state.efficiency == 0.1
+    _views_draw(state)
 
 
 def test_random_links_always_build_a_session(served, small_run):
@@ -64,6 +68,9 @@ def test_random_links_always_build_a_session(served, small_run):
         state, loc, notices = served(query)
         assert state.method in rd.methods and state.efficiency in rd.efficiencies, query
         assert state.event_row is None or 0 <= state.event_row < n_events, query
+        # once loaded the browser reports its URL and the sync applies it again: nothing that does not fit lands
+        loc.search = f"?{urlencode(query)}"
+        assert state.method in rd.methods and state.efficiency in rd.efficiencies, query
         for edge in (state.mjj_lo, state.mjj_hi):
             assert edge is None or 0 <= edge <= 14000, query
         _views_draw(state)
