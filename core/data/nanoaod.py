@@ -181,8 +181,14 @@ class NanoAODFormat:
         if info_json:
             try:
                 processes = json.loads(info_json).get("process_names")
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, AttributeError):  # not JSON, or not a JSON object
                 processes = None
+            if processes is not None and not (
+                isinstance(processes, list) and processes and all(isinstance(p, str) for p in processes)
+            ):
+                processes = None
+            if processes is None:
+                notes.append(f"{path}: '{INFO_NAME}' is not a valid EventSet description; process names not used")
         return {
             "n_entries": n,
             "has_truth": "label" in present,
@@ -224,6 +230,15 @@ class NanoAODFormat:
                 f"{path}: {int((~finite).sum())} event(s) with NaN/inf jet values dropped "
                 f"(entries {row_list(np.flatnonzero(~finite) + start)})"
             )
+        if "weight" in present:
+            bad_w = ~np.isfinite(ak.to_numpy(arr[present["weight"]]).astype(np.float64))
+            if bad_w.any():
+                warnings.append(
+                    f"{path}: {int(bad_w.sum())} event(s) with NaN/inf {present['weight']} dropped "
+                    f"(entries {row_list(np.flatnonzero(bad_w) + start)})"
+                )
+                finite &= ~bad_w
+        self._check_truth(path, arr, present, info, start)
         sel = self.selection
         ok = (jets.pt > sel.jet_pt_min) & (np.abs(jets.eta) < sel.jet_eta_max)
         index = ak.local_index(jets.pt)[ok]
@@ -285,6 +300,29 @@ class NanoAODFormat:
             **per_jet,
         }
         return ak.zip(fields, depth_limit=1), warnings
+
+    @staticmethod
+    def _check_truth(path, arr, present, info, start) -> None:
+        """Labels are -1, 0 or 1 and process ids index the file's process names: anything else is refused, not
+        wrapped into another class (257 → 1 made background into signal) or another process."""
+        if "label" in present:
+            raw = ak.to_numpy(arr[present["label"]])
+            bad = ~np.isin(raw, (-1, 0, 1))
+            if bad.any():
+                raise InputError(
+                    f"{path}: branch '{present['label']}' (label) holds {sorted(set(raw[bad].tolist()))[:5]} at entries "
+                    f"{row_list(np.flatnonzero(bad) + start)}; labels are -1 (unknown), 0 (background), 1 (signal)"
+                )
+        names = info.get("process_names")
+        if names and "process_id" in present:
+            pid = ak.to_numpy(arr[present["process_id"]])
+            bad = (pid < 0) | (pid >= len(names)) | (pid != np.round(pid))
+            if bad.any():
+                raise InputError(
+                    f"{path}: branch '{present['process_id']}' (process_id) holds {sorted(set(pid[bad].tolist()))[:5]} "
+                    f"at entries {row_list(np.flatnonzero(bad) + start)}; the file names {len(names)} processes "
+                    f"(ids 0–{len(names) - 1})"
+                )
 
     def _truth(self, ev, present, info, k) -> tuple[np.ndarray, np.ndarray]:
         if "label" not in present:

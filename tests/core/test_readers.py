@@ -362,3 +362,51 @@ def test_nanoaod_nan_jets_and_empty_tree(tmp_path):
     assert "nan.root: 1 event(s) with NaN/inf jet values dropped (entries 2)" in text
     assert "none.root: holds no events" in text
     assert sorted(ak.to_list(es.load(["event_id"]).event_id)) == [0, 1, 3, 4, 5]
+
+
+def _with_truth(n, label=None, process_id=None, weight=None, info=None, path=None):
+    branches = _fatjets(n)
+    if label is not None:
+        branches["label"] = np.asarray(label, dtype=np.int32)
+    if process_id is not None:
+        branches["process_id"] = np.asarray(process_id, dtype=np.int32)
+    if weight is not None:
+        branches["genWeight"] = np.asarray(weight, dtype=np.float32)
+    _write_tree(path, branches)
+    if info is not None:
+        with uproot.update(path) as f:
+            f["anomalyscope_eventset"] = info
+
+
+@pytest.mark.parametrize(
+    "label, message",
+    [
+        ([0, 1, 7, 0], r"branch 'label' \(label\) holds \[7\] at entries 2; labels are -1 \(unknown\), 0"),
+        ([257, 0, 1, 0], r"holds \[257\] at entries 0"),  # used to wrap to 1: background read as signal
+    ],
+)
+def test_nanoaod_refuses_labels_that_are_not_truth_classes(tmp_path, label, message):
+    _with_truth(4, label=label, path=tmp_path / "f.root")
+    with pytest.raises(InputError, match=message) as err:
+        read([tmp_path / "f.root"], NanoAODFormat(), tmp_path / "es")
+    assert "f.root" in str(err.value) and not (tmp_path / "es").exists()
+
+
+def test_nanoaod_process_ids_must_index_the_files_process_names(tmp_path):
+    names = '{"name": "x", "process_names": ["qcd", "wprime_xy"]}'
+    _with_truth(4, label=[0, 1, 0, 0], process_id=[0, 1, -1, 0], info=names, path=tmp_path / "f.root")
+    with pytest.raises(InputError, match=r"'process_id' \(process_id\) holds \[-1\] at entries 2; the file names 2"):
+        read([tmp_path / "f.root"], NanoAODFormat(), tmp_path / "es")
+    _with_truth(4, label=[0, 1, 0, 0], process_id=[0, 1, 1, 0], info=names, path=tmp_path / "g.root")
+    es = read([tmp_path / "g.root"], NanoAODFormat(), tmp_path / "es_g")
+    assert es.counts == {"qcd": 2, "wprime_xy": 2}
+
+
+def test_nanoaod_nan_weights_are_dropped_with_a_warning_and_a_bad_description_is_noted(tmp_path):
+    _with_truth(5, label=[0] * 5, weight=[1.0, np.nan, 1.0, np.inf, 1.0], info="{not json", path=tmp_path / "f.root")
+    with pytest.warns(InputWarning) as record:
+        es = read([tmp_path / "f.root"], NanoAODFormat(), tmp_path / "es")
+    text = " | ".join(str(w.message) for w in record)
+    assert "f.root: 2 event(s) with NaN/inf genWeight dropped (entries 1, 3)" in text
+    assert "'anomalyscope_eventset' is not a valid EventSet description" in text
+    assert len(es) == 3 and np.isfinite(es.column("weight")).all()
