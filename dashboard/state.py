@@ -94,7 +94,8 @@ def clean_url_values(state: SessionState, query: dict[str, str], n_events: int |
     check("method", lambda t: t in p.method.objects)
     check("efficiency", lambda t: any(abs(float(t) - e) < 1e-12 for e in p.efficiency.objects))
     for edge in ("mjj_lo", "mjj_hi"):
-        check(edge, lambda t: (v := _number(t)) is None or 0.0 <= v <= 14000.0)
+        lo, hi = p[edge].bounds  # the parameter's own bounds: what the URL sync would accept
+        check(edge, lambda t, lo=lo, hi=hi: (v := _number(t)) is None or lo <= v <= hi)
     check("event_row", lambda t: t in ("null", "None") or (n_events is not None and 0 <= int(t) < n_events))
     check("feature", lambda t: t in p.feature.objects)
     check("large_fonts", lambda t: t in ("true", "false"))

@@ -77,7 +77,6 @@ XSEC_FB = {
     "wprime_bprime_t": [22.0, 37.0, 52.0, 75.0, 97.0],
     "wprime_xy": PUBLISHED["x_yyprime"]["xsec_fb"],
 }
-DETA_MAX = 1.3  # the analysis region's |Δη| cut (the search's default)
 SIGNAL_MASS = {"x_yyprime": 3000.0, "wprime_bprime_t": 3000.0, "wprime_xy": 3500.0}
 ALL_METHODS = ("inclusive", "cut_tau21", "supervised", "iad", "vae_qr", "cwola", "tnt", "cathode", "cathode_b", "quak")
 NEEDS_SIMULATED_BACKGROUND = {"iad", "quak"}
@@ -205,6 +204,7 @@ def run_benchmark(
     ``pthat_min`` (GeV) overrides the QCD threshold the signals' peaks choose (``qcd_threshold``)."""
     import os
 
+    from anomalyscope.core.bumphunt.search import SearchDefinition
     from anomalyscope.core.generate.runner import cross_section_pb, generate_or_reuse
     from anomalyscope.core.workflows.injection import reconstructed_peak, run_injection_scan
 
@@ -215,6 +215,7 @@ def run_benchmark(
     stages = tqdm(total=3 + len(signals), desc="cms-injection benchmark", unit="stage", disable=not progress)
     say = tqdm.write if progress else (lambda _: None)
     search = {"windows": "cms", "binnings": ["A", "B"], "efficiencies": [efficiency], "toys": toys}
+    deta_max = SearchDefinition.from_dict(search, "benchmark: search").deta_max  # the analysis region's cut
 
     # the signals first: small, and their peaks choose the QCD threshold. QUAK's prior needs the others too.
     wanted = [n for n in XSEC_FB if n in signals or ("quak" in methods and n not in signals)]
@@ -229,7 +230,7 @@ def run_benchmark(
             name, n_gen, seed + 10 + k, out / name, workers=workers, scheduler=scheduler, progress=progress
         )
         eff_sel[name] = preselection_efficiency(samples[name])
-        peaks[name] = reconstructed_peak(samples[name], DETA_MAX, SIGNAL_MASS[name])
+        peaks[name] = reconstructed_peak(samples[name], deta_max, SIGNAL_MASS[name])
     stages.update()
 
     chosen, plan = qcd_threshold({n: peaks[n] for n in signals})
