@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from anomalyscope.core.data.jobs import SCHEDULER_HELP, ChunkFailures, parse_scheduler
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import AnalysisError, InputError
 
 
 def _params(items: list[str]) -> dict:
@@ -621,9 +621,32 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--show", action="store_true", help="open a browser")
     sv.set_defaults(func=_cmd_serve)
 
+    me = sub.add_parser("methods", help="list the anomaly-detection methods and the parameters each takes")
+    me.add_argument("name", nargs="?", default=None, help="one method (default: all)")
+    me.set_defaults(func=_cmd_methods)
+
     s = sub.add_parser("processes", help="list the processes that can be generated")
     s.set_defaults(func=_cmd_processes)
     return p
+
+
+def _cmd_methods(a) -> int:
+    from anomalyscope.core.methods import REGISTRY
+    from anomalyscope.core.params import describe, unknown_names
+
+    if a.name is not None:
+        unknown_names([a.name], REGISTRY, "methods", what="method")
+    for name, cls in REGISTRY.items():
+        if a.name not in (None, name):
+            continue
+        kind = "reference" if cls.reference else "search"
+        needs = f", needs {' and '.join(cls.needs)}" if cls.needs else ""
+        print(f"{name} ({kind}{', per m_jj window' if cls.windowed else ''}{needs})")
+        rows = describe(cls.Params)
+        width = max(len(r[0]) for r in rows)
+        for field, what, default in rows:
+            print(f"  {field:<{width}}  {default:<18} {what}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -633,6 +656,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except AnalysisError as exc:  # valid input on which the analysis gives no result (a fit that fails)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ChunkFailures as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,8 +1,27 @@
-"""One exception type for bad input, so the CLI can print a one-line message instead of a traceback."""
+"""The exception types, one per kind of failure, so callers tell them apart by type, never by message text.
+
+Every error anomalyscope raises on purpose is an ``AnomalyscopeError`` whose message names the problem in
+one line; the command line prints it as ``error: …`` instead of a traceback, and the dashboard shows it in
+place of the view it stops.
+"""
 
 
-class InputError(ValueError):
-    """Bad user input: a config, a file, a path. The message names the problem in one line."""
+class AnomalyscopeError(Exception):
+    """An expected failure, explained in one line."""
+
+
+class InputError(AnomalyscopeError, ValueError):
+    """Bad user input: a config, a file, a path, a value out of range. The message names the place,
+    the field and the value."""
+
+
+class AnalysisError(AnomalyscopeError, RuntimeError):
+    """Valid input on which an analysis step gives no result: a fit that does not converge or has too
+    few events, a selection that nothing passes. Not the user's mistake; the data say so."""
+
+
+class NothingSelected(AnalysisError):
+    """A selection (a cut, a window, a range) that keeps too few events to show or fit."""
 
 
 class InputWarning(UserWarning):

@@ -6,7 +6,7 @@ import panel as pn
 from panel.theme import Fast as PanelFast
 from panel.viewable import Viewable
 
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard import export
 from anomalyscope.dashboard.data import (
     available_runs,
@@ -49,7 +49,7 @@ def open_run(state: SessionState, run_path: str, story: bool = False) -> None:
     state.run_path = run_path
     try:
         rd = load_run(run_path)
-    except InputError:
+    except AnomalyscopeError:
         return
     method = state.method if state.method in rd.methods else ("cwola" if "cwola" in rd.methods else rd.methods[0])
     state.param.method.objects = rd.methods
@@ -96,7 +96,7 @@ def apply_link(state: SessionState, location) -> list[str]:
         state.run = ok["run"]  # opens it: the methods and cuts offered are now that Run's
     try:
         n_events = len(load_run(state.run_path).scores["event_id"])
-    except InputError:
+    except AnomalyscopeError:
         n_events = None
     more, problems2 = clean_url_values(state, {k: v for k, v in query.items() if k in ours - {"run"}}, n_events)
     ok.update(more)

@@ -17,7 +17,7 @@ from scipy import stats
 from anomalyscope.core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
 from anomalyscope.core.bumphunt.significance import global_from_toys
 from anomalyscope.core.data import EventSet
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import AnomalyscopeError, InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
 from anomalyscope.core.methods.events import JET_FEATURES
 from anomalyscope.core.results import Run
@@ -228,12 +228,12 @@ def warm_spectra(run_path: str, last: str | None = None) -> threading.Thread | N
     def work():
         try:
             rd = load_run(run_path)
-        except InputError:
+        except AnomalyscopeError:
             return
         for m in sorted(rd.methods, key=lambda m: m == last):
             try:
                 cached_spectra(run_path, m, tuple(rd.efficiencies), rd.best_window(m))
-            except InputError:
+            except AnomalyscopeError:
                 continue
 
     thread = threading.Thread(target=work, daemon=True, name="anomalyscope-warm-spectra")
@@ -296,12 +296,12 @@ def feature_distributions(
         mask &= (rd.scores["mjj"] >= mjj_window[0]) & (rd.scores["mjj"] < mjj_window[1])
     idx = np.flatnonzero(mask)
     if len(idx) < 2:
-        raise InputError("too few events in this m_jj window")
+        raise NothingSelected("too few events in this m_jj window")
     if eff is not None and eff < 1.0:
         passed = rd.selection(method, eff)
         top, rest = idx[passed[idx]], idx[~passed[idx]]
         if len(top) == 0:
-            raise InputError(f"no event in this window passes the ε = {eff:g} cut of {method}")
+            raise NothingSelected(f"no event in this window passes the ε = {eff:g} cut of {method}")
     else:
         sc = rd.scores[method][idx]
         k = min(n_top, len(idx))

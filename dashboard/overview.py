@@ -9,7 +9,7 @@ import param
 
 from anomalyscope.core.bumphunt.histogram import poisson_interval
 from anomalyscope.core.bumphunt.search import SearchDefinition
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.data import cached_spectra, event_columns, load_run, open_eventset
 from anomalyscope.dashboard.state import SessionState
 from anomalyscope.dashboard.views import _missing
@@ -22,7 +22,7 @@ class Overview(pn.viewable.Viewer):
     def _summary(self):
         try:
             es = open_eventset(self.state.eventset_path)
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             return _missing(
                 f"**No EventSet loaded.** {exc}\n\nBuild the demo with `python -m anomalyscope demo`, or set "
                 "`ANOMALYSCOPE_EVENTSET=/path/to/eventset` before `panel serve app.py`."
@@ -58,7 +58,7 @@ class Overview(pn.viewable.Viewer):
     def _spectrum(self):
         try:
             es = open_eventset(self.state.eventset_path)
-        except InputError:
+        except AnomalyscopeError:
             return pn.Spacer()
         cols = event_columns(self.state.eventset_path, ("mjj", "deta"))
         deta_max = es.schema.get("selection", {}).get("deta_max", SearchDefinition.deta_max)
@@ -92,7 +92,7 @@ class Overview(pn.viewable.Viewer):
         the inclusive search's."""
         try:
             rd = load_run(self.state.run_path)
-        except InputError:
+        except AnomalyscopeError:
             return pn.Spacer()
         res = rd.search_result or {}
         scans = [s for s in res.get("scans", []) if s.get("z")]
@@ -156,7 +156,7 @@ class Overview(pn.viewable.Viewer):
             m, b = best
             incl = cached_spectra(self.state.run_path, "inclusive", (1.0,), None)[0]
             cut = cached_spectra(self.state.run_path, m, (b["eff"],), b["window"])[0]
-        except (InputError, KeyError, IndexError):
+        except (AnomalyscopeError, KeyError, IndexError):
             return pn.Spacer()
         sr = rd.search.window(b["window"]).sr if b["window"] else None
         z_incl = rd.search.inclusive_z_at(rd.table, b["mass"])
@@ -214,7 +214,7 @@ class Overview(pn.viewable.Viewer):
     def _run_summary(self):
         try:
             m = load_run(self.state.run_path).run.manifest
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             return _missing(f"**No Run loaded.** {exc}")
         windows = ", ".join(f"{w['name']} {w['sr'][0]:.0f}–{w['sr'][1]:.0f}" for w in m.get("windows", []))
         secs = m.get("training_seconds", {})

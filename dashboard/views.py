@@ -18,7 +18,7 @@ from holoviews.operation.datashader import rasterize
 
 from anomalyscope.core.bumphunt import poisson_interval
 from anomalyscope.core.data import CONSTITUENT_CLASSES
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.data import (
     FEATURE_LABELS,
     cached_spectra,
@@ -161,7 +161,7 @@ class SpectraView(RunView):
         fs = self.state.fontscale
         try:
             rd, method, window_name, fits = self._fits()
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             blank = hv.Overlay([hv.Scatter([], "m_jj [GeV]", "Events / GeV")])
             self._opts = {}
             return blank, hv.Overlay([hv.Scatter([], "m_jj [GeV]", "pull")]), blank, [str(exc)]
@@ -254,14 +254,16 @@ class SpectraView(RunView):
     @param.depends("state.run_path")
     def _plots(self):
         try:
-            self._fits()
-        except InputError as exc:
-            if "scores no event" in str(exc):
-                return _missing(str(exc))
+            self._run()
+        except AnomalyscopeError as exc:
             return _missing(
                 f"**No Run loaded.** {exc}\n\nBuild one with `python -m anomalyscope demo` or "
                 "`python -m anomalyscope run --config run.yaml`, then set `ANOMALYSCOPE_RUN`."
             )
+        try:
+            self._fits()
+        except AnomalyscopeError as exc:  # the Run opens, but this method's spectra cannot be fitted
+            return _missing(str(exc))
         return pn.Column(
             self._heading,
             pn.pane.HoloViews(self.spectrum, linked_axes=True, sizing_mode="stretch_width"),
@@ -286,7 +288,7 @@ class CorrelationView(RunView):
         try:
             rd = self._run()
             corr = correlation_matrix(rd, self.state.corr_sample, self.state.corr_kind)
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             return _missing(str(exc))
         names = list(corr.columns)
         data = [(a, b, corr.loc[a, b]) for a in names for b in names]
@@ -320,7 +322,7 @@ class CorrelationView(RunView):
     def _scatter(self):
         try:
             rd = self._run()
-        except InputError:
+        except AnomalyscopeError:
             return pn.Spacer()
         xm = self.x_method or rd.methods[0]
         ym = self.y_method or rd.methods[-1]
@@ -350,7 +352,7 @@ class CorrelationView(RunView):
             self.param.x_method.objects = methods
             self.param.y_method.objects = methods
             self.x_method, self.y_method = varying[0], varying[-1]
-        except InputError:
+        except AnomalyscopeError:
             pass
         return pn.Column(
             pn.Row(
@@ -387,7 +389,7 @@ class FeatureView(RunView):
             d = feature_distributions(
                 rd, method, self.state.feature, self.state.mjj_window, self.n_top, eff=self.state.efficiency
             )
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             self.caption = str(exc)
             return _missing(str(exc))
         label = FEATURE_LABELS.get(self.state.feature, self.state.feature)
@@ -476,7 +478,7 @@ class EventsView(RunView):
     def _table(self):
         try:
             rd = self._run()
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             return _missing(str(exc))
         method = self.state.method or rd.methods[0]
         df = top_events(rd, method, self.state.mjj_window)
@@ -518,14 +520,14 @@ class EventsView(RunView):
     def _display(self):
         try:
             rd = self._run()
-        except InputError:
+        except AnomalyscopeError:
             return pn.Spacer()
         row = self.state.event_row
         if row is None:
             return pn.pane.Markdown("*Select an event in the table (or use Next ▶).*")
         try:
             d = event_display(rd.eventset, row)
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             return _missing(str(exc))
         layers = []
         for k, jet in enumerate(d["jets"]):
@@ -629,7 +631,7 @@ class PerformanceView(RunView):
     def _plots(self):
         try:
             ev = self._run().run.evaluation()
-        except InputError as exc:
+        except AnomalyscopeError as exc:
             return _missing(str(exc))
         if not ev:
             return _missing("No performance in this Run: it needs truth labels and a signal sample.")

@@ -25,14 +25,14 @@ from anomalyscope.core.bumphunt.functions import (
 )
 from anomalyscope.core.bumphunt.fastfit import design, fisher_information, fit_batch
 from anomalyscope.core.bumphunt.histogram import Spectrum
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import AnalysisError, InputError
 
 MIN_EVENTS = 20
 MAX_SHAPE_PARAMETER = 500.0  # |p_k| beyond this the dijet function is degenerate (fits empty tails exactly)
 
 
-class FitError(InputError):
-    """A fit that cannot be done or did not converge; the message says why."""
+class FitError(AnalysisError):
+    """A fit that cannot be done on these data or did not converge; the message says why."""
 
 
 def poisson_deviance(n: np.ndarray, nu: np.ndarray) -> float:
@@ -107,7 +107,7 @@ def check_spectrum(spec: Spectrum, n_params: int) -> None:
     if nonzero <= n_params:
         raise FitError(f"fit: {nonzero} non-empty bins cannot constrain {n_params} parameters")
     if spec.edges[-1] >= SQRT_S:
-        raise FitError(f"fit: the range must end below √s = {SQRT_S:g} GeV")
+        raise InputError(f"fit: the range must end below √s = {SQRT_S:g} GeV")
 
 
 def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int = 0) -> BackgroundFit:
@@ -121,7 +121,7 @@ def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int 
     """
 
     if order not in ORDERS:
-        raise FitError(f"fit: order must be one of {ORDERS}, got {order}")
+        raise InputError(f"fit: order must be one of {ORDERS}, got {order}")
     check_spectrum(spec, order)
     q = Quadrature(spec.edges)
     n = spec.counts

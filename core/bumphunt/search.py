@@ -49,6 +49,7 @@ from anomalyscope.core.bumphunt.significance import (
 )
 from anomalyscope.core.bumphunt.windows import MODES, Window, assign, make_windows, usable_windows
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.params import build, param
 
 FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
 FIT_START_MAX_STEPS = 8
@@ -56,35 +57,34 @@ FIT_START_MAX_STEPS = 8
 
 @dataclass(frozen=True)
 class SearchDefinition:
-    deta_max: float = 1.3
+    deta_max: float = param(1.3, low=0, low_open=True)
     fit_min: float | None = None  # GeV; None: found from the data (module text)
-    fit_max: float = 8000.0
+    fit_max: float = param(8000.0, low=0, low_open=True)
     binning: str | float = "cms"  # "cms" (resolution-following dijet bins) or a width in GeV
-    orders: tuple = (3, 4, 5)  # dijet-function parameters tried by the F-test
-    f_test_alpha: float = 0.05
+    orders: tuple[int, ...] = (3, 4, 5)  # dijet-function parameters tried by the F-test
+    f_test_alpha: float = param(0.05, low=0, high=1, low_open=True, high_open=True)
     resolution: float = 0.05  # σ/m of the Gaussian signal shape and of the sliding windows
-    scan_points: int | None = 15  # mass hypotheses of a global method's scan (None: every inner bin)
+    scan_points: int | None = param(15, low=2)  # mass hypotheses of a global method's scan (None: every inner bin)
     windows: str = "cms"  # cms | sliding | lhco
-    binnings: tuple = ("A", "B")  # CMS staggered binnings searched (windows "cms")
-    min_window_events: int = 100
-    efficiencies: tuple = (0.1, 0.01, 0.001)
+    binnings: tuple[str, ...] | str = ("A", "B")  # CMS staggered binnings searched (windows "cms")
+    min_window_events: int = param(100, low=1)
+    efficiencies: tuple[float, ...] = (0.1, 0.01, 0.001)
     toys: int = 200  # background-only pseudo-experiments of the look-elsewhere effect
     seed: int = 0
 
     def __post_init__(self):
-        where = "search"
-        if not self.deta_max > 0:
-            raise InputError(f"{where}: deta_max must be positive, got {self.deta_max}")
         if self.fit_min is not None and not 0 < self.fit_min < self.fit_max:
-            raise InputError(f"{where}: fit_min must lie in (0, fit_max = {self.fit_max:g}), got {self.fit_min}")
+            raise InputError(f"fit_min must lie in (0, fit_max = {self.fit_max:g}), got {self.fit_min}")
         if self.windows not in MODES:
-            raise InputError(f"{where}: windows must be one of {MODES}, got '{self.windows}'")
+            raise InputError(f"windows must be one of {MODES}, got '{self.windows}'")
         if not set(self.orders) <= {3, 4, 5} or not self.orders:
-            raise InputError(f"{where}: orders must be among 3, 4, 5, got {list(self.orders)}")
+            raise InputError(f"orders must be among 3, 4, 5, got {list(self.orders)}")
         if self.toys < 10:
-            raise InputError(f"{where}: at least 10 toys are needed for a global significance, got {self.toys}")
+            raise InputError(f"at least 10 toys are needed for a global significance, got {self.toys}")
         if not 0 < self.resolution < 0.5:
-            raise InputError(f"{where}: resolution must lie in (0, 0.5), got {self.resolution}")
+            raise InputError(f"resolution must lie in (0, 0.5), got {self.resolution}")
+        if self.binning != "cms" if isinstance(self.binning, str) else not self.binning > 0:
+            raise InputError(f"binning must be 'cms' or a bin width in GeV, got {self.binning!r}")
         object.__setattr__(self, "efficiencies", tuple(float(e) for e in check_efficiencies(self.efficiencies)))
         object.__setattr__(
             self, "binnings", (self.binnings,) if isinstance(self.binnings, str) else tuple(self.binnings)
@@ -93,14 +93,8 @@ class SearchDefinition:
 
     @classmethod
     def from_dict(cls, d: dict | None, where: str = "search") -> "SearchDefinition":
-        d = dict(d or {})
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise InputError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
-        try:
-            return cls(**d)
-        except TypeError as exc:
-            raise InputError(f"{where}: {exc}") from None
+        """The search from what a user wrote: every name, type and range checked (one-line InputError)."""
+        return build(cls, d, where, what="field")
 
     def to_dict(self) -> dict:
         d = asdict(self)

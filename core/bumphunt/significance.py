@@ -13,6 +13,7 @@ from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, fit_backgrou
 from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
 from anomalyscope.core.bumphunt.signal import SignalModel
+from anomalyscope.core.errors import InputError
 
 
 def z_to_p(z):
@@ -225,7 +226,7 @@ def discovery_sensitivity(
     are also given as cross sections (fb) times the selection efficiency already included.
     """
     if efficiency <= 0:
-        raise FitError(f"sensitivity: selection efficiency must be positive, got {efficiency}")
+        raise InputError(f"sensitivity: selection efficiency must be positive, got {efficiency}")
     if isinstance(background, BackgroundFit) and profile:
         model = DijetBackground(background)
 

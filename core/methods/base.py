@@ -20,6 +20,7 @@ from anomalyscope.core.bumphunt.search import SearchDefinition
 from anomalyscope.core.bumphunt.windows import Window, own_window_score
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.events import Events
+from anomalyscope.core.params import build, param
 
 
 @dataclass
@@ -35,8 +36,20 @@ class Context:
     progress: bool = False
 
 
+@dataclass(frozen=True)
+class MethodParams:
+    """What every method takes. A method's own parameters extend this (a frozen dataclass ``Params``)."""
+
+    folds: int | None = param(None, low=2)  # None: the method's default_folds, else the Run's folds
+
+
 class Method:
-    """fit(train events, context) → self; score(events) → higher = more anomalous; save/load."""
+    """fit(train events, context) → self; score(events) → higher = more anomalous; save/load.
+
+    ``self.params`` is the method's ``Params`` (frozen, checked when the method is made); what ``fit``
+    learns lives in other attributes."""
+
+    Params = MethodParams
 
     name = "method"
     needs: tuple = ()  # "signal", "background_extra", "constituents"
@@ -45,12 +58,18 @@ class Method:
     default_folds: int | None = None  # a method may need fewer folds than the run (see VAE-QR)
 
     def __init__(self, **params):
-        self.params = params
+        self.params = self.configure(params)
 
     @classmethod
-    def check_config(cls, params: dict, searched: set[str]) -> dict:
-        """Validate a method's parameters before any training, knowing which signal processes the Run
-        searches for or evaluates; return what the Run's manifest should record about them."""
+    def configure(cls, raw: dict | None, where: str | None = None):
+        """The method's parameters from what a user wrote, every name and value checked (one-line
+        ``InputError`` naming ``where``, the field and the value)."""
+        return build(cls.Params, raw, where or cls.name)
+
+    @classmethod
+    def check_config(cls, params, searched: set[str]) -> dict:
+        """Check the (configured) parameters against the Run's inputs before any training, knowing which
+        signal processes the Run searches for or evaluates; return what the manifest should record."""
         return {}
 
     def fit(self, train: Events, ctx: Context) -> "Method":

@@ -23,15 +23,19 @@ unbounded and roughly Gaussian. Features, jets ordered by soft-drop mass (J1 the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 from scipy.stats import gaussian_kde
 
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.events import Events
-from anomalyscope.core.methods.flow import DensityFlow, FlowConfig
-from anomalyscope.core.methods.references import WindowedClassifier
+from anomalyscope.core.methods.flow import DensityFlow, FlowConfig, FlowParams
+from anomalyscope.core.methods.windowed import ClassifierParams, WindowedClassifier
+from anomalyscope.core.params import param, unprefixed
 
-FEATURE_SETS = ("cms", "lhco")
+FEATURE_SETS = ("cms", "lhco")  # see the module text
 MIN_SIDEBAND = 200  # sideband events a flow needs
 
 
@@ -66,23 +70,23 @@ def draw_in_range(kde: gaussian_kde, n: int, bounds: tuple, seed: int) -> np.nda
     return out[:n]
 
 
+@dataclass(frozen=True)
+class CathodeParams(ClassifierParams, FlowParams):
+    features: Literal[FEATURE_SETS] = "cms"
+    oversample: float = param(4.0, low=0, low_open=True)  # flow samples per SR event
+
+
 class Cathode(WindowedClassifier):
     name = "cathode"
     btag = False
+    Params = CathodeParams
 
-    def __init__(self, **params):
-        self.feature_set = params.pop("features", "cms")
-        if self.feature_set not in FEATURE_SETS:
-            raise InputError(f"{self.name}: features must be one of {FEATURE_SETS}, got '{self.feature_set}'")
-        self.oversample = float(params.pop("oversample", 4.0))
-        flow_keys = set(FlowConfig.__dataclass_fields__)
-        self.flow_cfg = FlowConfig(
-            **{k[5:]: params.pop(k) for k in list(params) if k[5:] in flow_keys and k.startswith("flow_")}
-        )
-        super().__init__(**params)
+    @property
+    def flow_cfg(self) -> FlowConfig:
+        return unprefixed(self.params, FlowConfig, "flow_")
 
     def features(self, events):
-        return cathode_features(events, self.feature_set, self.btag)
+        return cathode_features(events, self.params.features, self.btag)
 
     def fit(self, train, ctx):
         self.flows = {}  # window name → the flow trained on its sidebands
@@ -97,7 +101,7 @@ class Cathode(WindowedClassifier):
         seed = ctx.seed * 31 + len(self.flows)
         flow = DensityFlow(self.flow_cfg, seed=seed).fit(x[sb], train.mjj[sb] / 1000.0)
         m_sr = train.mjj[sr]
-        n_samples = int(round(self.oversample * len(m_sr)))
+        n_samples = int(round(self.params.oversample * len(m_sr)))
         m_draw = draw_in_range(gaussian_kde(m_sr), n_samples, window.sr, seed)
         samples = flow.sample(c=m_draw / 1000.0, seed=seed)
         self.flows[window.name] = flow

@@ -11,6 +11,9 @@ import torch
 from torch import nn
 
 from anomalyscope.core.methods.device import DEVICE
+from anomalyscope.core.methods.scaling import Standardizer
+from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.params import param
 
 
 def mlp(n_in: int, hidden=(64, 32, 16, 4), n_out: int = 1) -> nn.Sequential:
@@ -22,52 +25,16 @@ def mlp(n_in: int, hidden=(64, 32, 16, 4), n_out: int = 1) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    hidden: tuple = (64, 32, 16, 4)
-    epochs: int = 40
-    batch_size: int = 256
-    lr: float = 1e-3
-    patience: int = 6
-    weight_decay: float = 0.0
+    """The shared classifier's parameters; a method that trains it takes them as its own."""
 
-
-CLIP_SIGMA = 5.0
-
-
-class Standardizer:
-    """Zero mean, unit variance, clipped at ±5σ: far-out inputs (a 500 GeV jet among QCD jets) reach
-    the network at the edge of what it was trained on, not extrapolated to where its output is
-    arbitrary."""
-
-    def __init__(self, x: np.ndarray):
-        self.mean = x.mean(axis=0)
-        self.std = x.std(axis=0) + 1e-6
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return np.clip((x - self.mean) / self.std, -CLIP_SIGMA, CLIP_SIGMA).astype(np.float32)
-
-
-class EarlyStopping:
-    """Keeps the weights of the epoch with the lowest validation loss; says when ``patience`` epochs in
-    a row failed to improve on it by more than ``min_delta``. Shared by every network trained here."""
-
-    def __init__(self, patience: int, min_delta: float = 1e-5):
-        self.patience, self.min_delta = patience, min_delta
-        self.best, self.state, self.bad = np.inf, None, 0
-
-    def step(self, value: float, net: nn.Module) -> bool:
-        """Record one epoch's validation loss; True when training should stop."""
-        if value < self.best - self.min_delta:
-            self.best, self.bad = value, 0
-            self.state = {k: t.detach().clone() for k, t in net.state_dict().items()}
-            return False
-        self.bad += 1
-        return self.bad >= self.patience
-
-    def restore(self, net: nn.Module) -> nn.Module:
-        net.load_state_dict(self.state)
-        return net.eval()
+    hidden: tuple[int, ...] = param((64, 32, 16, 4), low=1)
+    epochs: int = param(40, low=1)
+    batch_size: int = param(256, low=1)
+    lr: float = param(1e-3, low=0, low_open=True)
+    patience: int = param(6, low=1)
+    weight_decay: float = param(0.0, low=0)
 
 
 class Classifier:
@@ -94,31 +61,21 @@ class Classifier:
         opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")
 
-        def val_loss():
-            with torch.no_grad():
-                lv = loss_fn(net(xv).squeeze(1), yv)
-                wv = torch.where(yv > 0.5, w_pos, w_neg)
-                return float((lv * wv).sum() / wv.sum())
+        def weighted_loss(x_, y_):
+            w = torch.where(y_ > 0.5, w_pos, w_neg)
+            return (loss_fn(net(x_).squeeze(1), y_) * w).sum() / w.sum()
 
-        stop = EarlyStopping(self.cfg.patience)
-        n = len(xt)
-        for epoch in range(self.cfg.epochs):
-            net.train()
-            perm = torch.from_numpy(rng.permutation(n)).to(DEVICE)
-            for start in range(0, n, self.cfg.batch_size):
-                idx = perm[start : start + self.cfg.batch_size]
-                logits = net(xt[idx]).squeeze(1)
-                w = torch.where(yt[idx] > 0.5, w_pos, w_neg)
-                loss = (loss_fn(logits, yt[idx]) * w).sum() / w.sum()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            net.eval()
-            v = val_loss()
-            self.history.append(v)
-            if stop.step(v, net):
-                break
-        self.net = stop.restore(net)
+        self.net, self.history, _ = fit_network(
+            net,
+            opt,
+            lambda idx: weighted_loss(xt[idx], yt[idx]),
+            lambda: float(weighted_loss(xv, yv)),
+            len(xt),
+            epochs=self.cfg.epochs,
+            batch_size=self.cfg.batch_size,
+            patience=self.cfg.patience,
+            rng=rng,
+        )
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:

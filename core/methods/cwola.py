@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomalyscope.core.methods.references import WindowedClassifier
+from anomalyscope.core.methods.windowed import WindowedClassifier
 
 
 class CWoLa(WindowedClassifier):

@@ -16,59 +16,36 @@ as QUAK's likelihood ratio does. A context (e.g. m_jj) is standardised and condi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 import zuko
 
-from anomalyscope.core.methods.classifier import EarlyStopping
 from anomalyscope.core.methods.device import DEVICE
-
-ALPHA = 1e-3
-MARGIN = 0.01
-
-
-class LogitScaler:
-    def __init__(self, x: np.ndarray):
-        lo, hi = x.min(axis=0), x.max(axis=0)
-        pad = MARGIN * np.maximum(hi - lo, 1e-6)
-        self.lo, self.hi = lo - pad, hi + pad
-        y = self._logit(x)
-        self.mean, self.std = y.mean(axis=0), y.std(axis=0) + 1e-6
-
-    def _logit(self, x):
-        u = np.clip((x - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-        u = ALPHA + (1 - 2 * ALPHA) * u
-        return np.log(u) - np.log1p(-u)
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return ((self._logit(np.asarray(x, dtype=np.float64)) - self.mean) / self.std).astype(np.float32)
-
-    def log_abs_det(self, x: np.ndarray) -> np.ndarray:
-        """log|dz/dx| per row (x clipped to the range like forward)."""
-        u = np.clip((np.asarray(x, dtype=np.float64) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-        v = ALPHA + (1 - 2 * ALPHA) * u
-        d = (1 - 2 * ALPHA) / ((self.hi - self.lo) * v * (1 - v) * self.std)
-        return np.log(d).sum(axis=1)
-
-    def inverse(self, z: np.ndarray) -> np.ndarray:
-        y = np.asarray(z, dtype=np.float64) * self.std + self.mean
-        u = (1.0 / (1.0 + np.exp(-y)) - ALPHA) / (1 - 2 * ALPHA)
-        return self.lo + np.clip(u, 0.0, 1.0) * (self.hi - self.lo)
+from anomalyscope.core.methods.scaling import LogitScaler
+from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.params import param, prefixed
 
 
-@dataclass
+@dataclass(frozen=True)
 class FlowConfig:
-    kind: str = "nsf"  # neural spline flow; "maf" (affine) interpolated worse in m_jj (see tests)
-    transforms: int = 6
-    hidden: tuple = (64, 64)
-    epochs: int = 60  # cosine-annealed learning rate; the epoch of lowest validation loss is kept
-    min_steps: int = 2500  # small samples train for more epochs, so that every flow gets this many updates
-    batch_size: int = 256
-    lr: float = 1e-4  # 1e-3 and 3e-4 reached their best validation loss within a few epochs and
-    # interpolated worse into the SR (classifier AUC 0.527 vs 0.513 for 1e-4 on the test background)
-    patience: int = 20
-    val_fraction: float = 0.2
+    kind: Literal["nsf", "maf"] = "nsf"  # neural spline flow; "maf" (affine) interpolated worse in m_jj (see tests)
+    transforms: int = param(6, low=1)
+    hidden: tuple[int, ...] = param((64, 64), low=1)
+    epochs: int = param(60, low=1)  # cosine-annealed learning rate; the epoch of lowest validation loss is kept
+    min_steps: int = param(
+        2500, low=0
+    )  # small samples train for more epochs, so that every flow gets this many updates
+    batch_size: int = param(256, low=1)
+    lr: float = param(1e-4, low=0, low_open=True)  # 1e-3 and 3e-4 reached their best validation loss within a
+    # few epochs and interpolated worse into the SR (classifier AUC 0.527 vs 0.513 for 1e-4 on the test background)
+    patience: int = param(20, low=1)
+    val_fraction: float = param(0.2, low=0, high=1, high_open=True)
+
+
+# a flow's parameters as a method takes them, flat: flow_epochs, flow_transforms, ...
+FlowParams = prefixed(FlowConfig, "flow_", "FlowParams")
 
 
 class DensityFlow:
@@ -111,25 +88,19 @@ class DensityFlow:
 
         steps_per_epoch = max(1, -(-len(tr_idx) // cfg.batch_size))
         epochs = max(cfg.epochs, -(-cfg.min_steps // steps_per_epoch))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        stop = EarlyStopping(cfg.patience, min_delta=1e-4)
-        for _ in range(epochs):
-            flow.train()
-            perm = tr_idx[torch.from_numpy(rng.permutation(len(tr_idx))).to(DEVICE)]
-            for s in range(0, len(perm), cfg.batch_size):
-                loss = nll(perm[s : s + cfg.batch_size]).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            sched.step()
-            flow.eval()
-            with torch.no_grad():
-                v = float(nll(va_idx).mean()) if len(va_idx) else float(loss)
-            self.history.append(v)
-            if stop.step(v, flow):
-                break
-        self.flow = stop.restore(flow)
-        self.best_val_nll = stop.best
+        self.flow, self.history, self.best_val_nll = fit_network(
+            flow,
+            opt,
+            lambda idx: nll(tr_idx[idx]).mean(),
+            lambda: float(nll(va_idx).mean()) if len(va_idx) else None,
+            len(tr_idx),
+            epochs=epochs,
+            batch_size=cfg.batch_size,
+            patience=cfg.patience,
+            rng=rng,
+            min_delta=1e-4,
+            scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs),
+        )
         return self
 
     def log_prob(self, x: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:

@@ -21,16 +21,18 @@ needed for the data; the Run still trains one model per fold of the background s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from anomalyscope.core.data import EventSet, signal_processes
 from anomalyscope.core.errors import InputError
-from anomalyscope.core.methods.base import Context, Method
+from anomalyscope.core.methods.base import Context, Method, MethodParams
 from anomalyscope.core.methods.cathode import mass_ordered
 from anomalyscope.core.methods.events import Events
-from anomalyscope.core.methods.flow import DensityFlow, FlowConfig
+from anomalyscope.core.methods.flow import DensityFlow, FlowConfig, FlowParams
+from anomalyscope.core.params import param, unprefixed
 
 FEATURES = ("msoftdrop", "tau21", "tau32", "tau43", "btag")
 
@@ -61,25 +63,28 @@ def check_prior(prior: list, searched: set[str], where: str = "quak") -> list[di
     return out
 
 
+@dataclass(frozen=True)
+class QUAKParams(MethodParams, FlowParams):
+    prior: tuple[str, ...] = ()  # the signal EventSets of the prior (checked against the Run's signals)
+    max_per_sample: int = param(20000, low=1)  # training events per density estimator
+
+    def __post_init__(self):
+        object.__setattr__(self, "prior", tuple(str(Path(p).expanduser()) for p in self.prior))
+
+
 class QUAK(Method):
     name = "quak"
     needs = ("background_extra",)
     default_folds = 2
+    Params = QUAKParams
 
-    def __init__(self, **params):
-        self.prior = [str(Path(p).expanduser()) for p in params.pop("prior", [])]
-        self.max_per_sample = int(params.pop("max_per_sample", 20000))
-        flow_keys = set(FlowConfig.__dataclass_fields__)
-        unknown = [k for k in params if not (k.startswith("flow_") and k[5:] in flow_keys)]
-        if unknown:
-            raise InputError(f"quak: unknown parameter(s) {sorted(unknown)}")
-        self.flow_cfg = FlowConfig(**{k[5:]: v for k, v in params.items()})
-        super().__init__(prior=self.prior, **params)
+    @property
+    def flow_cfg(self) -> FlowConfig:
+        return unprefixed(self.params, FlowConfig, "flow_")
 
     @classmethod
     def check_config(cls, params, searched):
-        prior = [str(Path(p).expanduser()) for p in params.get("prior", [])]
-        return {"prior": check_prior(prior, searched), "score": "background loss - signal loss"}
+        return {"prior": check_prior(list(params.prior), searched), "score": "background loss - signal loss"}
 
     @staticmethod
     def _region(ev: Events, ctx: Context) -> Events:
@@ -90,22 +95,22 @@ class QUAK(Method):
     def fit(self, train: Events, ctx: Context) -> "QUAK":
         if ctx.background_extra is None:
             raise InputError("quak: needs a simulated background sample ('background_extra' in the run config)")
-        check_prior(self.prior, set())
+        check_prior(list(self.params.prior), set())
         rng = np.random.default_rng(ctx.seed)
         bkg = self._region(ctx.background_extra, ctx)
         if len(bkg) < 200:
             raise InputError(f"quak: only {len(bkg)} background-simulation events in the windows' m_jj range")
         xb = quak_features(bkg)
-        xb = xb[rng.permutation(len(xb))[: self.max_per_sample]]
+        xb = xb[rng.permutation(len(xb))[: self.params.max_per_sample]]
         prior_events = []
-        for p in self.prior:
+        for p in self.params.prior:
             ev = Events.from_eventset(EventSet.open(p))
             ev = ev.subset(ev.deta < ctx.sr_deta_max)
             missing = set(train.feature_names) - set(ev.feature_names)
             if missing & set(FEATURES):
                 raise InputError(f"quak: prior sample {p} lacks jet features {sorted(missing & set(FEATURES))}")
             prior_events.append(quak_features(ev))
-        n_each = min(min(len(x) for x in prior_events), self.max_per_sample // len(prior_events))
+        n_each = min(min(len(x) for x in prior_events), self.params.max_per_sample // len(prior_events))
         # each model weighted equally
         xs = np.concatenate([x[rng.choice(len(x), n_each, replace=False)] for x in prior_events])
         self.background = DensityFlow(self.flow_cfg, seed=ctx.seed).fit(xb)

@@ -13,16 +13,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 
-from anomalyscope.core.bumphunt.windows import own_window_score
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.base import Context, Method
-from anomalyscope.core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
+from anomalyscope.core.methods.classifier import predict_ensemble, train_ensemble
 from anomalyscope.core.methods.events import Events
+from anomalyscope.core.methods.windowed import ClassifierParams, WindowedClassifier
 
-MIN_TRAIN = 50  # samples a windowed classifier needs in a window, both classes together
 MIN_PER_CLASS = 20
+
+
+@dataclass(frozen=True)
+class SupervisedParams(ClassifierParams):
+    region: Literal["windows", "all"] = "windows"  # train within the windows' m_jj span, or on every m_jj
 
 
 def event_features(ev: Events) -> np.ndarray:
@@ -67,14 +74,12 @@ class Supervised(Method):
     name = "supervised"
     reference = True
     needs = ("signal",)
+    Params = SupervisedParams
 
     def fit(self, train: Events, ctx: Context):
         if ctx.signal is None:
             raise InputError("supervised: needs a labelled signal sample ('signal' in the run config)")
-        params = dict(self.params)
-        region_kind = params.pop("region", "windows")
-        if region_kind not in ("windows", "all"):
-            raise InputError(f"supervised: region must be 'windows' or 'all', got '{region_kind}'")
+        region_kind = self.params.region
         lo = min((w.lo for w in ctx.windows), default=-np.inf) if region_kind == "windows" else -np.inf
         hi = max((w.hi for w in ctx.windows), default=np.inf) if region_kind == "windows" else np.inf
 
@@ -89,53 +94,11 @@ class Supervised(Method):
             )
         x = np.concatenate([event_features(bkg), event_features(sig)])
         y = np.concatenate([np.zeros(len(bkg)), np.ones(len(sig))])
-        self.models = train_ensemble(x, y, ctx.n_inner, TrainConfig(**params), ctx.seed)
+        self.models = train_ensemble(x, y, ctx.n_inner, self.params, ctx.seed)
         return self
 
     def score(self, events):
         return predict_ensemble(self.models, event_features(events))
-
-
-class WindowedClassifier(Method):
-    """A classifier per m_jj window. Each window's ensemble scores every event (``score_windows``): the
-    search cuts a window's scores at a threshold taken from its sidebands and fits the whole selected
-    spectrum. ``score`` gives each event the score of its own window (``windows.assign``; NaN outside
-    every trained window), for views of the most anomalous events."""
-
-    windowed = True
-
-    def training_set(self, window, train: Events, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def features(self, events: Events) -> np.ndarray:
-        raise NotImplementedError
-
-    def window_features(self, events: Events, i: int) -> np.ndarray:
-        """Features as window i's classifier takes them (a method may transform them per window)."""
-        return self.features(events)
-
-    def combine(self, per_row: np.ndarray, n_events: int) -> np.ndarray:
-        return per_row
-
-    def fit(self, train: Events, ctx: Context):
-        self.windows = ctx.windows
-        self.models = {}
-        for i, w in enumerate(ctx.windows):
-            x, y = self.training_set(w, train, ctx)
-            if len(y) < MIN_TRAIN or y.sum() < 10 or (1 - y).sum() < 10:
-                continue
-            self.models[i] = train_ensemble(x, y, ctx.n_inner, TrainConfig(**self.params), ctx.seed + 7919 * i)
-        return self
-
-    def score_windows(self, events: Events) -> dict[str, np.ndarray]:
-        """Window name → that window's score of every event (only windows that could be trained)."""
-        return {
-            self.windows[i].name: self.combine(predict_ensemble(models, self.window_features(events, i)), len(events))
-            for i, models in self.models.items()
-        }
-
-    def score(self, events: Events) -> np.ndarray:
-        return own_window_score(self.windows, self.score_windows(events), events.mjj)
 
 
 class IAD(WindowedClassifier):

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_type_hints
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -25,6 +27,7 @@ from anomalyscope.core.methods.complementarity import complementarity
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.evaluate import performance
 from anomalyscope.core.methods.events import Events
+from anomalyscope.core.params import as_dict, check_value, param, unknown_names
 from anomalyscope.core.results import Run, write_run
 
 MOVED_TO_SEARCH = {
@@ -41,14 +44,16 @@ MOVED_TO_SEARCH = {
 class RunConfig:
     eventset: str
     out: str
-    methods: dict  # name -> params
+    methods: dict  # name -> the parameters as written (checked by the method's Params)
     signal: str | None = None
     background_extra: str | None = None
     search: SearchDefinition = field(default_factory=SearchDefinition)
-    folds: int = 5
-    inner_folds: int = 4
-    seed: int = 1
-    train_windows_at: float | None = None  # search (and train) only the windows whose SR holds this m_jj
+    folds: int = param(5, low=2)
+    inner_folds: int = param(4, low=2)
+    seed: int = param(1, low=0)
+    train_windows_at: float | None = param(
+        None, low=0, low_open=True
+    )  # search only the windows whose SR holds this m_jj
     extra: dict = field(default_factory=dict)
 
     @property
@@ -57,35 +62,40 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "run config") -> "RunConfig":
+        """The Run's configuration with every field, method and method parameter checked (a one-line
+        ``InputError`` naming the field and the value) — before any file is opened or anything trains."""
+        if not isinstance(d, Mapping):
+            raise InputError(f"{where}: must be a mapping of settings, got {type(d).__name__}")
         d = dict(d)
-        known = set(cls.__dataclass_fields__) - {"extra"}
         moved = sorted(set(d) & set(MOVED_TO_SEARCH))
         if moved:
             raise InputError(
                 f"{where}: {', '.join(moved)} belong to the search now: write them under 'search:' as "
                 + ", ".join(MOVED_TO_SEARCH[k] for k in moved)
             )
-        unknown = set(d) - known
-        if unknown:
-            raise InputError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+        known = set(cls.__dataclass_fields__) - {"extra"}
+        unknown_names(d, known, where, what="field")
         for req in ("eventset", "out", "methods"):
-            if not d.get(req):
+            if d.get(req) in (None, "", [], {}):
                 raise InputError(f"{where}: field '{req}' is required")
-        methods = {}
-        for item in d["methods"]:
-            name, params = next(iter(item.items())) if isinstance(item, dict) else (item, {})
-            if name not in REGISTRY:
-                raise InputError(f"{where}: unknown method '{name}'; known: {', '.join(REGISTRY)}")
-            methods[name] = dict(params or {})
-        d["methods"] = methods
-        search = d.get("search") or {}
-        if not isinstance(search, dict):
+        hints = get_type_hints(cls)
+        for k in known - {"methods", "search"}:
+            if k in d:
+                d[k] = check_value(d[k], hints[k], k, where, cls.__dataclass_fields__[k].metadata)
+        d["methods"] = parse_methods(d["methods"], where)
+        search = d.get("search")
+        if search is not None and not isinstance(search, Mapping):
             raise InputError(f"{where}: 'search' must be a mapping of search settings")
         d["search"] = SearchDefinition.from_dict(search, f"{where}: search")
-        for k in ("folds", "inner_folds"):
-            if int(d.get(k, 2)) < 2:
-                raise InputError(f"{where}: {k} must be at least 2")
         return cls(**d)
+
+    def configured(self, name: str):
+        """A method's checked parameters (its ``Params``)."""
+        return REGISTRY[name].configure(self.methods[name], name)
+
+    def method_folds(self, name: str) -> int:
+        """The folds a method trains with: its own ``folds``, else its default, else the Run's."""
+        return self.configured(name).folds or REGISTRY[name].default_folds or self.folds
 
     def to_dict(self) -> dict:
         return {
@@ -102,12 +112,42 @@ class RunConfig:
         }
 
 
+def parse_methods(items, where: str) -> dict:
+    """``methods:`` as a list of names and ``{name: parameters}`` entries (or one mapping of them) →
+    name → parameters, each method's parameters checked by its ``Params``."""
+    if isinstance(items, str):
+        raise InputError(
+            f"{where}: methods must be a list of method names, got the string '{items}' (write: methods: [{items}])"
+        )
+    if isinstance(items, Mapping):
+        items = [{k: v} for k, v in items.items()]
+    if not isinstance(items, (list, tuple)):
+        raise InputError(f"{where}: methods must be a list of method names, got {items!r}")
+    methods = {}
+    for item in items:
+        if isinstance(item, Mapping) and len(item) == 1:
+            name, params = next(iter(item.items()))
+        elif isinstance(item, str):
+            name, params = item, None
+        else:
+            raise InputError(
+                f"{where}: each entry of methods is a name or {{name: {{parameter: value}}}}, got {item!r}"
+            )
+        unknown_names([name], REGISTRY, f"{where}: methods", what="method")
+        if name in methods:
+            raise InputError(f"{where}: method '{name}' is listed twice")
+        params = {} if params is None else params
+        REGISTRY[name].configure(params, f"{where}: methods: {name}")
+        methods[name] = dict(params)
+    return methods
+
+
 def load_config(path: Path) -> RunConfig:
     path = Path(path)
     d = read_yaml_mapping(path)
     base = path.parent
     for k in ("eventset", "signal", "background_extra", "out"):
-        if d.get(k):
+        if d.get(k) and isinstance(d[k], str):  # other types are refused by from_dict, with the field
             p = Path(d[k]).expanduser()
             d[k] = str(p if p.is_absolute() else base / p)
     return RunConfig.from_dict(d, str(path))
@@ -134,7 +174,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     for s_es in (es, signal_es):
         if s_es is not None:
             searched |= signal_processes(s_es)
-    method_info = {name: REGISTRY[name].check_config(params, searched) for name, params in cfg.methods.items()}
+    method_info = {name: REGISTRY[name].check_config(cfg.configured(name), searched) for name in cfg.methods}
     if Path(cfg.out).exists() and not overwrite:
         raise InputError(f"{cfg.out}: already exists (pass --overwrite to replace it)")
     data = Events.from_eventset(es)
@@ -161,9 +201,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     table = ScoreTable(data.mjj, data.deta, {})
     timings, models, sig_window = {}, {}, {}
     for name, params in tqdm(cfg.methods.items(), desc="methods", disable=not progress):
-        params = dict(params)
-        folds = int(params.pop("folds", REGISTRY[name].default_folds or cfg.folds))
-        res = run_out_of_fold(REGISTRY[name], params, data, ctx, folds, cfg.seed, signal)
+        res = run_out_of_fold(REGISTRY[name], params, data, ctx, cfg.method_folds(name), cfg.seed, signal)
         scores[name] = table.scores[name] = res.scores
         if REGISTRY[name].windowed:
             table.window_scores[name] = res.window_scores
@@ -241,9 +279,8 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         "folds": cfg.folds,
         "inner_folds": cfg.inner_folds,
         "seed": cfg.seed,
-        "method_folds": {
-            n: int(p.get("folds", REGISTRY[n].default_folds or cfg.folds)) for n, p in cfg.methods.items()
-        },
+        "method_folds": {n: cfg.method_folds(n) for n in cfg.methods},
+        "method_params": {n: as_dict(cfg.configured(n)) for n in cfg.methods},
         "method_info": {n: i for n, i in method_info.items() if i},
         "training_seconds": timings,
         "torch_device": str(DEVICE),

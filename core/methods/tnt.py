@@ -22,16 +22,19 @@ sideband instead of 50%).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
-from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.base import Context
-from anomalyscope.core.methods.classifier import EarlyStopping, Standardizer
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.events import Events
-from anomalyscope.core.methods.references import WindowedClassifier
+from anomalyscope.core.methods.scaling import Standardizer
+from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.methods.windowed import ClassifierParams, WindowedClassifier
+from anomalyscope.core.params import param
 
 
 class JetAutoencoder:
@@ -58,21 +61,21 @@ class JetAutoencoder:
         xt = torch.from_numpy(self.scaler(x)).to(DEVICE)
         val = torch.from_numpy(rng.random(len(xt)) < 0.2).to(DEVICE)
         xtr, xva = xt[~val], xt[val]
-        opt = torch.optim.Adam(self.net.parameters(), lr=1e-3)
-        stop = EarlyStopping(patience=4)
-        for _ in range(self.epochs):
-            perm = torch.from_numpy(rng.permutation(len(xtr))).to(DEVICE)
-            for s in range(0, len(perm), self.batch_size):
-                b = xtr[perm[s : s + self.batch_size]]
-                loss = ((self.net(b) - b) ** 2).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                v = float(((self.net(xva) - xva) ** 2).mean())
-            if stop.step(v, self.net):
-                break
-        stop.restore(self.net)
+
+        def mse(x_):
+            return ((self.net(x_) - x_) ** 2).mean()
+
+        self.net, _, _ = fit_network(
+            self.net,
+            torch.optim.Adam(self.net.parameters(), lr=1e-3),
+            lambda idx: mse(xtr[idx]),
+            lambda: float(mse(xva)),
+            len(xtr),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            patience=4,
+            rng=rng,
+        )
         return self
 
     def score(self, x: np.ndarray) -> np.ndarray:
@@ -81,23 +84,23 @@ class JetAutoencoder:
             return ((self.net(xt) - xt) ** 2).mean(dim=1).cpu().numpy()
 
 
+@dataclass(frozen=True)
+class TagNTrainParams(ClassifierParams):
+    tag_quantile: float = param(0.8, low=0, high=1, low_open=True, high_open=True)  # partner-tag cut
+    ae_bottleneck: int = param(2, low=1)  # the tagger autoencoder's latent size
+    ae_epochs: int = param(30, low=1)
+
+
 class TagNTrain(WindowedClassifier):
     name = "tnt"
-
-    def __init__(self, **params):
-        self.tag_quantile = float(params.pop("tag_quantile", 0.8))
-        self.ae_bottleneck = int(params.pop("ae_bottleneck", 2))
-        self.ae_epochs = int(params.pop("ae_epochs", 30))
-        if not 0 < self.tag_quantile < 1:
-            raise InputError(f"tnt: tag_quantile must lie in (0, 1), got {self.tag_quantile}")
-        super().__init__(**params)
+    Params = TagNTrainParams
 
     def fit(self, train: Events, ctx: Context):
         lo = min(w.lo for w in ctx.windows)
         hi = max(w.hi for w in ctx.windows)
         region = (train.deta < ctx.sr_deta_max) & (train.mjj >= lo) & (train.mjj < hi)
         jets = train.subset(region).classifier_inputs()
-        self.tagger = JetAutoencoder(self.ae_bottleneck, epochs=self.ae_epochs, seed=ctx.seed).fit(
+        self.tagger = JetAutoencoder(self.params.ae_bottleneck, epochs=self.params.ae_epochs, seed=ctx.seed).fit(
             jets.reshape(-1, jets.shape[2])
         )
         return super().fit(train, ctx)
@@ -113,7 +116,7 @@ class TagNTrain(WindowedClassifier):
         sr = window.in_sr(train.mjj) & sel
         sb = window.in_sb(train.mjj) & sel
         partner = self.partner_tags(train)
-        cut = np.quantile(partner[sr | sb], self.tag_quantile)
+        cut = np.quantile(partner[sr | sb], self.params.tag_quantile)
         x_all = train.classifier_inputs()
         rows_sr = x_all[sr][partner[sr] > cut]
         rows_sb = x_all[sb][partner[sb] > cut]

@@ -19,15 +19,19 @@ flat-efficiency machinery) then turns it into selections that do not sculpt the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 import torch
 from torch import nn
 
 from anomalyscope.core.errors import InputError
-from anomalyscope.core.methods.base import Context, Method
-from anomalyscope.core.methods.classifier import EarlyStopping
+from anomalyscope.core.methods.base import Context, Method, MethodParams
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.events import Events
+from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.params import param
 
 COMBINE = {"min": np.min, "max": np.max, "sum": np.sum}
 
@@ -79,33 +83,36 @@ def kl_div(mu, logvar):
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
+@dataclass(frozen=True)
+class VAEQRParams(MethodParams):
+    latent: int = param(12, low=1)
+    beta: float = param(0.01, low=0)  # weight of the KL term
+    epochs: int = param(15, low=1)
+    batch_size: int = param(256, low=1)
+    lr: float = param(1e-3, low=0, low_open=True)
+    combine: Literal["min", "max", "sum"] = "min"  # the two jets' scores into the event's
+    max_train_jets: int = param(20000, low=1)
+    patience: int = param(4, low=1)
+    # the |Δη| control region: from the analysis region's edge (None: the search's |Δη| cut) to 2.5
+    cr_deta: tuple[float | None, float] = (None, 2.5)
+
+    def __post_init__(self):
+        lo, hi = self.cr_deta
+        if (lo is not None and not 0 <= lo < hi) or hi <= 0:
+            raise ValueError(
+                f"cr_deta must be [low, high] with 0 <= low < high (low may be null), got {list(self.cr_deta)}"
+            )
+
+
 class VAEQR(Method):
     name = "vae_qr"
     needs = ("constituents",)
     default_folds = 2
-    defaults = {
-        "latent": 12,
-        "beta": 0.01,
-        "epochs": 15,
-        "batch_size": 256,
-        "lr": 1e-3,
-        "combine": "min",
-        "max_train_jets": 20000,
-        "patience": 4,
-        "cr_deta": (None, 2.5),  # from the analysis region's edge (the search's |Δη| cut) to 2.5
-    }
-
-    def __init__(self, **params):
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            raise InputError(f"vae_qr: unknown parameter(s) {sorted(unknown)}")
-        super().__init__(**{**self.defaults, **params})
-        if self.params["combine"] not in COMBINE:
-            raise InputError(f"vae_qr: combine must be one of {sorted(COMBINE)}")
+    Params = VAEQRParams
 
     # ---------------------------------------------------------------- training sample
     def _training_jets(self, train: Events, ctx: Context, rng) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self.params["cr_deta"]
+        lo, hi = self.params.cr_deta
         lo = ctx.sr_deta_max if lo is None else lo
         cr = (train.deta > lo) & (train.deta < hi)
         sr = train.deta < ctx.sr_deta_max
@@ -120,7 +127,7 @@ class VAEQR(Method):
         h_sr, _ = np.histogram(pt_sr, edges)
         ratio = np.divide(h_sr / max(h_sr.sum(), 1), h_cr / max(h_cr.sum(), 1), out=np.zeros(len(h_cr)), where=h_cr > 0)
         w = ratio[np.clip(np.searchsorted(edges, pt_cr, side="right") - 1, 0, len(ratio) - 1)]
-        n = min(len(cons), self.params["max_train_jets"])
+        n = min(len(cons), self.params.max_train_jets)
         idx = rng.choice(len(cons), size=n, replace=True, p=w / w.sum())
         return jet_frame(cons[idx])
 
@@ -135,26 +142,24 @@ class VAEQR(Method):
         val = rng.random(len(x)) < 0.1
         xt, mt = torch.from_numpy(x[~val]).to(DEVICE), torch.from_numpy(mask[~val]).to(DEVICE)
         xv, mv = torch.from_numpy(x[val]).to(DEVICE), torch.from_numpy(mask[val]).to(DEVICE)
-        net = DeepSetsVAE(latent=p["latent"]).to(DEVICE)
-        opt = torch.optim.Adam(net.parameters(), lr=p["lr"])
-        stop = EarlyStopping(p["patience"])
-        self.history = []
-        for epoch in range(p["epochs"]):
-            net.train()
-            perm = torch.from_numpy(rng.permutation(len(xt))).to(DEVICE)
-            for s in range(0, len(xt), p["batch_size"]):
-                i = perm[s : s + p["batch_size"]]
-                rec, mu, logvar = net(xt[i], mt[i])
-                loss = (chamfer(xt[i], mt[i], rec) + p["beta"] * kl_div(mu, logvar)).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            net.eval()
-            v = float(self._loss(net, xv, mv).mean())
-            self.history.append(v)
-            if stop.step(v, net):
-                break
-        self.net = stop.restore(net)
+        net = DeepSetsVAE(latent=p.latent).to(DEVICE)
+        beta = p.beta
+
+        def batch_loss(i):
+            rec, mu, logvar = net(xt[i], mt[i])
+            return (chamfer(xt[i], mt[i], rec) + beta * kl_div(mu, logvar)).mean()
+
+        self.net, self.history, _ = fit_network(
+            net,
+            torch.optim.Adam(net.parameters(), lr=p.lr),
+            batch_loss,
+            lambda: float(self._loss(net, xv, mv).mean()),
+            len(xt),
+            epochs=p.epochs,
+            batch_size=p.batch_size,
+            patience=p.patience,
+            rng=rng,
+        )
         return self
 
     def _loss(self, net, x, mask):
@@ -162,7 +167,7 @@ class VAEQR(Method):
             out = []
             for s in range(0, len(x), 2048):
                 rec, mu, logvar = net(x[s : s + 2048], mask[s : s + 2048])
-                out.append(chamfer(x[s : s + 2048], mask[s : s + 2048], rec) + self.params["beta"] * kl_div(mu, logvar))
+                out.append(chamfer(x[s : s + 2048], mask[s : s + 2048], rec) + self.params.beta * kl_div(mu, logvar))
             return torch.cat(out) if out else torch.zeros(0)
 
     def jet_scores(self, events: Events) -> np.ndarray:
@@ -174,4 +179,4 @@ class VAEQR(Method):
         return loss.cpu().numpy().reshape(len(events), 2)
 
     def score(self, events: Events) -> np.ndarray:
-        return COMBINE[self.params["combine"]](self.jet_scores(events), axis=1)
+        return COMBINE[self.params.combine](self.jet_scores(events), axis=1)

@@ -152,6 +152,8 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
     search_cfg = dict(run_cfg.get("search") or {})
     search_cfg["efficiencies"] = sorted({eff, *search_cfg.get("efficiencies", [])})
     run_cfg["search"] = search_cfg
+    # every method and parameter checked before the first injection trains anything
+    RunConfig.from_dict({**run_cfg, "eventset": str(bkg.path), "out": str(out / "run")}, "injection scan: run")
     seed = int(cfg.get("seed", 1))
     n_toys = int(cfg.get("toys", 100))
     z_obs: dict[str, np.ndarray] = {}

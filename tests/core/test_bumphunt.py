@@ -207,7 +207,7 @@ def test_bad_input_gives_a_clear_status():
     few[:3] = 4
     with pytest.raises(FitError, match="only 12 events"):
         fit_background(Spectrum(few, EDGES))
-    with pytest.raises(FitError, match="order must be one of"):
+    with pytest.raises(InputError, match="order must be one of"):
         fit_background(_toy(np.random.default_rng(0)), order=7)
     with pytest.raises(InputError, match="finite and non-negative"):
         Spectrum(np.array([1.0, np.nan]), np.array([1.0, 2.0, 3.0]))

@@ -136,7 +136,7 @@ def test_run_config_errors_come_before_training(tmp_path, signal_es):
         ({"windows": "lhco"}, "belong to the search now"),
         ({"search": {"fit_mni": 2000}}, "unknown field"),
         ({"methods": ["supervised"]}, "needs a labelled signal sample"),
-        ({"folds": 1}, "folds must be at least 2"),
+        ({"folds": 1}, "folds must be ≥ 2, got 1"),
         ({"colour": "red"}, "unknown field"),
     ]
     for change, message in cases:

@@ -90,12 +90,12 @@ def test_quak_ranks_an_unseen_signal_with_a_prior_of_other_models(prior_path):
 
 
 def test_quak_prior_must_leave_out_the_searched_signal(prior_path):
-    info = QUAK.check_config({"prior": [str(prior_path)]}, searched={"wprime_xy"})
+    info = QUAK.check_config(QUAK.configure({"prior": [str(prior_path)]}), searched={"wprime_xy"})
     assert info["prior"][0]["processes"] == ["other_model"]
     with pytest.raises(InputError, match="supervised search"):
-        QUAK.check_config({"prior": [str(prior_path)]}, searched={"other_model"})
+        QUAK.check_config(QUAK.configure({"prior": [str(prior_path)]}), searched={"other_model"})
     with pytest.raises(InputError, match="at least one signal"):
-        QUAK.check_config({}, searched=set())
+        QUAK.check_config(QUAK.configure({}), searched=set())
     with pytest.raises(InputError, match="unknown parameter"):
         QUAK(prior=[str(prior_path)], epochs=3)
 

@@ -7,7 +7,7 @@ import numpy as np
 import panel as pn
 import pytest
 
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import NothingSelected
 from anomalyscope.dashboard.data import (
     correlation_matrix,
     event_display,
@@ -53,7 +53,7 @@ def test_correlations_overlap_and_features(rd):
     widths = np.diff(d["edges"])
     assert abs(np.sum(d["top"] * widths) - 1) < 1e-6 and abs(np.sum(d["rest"] * widths) - 1) < 1e-6
     assert d["n_top"] == np.sum(rd.selection("cut_tau21", 0.1))
-    with pytest.raises(InputError, match="too few events"):
+    with pytest.raises(NothingSelected, match="too few events"):
         feature_distributions(rd, "cut_tau21", "tau21", mjj_window=(100.0, 101.0))
     # the top-N path: exactly the N highest scores of the analysis region, histograms as np.histogram's
     top = feature_distributions(rd, "supervised", "msoftdrop", n_top=50)

@@ -1,0 +1,82 @@
+"""The one training loop every network here goes through (classifiers, the Tag N' Train autoencoder, the
+VAE, the normalizing flows): shuffled minibatches, a validation loss after each epoch, early stopping
+that keeps the best epoch's weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from anomalyscope.core.methods.device import DEVICE
+
+
+class EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss; says when ``patience`` epochs in
+    a row failed to improve on it by more than ``min_delta``."""
+
+    def __init__(self, patience: int, min_delta: float = 1e-5):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.state, self.bad = np.inf, None, 0
+
+    def step(self, value: float, net: nn.Module) -> bool:
+        """Record one epoch's validation loss; True when training should stop."""
+        if value < self.best - self.min_delta:
+            self.best, self.bad = value, 0
+            self.state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self, net: nn.Module) -> nn.Module:
+        if self.state is not None:
+            net.load_state_dict(self.state)
+        return net.eval()
+
+
+def fit_network(
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    validation_loss: Callable[[], float | None],
+    n_train: int,
+    *,
+    epochs: int,
+    batch_size: int,
+    patience: int,
+    rng: np.random.Generator,
+    min_delta: float = 1e-5,
+    scheduler=None,
+) -> tuple[nn.Module, list[float], float]:
+    """Train ``net`` for at most ``epochs`` passes over ``n_train`` samples in shuffled batches.
+
+    ``batch_loss(idx)`` is the mean loss of the training samples ``idx`` (a tensor of row numbers);
+    ``validation_loss()`` the loss on held-out samples, or None where there are none (the last batch's
+    loss then stands in). Returns the network with its best epoch's weights, in eval mode, the
+    validation loss of each epoch and the best of them.
+    """
+    stop = EarlyStopping(patience, min_delta)
+    history: list[float] = []
+    last = None
+    for _ in range(epochs):
+        net.train()
+        perm = torch.from_numpy(rng.permutation(n_train)).to(DEVICE)
+        for start in range(0, n_train, batch_size):
+            loss = batch_loss(perm[start : start + batch_size])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            last = loss.detach()
+        if scheduler is not None:
+            scheduler.step()
+        net.eval()
+        with torch.no_grad():
+            v = validation_loss()
+        v = float("nan" if last is None else last) if v is None else float(v)
+        history.append(v)
+        if stop.step(v, net):
+            break
+    return stop.restore(net), history, stop.best

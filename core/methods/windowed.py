@@ -1,0 +1,64 @@
+"""The base of the methods that train one classifier per m_jj window (CWoLa, Tag N' Train, CATHODE,
+the idealised detector), and the parameters of every method that trains the shared classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from anomalyscope.core.bumphunt.windows import own_window_score
+from anomalyscope.core.methods.base import Context, Method, MethodParams
+from anomalyscope.core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
+from anomalyscope.core.methods.events import Events
+
+MIN_TRAIN = 50  # samples a windowed classifier needs in a window, both classes together
+
+
+@dataclass(frozen=True)
+class ClassifierParams(TrainConfig, MethodParams):
+    """A method that trains the shared classifier takes its parameters (``TrainConfig``) as its own."""
+
+
+class WindowedClassifier(Method):
+    """A classifier per m_jj window. Each window's ensemble scores every event (``score_windows``): the
+    search cuts a window's scores at a threshold taken from its sidebands and fits the whole selected
+    spectrum. ``score`` gives each event the score of its own window (``windows.assign``; NaN outside
+    every trained window), for views of the most anomalous events."""
+
+    windowed = True
+    Params = ClassifierParams
+
+    def training_set(self, window, train: Events, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def features(self, events: Events) -> np.ndarray:
+        raise NotImplementedError
+
+    def window_features(self, events: Events, i: int) -> np.ndarray:
+        """Features as window i's classifier takes them (a method may transform them per window)."""
+        return self.features(events)
+
+    def combine(self, per_row: np.ndarray, n_events: int) -> np.ndarray:
+        return per_row
+
+    def fit(self, train: Events, ctx: Context):
+        self.windows = ctx.windows
+        self.models = {}
+        for i, w in enumerate(ctx.windows):
+            x, y = self.training_set(w, train, ctx)
+            if len(y) < MIN_TRAIN or y.sum() < 10 or (1 - y).sum() < 10:
+                continue
+            self.models[i] = train_ensemble(x, y, ctx.n_inner, self.params, ctx.seed + 7919 * i)
+        return self
+
+    def score_windows(self, events: Events) -> dict[str, np.ndarray]:
+        """Window name → that window's score of every event (only windows that could be trained)."""
+        return {
+            self.windows[i].name: self.combine(predict_ensemble(models, self.window_features(events, i)), len(events))
+            for i, models in self.models.items()
+        }
+
+    def score(self, events: Events) -> np.ndarray:
+        return own_window_score(self.windows, self.score_windows(events), events.mjj)
