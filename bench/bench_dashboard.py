@@ -141,8 +141,10 @@ def view_render_times(run_dir: Path, rd, methods: list[str]) -> dict:
     import holoviews as hv
     import panel as pn
 
+    from anomalyscope.dashboard.events import EventsView
+    from anomalyscope.dashboard.features import FeatureView
+    from anomalyscope.dashboard.spectra import SpectraView
     from anomalyscope.dashboard.state import SessionState
-    from anomalyscope.dashboard.views import EventsView, FeatureView, SpectraView
 
     hv.extension("bokeh")
     out = {}

@@ -8,6 +8,7 @@ from panel.viewable import Viewable
 
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard import export
+from anomalyscope.dashboard.correlation import CorrelationView
 from anomalyscope.dashboard.data import (
     available_runs,
     default_eventset_path,
@@ -16,12 +17,15 @@ from anomalyscope.dashboard.data import (
     shown_paths,
     warm_spectra,
 )
+from anomalyscope.dashboard.events import EventsView
+from anomalyscope.dashboard.features import FeatureView
 from anomalyscope.dashboard.lund import LundView
 from anomalyscope.dashboard.overview import Overview
+from anomalyscope.dashboard.performance import PerformanceView
 from anomalyscope.dashboard.sensitivity import SensitivityView
+from anomalyscope.dashboard.spectra import SpectraView
 from anomalyscope.dashboard.state import SessionState, clean_url_values
 from anomalyscope.dashboard.trigger import TriggerView
-from anomalyscope.dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
 
 PROJECTOR_STYLES = {"--anomalyscope-text-scale": "1.4"}
 

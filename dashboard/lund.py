@@ -16,8 +16,8 @@ import panel as pn
 import param
 
 from anomalyscope.core.lund.report import LUND_DIR, LundResult, cut_efficiency
+from anomalyscope.dashboard.base import RunView, cannot_show
 from anomalyscope.dashboard.data import load_run, read_when_changed
-from anomalyscope.dashboard.views import RunView, _missing
 
 EPS_B_GRID = np.logspace(-3, 0, 31)
 
@@ -69,7 +69,7 @@ class LundView(RunView):
     def _planes(self):
         res = self._result()
         if res is None:
-            return _missing(
+            return cannot_show(
                 "No Lund-plane reweighting in this Run. Add it with `python -m anomalyscope lund --run RUN --data D --sim S`"
                 " (see README, 'Lund-plane reweighting')."
             )
@@ -121,9 +121,9 @@ class LundView(RunView):
         rd = load_run(self.state.run_path)
         method = self.state.method
         if rd.signal_scores is None or method not in rd.signal_scores:
-            return _missing("This Run has no signal scores to reweight.")
+            return cannot_show("This Run has no signal scores to reweight.")
         if np.nanstd(rd.scores[method]) == 0:
-            return _missing(f"'{method}' makes no cut: choose another method.")
+            return cannot_show(f"'{method}' makes no cut: choose another method.")
         df = efficiency_curve(self.state.run_path, method)
         band = hv.Area((df.eps_b, df.lo, df.hi), "background efficiency ε_B", ["signal efficiency ε_S", "hi"]).opts(
             color="#d62728", alpha=0.25, line_alpha=0

@@ -10,9 +10,9 @@ import param
 from anomalyscope.core.bumphunt.histogram import poisson_interval
 from anomalyscope.core.bumphunt.search import SearchDefinition
 from anomalyscope.core.errors import AnomalyscopeError
+from anomalyscope.dashboard.base import cannot_show
 from anomalyscope.dashboard.data import cached_spectra, event_columns, load_run, open_eventset
 from anomalyscope.dashboard.state import SessionState
-from anomalyscope.dashboard.views import _missing
 
 
 class Overview(pn.viewable.Viewer):
@@ -23,7 +23,7 @@ class Overview(pn.viewable.Viewer):
         try:
             es = open_eventset(self.state.eventset_path)
         except AnomalyscopeError as exc:
-            return _missing(
+            return cannot_show(
                 f"**No EventSet loaded.** {exc}\n\nBuild the demo with `python -m anomalyscope demo`, or set "
                 "`ANOMALYSCOPE_EVENTSET=/path/to/eventset` before `panel serve app.py`."
             )
@@ -215,7 +215,7 @@ class Overview(pn.viewable.Viewer):
         try:
             m = load_run(self.state.run_path).run.manifest
         except AnomalyscopeError as exc:
-            return _missing(f"**No Run loaded.** {exc}")
+            return cannot_show(f"**No Run loaded.** {exc}")
         windows = ", ".join(f"{w['name']} {w['sr'][0]:.0f}–{w['sr'][1]:.0f}" for w in m.get("windows", []))
         secs = m.get("training_seconds", {})
         folds = m.get("method_folds", {})

@@ -14,9 +14,9 @@ import panel as pn
 import param
 
 from anomalyscope.core.data.versioned import read_optional_json
+from anomalyscope.dashboard.base import cannot_show
 from anomalyscope.dashboard.data import read_when_changed
 from anomalyscope.dashboard.state import SessionState
-from anomalyscope.dashboard.views import _missing
 
 SCAN_FILE = "injection_scan.json"
 COLORS = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -86,7 +86,7 @@ class SensitivityView(pn.viewable.Viewer):
         path = scan_file(self.state.run_path) if self.state.run_path else None
         scan = read_when_changed(path, load_scan, str(path)) if path else None
         if not scan:
-            return _missing(
+            return cannot_show(
                 "**No injection scan for this Run.** `python -m anomalyscope injection-scan --config scan.yaml` re-trains "
                 "every method at several injected signal amounts (several draws each) and writes "
                 "`injection_scan.json` beside its Runs; open one of them to see the sensitivity plot here.",

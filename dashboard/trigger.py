@@ -15,8 +15,8 @@ import param
 from anomalyscope.core.trigger.pileup import PILEUP_FILE, load_pileup
 from anomalyscope.core.trigger.rates import tail_curve
 from anomalyscope.core.trigger.report import REPORT, TRIGGER_DIR, load_report
+from anomalyscope.dashboard.base import PALETTE, RunView, cannot_show
 from anomalyscope.dashboard.data import read_when_changed
-from anomalyscope.dashboard.views import PALETTE, RunView, _missing
 
 MODEL_NAMES = {"axol1tl": "AXOL1TL-like (objects, VAE encoder)", "cicada": "CICADA-like (regions, student)"}
 
@@ -151,7 +151,7 @@ class TriggerView(RunView):
     def _body(self):
         rep = trigger_report(self.state.run_path)
         if rep is None:
-            return _missing(
+            return cannot_show(
                 "No trigger report in this Run. Make L1 samples (`python -m anomalyscope l1 --process minbias ...`, and "
                 "signals) and run `python -m anomalyscope trigger --run RUN --background ... --signal ...` (see README)."
             )

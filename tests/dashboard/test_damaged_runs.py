@@ -12,8 +12,12 @@ import pytest
 from panel.io.location import Location
 
 from anomalyscope.dashboard.app import session
+from anomalyscope.dashboard.correlation import CorrelationView
+from anomalyscope.dashboard.events import EventsView
+from anomalyscope.dashboard.features import FeatureView
 from anomalyscope.dashboard.overview import Overview
-from anomalyscope.dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
+from anomalyscope.dashboard.performance import PerformanceView
+from anomalyscope.dashboard.spectra import SpectraView
 
 
 def _truncate_scores(run):

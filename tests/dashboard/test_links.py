@@ -12,7 +12,9 @@ from panel.io.location import Location
 
 from anomalyscope.dashboard.app import session
 from anomalyscope.dashboard.data import load_run
-from anomalyscope.dashboard.views import EventsView, FeatureView, SpectraView
+from anomalyscope.dashboard.events import EventsView
+from anomalyscope.dashboard.features import FeatureView
+from anomalyscope.dashboard.spectra import SpectraView
 
 NASTY = ["", "NOPE", "nan", "inf", "-1", "1e308", "0", "3500", "null", "true", "../../etc", "'; drop", "0.1", "7" * 40]
 
@@ -46,7 +48,9 @@ def test_a_method_the_run_lacks_is_dropped_with_a_notice_and_the_rest_of_the_lin
     state, loc, notices = served({"method": "vae_qr", "efficiency": "0.1", "feature": "tau21"})
     assert "vae_qr" not in rd.methods and state.method in rd.methods
     assert state.efficiency == 0.1 and state.feature == "tau21"  # the good values of the link still apply
-    assert "method=vae_qr" not in loc.search and f"method={state.method}" in loc.search and "efficiency=0.1" in loc.search
+    assert (
+        "method=vae_qr" not in loc.search and f"method={state.method}" in loc.search and "efficiency=0.1" in loc.search
+    )
     assert len(notices) == 1
     _views_draw(state)
     # the browser reports the URL it was opened with once loaded, and the sync applies it again

@@ -11,7 +11,7 @@ import pytest
 
 from anomalyscope.dashboard.app import make_state
 from anomalyscope.dashboard.data import available_runs, run_roots
-from anomalyscope.dashboard.views import _parquet
+from anomalyscope.dashboard.events import parquet_file
 
 
 def test_only_runs_below_the_configured_directories_are_offered(tmp_path, small_run, monkeypatch):
@@ -38,5 +38,5 @@ def test_only_runs_below_the_configured_directories_are_offered(tmp_path, small_
 
 def test_selected_events_export_as_parquet():
     df = pd.DataFrame({"event_id": [3, 1], "mjj": [3500.5, 3400.25], "cwola": [0.9, 0.8]})
-    back = pd.read_parquet(io.BytesIO(_parquet(df).read()))
+    back = pd.read_parquet(io.BytesIO(parquet_file(df).read()))
     pd.testing.assert_frame_equal(back, df)

@@ -8,6 +8,7 @@ import panel as pn
 import pytest
 
 from anomalyscope.core.errors import NothingSelected
+from anomalyscope.dashboard.correlation import CorrelationView
 from anomalyscope.dashboard.data import (
     correlation_matrix,
     event_display,
@@ -17,8 +18,11 @@ from anomalyscope.dashboard.data import (
     top_events,
     top_overlap,
 )
+from anomalyscope.dashboard.events import EventsView
+from anomalyscope.dashboard.features import FeatureView
+from anomalyscope.dashboard.performance import PerformanceView
+from anomalyscope.dashboard.spectra import SpectraView
 from anomalyscope.dashboard.state import SessionState
-from anomalyscope.dashboard.views import CorrelationView, EventsView, FeatureView, PerformanceView, SpectraView
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +210,7 @@ def test_a_feature_view_change_updates_its_figure_in_place(small_run):
 
 
 def test_event_display_window_is_square():
-    from anomalyscope.dashboard.views import square_window
+    from anomalyscope.dashboard.events import square_window
 
     (x0, x1), (y0, y1) = square_window([0.3, -1.9], 0.8)
     assert x1 - x0 == pytest.approx(y1 - y0)  # equal η and φ spans on a square frame: circles stay round
