@@ -649,6 +649,20 @@ def _cmd_methods(a) -> int:
     return 0
 
 
+# what an interrupted command leaves: commands built on the chunk-job engine resume; the others write their
+# outputs whole (staging directory, then rename) or not at all
+CHUNKS_KEPT = "finished chunks are kept; re-run the same command to resume"
+INTERRUPTED = {
+    "generate": CHUNKS_KEPT,
+    "read": CHUNKS_KEPT,
+    "l1": CHUNKS_KEPT,
+    "demo": "finished generation chunks are kept; re-run the same command to resume (training starts over)",
+    "benchmark": "finished samples and chunks are kept; re-run the same command to resume (training starts over)",
+    "injection-scan": "finished injection points are kept; re-run the same command to resume from the next one",
+}
+NOTHING_WRITTEN = "nothing was written (outputs are written whole or not at all); re-running starts over"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -663,5 +677,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: finished chunks are kept; re-run the same command to resume", file=sys.stderr)
+        print(f"interrupted: {INTERRUPTED.get(args.command, NOTHING_WRITTEN)}", file=sys.stderr)
         return 130

@@ -51,9 +51,16 @@ def write_text_atomic(path: Path, text: str) -> None:
 @contextmanager
 def temp_sibling(path: Path):
     """A temp file name next to ``path`` for a writer that needs a file name; renamed onto ``path`` on success."""
+    from anomalyscope.core.errors import InputError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give the output a file name (e.g. {path / ('out' + path.suffix)})")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write there ({exc.strerror})") from None
     os.close(fd)
     as_ordinary(tmp)
     try:

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_versioned_json
 from anomalyscope.core.errors import InputError
 
@@ -64,6 +65,7 @@ class EventSet:
             raise InputError(
                 f"{schema_path}: field 'n_events' says {schema['n_events']} but the parquet files hold {total}"
             )
+        verify(path, schema.get("checksums"), str(schema_path))
         return cls(path, schema)
 
     # ------------------------------------------------------------------ facts
@@ -204,6 +206,7 @@ def write_eventset(path: str | Path, parts: Iterable[ak.Array], meta: dict, over
             for lab, c in zip(*np.unique(ak.to_numpy(arr["label"]), return_counts=True)):
                 labels[str(int(lab))] = labels.get(str(int(lab)), 0) + int(c)
         schema = finalize_schema(meta, n_events=n, files=files, counts=counts, labels=labels)
+        schema["checksums"] = digests(tmp, files)
         write_json_atomic(tmp / SCHEMA_FILE, schema)
         publish_dir(tmp, path, overwrite=overwrite)
     return EventSet.open(path)
@@ -216,6 +219,7 @@ def publish_job_dir(job_dir: Path, out: Path, schema: dict, overwrite: bool = Fa
     for f in Path(job_dir).iterdir():
         if f.name not in keep:
             f.unlink()
+    schema = {**schema, "checksums": digests(job_dir, schema["files"])}
     write_json_atomic(Path(job_dir) / SCHEMA_FILE, schema)
     publish_dir(job_dir, out, overwrite=overwrite)
     return EventSet.open(out)

@@ -192,9 +192,14 @@ def ingest(
         warnings.warn(msg, InputWarning, stacklevel=2)
 
     if failures and not skip_bad:
-        raise InputError(
-            f"{len(failures)} input problem(s); finished chunks are kept in {job_dir}, re-run to retry only the "
-            f"failed ones, or pass --skip-bad to write the EventSet without them:\n  " + "\n  ".join(failures)
+        advice = (
+            f"finished chunks are kept in {job_dir}; re-run to retry only the failed inputs, or pass --skip-bad "
+            "to write the EventSet without them"
+        )
+        if len(failures) == 1:  # one line, whole
+            raise InputError(f"{failures[0]}; {advice}")
+        raise InputError(  # the first line stands alone; the files follow, one per line
+            f"{len(failures)} inputs cannot be read ({advice}):\n  " + "\n  ".join(failures)
         )
     if sum(s["n_selected"] for s in stats) == 0:
         raise InputError(f"no event in {len(files)} file(s) passes the selection ({fmt.selection.to_dict()})")

@@ -54,6 +54,7 @@ class LHCOFormat:
         path = Path(path)
         if not path.exists():
             raise InputError(f"{path}: no such file")
+        _check_hdf5(path)
         try:
             with pd.HDFStore(path, mode="r") as store:
                 keys = store.keys()
@@ -155,12 +156,30 @@ def write_lhco_table(path: str | Path, hadrons: np.ndarray, labels: np.ndarray |
     return path
 
 
+def _check_hdf5(path: Path) -> None:
+    """Name what is wrong with a file HDF5 cannot open (PyTables only says "HDF5 error back trace")."""
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        raise InputError(f"{path}: not an HDF5 file (no HDF5 signature); the LHC Olympics files are HDF5")
+    try:
+        h5py.File(path, "r").close()
+    except OSError as exc:  # truncated, damaged superblock, ...
+        why = str(exc).split("(", 1)[-1].rstrip(")") if "(" in str(exc) else short_message(exc)
+        raise InputError(f"{path}: a damaged HDF5 file ({why})") from None
+
+
 def eventset_hadrons(es: EventSet) -> tuple[np.ndarray, np.ndarray | None]:
     """Both jets' stored constituents per event as (n, k, 3) (pT, η, φ), pT-ordered, and the labels if all known.
 
     An EventSet keeps only the jets' leading constituents (at most 100 per jet), so an exported event holds
     those, not the full event of the original file.
     """
+    if "constituents" not in es.jet_fields:
+        raise InputError(
+            f"{es.path}: stores no jet constituents, and the LHCO format is a list of hadrons; "
+            "export --format root keeps the jets"
+        )
     arr = es.load(["j1.constituents", "j2.constituents", "label"], truth=True)
     cons = ak.concatenate([arr.j1.constituents, arr.j2.constituents], axis=1)
     pt = np.hypot(cons.px, cons.py)
@@ -169,6 +188,8 @@ def eventset_hadrons(es: EventSet) -> tuple[np.ndarray, np.ndarray | None]:
     eta = np.arcsinh(cons.pz / pt)
     phi = np.arctan2(cons.py, cons.px)
     k = min(int(ak.max(ak.num(pt), initial=0)), N_HADRONS)
+    if k == 0 and len(arr):
+        raise InputError(f"{es.path}: its jets' constituent lists are all empty; nothing to export as LHCO hadrons")
     out = np.zeros((len(arr), k, 3), dtype=np.float64)
     for i, comp in enumerate((pt, eta, phi)):
         out[:, :, i] = ak.to_numpy(ak.fill_none(ak.pad_none(comp, k, clip=True), 0.0))

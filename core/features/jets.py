@@ -14,9 +14,11 @@ import awkward as ak
 import fastjet
 import numpy as np
 
+from anomalyscope.core.errors import InputError
 from anomalyscope.core.features.btag import btag_score, jet_flavour
 
 MAX_CONSTITUENTS = 100
+MAX_JET_R = 1.5  # large-radius jets of the CMS (0.8) and LHC Olympics (1.0) analyses; beyond, jets overlap
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,19 @@ class Selection:
     deta_store: float = 2.5
     mjj_min: float = 1450.0
     tau_axes: str = "KT_Axes"
+
+    def __post_init__(self):
+        checks = [
+            ("jet_r", 0 < self.jet_r <= MAX_JET_R, f"in (0, {MAX_JET_R:g}]"),
+            ("jet_pt_min", self.jet_pt_min >= 0, "≥ 0 GeV"),
+            ("jet_eta_max", self.jet_eta_max > 0, "> 0"),
+            ("deta_max", self.deta_max > 0, "> 0"),
+            ("deta_store", self.deta_store >= self.deta_max, f"≥ deta_max = {self.deta_max:g}"),
+            ("mjj_min", self.mjj_min >= 0, "≥ 0 GeV"),
+        ]
+        for name, ok, want in checks:
+            if not ok:  # NaN fails every comparison: refused too
+                raise InputError(f"selection: {name} must be {want}, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

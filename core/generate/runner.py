@@ -126,6 +126,19 @@ def _pythia(settings: list[str], seed: int):
     return py
 
 
+def check_pythia_settings(settings: list[str]) -> None:
+    """Refuse, before any chunk runs, a setting Pythia does not accept (unknown key or unreadable value):
+    otherwise every chunk fails with the same message."""
+    if not settings:
+        return
+    import pythia8mc
+
+    py = pythia8mc.Pythia("", False)
+    for s in settings:
+        if not py.readString(s, False):  # False: Pythia prints no message of its own
+            raise InputError(f"Pythia setting '{s}' is not accepted (an unknown key or a value it cannot read)")
+
+
 def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Generator):
     """Run Pythia for one chunk; return (awkward batch, sigma_pb, sigma_err_pb, is_lhef)."""
     if model.cascade is None:
@@ -320,6 +333,7 @@ def generate(
     params = dict(params or {})
     m = model.masses(params)
     shower = tune_settings(tune)
+    check_pythia_settings(shower)
     if not isinstance(n_events, int) or n_events <= 0:
         raise InputError(f"--events must be a positive integer, got {n_events!r}")
     if not isinstance(seed, int) or seed < 0:

@@ -12,6 +12,9 @@ search.json          the search over every selection: local scans and the global
 signal_scores.parquet  scores of the evaluation signal sample (when one was given)
 evaluation.json      ROC / SIC / AUC per method where truth exists
 models/<method>/fold-<k>.pkl   the fitted models
+
+The manifest records the SHA-256 of the scores, thresholds and evaluation (``core.data.integrity``);
+``Run.open`` refuses a Run whose files changed after they were written.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ import pyarrow.parquet as pq
 import yaml
 
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
+from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
 from anomalyscope.core.errors import InputError
 
 RUN_VERSION = 1
 REQUIRED = ("manifest.json", "scores.parquet", "config.yaml")
+CHECKSUMMED = ("scores.parquet", "signal_scores.parquet", "thresholds.json", "evaluation.json")
 
 
 def write_run(
@@ -64,6 +69,9 @@ def write_run(
             d.mkdir(parents=True)
             for k, m in enumerate(fold_models):
                 m.save(d / f"fold-{k}.pkl")
+        # the files a result is computed from, checked on every open (search.json is rewritten by `search`)
+        checked = [f for f in CHECKSUMMED if (tmp / f).exists()]
+        manifest = {**manifest, "checksums": digests(tmp, checked)}
         write_json_atomic(tmp / "manifest.json", {"run_version": RUN_VERSION, **manifest})
         publish_dir(tmp, out, overwrite=overwrite)
     return Run.open(out)
@@ -88,6 +96,7 @@ class Run:
             )
         if not isinstance(manifest.get("eventset"), dict) or "path" not in manifest["eventset"]:
             raise InputError(f"{path / 'manifest.json'}: no 'eventset' path; the Run is incomplete")
+        verify(path, manifest.get("checksums"), str(path / "manifest.json"))
         return cls(path, manifest)
 
     def input_path(self, key: str = "eventset") -> Path | None:

@@ -140,3 +140,27 @@ def test_the_methods_command_lists_each_methods_parameters(capsys):
     assert rows["lr"] == ["0.001", "a number, > 0"]
     assert main(["methods", "cwla"]) == 2
     assert capsys.readouterr().err.strip() == "error: methods: unknown method 'cwla'; did you mean 'cwola'?"
+
+
+def test_an_interrupted_command_says_truly_what_is_kept(tmp_path, capsys, monkeypatch, signal_es):
+    """`run` writes its Run whole at the end: interrupted, it must not promise to resume (it used to)."""
+    import anomalyscope.core.generate as generate_pkg
+    import anomalyscope.core.methods.runner as runner
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_out_of_fold", interrupt)
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        yaml.safe_dump({"eventset": str(signal_es.path), "out": str(tmp_path / "r"), "methods": ["inclusive"]})
+    )
+    assert main(["run", "--config", str(path), "--quiet"]) == 130
+    assert (
+        capsys.readouterr().err.strip()
+        == "interrupted: nothing was written (outputs are written whole or not at all); re-running starts over"
+    )
+    assert not (tmp_path / "r").exists() and not list(tmp_path.glob(".r*"))
+    monkeypatch.setattr(generate_pkg, "generate", interrupt)
+    assert main(["generate", "--process", "qcd", "--events", "5", "--out", str(tmp_path / "g")]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted: finished chunks are kept; re-run the same command to resume"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import anomalyscope.core.generate.runner as runner
-from anomalyscope.core.data import EventSet, inject, select
+from anomalyscope.core.data import EventSet, inject, select, write_eventset
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.generate import generate
 
@@ -147,6 +147,33 @@ def test_cli_prints_one_line_errors(tmp_path):
         assert not (tmp_path / "y").exists() and not (tmp_path / ".y.partial").exists()
 
 
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["--pythia", "Foo:bar = 3"],
+            "Pythia setting 'Foo:bar = 3' is not accepted (an unknown key or a value it cannot read)",
+        ),
+        (["--pythia", "PhaseSpace:pTHatMin = abc"], "Pythia setting 'PhaseSpace:pTHatMin = abc' is not accepted"),
+        (["--jet-r", "0"], "selection: jet_r must be in (0, 1.5], got 0.0"),
+        (["--jet-r", "-1"], "selection: jet_r must be in (0, 1.5], got -1.0"),
+        (["--jet-r", "nan"], "selection: jet_r must be in (0, 1.5], got nan"),
+        (["--mjj-min", "-1"], "selection: mjj_min must be ≥ 0 GeV, got -1.0"),
+        (["--chunk-size", "0"], "chunk size must be positive, got 0"),
+    ],
+)
+def test_generation_options_that_used_to_fail_in_every_chunk_are_one_line_before_any(tmp_path, capsys, args, message):
+    """A bad Pythia setting failed inside every chunk (one traceback-like line each); R ≤ 0 crashed FastJet or
+    gave an empty EventSet. Now: one `error:` line, and nothing written."""
+    from anomalyscope.core.cli import main
+
+    out = tmp_path / "g"
+    assert main(["generate", "--process", "qcd", "--events", "5", "--out", str(out), "--scheduler", "none", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {message}"), err
+    assert not out.exists() and not (tmp_path / ".g.partial").exists()
+
+
 def _same_events(a: EventSet, b: EventSet) -> bool:
     """Bit-identical events: the same parquet parts, byte for byte (every field, every row)."""
     return a.schema["files"] == b.schema["files"] and all(
@@ -250,3 +277,24 @@ def test_interrupted_generation_leaves_no_eventset_and_resumes(tmp_path, monkeyp
     assert not (tmp_path / ".sig.partial").exists()
     with pytest.raises(InputError, match="already exists"):
         generate("wprime_xy", 120, 9, out, workers=1, chunk_size=60, progress=False)
+
+
+def test_export_to_a_directory_an_unwritable_place_or_lhco_without_constituents_is_one_line(qcd_es, tmp_path, capsys):
+    from anomalyscope.core.cli import main
+
+    jets_only = qcd_es.load(
+        ["event_id", "mjj", "deta", "weight", "label", "process", "pthat", "j1.pt", "j2.pt"], truth=True
+    )
+    no_constituents = write_eventset(tmp_path / "jets_only", [jets_only], {"name": "jets_only"})
+    (tmp_path / "a_dir").mkdir()
+    (tmp_path / "a_file").write_text("")
+    for es, fmt, out, message in [
+        (qcd_es.path, "root", tmp_path / "a_dir", f"{tmp_path / 'a_dir'}: is a directory; give the output a file name"),
+        (qcd_es.path, "lhco", tmp_path / "a_file" / "x.h5", f"{tmp_path / 'a_file' / 'x.h5'}: cannot write there"),
+        (no_constituents.path, "lhco", tmp_path / "x.h5", f"{no_constituents.path}: stores no jet constituents"),
+    ]:
+        assert main(["export", str(es), "--format", fmt, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: {message}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir", "a_file", "jets_only"]  # nothing half-written
+    assert not any((tmp_path / "a_dir").iterdir())

@@ -40,12 +40,24 @@ def _drop_score_column(run):
     pq.write_table(t.drop(["cut_tau21"]), run / "scores.parquet")
 
 
+def _unchecked(damage):
+    """The same damage to a Run written before checksums were recorded (the deeper checks still hold)."""
+
+    def apply(run):
+        _manifest(run, checksums=None)
+        damage(run)
+
+    return apply
+
+
 DAMAGE = {
-    "truncated scores.parquet": (_truncate_scores, "scores.parquet: unreadable"),
+    "truncated scores.parquet": (_truncate_scores, "scores.parquet: checksum mismatch"),
+    "rewritten scores.parquet": (_drop_score_column, "scores.parquet: checksum mismatch"),
+    "truncated scores.parquet, no checksums": (_unchecked(_truncate_scores), "scores.parquet: unreadable"),
     "manifest without methods": (lambda r: _manifest(r, methods=None), "'methods' must list"),
     "methods: []": (lambda r: _manifest(r, methods=[]), "'methods' must list"),
     "efficiencies: []": (lambda r: _manifest(r, efficiencies=[]), "'efficiencies' must list"),
-    "a method's scores missing": (_drop_score_column, "no column for cut_tau21"),
+    "a method's scores missing, no checksums": (_unchecked(_drop_score_column), "no column for cut_tau21"),
 }
 
 
