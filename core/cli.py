@@ -121,8 +121,12 @@ def _cmd_export(a) -> int:
 
 def _cmd_info(a) -> int:
     from anomalyscope.core.data import EventSet
+    from anomalyscope.core.results import Run
 
-    print(EventSet.open(a.path).describe())
+    if (Path(a.path) / "manifest.json").exists():
+        print(Run.open(a.path).describe())
+    else:
+        print(EventSet.open(a.path).describe())
     return 0
 
 
@@ -182,13 +186,12 @@ def _cmd_run(a) -> int:
 
 
 def _cmd_search(a) -> int:
-    from anomalyscope.core.data.atomic import write_json_atomic
     from anomalyscope.core.results import Run
 
     run = Run.open(a.run)
     search = run.search()
     res = search.run(run.table(), toys=a.toys, progress=not a.quiet)
-    write_json_atomic(run.path / "search.json", res.to_dict())
+    run.write_search_result(res.to_dict())
     _print_search(run, res.to_dict())
     return 0
 
@@ -252,7 +255,9 @@ def _benchmark_plot(result: dict, out: Path) -> Path:
     import holoviews as hv
 
     from anomalyscope.core.data.atomic import temp_sibling
-    from anomalyscope.dashboard.sensitivity import load_scan, sensitivity_plot
+    from anomalyscope.core.results.attachments import ATTACHMENTS
+    from anomalyscope.core.results.attachments import read as read_attachment
+    from anomalyscope.dashboard.sensitivity import sensitivity_plot
 
     hv.extension("bokeh", logo=False)
     path = out / "sensitivity.html"
@@ -260,7 +265,7 @@ def _benchmark_plot(result: dict, out: Path) -> Path:
         warnings.simplefilter("ignore", RuntimeWarning)  # points not reached (NaN) are left out of the plot
         plots = []
         for sig in result["signals"].values():
-            scan = load_scan(str(Path(sig["scan_dir"]) / "injection_scan.json"))
+            scan = read_attachment(Path(sig["scan_dir"]) / ATTACHMENTS["injection_scan"].path, "injection_scan")
             plots.append(sensitivity_plot(scan).opts(title=sig["label"], responsive=False, width=700, height=420))
         hv.save(hv.Layout(plots).cols(1), tmp.with_suffix(".html"), backend="bokeh")
         tmp.with_suffix(".html").replace(tmp)
@@ -501,7 +506,7 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", type=Path, required=True)
     ex.set_defaults(func=_cmd_export)
 
-    i = sub.add_parser("info", help="describe an EventSet")
+    i = sub.add_parser("info", help="describe an EventSet or a Run (its methods, search and attachments)")
     i.add_argument("path", type=Path)
     i.set_defaults(func=_cmd_info)
 

@@ -14,6 +14,7 @@ import pandas as pd
 import panel as pn
 from scipy import stats
 
+import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
 from anomalyscope.core.bumphunt.significance import global_from_toys
 from anomalyscope.core.data import EventSet
@@ -173,6 +174,17 @@ def read_when_changed(marker: Path, load, arg: str):
     """``load(arg)``, cached until the file ``marker`` changes — a report written while the server runs is
     picked up — and None while it is absent. ``load`` is a module-level function (it is part of the cache key)."""
     return _load_cached(load, arg, marker.stat().st_mtime_ns if marker.exists() else 0)
+
+
+def run_attachment(run_path: str, name: str) -> dict | None:
+    """A Run's attachment (``core.results.attachments``: trigger, pileup, injection_scan, ...), checked,
+    re-read when its file changes; None while the Run has none."""
+    return read_when_changed(attachments.locate(Path(run_path), name), _read_attachment, f"{name}\n{run_path}")
+
+
+def _read_attachment(key: str) -> dict | None:
+    name, run_path = key.split("\n", 1)
+    return attachments.read(attachments.locate(Path(run_path), name), name)
 
 
 @pn.cache(max_items=32)

@@ -15,7 +15,8 @@ import pandas as pd
 import panel as pn
 import param
 
-from anomalyscope.core.lund.report import LUND_DIR, LundResult, cut_efficiency
+import anomalyscope.core.results.attachments as attachments
+from anomalyscope.core.lund.report import LundResult, cut_efficiency
 from anomalyscope.dashboard.base import RunView, cannot_show
 from anomalyscope.dashboard.data import load_run, read_when_changed
 
@@ -24,7 +25,7 @@ EPS_B_GRID = np.logspace(-3, 0, 31)
 
 def lund_result(run_path: str) -> LundResult | None:
     """The Run's Lund reweighting, re-read when it changes (``python -m anomalyscope lund`` while the server runs)."""
-    return read_when_changed(Path(run_path) / LUND_DIR / "report.json", LundResult.of_run, run_path)
+    return read_when_changed(attachments.locate(Path(run_path), "lund"), LundResult.of_run, run_path)
 
 
 def lund_planes(res: LundResult, pt_bin: int) -> dict[str, np.ndarray]:

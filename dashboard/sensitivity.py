@@ -13,26 +13,18 @@ import pandas as pd
 import panel as pn
 import param
 
-from anomalyscope.core.data.versioned import read_optional_json
+import anomalyscope.core.results.attachments as attachments
 from anomalyscope.dashboard.base import cannot_show
-from anomalyscope.dashboard.data import read_when_changed
+from anomalyscope.dashboard.data import run_attachment
 from anomalyscope.dashboard.state import SessionState
 
-SCAN_FILE = "injection_scan.json"
 COLORS = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 def scan_file(run_path: str) -> Path | None:
-    """The injection scan a Run belongs to: beside it, or in the directory above it."""
-    run = Path(run_path)
-    for d in (run, run.parent):
-        if (d / SCAN_FILE).exists():
-            return d / SCAN_FILE
-    return None
-
-
-def load_scan(path: str) -> dict | None:
-    return read_optional_json(Path(path), "injection scan")
+    """The injection scan a Run belongs to (beside it, or in the directory above it), if any."""
+    path = attachments.locate(Path(run_path), "injection_scan")
+    return path if path.exists() else None
 
 
 def sensitivity_table(scan: dict) -> pd.DataFrame:
@@ -83,8 +75,7 @@ class SensitivityView(pn.viewable.Viewer):
 
     @param.depends("state.run_path", "state.large_fonts")
     def _view(self):
-        path = scan_file(self.state.run_path) if self.state.run_path else None
-        scan = read_when_changed(path, load_scan, str(path)) if path else None
+        scan = run_attachment(self.state.run_path, "injection_scan") if self.state.run_path else None
         if not scan:
             return cannot_show(
                 "**No injection scan for this Run.** `python -m anomalyscope injection-scan --config scan.yaml` re-trains "

@@ -4,33 +4,27 @@ threshold, each signal's efficiency against rate, and the published AXOL1TL / CI
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
-from anomalyscope.core.trigger.pileup import PILEUP_FILE, load_pileup
 from anomalyscope.core.trigger.rates import tail_curve
-from anomalyscope.core.trigger.report import REPORT, TRIGGER_DIR, load_report
 from anomalyscope.dashboard.base import PALETTE, RunView, cannot_show
-from anomalyscope.dashboard.data import read_when_changed
+from anomalyscope.dashboard.data import run_attachment
 
 MODEL_NAMES = {"axol1tl": "AXOL1TL-like (objects, VAE encoder)", "cicada": "CICADA-like (regions, student)"}
 
 
 def trigger_report(run_path: str) -> dict | None:
     """The Run's trigger report, re-read when its file changes (a report added while the server runs)."""
-    path = Path(run_path) / TRIGGER_DIR
-    return read_when_changed(path / REPORT, load_report, str(path))
+    return run_attachment(run_path, "trigger")
 
 
 def pileup_study(run_path: str) -> dict | None:
     """The Run's trigger pile-up study (``RUN/trigger/pileup.json``), re-read when the file changes."""
-    path = Path(run_path) / TRIGGER_DIR
-    return read_when_changed(path / PILEUP_FILE, load_pileup, str(path))
+    return run_attachment(run_path, "pileup")
 
 
 def resource_table(m: dict) -> pd.DataFrame:

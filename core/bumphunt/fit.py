@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from anomalyscope.core.bumphunt.fastfit import design, fisher_information, fit_batch
 from anomalyscope.core.bumphunt.functions import (
     ORDERS,
     SQRT_S,
@@ -23,7 +24,6 @@ from anomalyscope.core.bumphunt.functions import (
     linear_start,
     p0_from_total,
 )
-from anomalyscope.core.bumphunt.fastfit import design, fisher_information, fit_batch
 from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.errors import AnalysisError, InputError
 

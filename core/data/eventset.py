@@ -262,12 +262,14 @@ def inject(
     seed: int,
     remainder: str | Path | None = None,
     overwrite: bool = False,
+    provenance: dict | None = None,
 ) -> EventSet:
     """Mix ``n_signal`` randomly chosen signal events into the background, shuffled, with fresh event ids.
 
     Labels are kept (0 background, 1 signal) for evaluation; methods never read them (see ``load``).
     The signal events not injected can be written to ``remainder``: a disjoint pure-signal sample
-    for evaluating methods without reusing injected events.
+    for evaluating methods without reusing injected events. ``provenance``: more fields for the new
+    EventSet's ``schema.json`` (what a workflow made it for).
     """
     if n_signal < 0:
         raise InputError(f"n_signal must be >= 0, got {n_signal}")
@@ -293,6 +295,7 @@ def inject(
         "n_background": int(len(bkg)),
         "seed": int(seed),
     }
+    meta.update(provenance or {})
     result = write_eventset(out, [mixed], meta, overwrite=overwrite)
     if remainder is not None:
         select(signal, ~pick, remainder, note=f"signal events not injected into {Path(out).name}", overwrite=overwrite)

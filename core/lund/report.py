@@ -29,6 +29,8 @@ from anomalyscope.core.lund.closure import closure_study
 from anomalyscope.core.lund.control import ControlSelection, event_weights, fit_ratio
 from anomalyscope.core.lund.ratio import LundBinning, LundRatio
 from anomalyscope.core.lund.weights import N_TOYS, weighted_efficiency
+from anomalyscope.core.results.attachments import read as read_attachment
+from anomalyscope.core.results.attachments import stamp
 
 LUND_DIR = "lund"
 
@@ -81,9 +83,9 @@ def add_to_run(
         ratio.save(tmp / "ratio.json")
         write_json_atomic(tmp / "closure.json", closure)
         pq.write_table(pa.table(cols), tmp / "signal_weights.parquet", compression="zstd")
-        write_json_atomic(tmp / "report.json", report)
+        write_json_atomic(tmp / "report.json", stamp("lund", report))
         report["efficiencies"] = method_efficiencies(run, LundResult(tmp))
-        write_json_atomic(tmp / "report.json", report)
+        write_json_atomic(tmp / "report.json", stamp("lund", report))
         publish_dir(tmp, final, overwrite=True)
     return final
 
@@ -95,7 +97,7 @@ class LundResult:
         self.path = Path(path)
         self.ratio = LundRatio.load(self.path / "ratio.json")
         self.closure = json.loads((self.path / "closure.json").read_text())
-        self.report = json.loads((self.path / "report.json").read_text())
+        self.report = read_attachment(self.path / "report.json", "lund")
         t = pq.read_table(self.path / "signal_weights.parquet")
         cols = {c: t.column(c).to_numpy() for c in t.column_names}
         self.event_id = cols.pop("event_id")

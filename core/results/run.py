@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
 from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
@@ -61,9 +62,9 @@ def write_run(
         if signal_scores:
             pq.write_table(pa.table(signal_scores), tmp / "signal_scores.parquet", compression="zstd")
         if evaluation is not None:
-            write_json_atomic(tmp / "evaluation.json", evaluation)
+            write_json_atomic(tmp / "evaluation.json", attachments.stamp("evaluation", evaluation))
         if search is not None:
-            write_json_atomic(tmp / "search.json", search)
+            write_json_atomic(tmp / "search.json", attachments.stamp("search", search))
         for method, fold_models in models.items():
             d = tmp / "models" / method
             d.mkdir(parents=True)
@@ -144,7 +145,7 @@ class Run:
         return self._table("signal_scores.parquet") if (self.path / "signal_scores.parquet").exists() else None
 
     def evaluation(self) -> dict | None:
-        return read_optional_json(self.path / "evaluation.json", "Run evaluation")
+        return self.attachment("evaluation")
 
     @property
     def windowed_methods(self) -> list[str]:
@@ -177,4 +178,45 @@ class Run:
 
     def search_result(self) -> dict | None:
         """search.json: every selection's scan and the global significance (None if absent)."""
-        return read_optional_json(self.path / "search.json", "Run search")
+        return self.attachment("search")
+
+    # ------------------------------------------------------------------ what later commands add
+    def attachment_path(self, name: str) -> Path:
+        """Where attachment ``name`` (``attachments.ATTACHMENTS``: lund, trigger, pileup, ...) is or goes."""
+        return attachments.locate(self.path, name)
+
+    def attachment(self, name: str) -> dict | None:
+        """Attachment ``name``, its version and fields checked; None if the Run has none."""
+        return attachments.read(self.attachment_path(name), name)
+
+    def attachments(self) -> dict[str, Path]:
+        """The attachments this Run holds, by name."""
+        return {n: p for n in attachments.ATTACHMENTS if (p := self.attachment_path(n)).exists()}
+
+    def describe(self) -> str:
+        """What ``info`` prints: inputs, methods, the search's outcome and every attachment (each checked)."""
+        m = self.manifest
+        lines = [
+            f"Run {self.path.name} at {self.path}",
+            f"  eventset: {self.input_path('eventset')} ({m['eventset'].get('n_events', '?')} events)",
+            f"  methods: {', '.join(self.methods)}; cuts ε = {', '.join(f'{e:g}' for e in self.efficiencies)}",
+            f"  created {m.get('created', '?')} by anomalyscope {m.get('anomalyscope', '?')}",
+        ]
+        for name, path in self.attachments().items():
+            a = attachments.ATTACHMENTS[name]
+            try:
+                self.attachment(name)
+                state = "ok"
+            except InputError as exc:
+                state = f"unreadable: {exc}"
+            lines.append(f"  {name}: {path.relative_to(self.path.parent)} — {a.what} ({state})")
+        missing = [n for n in attachments.ATTACHMENTS if n not in self.attachments()]
+        if missing:
+            lines.append("  not added: " + ", ".join(f"{n} (`{attachments.ATTACHMENTS[n].written_by}`)" for n in missing))
+        return "\n".join(lines)
+
+    def write_search_result(self, result: dict) -> Path:
+        """Replace search.json (``search`` reruns a Run's search, e.g. with more toys)."""
+        path = self.attachment_path("search")
+        write_json_atomic(path, attachments.stamp("search", result))
+        return path

@@ -23,8 +23,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from anomalyscope.core.data.atomic import write_json_atomic
-from anomalyscope.core.data.versioned import read_optional_json
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.results.attachments import read as read_attachment
+from anomalyscope.core.results.attachments import stamp
 from anomalyscope.core.trigger.l1 import l1_objects, network_inputs, region_image
 from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, trigger_threshold
 from anomalyscope.core.trigger.report import REPORT, load_report
@@ -170,9 +171,9 @@ def pileup_study(
         steps.update()
     steps.close()
     out["seconds"] = time.perf_counter() - t0
-    write_json_atomic(trigger_dir / PILEUP_FILE, out)
+    write_json_atomic(trigger_dir / PILEUP_FILE, stamp("pileup", out))
     return trigger_dir / PILEUP_FILE
 
 
 def load_pileup(trigger_dir: str | Path) -> dict | None:
-    return read_optional_json(Path(trigger_dir) / PILEUP_FILE, "pile-up study")
+    return read_attachment(Path(trigger_dir) / PILEUP_FILE, "pileup")

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
-from anomalyscope.core.data.versioned import read_optional_json
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.results.attachments import read as read_attachment
+from anomalyscope.core.results.attachments import stamp
 from anomalyscope.core.trigger import firmware
 from anomalyscope.core.trigger.plots import write_plots
 from anomalyscope.core.trigger.rates import efficiency_at, efficiency_vs_rate, rate_curve, trigger_threshold
@@ -199,14 +200,14 @@ def build_trigger_report(
         report["models"] = {"axol1tl": axo, "cicada": cic}
         report["published"] = PUBLISHED
         report["seconds"] = time.perf_counter() - t0
-        write_json_atomic(tmp / REPORT, report)
+        write_json_atomic(tmp / REPORT, stamp("trigger", report))
         write_plots(report, tmp / "plots.html")
         publish_dir(tmp, out, overwrite=overwrite)
     return out
 
 
 def load_report(path: str | Path) -> dict | None:
-    return read_optional_json(Path(path) / REPORT, "trigger report")
+    return read_attachment(Path(path) / REPORT, "trigger")
 
 
 def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Path) -> dict:
@@ -239,5 +240,5 @@ def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Pat
         "vivado_synth": parsed.get("VivadoSynthReport"),
     }
     report["models"][model]["vendor"] = entry
-    write_json_atomic(trigger_dir / REPORT, report)
+    write_json_atomic(trigger_dir / REPORT, stamp("trigger", report))
     return entry

@@ -195,14 +195,8 @@ def build_demo(
     if b_sr == 0 or s_sr == 0:
         raise InputError(f"{out}: the demo has no events in the signal region; increase --scale")
     n_inject = min(len(sig), int(round(TARGET_S_OVER_SQRT_B * np.sqrt(b_sr) / s_sr)))
-    data = inject(qcd, sig, n_inject, paths["data"], seed=SEED + 2, remainder=paths["signal"], overwrite=True)
-    # record what the demo is, for the dashboard's overview and for cache checks
-    import json
-
-    from anomalyscope.core.data.atomic import write_json_atomic
-
-    schema = json.loads((paths["data"] / "schema.json").read_text())
-    schema["demo"] = {
+    # what the demo is, recorded in the data's schema.json for the dashboard's overview and for cache checks
+    demo = {
         "version": DEMO_VERSION,
         "config": demo_config(quick),
         "signal_params": SIGNAL_PARAMS,
@@ -215,7 +209,10 @@ def build_demo(
         "n_injected": n_inject,
         "s_over_b_in_sr": round(n_inject * s_sr / b_sr, 4),
     }
-    write_json_atomic(paths["data"] / "schema.json", schema)
+    data = inject(
+        qcd, sig, n_inject, paths["data"], seed=SEED + 2, remainder=paths["signal"], overwrite=True,
+        provenance={"demo": demo},
+    )  # fmt: skip
     del data
     from anomalyscope.core.methods.runner import execute
 

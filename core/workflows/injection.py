@@ -37,6 +37,7 @@ from anomalyscope.core.data import EventSet, inject
 from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.results.attachments import ATTACHMENTS, stamp
 
 REQUIRED = ("background", "signal", "run", "injections", "efficiency", "mass", "out")
 N_BOOTSTRAP = 200
@@ -249,7 +250,7 @@ def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> dict:
         for t in (3, 5):
             a, b = incl.get(f"n_{t}sigma"), s[f"n_{t}sigma"]
             s[f"improvement_{t}sigma"] = (a / b) if a and b else None
-    write_json_atomic(out / "injection_scan.json", result)
+    write_json_atomic(out / ATTACHMENTS["injection_scan"].path, stamp("injection_scan", result))
     return result
 
 

@@ -1,0 +1,90 @@
+"""What a Run holds besides its scores: the results later commands add to it, known by name.
+
+Each attachment is a JSON file at a fixed place in (or, for an injection scan, beside) the Run directory,
+written atomically by one command. Every writer stamps it with ``schema_version``; a reader refuses a
+version newer than it knows (written by a newer anomalyscope) and a file that lacks a field every version
+has, naming the file and the field. Files from before versions were stamped read as version 0.
+
+The Run opens them (``Run.attachment(name)``), so the dashboard and the command line read every result
+through the Run rather than by path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from anomalyscope.core.data.versioned import read_optional_json
+from anomalyscope.core.errors import InputError
+
+SCHEMA_KEY = "schema_version"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    path: str  # relative to the Run directory
+    what: str
+    written_by: str  # the command that adds it
+    required: tuple[str, ...]  # fields every version of the file holds
+    version: int = 1  # the version this anomalyscope writes and the newest it reads
+    beside_run: bool = False  # also looked for in the Run's parent directory (an injection scan's Runs)
+
+
+ATTACHMENTS = {
+    a.name: a
+    for a in (
+        Attachment("search", "search.json", "search result", "run, search", ("trials", "scans")),
+        Attachment(
+            "evaluation", "evaluation.json", "evaluation (ROC, SIC, correlations)", "run", ("methods", "region")
+        ),
+        Attachment("lund", "lund/report.json", "Lund reweighting report", "lund", ("signal", "control")),
+        Attachment("trigger", "trigger/report.json", "trigger report", "trigger", ("models",)),
+        Attachment("pileup", "trigger/pileup.json", "pile-up study", "trigger-pileup", ("pileup", "models")),
+        Attachment(
+            "injection_scan",
+            "injection_scan.json",
+            "injection scan",
+            "injection-scan",
+            ("injections", "sensitivity"),
+            beside_run=True,
+        ),
+    )
+}
+
+
+def stamp(name: str, content: dict) -> dict:
+    """``content`` with the schema version of attachment ``name`` (what every writer stores)."""
+    return {SCHEMA_KEY: ATTACHMENTS[name].version, **content}
+
+
+def locate(run_dir: Path, name: str) -> Path:
+    """Where attachment ``name`` of the Run in ``run_dir`` is (or would be written)."""
+    a = known(name)
+    here = Path(run_dir) / a.path
+    if a.beside_run and not here.exists() and (Path(run_dir).parent / a.path).exists():
+        return Path(run_dir).parent / a.path
+    return here
+
+
+def known(name: str) -> Attachment:
+    if name not in ATTACHMENTS:
+        raise InputError(f"no Run attachment '{name}'; known: {', '.join(ATTACHMENTS)}")
+    return ATTACHMENTS[name]
+
+
+def read(path: Path, name: str) -> dict | None:
+    """The attachment at ``path``, checked (None when absent)."""
+    a = known(name)
+    data = read_optional_json(path, a.what)
+    if data is None:
+        return None
+    version = data.get(SCHEMA_KEY, 0)
+    if not isinstance(version, int) or version > a.version:
+        raise InputError(f"{path}: {SCHEMA_KEY} {version!r}; this anomalyscope reads {a.name} files up to {a.version}")
+    missing = [f for f in a.required if f not in data]
+    if missing:
+        raise InputError(
+            f"{path}: field '{missing[0]}' is missing; not a complete {a.what} (written by `{a.written_by}`)"
+        )
+    return data
