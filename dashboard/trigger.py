@@ -10,7 +10,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from anomalyscope.core.trigger.rates import tail_curve
+from anomalyscope.core.trigger.rates import efficiency_bars, efficiency_text, tail_curve
 from anomalyscope.dashboard.base import PALETTE, RunView, cannot_show
 from anomalyscope.dashboard.data import run_attachment
 
@@ -198,7 +198,7 @@ class TriggerView(RunView):
             {
                 "signal": n,
                 "events": s["n_events"],
-                "efficiency": f"{s['at_target_rate']['efficiency']:.3f} ± {s['at_target_rate']['uncertainty']:.3f}",
+                "efficiency (68% CL)": efficiency_text(s["at_target_rate"]),
                 "from the threshold's uncertainty": _shift(s["at_target_rate"]),
             }
             for n, s in ph["signals"].items()
@@ -242,13 +242,18 @@ class TriggerView(RunView):
         mu = np.asarray(pu["mean_overlaid"])
         one_event = 40e6 / pu["zero_bias_events"]
         rate = np.asarray(m["rate_at_nominal_hz"])
-        err = np.asarray(m["rate_at_nominal_uncertainty_hz"])
+        if "rate_at_nominal_interval_hz" in m:  # Garwood 68%
+            iv = np.asarray(m["rate_at_nominal_interval_hz"], dtype=float).reshape(-1, 2)
+            minus, plus = rate - iv[:, 0], iv[:, 1] - rate
+        else:  # studies made before intervals were stored
+            err = np.asarray(m["rate_at_nominal_uncertainty_hz"])
+            minus, plus = np.minimum(err, 0.9 * rate), err
         seen = rate > 0
         MU, RATE, EFF = "⟨μ⟩ (overlaid interactions)", "rate [Hz]", "signal efficiency"
         rate_plot = hv.Overlay(
             [
                 hv.ErrorBars(
-                    (mu[seen], rate[seen], np.minimum(err[seen], 0.9 * rate[seen]), err[seen]),
+                    (mu[seen], rate[seen], minus[seen], plus[seen]),
                     MU,
                     [RATE, "minus", "plus"],
                 ).opts(color="black"),
@@ -270,10 +275,10 @@ class TriggerView(RunView):
         effs = []
         for k, (name, s) in enumerate(m["signals"].items()):
             e = np.array([v["efficiency"] for v in s["efficiency_at_target_rate"]])
-            u = np.array([v["uncertainty"] for v in s["efficiency_at_target_rate"]])
+            below, above = efficiency_bars(s["efficiency_at_target_rate"])  # Clopper–Pearson 68%
             color = PALETTE[(k + 1) % len(PALETTE)]
             effs += [
-                hv.ErrorBars((mu, e, u), MU, [EFF, "uncertainty"]).opts(color=color),
+                hv.ErrorBars((mu, e, below, above), MU, [EFF, "below", "above"]).opts(color=color),
                 hv.Curve((mu, e), MU, EFF, label=name).opts(color=color),
             ]
         eff_plot = hv.Overlay(effs).opts(

@@ -2,7 +2,13 @@
 sensitivity and limits."""
 
 from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
-from anomalyscope.core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum, poisson_interval
+from anomalyscope.core.bumphunt.histogram import (
+    CMS_DIJET_EDGES,
+    Spectrum,
+    efficiency_interval,
+    mjj_spectrum,
+    poisson_interval,
+)
 from anomalyscope.core.bumphunt.limits import cls_limit
 from anomalyscope.core.bumphunt.search import (
     BumpHunt,
@@ -38,6 +44,7 @@ __all__ = [
     "local_significance",
     "mjj_spectrum",
     "poisson_interval",
+    "efficiency_interval",
     "search_of_eventset",
     "signal_model_from_eventsets",
 ]

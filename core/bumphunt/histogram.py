@@ -199,15 +199,31 @@ def mjj_spectrum(
     return Spectrum(view.value.copy(), edges, None if weights is None else view.variance.copy())
 
 
-def poisson_interval(n: np.ndarray, cl: float = 0.6827) -> tuple[np.ndarray, np.ndarray]:
-    """Garwood (exact) central Poisson interval for observed counts: (lower, upper) bounds.
+ONE_SIGMA = 0.682689492137086  # the coverage of ±1σ of a Gaussian
 
-    These are the asymmetric error bars of CMS spectra; for n = 0 the lower bound is 0.
+
+def poisson_interval(n, cl: float = ONE_SIGMA) -> tuple[np.ndarray, np.ndarray]:
+    """Garwood (exact) central Poisson interval for observed counts: (lower, upper) bounds (``hist.intervals``).
+
+    These are the asymmetric error bars of CMS spectra; for n = 0 the interval is [0, 1.84] at 68%, never 0 ± 0.
     """
-    from scipy.stats import chi2
+    import hist.intervals
 
-    n = np.asarray(n, dtype=float)
-    a = 1.0 - cl
-    lo = np.where(n > 0, 0.5 * chi2.ppf(a / 2, 2 * n), 0.0)
-    hi = 0.5 * chi2.ppf(1 - a / 2, 2 * (n + 1))
+    lo, hi = hist.intervals.poisson_interval(np.atleast_1d(np.asarray(n, dtype=float)), coverage=cl)
+    if np.ndim(n) == 0:
+        return float(lo[0]), float(hi[0])
+    return lo, hi
+
+
+def efficiency_interval(k, n, cl: float = ONE_SIGMA) -> tuple:
+    """Clopper–Pearson (exact binomial) central interval of an efficiency k/n (``hist.intervals``): at
+    k = 0 or k = n it still has a width — ε = 1 from 50 events is [0.964, 1], not 1 ± 0."""
+    import hist.intervals
+
+    k_, n_ = np.atleast_1d(np.asarray(k, dtype=float)), np.atleast_1d(np.asarray(n, dtype=float))
+    if np.any(n_ <= 0) or np.any(k_ < 0) or np.any(k_ > n_):
+        raise ValueError(f"an efficiency needs 0 <= k <= n and n > 0, got k = {k}, n = {n}")
+    lo, hi = hist.intervals.clopper_pearson_interval(k_, n_, coverage=cl)
+    if np.ndim(k) == 0 and np.ndim(n) == 0:
+        return float(lo[0]), float(hi[0])
     return lo, hi

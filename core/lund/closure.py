@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from anomalyscope.core.bumphunt.histogram import efficiency_interval
 from anomalyscope.core.data.eventset import EventSet
 from anomalyscope.core.lund.control import ControlSelection, control_subjets, fit_ratio
 from anomalyscope.core.lund.ratio import LundBinning, LundCounts, LundRatio
@@ -92,7 +93,8 @@ def closure_study(
     for name, cut in CUTS.items():
         eff = weights.efficiency(cut(sim_sel), n_toys=n_toys)
         eff_data = float(np.mean(cut(data_sel)))
-        data_stat = float(np.sqrt(eff_data * (1 - eff_data) / len(data_sel["pt"])))
+        lo, hi = efficiency_interval(int(np.sum(cut(data_sel))), len(data_sel["pt"]))
+        data_stat = (hi - lo) / 2  # Clopper–Pearson half-width: not 0 when every event (or none) passes
         combined = float(np.sqrt(eff["total"] ** 2 + eff["corrected_stat"] ** 2 + data_stat**2))
         cuts[name] = {
             **eff,

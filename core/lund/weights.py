@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from anomalyscope.core.bumphunt.histogram import efficiency_interval
 from anomalyscope.core.lund.ratio import LundRatio
 from anomalyscope.core.lund.subjets import SHARED, UNMATCHED, Subjets
 
@@ -113,6 +114,14 @@ class LundWeights:
         return {"nominal": self.nominal(), **self.variations(), "toys": toys}
 
 
+def _half_width(k: int, n: int) -> float:
+    """Half the Clopper–Pearson 68% interval of k/n (not 0 at k = 0 or k = n); NaN without events."""
+    if not n:
+        return float("nan")
+    lo, hi = efficiency_interval(k, n)
+    return (hi - lo) / 2
+
+
 def weighted_efficiency(passed, nominal: np.ndarray, variations: dict, toy_blocks) -> dict:
     """ε = Σw·pass/Σw with nominal weights, its uncertainty per source and in total, and the uncorrected ε."""
     passed = np.asarray(passed, dtype=bool)
@@ -134,7 +143,7 @@ def weighted_efficiency(passed, nominal: np.ndarray, variations: dict, toy_block
     mc_stat = float(np.sqrt(np.sum(nominal**2 * (passed - corrected) ** 2)) / np.sum(nominal))
     return {
         "uncorrected": raw,
-        "uncorrected_stat": float(np.sqrt(raw * (1 - raw) / n)) if n else float("nan"),
+        "uncorrected_stat": _half_width(int(passed.sum()), n),
         "corrected": corrected,
         "corrected_stat": mc_stat,
         "uncertainty": unc,

@@ -212,7 +212,9 @@ class Run:
             lines.append(f"  {name}: {path.relative_to(self.path.parent)} — {a.what} ({state})")
         missing = [n for n in attachments.ATTACHMENTS if n not in self.attachments()]
         if missing:
-            lines.append("  not added: " + ", ".join(f"{n} (`{attachments.ATTACHMENTS[n].written_by}`)" for n in missing))
+            lines.append(
+                "  not added: " + ", ".join(f"{n} (`{attachments.ATTACHMENTS[n].written_by}`)" for n in missing)
+            )
         return "\n".join(lines)
 
     def write_search_result(self, result: dict) -> Path:

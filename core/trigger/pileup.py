@@ -27,7 +27,7 @@ from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.attachments import read as read_attachment
 from anomalyscope.core.results.attachments import stamp
 from anomalyscope.core.trigger.l1 import l1_objects, network_inputs, region_image
-from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, trigger_threshold
+from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, rate_interval, trigger_threshold
 from anomalyscope.core.trigger.report import REPORT, load_report
 from anomalyscope.core.trigger.samples import L1Chunk, overlay, particles_chunk
 
@@ -136,6 +136,7 @@ def pileup_study(
                 "nominal_threshold": report["models"][m]["physics"]["threshold"]["threshold"],
                 "rate_at_nominal_hz": [],
                 "rate_at_nominal_uncertainty_hz": [],
+                "rate_at_nominal_interval_hz": [],  # Garwood 68%
                 "threshold_for_target": [],
                 "threshold_for_target_uncertainty": [],
                 "median_zero_bias_score": [],
@@ -157,7 +158,9 @@ def pileup_study(
             bg = score(*inputs["zero_bias"])
             fired = int(np.sum(bg > res["nominal_threshold"]))
             res["rate_at_nominal_hz"].append(fired / len(bg) * BX_RATE_HZ)
-            res["rate_at_nominal_uncertainty_hz"].append(np.sqrt(max(fired, 1)) / len(bg) * BX_RATE_HZ)
+            rate = rate_interval(fired, len(bg))
+            res["rate_at_nominal_uncertainty_hz"].append(rate["rate_uncertainty_hz"])
+            res["rate_at_nominal_interval_hz"].append(rate["rate_interval_hz"])
             thr = trigger_threshold(bg, out["target_rate_hz"], n_boot=50)
             res["threshold_for_target"].append(thr["threshold"])
             res["threshold_for_target_uncertainty"].append(thr.get("threshold_uncertainty", 0.0))

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anomalyscope.core.bumphunt.histogram import efficiency_interval, poisson_interval
+
 BX_RATE_HZ = 40e6
 MIN_EVENTS_ABOVE = 10  # fewer zero-bias events above the threshold than this: the empirical threshold is too coarse
 TAIL_FRACTION = 0.03  # the tail fit uses the top 3% of the zero-bias scores (why: the toy study above) ...
@@ -55,7 +57,7 @@ def threshold_for_rate(background: np.ndarray, rate_hz: float, bx_rate_hz: float
         "target_rate_hz": rate_hz,
         "target_fraction": rate_hz / bx_rate_hz,
         "achieved_rate_hz": fired / n * bx_rate_hz,
-        "rate_uncertainty_hz": np.sqrt(max(fired, 1)) / n * bx_rate_hz,
+        **rate_interval(fired, n, bx_rate_hz),
         "zero_bias_events": n,
         "zero_bias_events_above": fired,
         "limited_by_statistics": allowed < MIN_EVENTS_ABOVE,
@@ -152,7 +154,7 @@ def trigger_threshold(
         "threshold_interval_68": [float(lo), float(hi)],
         "achieved_rate_hz": fired / len(s) * bx_rate_hz,
         "zero_bias_events_above": fired,
-        "rate_uncertainty_hz": np.sqrt(max(fired, 1)) / len(s) * bx_rate_hz,
+        **rate_interval(fired, len(s), bx_rate_hz),
         "tail_fit": {
             "status": "ok",
             "u": fit.u,
@@ -172,19 +174,49 @@ def rate_curve(background: np.ndarray, n_points: int = 60, bx_rate_hz: float = B
     fractions = np.unique(np.round(np.logspace(0, np.log10(n), n_points)).astype(int))[::-1]
     thresholds = s[np.clip(n - fractions, 0, n - 1)]  # rising
     above = n - np.searchsorted(s, thresholds, side="right")
+    lo, hi = poisson_interval(above)
     return {
         "threshold": thresholds.tolist(),
         "rate_hz": (above / n * bx_rate_hz).tolist(),
-        "rate_uncertainty_hz": (np.sqrt(np.maximum(above, 1)) / n * bx_rate_hz).tolist(),
+        "rate_interval_hz": [(lo / n * bx_rate_hz).tolist(), (hi / n * bx_rate_hz).tolist()],
+        "rate_uncertainty_hz": ((hi - lo) / 2 / n * bx_rate_hz).tolist(),
     }
 
 
+def rate_interval(fired: int, n: int, bx_rate_hz: float = BX_RATE_HZ) -> dict:
+    """The Garwood 68% interval of a rate measured as ``fired`` of ``n`` zero-bias events (0 fired: [0, 1.84]
+    events' worth, not 0 ± 1), and its half-width as the symmetric uncertainty."""
+    lo, hi = poisson_interval(fired)
+    scale = bx_rate_hz / n
+    return {"rate_interval_hz": [lo * scale, hi * scale], "rate_uncertainty_hz": (hi - lo) / 2 * scale}
+
+
+def efficiency_text(e: dict) -> str:
+    """'0.998 [0.993, 1.000]' (Clopper–Pearson 68%); reports written before intervals: '0.998 ± 0.002'."""
+    if "interval" in e:
+        return f"{e['efficiency']:.3f} [{e['interval'][0]:.3f}, {e['interval'][1]:.3f}]"
+    return f"{e['efficiency']:.3f} ± {e['uncertainty']:.3f}"
+
+
+def efficiency_bars(entries: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(below, above) error-bar lengths of efficiencies: their intervals, else the symmetric uncertainty."""
+    e = np.array([v["efficiency"] for v in entries], dtype=float)
+    lo = np.array([v["interval"][0] if "interval" in v else v["efficiency"] - v["uncertainty"] for v in entries])
+    hi = np.array([v["interval"][1] if "interval" in v else v["efficiency"] + v["uncertainty"] for v in entries])
+    return e - lo, hi - e
+
+
 def efficiency_at(signal: np.ndarray, threshold: float, threshold_uncertainty: float = 0.0) -> dict:
-    """Signal efficiency at a threshold: binomial uncertainty, and the shift from the threshold's own
-    uncertainty (efficiency at threshold ∓ its uncertainty) when one is given."""
+    """Signal efficiency at a threshold with its Clopper–Pearson 68% interval (never 0 ± 0 at ε = 0 or 1;
+    ``uncertainty`` is the interval's half-width), and the shift from the threshold's own uncertainty
+    (efficiency at threshold ∓ its uncertainty) when one is given."""
     s = np.asarray(signal, dtype=np.float64)
     eff = fraction_above(s, threshold)
-    out = {"efficiency": eff, "uncertainty": float(np.sqrt(eff * (1 - eff) / len(s))) if len(s) else float("nan")}
+    if len(s):
+        lo, hi = efficiency_interval(int(np.sum(s > threshold)), len(s))
+        out = {"efficiency": eff, "interval": [lo, hi], "uncertainty": (hi - lo) / 2, "events": len(s)}
+    else:
+        out = {"efficiency": float("nan"), "interval": [float("nan")] * 2, "uncertainty": float("nan"), "events": 0}
     if threshold_uncertainty > 0:
         out["uncertainty_from_threshold"] = [
             fraction_above(s, threshold + threshold_uncertainty) - eff,
