@@ -103,6 +103,33 @@ def _cmd_read(a) -> int:
     return 0
 
 
+def _cmd_export_model(a) -> int:
+    from anomalyscope.core.results import Run
+    from anomalyscope.core.results.statmodel import statistical_model, write_model
+
+    model = statistical_model(Run.open(a.run), a.method, a.efficiency, a.window, a.mass)
+    out = write_model(model, a.out, overwrite=a.overwrite)
+    cut = "no cut" if model.efficiency >= 1 else f"ε = {model.efficiency:g} in window {model.window}"
+    print(f"wrote {out}: {model.method}, {cut}, signal at {model.mass:.0f} GeV, {len(model.observed)} bins")
+    print(f"  Combine: cd {out} && combine -M AsymptoticLimits datacard.txt")
+    print(f"  pyhf:    pyhf cls {out / 'workspace.json'}")
+    return 0
+
+
+def _cmd_export_lund(a) -> int:
+    from anomalyscope.core.lund.correction import NAME, write_correction
+    from anomalyscope.core.lund.ratio import LundRatio
+    from anomalyscope.core.lund.report import LUND_DIR
+
+    ratio_file = Path(a.run) / LUND_DIR / "ratio.json"
+    if not ratio_file.exists():
+        raise InputError(f"{a.run}: no Lund reweighting in this Run (make one with `anomalyscope lund`)")
+    path = write_correction(LundRatio.load(ratio_file), a.out, description=f"Measured for the Run {Path(a.run).name}.")
+    print(f"wrote {path}: correction '{NAME}' (correctionlib schema 2)")
+    print("  evaluate(systematic, subjet_pt, ln_r_delta, ln_kt) per splitting; a jet's weight is the product")
+    return 0
+
+
 def _cmd_export(a) -> int:
     from anomalyscope.core.data import EventSet
 
@@ -331,6 +358,7 @@ def _cmd_l1(a) -> int:
 
 
 def _cmd_trigger(a) -> int:
+    from anomalyscope.core.trigger.rates import efficiency_text
     from anomalyscope.core.trigger.report import TRIGGER_DIR, build_trigger_report, load_report
     from anomalyscope.core.trigger.samples import L1Sample
 
@@ -366,7 +394,7 @@ def _cmd_trigger(a) -> int:
             e = v["at_target_rate"]
             shift = e.get("uncertainty_from_threshold")
             syst = f" {shift[0]:+.3f}/{shift[1]:+.3f} (threshold)" if shift else ""
-            print(f"           {s:14s} efficiency {e['efficiency']:.3f} ± {e['uncertainty']:.3f} (stat){syst}")
+            print(f"           {s:14s} efficiency {efficiency_text(e)} (stat, 68% CL){syst}")
     return 0
 
 
@@ -384,6 +412,7 @@ def _cmd_trigger_import(a) -> int:
 
 def _cmd_trigger_pileup(a) -> int:
     from anomalyscope.core.trigger.pileup import load_pileup, pileup_study
+    from anomalyscope.core.trigger.rates import efficiency_text
 
     path = pileup_study(
         a.report,
@@ -400,7 +429,7 @@ def _cmd_trigger_pileup(a) -> int:
         print(f"  {name}: threshold {m['nominal_threshold']:.4g} (from the report)")
         for k, mu in enumerate(study["pileup"]):
             effs = ", ".join(
-                f"{s} {v['efficiency_at_target_rate'][k]['efficiency']:.3f}" for s, v in m["signals"].items()
+                f"{s} {efficiency_text(v['efficiency_at_target_rate'][k])}" for s, v in m["signals"].items()
             )
             print(
                 f"    <mu> {mu:4.0f}: rate {m['rate_at_nominal_hz'][k]:10.0f} ± "
@@ -505,6 +534,24 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=["root", "lhco"], required=True)
     ex.add_argument("--out", type=Path, required=True)
     ex.set_defaults(func=_cmd_export)
+
+    em = sub.add_parser(
+        "export-model",
+        help="write one selection's bump-hunt model for Combine (ROOT shapes + datacard) and pyhf (JSON workspace)",
+    )
+    em.add_argument("run", type=Path)
+    em.add_argument("--method", required=True)
+    em.add_argument("--efficiency", type=float, default=None, help="the cut (default: where the method's excess is)")
+    em.add_argument("--window", default=None, help="the search window (default: where the method's excess is)")
+    em.add_argument("--mass", type=float, default=None, help="signal mass [GeV] (default: the excess's)")
+    em.add_argument("--out", type=Path, required=True, help="a new directory for the files")
+    em.add_argument("--overwrite", action="store_true")
+    em.set_defaults(func=_cmd_export_model)
+
+    el = sub.add_parser("export-lund", help="write a Run's Lund-plane ratio as a correctionlib JSON (CMS corrections)")
+    el.add_argument("run", type=Path)
+    el.add_argument("--out", type=Path, required=True, help="the JSON file to write")
+    el.set_defaults(func=_cmd_export_lund)
 
     i = sub.add_parser("info", help="describe an EventSet or a Run (its methods, search and attachments)")
     i.add_argument("path", type=Path)
