@@ -78,3 +78,25 @@ def test_random_links_always_build_a_session(served, small_run):
         for edge in (state.mjj_lo, state.mjj_hi):
             assert edge is None or 0 <= edge <= 14000, query
         _views_draw(state)
+
+
+def test_a_link_to_another_run_keeps_its_event_and_cut(small_run, tmp_path, monkeypatch):
+    """A shared link names a Run that is not the server's default, and an event of it: both must land."""
+    import shutil
+
+    root = tmp_path / "runs"
+    shutil.copytree(small_run.path, root / "a")
+    shutil.copytree(small_run.path, root / "b")
+    monkeypatch.setenv("ANOMALYSCOPE_RUN_DIRS", str(root))
+    monkeypatch.setenv("ANOMALYSCOPE_RUN", str(root / "a"))
+    query = {"run": "runs/b", "method": "cut_tau21", "efficiency": "0.1", "event_row": "7", "feature": "tau21"}
+    loc = Location(search=f"?{urlencode(query)}")
+    monkeypatch.setattr(pn.state, "_location", loc)
+    notices = []
+    monkeypatch.setattr(pn.state, "onload", lambda cb: notices.append(cb))
+    state, _ = session()
+    landed = (state.run, state.run_path, state.method, state.efficiency, state.event_row, state.feature)
+    assert landed == ("runs/b", str((root / "b").resolve()), "cut_tau21", 0.1, 7, "tau21") and not notices
+    loc.search = f"?{urlencode(query)}"  # the browser reports the URL it was opened with; the sync applies it again
+    assert (state.run, state.event_row, state.method) == ("runs/b", 7, "cut_tau21")
+    _views_draw(state)
