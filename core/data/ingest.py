@@ -157,8 +157,8 @@ def ingest(
     """
     out = Path(out)
     files = expand_inputs(inputs)
-    chunk_size = int(chunk_size or DEFAULT_CHUNK.get(fmt.kind, 50_000))
-    if chunk_size <= 0:
+    chunk_size = DEFAULT_CHUNK.get(fmt.kind, 50_000) if chunk_size is None else int(chunk_size)
+    if chunk_size <= 0:  # 0 used to mean the default, silently
         raise InputError(f"chunk size must be positive, got {chunk_size}")
     check_workers(workers)
     check_writable_dir(out)
@@ -166,6 +166,12 @@ def ingest(
         raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
 
     chunks, facts, failures, notes = plan(files, fmt, chunk_size)
+    if failures and not chunks:  # no input can be read at all: nothing to keep for a re-run
+        raise InputError(
+            failures[0]
+            if len(failures) == 1
+            else f"none of the {len(failures)} inputs can be read: " + "; ".join(failures)
+        )
     digest = _digest(files, fmt, chunk_size)
     job_dir = open_job_dir(out, digest, {"files": [str(f) for f in files]})
     failures += run_chunks(

@@ -416,3 +416,19 @@ def test_nanoaod_nan_weights_are_dropped_with_a_warning_and_a_bad_description_is
     assert "f.root: 2 event(s) with NaN/inf genWeight dropped (entries 1, 3)" in text
     assert "'anomalyscope_eventset' is not a valid EventSet description" in text
     assert len(es) == 3 and np.isfinite(es.column("weight")).all()
+
+
+def test_read_refuses_chunk_size_zero_and_leaves_nothing_when_no_input_can_be_read(tmp_path, capsys):
+    """--chunk-size 0 used to mean the default, silently; an input that cannot be read at all used to leave a
+    job directory behind for a 're-run' that had nothing to resume."""
+    from anomalyscope.core.cli import main
+
+    write_lhco_table(tmp_path / "good.h5", back_to_back(20), np.zeros(20))
+    (tmp_path / "junk.h5").write_text("junk")
+    base = ["--out", str(tmp_path / "es"), "--scheduler", "none", "--quiet"]
+    assert main(["read", "lhco", str(tmp_path / "good.h5"), *base, "--chunk-size", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: chunk size must be positive, got 0"
+    assert main(["read", "lhco", str(tmp_path / "junk.h5"), *base]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "finished chunks" not in err[0] and "not an HDF5 file" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.h5", "junk.h5"]
