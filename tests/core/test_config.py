@@ -129,6 +129,14 @@ def test_build_checks_ranges_item_by_item_and_cross_field_rules():
         assert str(exc.value) == msg
 
 
+def test_a_config_that_is_not_yaml_is_one_line_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "run.yaml"
+    path.write_text("eventset: x\nout: y\nmethods: [inclusive\n  - a: b\n")  # used to print 8 lines of parser trace
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {path}: not valid YAML ("), err
+
+
 def test_the_methods_command_lists_each_methods_parameters(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
