@@ -10,7 +10,8 @@ import each other):
 3. ``generate`` (Pythia 8 + FastJet + detector) and ``results`` (the Run directory a training writes).
 4. ``methods``: the anomaly-detection methods and the runner that trains them into a Run.
 5. ``lund`` (Lund-plane reweighting) and ``trigger`` (L1 anomaly triggers and their firmware figures).
-6. ``workflows``: orchestrations over all of it (the demo, the injection scan, the CMS benchmark).
+6. ``workflows``: orchestrations over all of it (the demo, the injection scan, the CMS benchmark); ``plots``:
+   publication plots of a Run.
 7. ``cli``: the command line. The dashboard (``anomalyscope.dashboard``) sits above the core.
 """
 

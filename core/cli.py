@@ -130,6 +130,19 @@ def _cmd_export_lund(a) -> int:
     return 0
 
 
+def _cmd_plot(a) -> int:
+    from anomalyscope.core.plots import plot_run
+    from anomalyscope.core.results import Run
+
+    run = Run.open(a.run)
+    out = a.out or run.path / "plots"
+    written = plot_run(run, out, a.method)
+    print(f"wrote {len(written)} files to {out}:")
+    for stem in sorted({p.stem for p in written}):
+        print(f"  {stem}.pdf, {stem}.png")
+    return 0
+
+
 def _cmd_export(a) -> int:
     from anomalyscope.core.data import EventSet
 
@@ -552,6 +565,12 @@ def parser() -> argparse.ArgumentParser:
     el.add_argument("run", type=Path)
     el.add_argument("--out", type=Path, required=True, help="the JSON file to write")
     el.set_defaults(func=_cmd_export_lund)
+
+    pl = sub.add_parser("plot", help='publication plots of a Run as PDF and PNG (pip install "anomalyscope[plots]")')
+    pl.add_argument("run", type=Path)
+    pl.add_argument("--out", type=Path, default=None, help="where to write them (default: RUN/plots)")
+    pl.add_argument("--method", action="append", default=None, help="spectra of these methods only (default: all)")
+    pl.set_defaults(func=_cmd_plot)
 
     i = sub.add_parser("info", help="describe an EventSet or a Run (its methods, search and attachments)")
     i.add_argument("path", type=Path)

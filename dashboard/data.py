@@ -15,7 +15,7 @@ import panel as pn
 from scipy import stats
 
 import anomalyscope.core.results.attachments as attachments
-from anomalyscope.core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
+from anomalyscope.core.bumphunt.search import ScoreTable, Search, SelectionScan
 from anomalyscope.core.bumphunt.significance import global_from_toys
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import AnomalyscopeError, InputError, NothingSelected
@@ -257,19 +257,7 @@ def spectra(rd: RunData, method: str, efficiencies, window: str | None = None) -
     """The Run's search for one method and window: m_jj over the whole fit range after each cut, its
     F-test fit and the local scan (no cut: the whole range; a cut: the masses inside the window's signal
     region). ``window`` None: the window where the method's excess is largest."""
-    window = window or rd.best_window(method)
-    w = rd.search.window(window) if window else None
-    search, table = rd.search, rd.table
-    region = search.in_region(table.mjj, table.deta)
-    base = search.spectrum(table.mjj[region])
-    out = []
-    for eff in efficiencies:
-        if eff < 1.0 and (w is None or method == "inclusive"):
-            continue
-        masses = search.masses(base, None if eff >= 1.0 else w)
-        sel = Selection(method, eff, None if eff >= 1.0 else w, search.selected(table, method, eff, w), masses)
-        out.append(search.scan(sel, table.mjj))
-    return out
+    return rd.search.spectra(rd.table, method, efficiencies, window or rd.best_window(method))
 
 
 def correlation_matrix(rd: RunData, sample: str = "data", kind: str = "pearson") -> pd.DataFrame:

@@ -109,6 +109,7 @@ LAYERS = {
     "lund": 5,
     "trigger": 5,
     "workflows": 6,
+    "plots": 6,
     "cli": 7,
 }
 

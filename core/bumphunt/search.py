@@ -428,6 +428,21 @@ class Search:
         except FitError as exc:
             return SelectionScan(sel.method, sel.eff, sel.window, spec, None, None, str(exc))
 
+    def spectra(self, table: ScoreTable, method: str, efficiencies, window: str | None) -> list[SelectionScan]:
+        """One method's selections in one window, fitted and scanned: m_jj over the whole fit range after each
+        cut (no cut: the whole range, scanned across it; a cut: scanned at the masses inside the window's
+        signal region). What the dashboard's spectra and the publication plots show."""
+        w = self.window(window) if window else None
+        base = self.spectrum(table.mjj[self.in_region(table.mjj, table.deta)])
+        out = []
+        for eff in efficiencies:
+            if eff < 1.0 and (w is None or method == "inclusive"):
+                continue
+            masses = self.masses(base, None if eff >= 1.0 else w)
+            sel = Selection(method, eff, None if eff >= 1.0 else w, self.selected(table, method, eff, w), masses)
+            out.append(self.scan(sel, table.mjj))
+        return out
+
     def run(self, table: ScoreTable, methods=None, toys: int | None = None, progress: bool = False) -> SearchResult:
         """Scan every selection; the global significance of the largest local excess."""
         from tqdm.auto import tqdm
