@@ -3,7 +3,8 @@ imports only from its own layer or the ones below (tests/test_package.py checks 
 import each other):
 
 0. ``errors``: the exception types the command line turns into one-line messages; ``params``: declared,
-   checked parameters (the frozen dataclasses of methods, the search and the Run configuration).
+   checked parameters (the frozen dataclasses of methods, the search and the Run configuration);
+   ``provenance``: the library versions and git commit every EventSet and Run records.
 1. ``features`` (jets, substructure, b-tag, Lund plane) and ``bumphunt`` (histograms, fits, significance,
    windows, the search definition: statistics that know nothing of events or methods).
 2. ``data``: the EventSet store, readers, mixing and injection, the chunk-job engine.

@@ -481,6 +481,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog, description="anomalyscope: model-agnostic dijet anomaly searches and their dashboard"
     )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="log what is done (-vv: and the details)")
+    p.add_argument("-q", "--quiet-log", action="store_true", help="log errors only (no warnings)")
+    p.add_argument("--log-file", type=Path, default=None, help="also write the full log (with times) to this file")
     sub = p.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="generate events with Pythia 8 + FastJet into an EventSet")
@@ -734,9 +737,34 @@ INTERRUPTED = {
 NOTHING_WRITTEN = "nothing was written (outputs are written whole or not at all); re-running starts over"
 
 
+def configure_logging(verbose: int = 0, quiet: bool = False, log_file: Path | None = None) -> None:
+    """The ``anomalyscope`` loggers to stderr (warnings; -v info, -vv debug; -q errors only) and, with a log
+    file, everything to it with times."""
+    import logging
+
+    log = logging.getLogger("anomalyscope")
+    for h in list(log.handlers):
+        log.removeHandler(h)
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)])
+    console.setFormatter(logging.Formatter("%(levelname).1s %(name)s: %(message)s"))
+    log.addHandler(console)
+    if log_file is not None:
+        try:
+            fh = logging.FileHandler(log_file)
+        except OSError as exc:
+            raise InputError(f"--log-file {log_file}: cannot write it ({exc.strerror})") from None
+        fh.setLevel(logging.DEBUG)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(fh)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        configure_logging(args.verbose, args.quiet_log, args.log_file)
         return args.func(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -750,3 +778,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: {INTERRUPTED.get(args.command, NOTHING_WRITTEN)}", file=sys.stderr)
         return 130
+    finally:  # a command's log handlers end with it (main is also called in-process: tests, notebooks)
+        import logging
+
+        log = logging.getLogger("anomalyscope")
+        for h in list(log.handlers):
+            log.removeHandler(h)
+            h.close()
+        log.propagate = True

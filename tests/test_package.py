@@ -100,6 +100,7 @@ LAYERS = {
     "__init__": 0,
     "errors": 0,
     "params": 0,
+    "provenance": 0,
     "features": 1,
     "bumphunt": 1,
     "data": 2,

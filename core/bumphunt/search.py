@@ -24,6 +24,7 @@ itself. Never below the EventSet's own fully-efficient edge; ``fit_min`` overrid
 
 from __future__ import annotations
 
+import logging
 import warnings as _warnings
 from dataclasses import asdict, dataclass, field
 
@@ -51,6 +52,7 @@ from anomalyscope.core.bumphunt.windows import MODES, Window, assign, make_windo
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.params import build, param
 
+log = logging.getLogger(__name__)
 FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
 FIT_START_MAX_STEPS = 8
 
@@ -448,6 +450,7 @@ class Search:
         from tqdm.auto import tqdm
 
         sels = self.selections(table, methods)
+        log.info("search: %d selections, %d mass hypotheses", len(sels), sum(len(s.masses) for s in sels))
         scans = [self.scan(s, table.mjj) for s in tqdm(sels, desc="search", disable=not progress, leave=False)]
         glob = self.global_significance(table, sels, scans, toys)
         trials = {

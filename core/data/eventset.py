@@ -26,6 +26,7 @@ from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_a
 from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_versioned_json
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.provenance import provenance
 
 SCHEMA_VERSION = 1
 ROW_GROUP_ROWS = 5000  # parquet row groups: one event (the event display) is read without its whole file
@@ -236,6 +237,7 @@ def finalize_schema(meta: dict, *, n_events: int, files: list[str], counts: dict
         "counts": counts,
         "labels": labels,
         "files": files,
+        "provenance": provenance(),  # what wrote it: library versions, git commit
     }
     schema.update({k: v for k, v in meta.items() if k not in schema or k == "name"})
     return schema

@@ -16,6 +16,7 @@ Dask worker dies, the scheduler re-runs its chunks on the others.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -26,6 +27,8 @@ from tqdm.auto import tqdm
 
 from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.errors import InputError, short_message
+
+log = logging.getLogger(__name__)
 
 SCHEDULER_HELP = "'local' (a Dask LocalCluster, the default), 'none' (this process) or tcp://host:port of a cluster"
 
@@ -113,6 +116,8 @@ def run_chunks(
     check_workers(workers)
     todo = [c for c in chunks if not is_done(job_dir, c)]
     total = sum(c.size for c in chunks)
+    log.info("%s: %d of %d chunks to run (%d already done, kept in %s); scheduler %s", desc, len(todo),
+             len(chunks), len(chunks) - len(todo), job_dir, scheduler or "this process")  # fmt: skip
     bar = tqdm(
         total=total,
         initial=total - sum(c.size for c in todo),

@@ -5,6 +5,7 @@ Everything that can be wrong with the configuration is checked before any traini
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -28,7 +29,10 @@ from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.evaluate import performance
 from anomalyscope.core.methods.events import Events
 from anomalyscope.core.params import as_dict, check_value, param, unknown_names
+from anomalyscope.core.provenance import provenance
 from anomalyscope.core.results import Run, write_run
+
+log = logging.getLogger(__name__)
 
 MOVED_TO_SEARCH = {
     "windows": "windows",
@@ -184,6 +188,9 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         search.windows = [w for w in search.windows if w.sr[0] <= m < w.sr[1]]
         search.warnings.append(f"only the windows whose signal region holds {m:.0f} GeV are trained and searched")
     windows = search.windows
+    log.info("%s: %d events, fit from %.0f GeV (%s), %d windows", es.path, len(data), search.fit_min,
+             search.fit_min_how, len(windows))  # fmt: skip
+    log.debug("run configuration: %s", cfg.to_dict())
     windowed = [n for n in cfg.methods if REGISTRY[n].windowed]
     if windowed and not windows:
         raise InputError(f"{es.path}: no usable m_jj window for {', '.join(windowed)} ({'; '.join(search.warnings)})")
@@ -202,6 +209,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     timings, models, sig_window = {}, {}, {}
     for name, params in tqdm(cfg.methods.items(), desc="methods", disable=not progress):
         res = run_out_of_fold(REGISTRY[name], params, data, ctx, cfg.method_folds(name), cfg.seed, signal)
+        log.info("%s: %d folds trained in %.1f s", name, cfg.method_folds(name), res.fit_seconds)
         scores[name] = table.scores[name] = res.scores
         if REGISTRY[name].windowed:
             table.window_scores[name] = res.window_scores
@@ -284,6 +292,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         "method_info": {n: i for n, i in method_info.items() if i},
         "training_seconds": timings,
         "torch_device": str(DEVICE),
+        "provenance": provenance(),
     }
     return write_run(
         Path(cfg.out),

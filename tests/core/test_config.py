@@ -172,3 +172,37 @@ def test_an_interrupted_command_says_truly_what_is_kept(tmp_path, capsys, monkey
     monkeypatch.setattr(generate_pkg, "generate", interrupt)
     assert main(["generate", "--process", "qcd", "--events", "5", "--out", str(tmp_path / "g")]) == 130
     assert capsys.readouterr().err.strip() == "interrupted: finished chunks are kept; re-run the same command to resume"
+
+
+def test_log_flags_and_the_provenance_a_run_records(tmp_path, capsys, signal_es):
+    """-v logs what is done, --log-file keeps it with times; the manifest says which versions and commit made it."""
+    import json
+
+    from anomalyscope.core.provenance import provenance
+
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "eventset": str(signal_es.path),
+                "out": str(tmp_path / "r"),
+                "methods": ["inclusive"],
+                "search": {"windows": "sliding", "min_window_events": 5, "toys": 10},
+            }
+        )  # fmt: skip
+    )
+    assert main(["-v", "--log-file", str(tmp_path / "log.txt"), "run", "--config", str(path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "I anomalyscope.core.methods.runner: inclusive: 5 folds trained in" in err
+    logged = (tmp_path / "log.txt").read_text()
+    assert "DEBUG anomalyscope.core.methods.runner: run configuration:" in logged  # the file has the details
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["provenance"]["versions"]["torch"] == provenance()["versions"]["torch"]
+    assert "git_commit" in manifest["provenance"]
+    assert signal_es.schema["provenance"]["versions"]["pythia8mc"] == provenance()["versions"]["pythia8mc"]
+    assert main(["-q", "info", str(tmp_path / "r")]) == 0 and capsys.readouterr().err == ""
+    assert main(["--log-file", str(tmp_path / "no" / "such" / "dir" / "x.log"), "methods"]) == 2
+    assert "--log-file" in capsys.readouterr().err
+    import logging
+
+    assert not logging.getLogger("anomalyscope").handlers  # a command's handlers end with it
