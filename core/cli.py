@@ -87,8 +87,17 @@ def _cmd_read(a) -> int:
         fmt = NanoAODFormat(mapping=mapping, selection=sel, process=a.process, label=a.label)
     scheduler = parse_scheduler(a.scheduler)
     warnings.formatwarning = lambda msg, *args, **kw: f"warning: {msg}\n"
+    inputs = a.inputs
+    if a.fileset is not None:
+        from anomalyscope.core.data.sources import fileset
+
+        if inputs:
+            raise InputError("read: give input files or --fileset, not both")
+        inputs = [str(f) for f in fileset(a.fileset, a.dataset)[0]]
+    elif a.dataset is not None:
+        raise InputError("read: --dataset needs --fileset")
     es = ingest(
-        a.inputs,
+        inputs,
         fmt,
         a.out,
         chunk_size=a.chunk_size,
@@ -529,7 +538,11 @@ def parser() -> argparse.ArgumentParser:
 
     rd = sub.add_parser("read", help="read LHC Olympics HDF5 or NanoAOD-like ROOT files into an EventSet")
     rd.add_argument("format", choices=["lhco", "nanoaod"])
-    rd.add_argument("inputs", nargs="+", help="files or glob patterns (quote globs)")
+    rd.add_argument(
+        "inputs", nargs="*", help="files, glob patterns (quote them) or URLs (root://, https://, s3://; file.root:Tree)"
+    )
+    rd.add_argument("--fileset", type=Path, default=None, help="a coffea-style fileset JSON instead of inputs")
+    rd.add_argument("--dataset", default=None, help="with --fileset: the dataset to read (default: its only one)")
     rd.add_argument("--out", type=Path, required=True)
     rd.add_argument("--jet-r", type=float, default=None, help="jet radius (default 1.0 for lhco, 0.8 for nanoaod)")
     rd.add_argument("--mjj-min", type=float, default=1450.0)

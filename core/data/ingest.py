@@ -13,7 +13,6 @@ not depend on how chunks were scheduled: one process and a Dask cluster give ide
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -27,9 +26,11 @@ from typing import Sequence
 import awkward as ak
 import numpy as np
 
+import anomalyscope.core.data.sources as sources
 from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
 from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from anomalyscope.core.data.jobs import check_workers, is_done, open_job_dir, read_stats, run_chunks, stats_file
+from anomalyscope.core.data.sources import Input
 from anomalyscope.core.errors import InputError, InputWarning
 
 DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
@@ -56,21 +57,9 @@ class Chunk:
         return f"{self.path}: entries {self.start}-{self.stop}"
 
 
-def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
-    """Paths and glob patterns, in the order given (each glob sorted); an error for a pattern matching nothing."""
-    out: list[Path] = []
-    for item in inputs:
-        s = str(item)
-        if any(ch in s for ch in "*?["):
-            hits = sorted(glob.glob(s))
-            if not hits:
-                raise InputError(f"{s}: no file matches this pattern")
-            out += [Path(h) for h in hits]
-        else:
-            out.append(Path(s))
-    if not out:
-        raise InputError("no input files given")
-    return out
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Input]:
+    """Paths, glob patterns and URLs (``core.data.sources``), in the order given (each glob sorted)."""
+    return sources.expand(inputs)
 
 
 def plan(files: list[Path], fmt, chunk_size: int) -> tuple[list[Chunk], list[dict], list[str], list[str]]:
@@ -79,7 +68,7 @@ def plan(files: list[Path], fmt, chunk_size: int) -> tuple[list[Chunk], list[dic
     offset = 0
     for fi, path in enumerate(files):
         try:
-            info = fmt.inspect(path)
+            info = fmt.inspect(str(path))
         except InputError as exc:
             failures.append(str(exc))
             facts.append({"path": str(path), "error": str(exc)})
@@ -98,7 +87,7 @@ def plan(files: list[Path], fmt, chunk_size: int) -> tuple[list[Chunk], list[dic
 def run_chunk(chunk: Chunk, fmt, job_dir: str) -> dict:
     """Read one chunk, write its partition (atomically) and its stats; runs in a worker."""
     t0 = time.perf_counter()
-    events, notes = fmt.read_chunk(Path(chunk.path), chunk.start, chunk.stop, chunk.first_id + chunk.start, chunk.info)
+    events, notes = fmt.read_chunk(chunk.path, chunk.start, chunk.stop, chunk.first_id + chunk.start, chunk.info)
     job = Path(job_dir)
     n = 0 if events is None else len(events)
     counts: dict[str, int] = {}
@@ -126,14 +115,17 @@ def run_chunk(chunk: Chunk, fmt, job_dir: str) -> dict:
     return stats
 
 
-def _digest(files: list[Path], fmt, chunk_size: int) -> str:
+def _digest(files: list[Input], fmt, chunk_size: int) -> str:
     ident = []
-    for p in files:
+    for inp in files:
         try:
+            if inp.remote:
+                raise OSError
+            p = Path(inp.location)
             st = p.stat()
-            ident.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
+            ident.append([str(p.resolve()), inp.tree, st.st_size, st.st_mtime_ns])
         except OSError:
-            ident.append([str(p), None, None])
+            ident.append([str(inp), None, None])
     blob = {"files": ident, "format": fmt.to_dict(), "selection": fmt.selection.to_dict(), "chunk": chunk_size}
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

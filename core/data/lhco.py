@@ -17,6 +17,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+import anomalyscope.core.data.sources as sources
 from anomalyscope.core.data.atomic import temp_sibling
 from anomalyscope.core.data.eventset import UNKNOWN_PROCESS, EventSet
 from anomalyscope.core.errors import InputError, row_list, short_message
@@ -47,11 +48,13 @@ class LHCOFormat:
         }
 
     # ------------------------------------------------------------------ file facts
-    def inspect(self, path: Path) -> dict:
-        """Entries and whether the file carries truth; a clear InputError for anything not in the layout."""
+    def inspect(self, path: str | Path) -> dict:
+        """Entries and whether the file carries truth; a clear InputError for anything not in the layout. A
+        remote file (``https://``, ``s3://``, ...) is fetched once into the local cache and read there."""
         import pandas as pd
 
-        path = Path(path)
+        inp = sources.parse(path)
+        path = sources.local_copy(inp)
         if not path.exists():
             raise InputError(f"{path}: no such file")
         _check_hdf5(path)
@@ -75,7 +78,7 @@ class LHCOFormat:
                 f"{path}: key '{key}' has {n_cols} columns; the LHCO layout has {N_COLUMNS} "
                 f"(700 hadrons x pT, eta, phi) or {N_COLUMNS + 1} (with the truth label)"
             )
-        return {"n_entries": int(n_rows), "has_truth": n_cols == N_COLUMNS + 1, "key": key}
+        return {"n_entries": int(n_rows), "has_truth": n_cols == N_COLUMNS + 1, "key": key, "local": str(path)}
 
     def _key(self, path: Path, keys: list[str]) -> str:
         if self.key is not None:
@@ -88,8 +91,12 @@ class LHCOFormat:
         return keys[0]
 
     # ------------------------------------------------------------------ reading
-    def read_chunk(self, path: Path, start: int, stop: int, first_id: int, info: dict) -> tuple[ak.Array, list[str]]:
+    def read_chunk(
+        self, path: str | Path, start: int, stop: int, first_id: int, info: dict
+    ) -> tuple[ak.Array, list[str]]:
         """Events of rows [start, stop) passing the selection, and warnings (each naming file and rows)."""
+        local = Path(info.get("local", ""))
+        path = local if local.name and local.exists() else sources.local_copy(sources.parse(path))  # another machine
         try:
             table = _read_rows(path, info["key"], start, stop)
         except Exception as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+import anomalyscope.core.data.sources as sources
 from anomalyscope.core.data.atomic import temp_sibling
 from anomalyscope.core.data.eventset import UNKNOWN_PROCESS, EventSet
 from anomalyscope.core.errors import InputError, row_list, short_message
@@ -145,20 +146,25 @@ class NanoAODFormat:
         return {"kind": self.kind, "mapping": self.mapping.to_dict(), "process": self.process, "label": self.label}
 
     # ------------------------------------------------------------------ file facts
-    def inspect(self, path: Path) -> dict:
-        """Entries and which mapped branches exist; a clear InputError for a missing required branch."""
+    def inspect(self, path: str | Path) -> dict:
+        """Entries and which mapped branches exist; a clear InputError for a missing required branch. ``path``:
+        a local file or a URL (``root://``, ``https://``, ``s3://``), optionally ``…/file.root:Tree``."""
         import uproot
 
-        path = Path(path)
-        if not path.exists():
+        inp = sources.parse(path)
+        tree_name = inp.tree or self.mapping.tree
+        path = inp.location
+        if inp.remote:
+            sources.check_handler(inp)
+        elif not Path(path).exists():
             raise InputError(f"{path}: no such file")
-        if path.stat().st_size == 0:
+        elif Path(path).stat().st_size == 0:
             raise InputError(f"{path}: empty file (0 bytes), not a ROOT file")
         try:
             with uproot.open(path) as f:
-                if self.mapping.tree not in f:
-                    raise InputError(f"{path}: no tree '{self.mapping.tree}' (has: {', '.join(f.keys()) or 'nothing'})")
-                tree = f[self.mapping.tree]
+                if tree_name not in f:
+                    raise InputError(f"{path}: no tree '{tree_name}' (has: {', '.join(f.keys()) or 'nothing'})")
+                tree = f[tree_name]
                 names = set(tree.keys())
                 n = int(tree.num_entries)
                 info_json = f[INFO_NAME] if INFO_NAME in f else None
@@ -170,7 +176,7 @@ class NanoAODFormat:
         b = self.mapping.branches
         for q in REQUIRED:
             if b[q] not in names:
-                raise InputError(f"{path}: required branch '{b[q]}' ({q}) is missing from tree '{self.mapping.tree}'")
+                raise InputError(f"{path}: required branch '{b[q]}' ({q}) is missing from tree '{tree_name}'")
         present = {q: b[q] for q in (*OPTIONAL, *PF_FIELDS, *LUND_FIELDS, *EVENT_FIELDS) if b.get(q) and b[q] in names}
         has_pf = all(q in present for q in PF_REQUIRED)
         notes = []
@@ -190,6 +196,7 @@ class NanoAODFormat:
             if processes is None:
                 notes.append(f"{path}: '{INFO_NAME}' is not a valid EventSet description; process names not used")
         return {
+            "tree": tree_name,
             "n_entries": n,
             "has_truth": "label" in present,
             "present": present,
@@ -201,8 +208,12 @@ class NanoAODFormat:
         }
 
     # ------------------------------------------------------------------ reading
-    def read_chunk(self, path: Path, start: int, stop: int, first_id: int, info: dict) -> tuple[ak.Array, list[str]]:
+    def read_chunk(
+        self, path: str | Path, start: int, stop: int, first_id: int, info: dict
+    ) -> tuple[ak.Array, list[str]]:
         import uproot
+
+        path = sources.parse(path).location
 
         b = self.mapping.branches
         present = info["present"]
@@ -214,7 +225,9 @@ class NanoAODFormat:
             want += [present[q] for q in LUND_FIELDS]
         try:
             with uproot.open(path) as f:
-                arr = f[self.mapping.tree].arrays(want, entry_start=start, entry_stop=stop, library="ak")
+                arr = f[info.get("tree", self.mapping.tree)].arrays(
+                    want, entry_start=start, entry_stop=stop, library="ak"
+                )
         except Exception as exc:
             raise InputError(
                 f"{path}: entries {start}-{stop}: cannot be read ({type(exc).__name__}: {short_message(exc)})"
