@@ -161,6 +161,16 @@ class Spectrum:
         var = None if self.variances is None else self.variances[idx]
         return Spectrum(self.counts[idx], self.edges[idx[0] : idx[-1] + 2], var)
 
+    @classmethod
+    def from_hist(cls, h) -> "Spectrum":
+        """A one-axis ``hist.Hist`` of m_jj in GeV (any storage; weighted fills keep their variances)."""
+        if len(h.axes) != 1:
+            raise InputError(f"spectrum: a histogram of m_jj has one axis, this one has {len(h.axes)}")
+        view = h.view()
+        weighted = getattr(view.dtype, "names", None) and "variance" in view.dtype.names
+        counts = view.value if weighted else view
+        return cls(np.array(counts, dtype=float), np.array(h.axes[0].edges), np.array(view.variance) if weighted else None)
+
     def to_hist(self) -> hist.Hist:
         h = hist.Hist(hist.axis.Variable(self.edges, name="mjj", label="m_jj [GeV]"), storage=hist.storage.Weight())
         h.view().value = self.counts

@@ -8,7 +8,6 @@ the same number of folds, so they too are only ever scored out of fold.
 
 from __future__ import annotations
 
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,24 +15,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from anomalyscope.core.bumphunt.search import SearchDefinition
-from anomalyscope.core.bumphunt.windows import Window, own_window_score
+from anomalyscope.core.bumphunt.windows import own_window_score
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.methods.arrays import as_context, as_events
+from anomalyscope.core.methods.context import Context
 from anomalyscope.core.methods.events import Events
 from anomalyscope.core.params import build, param
-
-
-@dataclass
-class Context:
-    """What a method may use besides the data fold: windows, auxiliary samples, seeds."""
-
-    windows: list[Window]
-    signal: Events | None = None  # pure signal sample (supervised reference only)
-    background_extra: Events | None = None  # extra background (idealised anomaly detector only)
-    seed: int = 0
-    n_inner: int = 4
-    sr_deta_max: float = SearchDefinition.deta_max  # the analysis region, set by the Run's search
-    progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,21 +59,67 @@ class Method:
         signal processes the Run searches for or evaluates; return what the manifest should record."""
         return {}
 
-    def fit(self, train: Events, ctx: Context) -> "Method":
+    def fit(self, data, ctx_or_mjj=None, /, **options) -> "Method":
+        """Fit on the training events; two forms:
+
+        - ``fit(events, ctx)``: ``Events`` and a ``Context`` (what a Run does, fold by fold);
+        - ``fit(X, mjj, windows=..., deta=..., signal=..., background=..., seed=...)``: plain arrays, ``X`` a
+          mapping jet-feature name → (n, 2) or an (n, 2, n_features) array with ``features=[...]``
+          (``methods.arrays``). Windowed methods need ``windows`` ('lhco', 'cms', 'sliding' or
+          (sideband_low, signal_region, sideband_high) in GeV).
+        """
+        if isinstance(data, Events):
+            if options:
+                raise InputError(f"{self.name}.fit(events, ctx): options {sorted(options)} are for the array form")
+            events, ctx = data, ctx_or_mjj if ctx_or_mjj is not None else Context([])
+            if not isinstance(ctx, Context):
+                raise InputError(f"{self.name}.fit(events, ctx): ctx must be a Context, got {type(ctx).__name__}")
+        else:
+            if ctx_or_mjj is None:
+                raise InputError(f"{self.name}.fit(X, mjj): the dijet masses mjj are needed to train")
+            array_opts = {k: options.pop(k) for k in ("deta", "features", "constituents") if k in options}
+            events = as_events(data, ctx_or_mjj, **array_opts)
+            try:
+                ctx = as_context(events, **options)
+            except TypeError as exc:
+                raise InputError(f"{self.name}.fit: {exc}") from None
+        if self.windowed and not ctx.windows:
+            raise InputError(f"{self.name} trains one classifier per m_jj window: give windows=")
+        self.features_in = events.feature_names
+        return self._fit(events, ctx)
+
+    def score(self, data, mjj=None, /, **options) -> np.ndarray:
+        """Higher = more anomalous, one value per event: ``score(events)`` or ``score(X[, mjj])`` with ``X`` as
+        in ``fit`` (a windowed method trained in several windows needs ``mjj`` to pick each event's own)."""
+        events = as_events(data, mjj, **options)
+        fitted = getattr(self, "features_in", None)
+        if fitted is not None and tuple(events.feature_names) != tuple(fitted):
+            raise InputError(
+                f"{self.name}.score: features {list(events.feature_names)} differ from those it was fitted on "
+                f"{list(fitted)}"
+            )
+        return np.asarray(self._score(events))
+
+    def _fit(self, train: Events, ctx: Context) -> "Method":
         raise NotImplementedError
 
-    def score(self, events: Events) -> np.ndarray:
+    def _score(self, events: Events) -> np.ndarray:
         raise NotImplementedError
 
-    def save(self, path: Path) -> None:
-        """Pickle the fitted method (torch modules included); only load files you made yourself."""
-        Path(path).write_bytes(pickle.dumps(self))
+    def save(self, stem: Path) -> None:
+        """The fitted method as ``stem``.json (parameters and state) and ``stem``.npz (arrays and network
+        weights); see ``storage``."""
+        from anomalyscope.core.methods import storage
+
+        storage.save(self, stem)
 
     @classmethod
-    def load(cls, path: Path) -> "Method":
-        obj = pickle.loads(Path(path).read_bytes())
+    def load(cls, stem: Path) -> "Method":
+        from anomalyscope.core.methods import storage
+
+        obj = storage.load(Path(stem).with_suffix(""))
         if not isinstance(obj, cls):
-            raise InputError(f"{path}: holds a {type(obj).__name__}, not a {cls.__name__}")
+            raise InputError(f"{Path(stem).with_suffix('.json')}: holds a {type(obj).__name__}, not a {cls.__name__}")
         return obj
 
 

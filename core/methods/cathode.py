@@ -88,9 +88,9 @@ class Cathode(WindowedClassifier):
     def features(self, events):
         return cathode_features(events, self.params.features, self.btag)
 
-    def fit(self, train, ctx):
+    def _fit(self, train, ctx):
         self.flows = {}  # window name → the flow trained on its sidebands
-        return super().fit(train, ctx)
+        return super()._fit(train, ctx)
 
     def training_set(self, window, train, ctx):
         sel = train.deta < ctx.sr_deta_max

@@ -57,7 +57,7 @@ class Classifier:
         yv = torch.from_numpy(y_val.astype(np.float32)).to(DEVICE)
         pos = max(float(y.mean()), 1e-6)
         w_pos, w_neg = 0.5 / pos, 0.5 / max(1 - pos, 1e-6)  # balance the classes
-        net = mlp(x.shape[1], self.cfg.hidden).to(DEVICE)
+        net = self._network("net").to(DEVICE)
         opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")
 
@@ -77,6 +77,10 @@ class Classifier:
             rng=rng,
         )
         return self
+
+    def _network(self, attr: str) -> nn.Module:
+        """The untrained network for the fitted scaler's inputs (also how a stored model is rebuilt)."""
+        return mlp(len(self.scaler.mean), self.cfg.hidden)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():

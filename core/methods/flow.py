@@ -77,10 +77,7 @@ class DensityFlow:
         val = rng.random(len(z)) < cfg.val_fraction
         tr_idx = torch.from_numpy(np.flatnonzero(~val)).to(DEVICE)
         va_idx = torch.from_numpy(np.flatnonzero(val)).to(DEVICE)
-        n_ctx = 0 if ct is None else ct.shape[1]
-        flow_cls = {"maf": zuko.flows.MAF, "nsf": zuko.flows.NSF}[cfg.kind]
-        flow = flow_cls(x.shape[1], context=n_ctx, transforms=cfg.transforms, hidden_features=tuple(cfg.hidden))
-        flow = flow.to(DEVICE)
+        flow = self._network("flow").to(DEVICE)
         opt = torch.optim.Adam(flow.parameters(), lr=cfg.lr)
 
         def nll(idx):
@@ -102,6 +99,13 @@ class DensityFlow:
             scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs),
         )
         return self
+
+    def _network(self, attr: str) -> torch.nn.Module:
+        """The untrained flow for the fitted scalers' dimensions (also how a stored flow is rebuilt)."""
+        flow_cls = {"maf": zuko.flows.MAF, "nsf": zuko.flows.NSF}[self.cfg.kind]
+        n_ctx = 0 if self.c_mean is None else len(self.c_mean)
+        return flow_cls(len(self.scaler.lo), context=n_ctx, transforms=self.cfg.transforms,
+                        hidden_features=tuple(self.cfg.hidden))  # fmt: skip
 
     def log_prob(self, x: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
         """log density of the features x, per event (see the module docstring)."""

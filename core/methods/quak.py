@@ -88,11 +88,11 @@ class QUAK(Method):
 
     @staticmethod
     def _region(ev: Events, ctx: Context) -> Events:
-        lo = min(w.lo for w in ctx.windows)
-        hi = max(w.hi for w in ctx.windows)
+        lo = min((w.lo for w in ctx.windows), default=-np.inf)
+        hi = max((w.hi for w in ctx.windows), default=np.inf)
         return ev.subset((ev.deta < ctx.sr_deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
 
-    def fit(self, train: Events, ctx: Context) -> "QUAK":
+    def _fit(self, train: Events, ctx: Context) -> "QUAK":
         if ctx.background_extra is None:
             raise InputError("quak: needs a simulated background sample ('background_extra' in the run config)")
         check_prior(list(self.params.prior), set())
@@ -122,6 +122,6 @@ class QUAK(Method):
         x = quak_features(events)
         return np.column_stack([-self.background.log_prob(x), -self.signal.log_prob(x)])
 
-    def score(self, events: Events) -> np.ndarray:
+    def _score(self, events: Events) -> np.ndarray:
         loss = self.losses(events)
         return loss[:, 0] - loss[:, 1]

@@ -41,10 +41,10 @@ class Inclusive(Method):
     name = "inclusive"
     reference = True
 
-    def fit(self, train, ctx):
+    def _fit(self, train, ctx):
         return self
 
-    def score(self, events):
+    def _score(self, events):
         return np.zeros(len(events))
 
 
@@ -52,10 +52,10 @@ class CutTau21(Method):
     name = "cut_tau21"
     reference = True
 
-    def fit(self, train, ctx):
+    def _fit(self, train, ctx):
         return self
 
-    def score(self, events):
+    def _score(self, events):
         return -np.max(events.feature("tau21"), axis=1)
 
 
@@ -63,10 +63,10 @@ class CutTau32(Method):
     name = "cut_tau32"
     reference = True
 
-    def fit(self, train, ctx):
+    def _fit(self, train, ctx):
         return self
 
-    def score(self, events):
+    def _score(self, events):
         return -np.max(events.feature("tau32"), axis=1)
 
 
@@ -76,7 +76,7 @@ class Supervised(Method):
     needs = ("signal",)
     Params = SupervisedParams
 
-    def fit(self, train: Events, ctx: Context):
+    def _fit(self, train: Events, ctx: Context):
         if ctx.signal is None:
             raise InputError("supervised: needs a labelled signal sample ('signal' in the run config)")
         region_kind = self.params.region
@@ -97,7 +97,7 @@ class Supervised(Method):
         self.models = train_ensemble(x, y, ctx.n_inner, self.params, ctx.seed)
         return self
 
-    def score(self, events):
+    def _score(self, events):
         return predict_ensemble(self.models, event_features(events))
 
 

@@ -53,11 +53,7 @@ class JetAutoencoder:
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         self.scaler = Standardizer(x)
-        d, h = x.shape[1], self.hidden
-        self.net = nn.Sequential(
-            nn.Linear(d, h), nn.ReLU(), nn.Linear(h, self.bottleneck), nn.ReLU(), nn.Linear(self.bottleneck, h),
-            nn.ReLU(), nn.Linear(h, d),
-        ).to(DEVICE)  # fmt: skip
+        self.net = self._network("net").to(DEVICE)
         xt = torch.from_numpy(self.scaler(x)).to(DEVICE)
         val = torch.from_numpy(rng.random(len(xt)) < 0.2).to(DEVICE)
         xtr, xva = xt[~val], xt[val]
@@ -78,6 +74,14 @@ class JetAutoencoder:
         )
         return self
 
+    def _network(self, attr: str) -> nn.Module:
+        """The untrained autoencoder for the fitted scaler's inputs (also how a stored one is rebuilt)."""
+        d, h = len(self.scaler.mean), self.hidden
+        return nn.Sequential(
+            nn.Linear(d, h), nn.ReLU(), nn.Linear(h, self.bottleneck), nn.ReLU(), nn.Linear(self.bottleneck, h),
+            nn.ReLU(), nn.Linear(h, d),
+        )  # fmt: skip
+
     def score(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             xt = torch.from_numpy(self.scaler(x)).to(DEVICE)
@@ -95,7 +99,7 @@ class TagNTrain(WindowedClassifier):
     name = "tnt"
     Params = TagNTrainParams
 
-    def fit(self, train: Events, ctx: Context):
+    def _fit(self, train: Events, ctx: Context):
         lo = min(w.lo for w in ctx.windows)
         hi = max(w.hi for w in ctx.windows)
         region = (train.deta < ctx.sr_deta_max) & (train.mjj >= lo) & (train.mjj < hi)
@@ -103,7 +107,7 @@ class TagNTrain(WindowedClassifier):
         self.tagger = JetAutoencoder(self.params.ae_bottleneck, epochs=self.params.ae_epochs, seed=ctx.seed).fit(
             jets.reshape(-1, jets.shape[2])
         )
-        return super().fit(train, ctx)
+        return super()._fit(train, ctx)
 
     def partner_tags(self, events: Events) -> np.ndarray:
         """(n, 2): for each jet, the tagger score of the *other* jet of its event."""

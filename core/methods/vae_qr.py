@@ -131,7 +131,7 @@ class VAEQR(Method):
         idx = rng.choice(len(cons), size=n, replace=True, p=w / w.sum())
         return jet_frame(cons[idx])
 
-    def fit(self, train: Events, ctx: Context) -> "VAEQR":
+    def _fit(self, train: Events, ctx: Context) -> "VAEQR":
         p = self.params
         rng = np.random.default_rng(ctx.seed)
         torch.manual_seed(ctx.seed)
@@ -142,7 +142,7 @@ class VAEQR(Method):
         val = rng.random(len(x)) < 0.1
         xt, mt = torch.from_numpy(x[~val]).to(DEVICE), torch.from_numpy(mask[~val]).to(DEVICE)
         xv, mv = torch.from_numpy(x[val]).to(DEVICE), torch.from_numpy(mask[val]).to(DEVICE)
-        net = DeepSetsVAE(latent=p.latent).to(DEVICE)
+        net = self._network("net").to(DEVICE)
         beta = p.beta
 
         def batch_loss(i):
@@ -162,6 +162,10 @@ class VAEQR(Method):
         )
         return self
 
+    def _network(self, attr: str) -> nn.Module:
+        """The untrained VAE (also how a stored one is rebuilt)."""
+        return DeepSetsVAE(latent=self.params.latent)
+
     def _loss(self, net, x, mask):
         with torch.no_grad():
             out = []
@@ -178,5 +182,5 @@ class VAEQR(Method):
         loss = self._loss(self.net, torch.from_numpy(x).to(DEVICE), torch.from_numpy(mask).to(DEVICE))
         return loss.cpu().numpy().reshape(len(events), 2)
 
-    def score(self, events: Events) -> np.ndarray:
+    def _score(self, events: Events) -> np.ndarray:
         return COMBINE[self.params.combine](self.jet_scores(events), axis=1)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anomalyscope.core.bumphunt.windows import own_window_score
+from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.base import Context, Method, MethodParams
 from anomalyscope.core.methods.classifier import TrainConfig, predict_ensemble, train_ensemble
 from anomalyscope.core.methods.events import Events
@@ -43,7 +44,7 @@ class WindowedClassifier(Method):
     def combine(self, per_row: np.ndarray, n_events: int) -> np.ndarray:
         return per_row
 
-    def fit(self, train: Events, ctx: Context):
+    def _fit(self, train: Events, ctx: Context):
         self.windows = ctx.windows
         self.models = {}
         for i, w in enumerate(ctx.windows):
@@ -60,5 +61,12 @@ class WindowedClassifier(Method):
             for i, models in self.models.items()
         }
 
-    def score(self, events: Events) -> np.ndarray:
-        return own_window_score(self.windows, self.score_windows(events), events.mjj)
+    def _score(self, events: Events) -> np.ndarray:
+        scores = self.score_windows(events)
+        if np.all(np.isnan(events.mjj)):  # scored from arrays without m_jj
+            if len(scores) != 1:
+                raise InputError(
+                    f"{self.name}: trained in {len(scores)} windows; give mjj to score each event in its own window"
+                )
+            return next(iter(scores.values()))
+        return own_window_score(self.windows, scores, events.mjj)

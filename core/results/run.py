@@ -11,7 +11,7 @@ thresholds.json      the global methods' threshold curves per window and ε (qua
 search.json          the search over every selection: local scans and the global significance
 signal_scores.parquet  scores of the evaluation signal sample (when one was given)
 evaluation.json      ROC / SIC / AUC per method where truth exists
-models/<method>/fold-<k>.pkl   the fitted models
+models/<method>/fold-<k>.json, .npz   the fitted models: parameters and state, weights
 
 The manifest records the SHA-256 of the scores, thresholds and evaluation (``core.data.integrity``);
 ``Run.open`` refuses a Run whose files changed after they were written.
@@ -69,7 +69,7 @@ def write_run(
             d = tmp / "models" / method
             d.mkdir(parents=True)
             for k, m in enumerate(fold_models):
-                m.save(d / f"fold-{k}.pkl")
+                m.save(d / f"fold-{k}")
         # the files a result is computed from, checked on every open (search.json is rewritten by `search`)
         checked = [f for f in CHECKSUMMED if (tmp / f).exists()]
         manifest = {**manifest, "checksums": digests(tmp, checked)}

@@ -331,3 +331,23 @@ def test_sparse_spectra_after_a_tight_cut_are_fitted_and_invent_no_excess():
     z_a = signed_z(asimov[None, :], fit_background(Spectrum(asimov, edges), 3), templates)[0, 1]
     assert z_a > 1.0
     assert abs(np.nanmedian(z_sig[:, 1]) - z_a) < 0.3 * z_a and abs(np.nanmedian(mu_sig) - 10.0) < 3.0
+
+
+def test_a_spectrum_from_a_users_hist_equals_our_own_histogram():
+    import hist
+
+    rng = np.random.default_rng(4)
+    m = rng.exponential(600.0, 5000) + 1500.0
+    edges = cms_edges(1530.0, 4000.0)
+    own = mjj_spectrum(m, edges[0], edges[-1])
+    h = hist.Hist(hist.axis.Variable(edges, name="mjj")).fill(m)
+    theirs = Spectrum.from_hist(h)
+    np.testing.assert_array_equal(theirs.counts, own.counts)
+    np.testing.assert_array_equal(theirs.edges, own.edges)
+    assert theirs.variances is None
+    w = rng.uniform(0.5, 2.0, len(m))
+    hw = hist.Hist(hist.axis.Variable(edges, name="mjj"), storage=hist.storage.Weight()).fill(m, weight=w)
+    weighted = Spectrum.from_hist(hw)
+    np.testing.assert_allclose(weighted.variances, mjj_spectrum(m, edges[0], edges[-1], weights=w).variances)
+    with pytest.raises(InputError, match="has one axis, this one has 2"):
+        Spectrum.from_hist(hist.Hist(hist.axis.Regular(3, 0, 1), hist.axis.Regular(3, 0, 1)))

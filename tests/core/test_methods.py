@@ -201,7 +201,7 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
     assert 0.2 < sel[in_sr].mean() < 0.8 and not sel[~in_sr].any()
     assert run.search_result()["global"]["n_toys"] == 20 and run.search_result()["trials"]["selections"] >= 3
     assert run.manifest["training_seconds"]["supervised"] > 0
-    model = REGISTRY["supervised"].load(run.path / "models" / "supervised" / "fold-0.pkl")
+    model = REGISTRY["supervised"].load(run.path / "models" / "supervised" / "fold-0")
     assert model.score(Events.from_eventset(signal_es)).shape == (len(signal_es),)
     with pytest.raises(InputError, match="already exists"):
         execute(load_config(cfg_path), progress=False)
