@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
 
 from anomalyscope.core.features import Selection
 from anomalyscope.core.generate import generate
+
+
+def ensure_debian_package(program: str, package: str) -> str:
+    """The path of ``program``; where it is missing and this runs as root on Debian (CI), install ``package``
+    with apt-get. Elsewhere a missing program fails the test with what to install: it is never skipped."""
+    found = shutil.which(program)
+    if found:
+        return found
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.fail(f"{program} is missing: install Debian's {package} package (apt-get install {package})")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env, capture_output=True)
+    return shutil.which(program) or pytest.fail(f"apt-get installed {package} but {program} is not on PATH")
 
 
 @pytest.fixture(scope="session")

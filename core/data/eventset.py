@@ -14,6 +14,7 @@ the prongs the Lund-plane reweighting matches subjets to. Units: GeV, angles in 
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -25,7 +26,8 @@ import pyarrow.parquet as pq
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
 from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_versioned_json
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import InputError, InputWarning
+from anomalyscope.core.features.jets import combined_tau_axes
 from anomalyscope.core.provenance import provenance
 
 SCHEMA_VERSION = 1
@@ -256,6 +258,34 @@ def select(es: EventSet, mask: np.ndarray, out: str | Path, note: str, overwrite
     return write_eventset(out, [arr[mask]], meta, overwrite=overwrite)
 
 
+def _common_fields(a: ak.Array, b: ak.Array, a_path, b_path) -> tuple[ak.Array, ak.Array]:
+    """Both samples with only the fields (and jet fields) they share, and a warning naming what was left out: a
+    generated background and a signal read from NanoAOD differ (generator partons, PF-less jets) and one
+    parquet file holds one record type."""
+
+    def fields(x):
+        return {f: (tuple(x[f].fields) if f in ("j1", "j2") else ()) for f in x.fields}
+
+    fa, fb = fields(a), fields(b)
+    if fa == fb:
+        return a, b
+    keep = {f: tuple(s for s in fa[f] if s in fb[f]) for f in fa if f in fb}
+    dropped = sorted({f for f in {*fa, *fb} if f not in keep}) + sorted(
+        {f"{f}.{s}" for f in keep for s in {*fa[f], *fb[f]} if keep[f] and s not in keep[f]}
+    )
+    warnings.warn(
+        f"{a_path} and {b_path} store different fields; the mixed sample keeps the shared ones "
+        f"(left out: {', '.join(dropped)})",
+        InputWarning,
+        stacklevel=3,
+    )
+
+    def project(x):
+        return ak.zip({f: (x[f][list(sub)] if sub else x[f]) for f, sub in keep.items()}, depth_limit=1)
+
+    return project(a), project(b)
+
+
 def inject(
     background: EventSet,
     signal: EventSet,
@@ -278,8 +308,7 @@ def inject(
     if n_signal > len(signal):
         raise InputError(f"{signal.path}: asked to inject {n_signal} signal events but it holds {len(signal)}")
     rng = np.random.default_rng(seed)
-    bkg = background.load(truth=True)
-    sig = signal.load(truth=True)
+    bkg, sig = _common_fields(background.load(truth=True), signal.load(truth=True), background.path, signal.path)
     pick = np.zeros(len(sig), dtype=bool)
     pick[rng.choice(len(sig), size=n_signal, replace=False)] = True
     bkg = ak.with_field(bkg, np.zeros(len(bkg), dtype=np.int8), "label")
@@ -291,6 +320,11 @@ def inject(
     meta["name"] = Path(out).name
     meta["source"] = {"kind": "mixed", "background": str(background.path), "signal": str(signal.path)}
     meta["processes"] = {**background.schema.get("processes", {}), **signal.schema.get("processes", {})}
+    meta["tau_axes"], tau_note = combined_tau_axes(
+        {str(background.path): background.schema.get("tau_axes"), str(signal.path): signal.schema.get("tau_axes")}
+    )
+    if tau_note:
+        warnings.warn(tau_note, InputWarning, stacklevel=2)
     meta["injection"] = {
         "signal_process": sorted(signal.counts),
         "n_signal": int(n_signal),

@@ -32,6 +32,7 @@ from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_s
 from anomalyscope.core.data.jobs import check_workers, is_done, open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.data.sources import Input
 from anomalyscope.core.errors import InputError, InputWarning
+from anomalyscope.core.features.jets import combined_tau_axes
 
 DEFAULT_CHUNK = {"lhco": 20_000, "nanoaod": 100_000}
 
@@ -75,7 +76,15 @@ def plan(files: list[Path], fmt, chunk_size: int) -> tuple[list[Chunk], list[dic
             continue
         notes += info.pop("notes", [])
         n = info["n_entries"]
-        facts.append({"path": str(path), "n_entries": n, "has_truth": info["has_truth"], "first_id": offset})
+        facts.append(
+            {
+                "path": str(path),
+                "n_entries": n,
+                "has_truth": info["has_truth"],
+                "first_id": offset,
+                "tau_axes": fmt.tau_axes(info),
+            }
+        )
         if n == 0:
             notes.append(f"{path}: holds no events")
         for start in range(0, n, chunk_size):
@@ -179,6 +188,8 @@ def ingest(
     stats = read_stats(job_dir, chunks)
     for s in stats:
         notes += s["warnings"]
+    tau_axes, tau_note = combined_tau_axes({f["path"]: f.get("tau_axes") for f in facts})
+    notes += [tau_note] if tau_note else []
     by_file: dict[int, int] = {}
     for s in stats:
         by_file[s["file_index"]] = by_file.get(s["file_index"], 0) + s["n_selected"]
@@ -201,10 +212,10 @@ def ingest(
         )
     if sum(s["n_selected"] for s in stats) == 0:
         raise InputError(f"no event in {len(files)} file(s) passes the selection ({fmt.selection.to_dict()})")
-    return _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir, overwrite)
+    return _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir, overwrite, tau_axes)
 
 
-def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Path, overwrite) -> EventSet:
+def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Path, overwrite, tau_axes) -> EventSet:
     stats = sorted(stats, key=lambda s: (s["file_index"], s["start"]))
     parts = [f"part-{s['file_index']:04d}-{s['start']:012d}.parquet" for s in stats if s["n_selected"]]
     counts: dict[str, int] = {}
@@ -220,6 +231,7 @@ def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Pa
         "source": {**fmt.to_dict(), "files": facts, "config_digest": digest},
         "selection": sel.to_dict(),
         "mjj_fit_min": sel.mjj_min,
+        "tau_axes": tau_axes,
         "chunks": [{k: s[k] for k in ("path", "start", "stop", "n_selected")} for s in stats],
         "warnings": notes,
         "skipped": failures,

@@ -21,7 +21,13 @@ import anomalyscope.core.data.sources as sources
 from anomalyscope.core.data.atomic import temp_sibling
 from anomalyscope.core.data.eventset import UNKNOWN_PROCESS, EventSet
 from anomalyscope.core.errors import InputError, row_list, short_message
-from anomalyscope.core.features.jets import Selection, event_record, leading_dijets, particles_from_ptetaphi
+from anomalyscope.core.features.jets import (
+    Selection,
+    event_record,
+    leading_dijets,
+    particles_from_ptetaphi,
+    tau_axes_name,
+)
 
 N_HADRONS = 700
 N_COLUMNS = 3 * N_HADRONS  # 2100
@@ -46,6 +52,10 @@ class LHCOFormat:
             "signal_process": self.signal_process,
             "background_process": self.background_process,
         }
+
+    def tau_axes(self, info: dict) -> str:
+        """τ_N are always computed here, from the hadrons."""
+        return tau_axes_name(self.selection)
 
     # ------------------------------------------------------------------ file facts
     def inspect(self, path: str | Path) -> dict:

@@ -31,6 +31,7 @@ from anomalyscope.core.features.jets import (
     pair_mass,
     particles_from_ptetaphi,
     stored_constituents,
+    tau_axes_name,
 )
 
 REQUIRED = ("pt", "eta", "phi", "mass")
@@ -181,7 +182,7 @@ class NanoAODFormat:
         has_pf = all(q in present for q in PF_REQUIRED)
         notes = []
         if not has_pf and any(q in present for q in PF_FIELDS):
-            missing = [b[q] for q in PF_REQUIRED if q not in present]
+            missing = [b[q] or f"{q} (switched off)" for q in PF_REQUIRED if q not in present]
             notes.append(f"{path}: PF candidates not used, missing branch(es) {', '.join(map(str, missing))}")
         processes = None
         if info_json:
@@ -206,6 +207,12 @@ class NanoAODFormat:
             "process_names": processes,
             "notes": notes,
         }
+
+    def tau_axes(self, info: dict) -> str | None:
+        """The τ_N convention of one file's jets: its own branches, recomputed from PF candidates, or none."""
+        if any(f"tau{i}" in info["present"] for i in range(1, 5)):
+            return "stored"
+        return tau_axes_name(self.selection) if info["has_pf"] else None
 
     # ------------------------------------------------------------------ reading
     def read_chunk(

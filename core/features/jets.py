@@ -21,6 +21,37 @@ MAX_CONSTITUENTS = 100
 MAX_JET_R = 1.5  # large-radius jets of the CMS (0.8) and LHC Olympics (1.0) analyses; beyond, jets overlap
 
 
+TAU_AXES_NAMES = {"KT_Axes": "exclusive_kt", "OnePass_KT_Axes": "onepass_kt"}
+TAU_AXES_DESCRIPTION = {
+    "exclusive_kt": "computed with exclusive-kT axes (anomalyscope)",
+    "onepass_kt": "computed with one-pass kT axes",
+    "stored": "read from the file's τ branches (CMS NanoAOD: one-pass kT axes)",
+}
+
+
+def tau_axes_name(selection: "Selection") -> str:
+    """The τ_N convention of values computed with ``selection`` (recorded as an EventSet's ``tau_axes``)."""
+    return TAU_AXES_NAMES.get(selection.tau_axes, selection.tau_axes)
+
+
+def combined_tau_axes(samples: dict) -> tuple:
+    """The one τ_N convention of several samples (name → convention or None), and None; or "mixed" and a warning
+    naming which sample is which. τ ratios from different axes differ jet by jet, so a classifier trained on a mix
+    can learn the convention instead of the physics."""
+    seen = {str(k): v for k, v in samples.items() if v}
+    kinds = sorted(set(seen.values()))
+    if len(kinds) <= 1:
+        return (kinds[0] if kinds else None), None
+    groups: dict = {}
+    for name, v in seen.items():
+        groups.setdefault(v, []).append(name)
+    parts = [
+        f"{TAU_AXES_DESCRIPTION.get(v, v)}: {', '.join(ns[:3])}{f' and {len(ns) - 3} more' if len(ns) > 3 else ''}"
+        for v, ns in sorted(groups.items())
+    ]
+    return "mixed", "τ_N are not all of one convention (" + "; ".join(parts) + "): their ratios differ jet by jet"
+
+
 @dataclass(frozen=True)
 class Selection:
     """The CMS-like dijet preselection. Events with deta < deta_store are kept (the |Δη| sideband

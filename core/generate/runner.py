@@ -26,7 +26,7 @@ from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_s
 from anomalyscope.core.data.jobs import check_workers, open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.features.btag import hadron_flavour_of_pid
-from anomalyscope.core.features.jets import Selection, event_record, leading_dijets
+from anomalyscope.core.features.jets import Selection, event_record, leading_dijets, tau_axes_name
 from anomalyscope.core.generate.detector import DetectorModel, apply_detector, truth_particles
 from anomalyscope.core.generate.processes import (
     SQRT_S,
@@ -458,6 +458,7 @@ def _publish(cfg: JobConfig, model: Model, m: dict, tasks, job_dir: Path, out: P
     meta = {
         "name": out.name,
         "source": {"kind": "generated", "generator": "Pythia 8 + FastJet", "config_digest": cfg.digest()},
+        "tau_axes": tau_axes_name(sel),
         "processes": {
             cfg.process: {
                 "description": model.description,

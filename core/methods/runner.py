@@ -22,6 +22,7 @@ from anomalyscope.core.bumphunt.windows import assign
 from anomalyscope.core.data import EventSet, signal_processes
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.features.jets import combined_tau_axes
 from anomalyscope.core.methods import REGISTRY
 from anomalyscope.core.methods.base import Context, run_out_of_fold
 from anomalyscope.core.methods.complementarity import complementarity
@@ -187,6 +188,11 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
         m = float(cfg.train_windows_at)
         search.windows = [w for w in search.windows if w.sr[0] <= m < w.sr[1]]
         search.warnings.append(f"only the windows whose signal region holds {m:.0f} GeV are trained and searched")
+    _, tau_note = combined_tau_axes(
+        {str(x.path): x.schema.get("tau_axes") for x in (es, signal_es, extra_es) if x is not None}
+    )
+    if tau_note:
+        search.warnings.append(tau_note)
     windows = search.windows
     log.info("%s: %d events, fit from %.0f GeV (%s), %d windows", es.path, len(data), search.fit_min,
              search.fit_min_how, len(windows))  # fmt: skip

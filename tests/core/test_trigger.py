@@ -23,6 +23,7 @@ from anomalyscope.core.trigger.rates import (
 )
 from anomalyscope.core.trigger.report import build_trigger_report, load_report
 from anomalyscope.core.trigger.samples import L1Sample
+from tests.conftest import ensure_debian_package
 
 
 def test_rate_threshold_and_efficiency_are_exact_on_a_known_distribution():
@@ -116,8 +117,7 @@ def test_da4ml_resource_estimate_agrees_with_yosys(trigger_report):
     da4ml's cost with ReLU masks at one LUT per bit, as yosys maps them (da4ml's own figure assumes Vivado packs
     two mask bits per LUT6; yosys does not combine LUTs). Measured here on 9 networks: 0.7–3.3% (LUT), ≤ 1.4% (FF:
     yosys drops registers holding constant bits)."""
-    if shutil.which("yosys") is None:
-        pytest.skip("yosys is not installed (apt-get install yosys): the estimate is checked where it is")
+    ensure_debian_package("yosys", "yosys")
     est = trigger_report["models"]["axol1tl"]["resources"]
     syn = firmware.yosys_check(trigger_report["_path"] / "firmware" / "axol1tl" / "verilog", "axol1tl")
     assert syn["status"] == "ok", syn

@@ -7,7 +7,6 @@ it is installed with apt-get here, so the README's one test command sets up ever
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import ensure_debian_package
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -30,13 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _ensure_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, capture_output=True)
+    ensure_debian_package(CHROMIUM, "chromium")
 
 
 @pytest.fixture(scope="session")
