@@ -21,13 +21,13 @@ from anomalyscope.core.methods.events import JET_FEATURES, N_CONSTITUENTS, Event
 SOURCE = "arrays"
 
 
-def _vector(name: str, v, n: int | None, finite: bool = True) -> np.ndarray:
+def _vector(name: str, v, n: int) -> np.ndarray:
     a = np.asarray(v, dtype=np.float64)
     if a.ndim != 1:
         raise InputError(f"{name}: expected one value per event (shape (n,)), got shape {a.shape}")
-    if n is not None and len(a) != n:
+    if len(a) != n:
         raise InputError(f"{name}: {len(a)} values for {n} events")
-    if finite and not np.all(np.isfinite(a)):
+    if not np.all(np.isfinite(a)):
         raise InputError(f"{name}: {int((~np.isfinite(a)).sum())} values are NaN or infinite")
     return a
 
