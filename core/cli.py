@@ -1,6 +1,7 @@
 """`python -m anomalyscope ...`: generate events, build the demo, inspect EventSets.
 
-Bad input ends with a one-line ``error: ...`` on stderr and exit status 2, never a traceback.
+Bad input ends with a one-line ``error: ...`` on stderr and exit status 2, never a traceback; so does a command
+whose optional stack (``[generate]``, ``[ml]``, ...) is not installed, naming the extra.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import sys
 from pathlib import Path
 
 from anomalyscope.core.data.jobs import SCHEDULER_HELP, ChunkFailures, parse_scheduler
-from anomalyscope.core.errors import AnalysisError, InputError
+from anomalyscope.core.errors import AnalysisError, InputError, MissingExtra
+from anomalyscope.core.extras import require
 
 
 def _params(items: list[str]) -> dict:
@@ -479,6 +481,7 @@ def _cmd_serve(a) -> int:
         os.environ["ANOMALYSCOPE_RUN"] = str(run)
     if not 0 < a.port < 65536:
         raise InputError(f"--port must lie in 1–65535, got {a.port}")
+    require("panel", "The dashboard")
     from anomalyscope.dashboard.app import serve
 
     serve(port=a.port, address=a.address, show=a.show, websocket_origin=a.allow_websocket_origin)
@@ -779,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         configure_logging(args.verbose, args.quiet_log, args.log_file)
         return args.func(args)
-    except InputError as exc:
+    except (InputError, MissingExtra) as exc:  # MissingExtra: a command whose optional stack is not installed
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except AnalysisError as exc:  # valid input on which the analysis gives no result (a fit that fails)

@@ -38,3 +38,8 @@ def row_list(rows, limit: int = 5) -> str:
     """'3, 17, 40' or '3, 17, 40, 41, 52, ... (9 in all)': entries named in an error or warning."""
     shown = ", ".join(str(int(r)) for r in rows[:limit])
     return shown + (f", ... ({len(rows)} in all)" if len(rows) > limit else "")
+
+
+class MissingExtra(AnomalyscopeError, ImportError):
+    """A step needs a library of an optional extra that is not installed (``pip install 'anomalyscope[ml]'``).
+    Not bad input and not an analysis result: the installation lacks a part."""

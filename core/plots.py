@@ -26,6 +26,7 @@ from anomalyscope.core.bumphunt.histogram import poisson_interval
 from anomalyscope.core.bumphunt.search import best_excesses
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import AnalysisError, InputError
+from anomalyscope.core.extras import require
 
 FORMATS = ("pdf", "png")
 DPI = 150
@@ -33,14 +34,10 @@ COLORS = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377
 
 
 def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import mplhep
-    except ImportError:
-        raise InputError('publication plots need matplotlib and mplhep: pip install "anomalyscope[plots]"') from None
+    matplotlib = require("matplotlib", "Publication plots")
+    matplotlib.use("Agg")
+    plt = require("matplotlib.pyplot", "Publication plots")
+    mplhep = require("mplhep", "Publication plots")
     plt.style.use(mplhep.style.CMS)  # the familiar HEP look (fonts, ticks); the label below says whose plot it is
     return plt, mplhep
 

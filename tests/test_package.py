@@ -99,6 +99,7 @@ def test_the_command_line_runs_from_any_directory_under_its_own_name(tmp_path):
 LAYERS = {
     "__init__": 0,
     "errors": 0,
+    "extras": 0,
     "params": 0,
     "provenance": 0,
     "features": 1,

@@ -169,7 +169,9 @@ class Spectrum:
         view = h.view()
         weighted = getattr(view.dtype, "names", None) and "variance" in view.dtype.names
         counts = view.value if weighted else view
-        return cls(np.array(counts, dtype=float), np.array(h.axes[0].edges), np.array(view.variance) if weighted else None)
+        return cls(
+            np.array(counts, dtype=float), np.array(h.axes[0].edges), np.array(view.variance) if weighted else None
+        )
 
     def to_hist(self) -> hist.Hist:
         h = hist.Hist(hist.axis.Variable(self.edges, name="mjj", label="m_jj [GeV]"), storage=hist.storage.Weight())

@@ -21,16 +21,16 @@ PARAMS = {"gauss": ("mu", "sigma"), "dscb": ("mu", "sigma", "alpha_l", "n_l", "a
 
 
 def dscb(x, mu, sigma, alpha_l, n_l, alpha_r, n_r):
-    """Unnormalised double-sided Crystal Ball."""
+    """Unnormalised double-sided Crystal Ball. Each power-law tail is written as
+    exp(-α²/2)·(n/α / (n/α − α + |t|))ⁿ, a number ≤ exp(-α²/2) where it applies, so no large power of n/α is
+    formed (and the branch np.where discards is not evaluated at a pole)."""
     t = (np.asarray(x, dtype=float) - mu) / sigma
     out = np.exp(-0.5 * t**2)
-    left, right = t < -alpha_l, t > alpha_r
-    a_l = (n_l / alpha_l) ** n_l * np.exp(-0.5 * alpha_l**2)
-    b_l = n_l / alpha_l - alpha_l
-    a_r = (n_r / alpha_r) ** n_r * np.exp(-0.5 * alpha_r**2)
-    b_r = n_r / alpha_r - alpha_r
-    out = np.where(left, a_l * np.power(np.maximum(b_l - t, 1e-12), -n_l), out)
-    out = np.where(right, a_r * np.power(np.maximum(b_r + t, 1e-12), -n_r), out)
+    for side, alpha, n in ((t < -alpha_l, alpha_l, n_l), (t > alpha_r, alpha_r, n_r)):
+        if np.any(side):
+            u = np.where(side, np.abs(t), alpha)
+            tail = np.exp(-0.5 * alpha**2) * ((n / alpha) / (n / alpha - alpha + u)) ** n
+            out = np.where(side, tail, out)
     return out
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import awkward as ak
-import fastjet
 import numpy as np
 
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.extras import require
 from anomalyscope.core.features.btag import btag_score, jet_flavour
 
 MAX_CONSTITUENTS = 100
@@ -125,6 +125,7 @@ def leading_dijets(particles: ak.Array, sel: Selection):
 
     jets: n_kept * 2 * {px, py, pz, E}; constituents: n_kept * 2 * var * particle record.
     """
+    fastjet = require("fastjet", "Jet clustering")
     vec = ak.zip({k: particles[k] for k in ("px", "py", "pz", "E")})
     cs = fastjet.ClusterSequence(vec, fastjet.JetDefinition(fastjet.antikt_algorithm, sel.jet_r))
     jets = cs.inclusive_jets(min_pt=sel.jet_pt_min)
@@ -166,6 +167,7 @@ def jet_features(
     flat_cons = ak.flatten(cons, axis=1)  # 2n * var particles
     vec = ak.zip({k: flat_cons[k] for k in ("px", "py", "pz", "E")})
 
+    fastjet = require("fastjet", "Jet substructure")
     ca = fastjet.ClusterSequence(vec, fastjet.JetDefinition(fastjet.cambridge_algorithm, 10.0))
     sd = ca.exclusive_jets_softdrop_grooming(njets=1, beta=0.0, symmetry_cut=0.1, R0=sel.jet_r)
     lund = ak.flatten(ca.exclusive_jets_lund_declusterings(njets=1), axis=1)

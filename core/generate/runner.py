@@ -25,6 +25,7 @@ from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
 from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from anomalyscope.core.data.jobs import check_workers, open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.extras import require
 from anomalyscope.core.features.btag import hadron_flavour_of_pid
 from anomalyscope.core.features.jets import Selection, event_record, leading_dijets, tau_axes_name
 from anomalyscope.core.generate.detector import DetectorModel, apply_detector, truth_particles
@@ -93,10 +94,10 @@ def chunk_seed(seed: int, process: str, kind: str, index: int) -> int:
 
 
 def _versions() -> dict:
-    import fastjet
-    import pythia8mc
-
     from anomalyscope.core import __version__
+
+    fastjet = require("fastjet", "Event generation")
+    pythia8mc = require("pythia8mc", "Event generation")
 
     return {
         "anomalyscope": __version__,
@@ -108,8 +109,7 @@ def _versions() -> dict:
 
 # ---------------------------------------------------------------------- one chunk (in a worker)
 def _pythia(settings: list[str], seed: int):
-    import pythia8mc
-
+    pythia8mc = require("pythia8mc", "Event generation")
     py = pythia8mc.Pythia("", False)
     for s in [
         "Print:quiet = on",
@@ -131,8 +131,7 @@ def check_pythia_settings(settings: list[str]) -> None:
     otherwise every chunk fails with the same message."""
     if not settings:
         return
-    import pythia8mc
-
+    pythia8mc = require("pythia8mc", "Event generation")
     py = pythia8mc.Pythia("", False)
     for s in settings:
         if not py.readString(s, False):  # False: Pythia prints no message of its own
@@ -184,8 +183,7 @@ def cross_section_pb(
 
 
 def _charges(pid: np.ndarray) -> np.ndarray:
-    import pythia8mc
-
+    pythia8mc = require("pythia8mc", "Event generation")
     pd = pythia8mc.Pythia("", False).particleData
     uniq, inv = np.unique(pid, return_inverse=True)
     return np.array([pd.charge(int(u)) for u in uniq])[inv]
@@ -328,6 +326,8 @@ def generate(
     ``scheduler`` and ``workers`` choose where the chunks run (``core.data.jobs.run_chunks``): a LocalCluster
     of ``workers`` processes (default all cores), this process (``None``) or a Dask cluster's address.
     """
+    require("pythia8mc", "Event generation")  # here, not in a worker: a missing stack is one line, not a chunk failure
+    require("fastjet", "Event generation")
     out = Path(out)
     model = get_model(process)
     params = dict(params or {})

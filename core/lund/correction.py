@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from anomalyscope.core.data.atomic import write_text_atomic
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.extras import require
 from anomalyscope.core.lund.ratio import LundRatio
 
 NAME = "lund_plane_ratio"
@@ -27,12 +27,9 @@ INPUTS = ("subjet_pt", "ln_r_delta", "ln_kt")
 
 def correction_set(ratio: LundRatio, description: str = "") -> dict:
     """The correctionlib (schema v2) CorrectionSet of a measured ratio, validated by correctionlib."""
-    try:
-        from correctionlib import schemav2
-    except ImportError:
-        raise InputError(
-            "exporting to correctionlib needs the correctionlib package (pip install correctionlib)"
-        ) from None
+    require("correctionlib", "Exporting to correctionlib")
+    from correctionlib import schemav2
+
     b = ratio.binning
 
     def grid(values) -> dict:

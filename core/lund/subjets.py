@@ -14,11 +14,11 @@ import warnings
 from dataclasses import dataclass
 
 import awkward as ak
-import fastjet
 import numpy as np
 
 from anomalyscope.core.data.eventset import EventSet
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.extras import require
 from anomalyscope.core.features.jets import gather
 from anomalyscope.core.features.kinematics import delta_r, pt_eta_phi
 
@@ -122,6 +122,7 @@ def _recluster_n(vec_all: ak.Array, n_prongs: np.ndarray, n: int):
     if len(sel) == 0:
         return None
     vec = vec_all[sel]
+    fastjet = require("fastjet", "Lund-plane subjets")
     kt = fastjet.ClusterSequence(vec, fastjet.JetDefinition(fastjet.kt_algorithm, 10.0))
     sub = kt.exclusive_jets(n_jets=n)
     index = kt.exclusive_jets_constituent_index(njets=n)

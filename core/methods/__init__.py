@@ -1,16 +1,50 @@
-"""Anomaly-detection methods behind one interface (fit / score / save / load), scored out of fold."""
+"""Anomaly-detection methods behind one interface (fit / score / save / load), scored out of fold.
 
-from anomalyscope.core.methods.cathode import Cathode, CathodeB
-from anomalyscope.core.methods.cwola import CWoLa
-from anomalyscope.core.methods.quak import QUAK
-from anomalyscope.core.methods.references import IAD, CutTau21, CutTau32, Inclusive, Supervised
-from anomalyscope.core.methods.tnt import TagNTrain
-from anomalyscope.core.methods.vae_qr import VAEQR
+The methods' networks need the ``[ml]`` extra (torch, zuko); the rest of this package — the event features
+(``events``), performance (``evaluate``), score correlations (``complementarity``) — does not, so the classes
+are imported when first asked for: ``REGISTRY`` or a class name.
+"""
 
-REGISTRY = {
-    cls.name: cls
-    for cls in (Inclusive, CutTau21, CutTau32, Supervised, IAD, CWoLa, VAEQR, TagNTrain, Cathode, CathodeB, QUAK)
+import importlib
+
+from anomalyscope.core.extras import require
+
+# method name → (module, class). Names and reference flags are known without importing torch, so the dashboard
+# and the command line can read a Run made elsewhere; tests/core/test_methods.py checks both against the classes.
+METHODS = {
+    "inclusive": ("references", "Inclusive"),
+    "cut_tau21": ("references", "CutTau21"),
+    "cut_tau32": ("references", "CutTau32"),
+    "supervised": ("references", "Supervised"),
+    "iad": ("references", "IAD"),
+    "cwola": ("cwola", "CWoLa"),
+    "vae_qr": ("vae_qr", "VAEQR"),
+    "tnt": ("tnt", "TagNTrain"),
+    "cathode": ("cathode", "Cathode"),
+    "cathode_b": ("cathode", "CathodeB"),
+    "quak": ("quak", "QUAK"),
 }
+# the yardsticks (no cut, a τ cut, or trained with truth/simulation), not data-driven searches
+REFERENCES = frozenset({"inclusive", "cut_tau21", "cut_tau32", "supervised", "iad"})
+_CLASS_MODULE = {cls: module for module, cls in METHODS.values()}
+
+
+def _registry() -> dict:
+    require("torch", "The anomaly-detection methods")
+    return {
+        name: getattr(importlib.import_module(f"anomalyscope.core.methods.{module}"), cls)
+        for name, (module, cls) in METHODS.items()
+    }
+
+
+def __getattr__(name: str):
+    if name == "REGISTRY":
+        globals()["REGISTRY"] = registry = _registry()
+        return registry
+    if name in _CLASS_MODULE:
+        require("torch", "The anomaly-detection methods")
+        return getattr(importlib.import_module(f"anomalyscope.core.methods.{_CLASS_MODULE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def best_data_driven(excesses: dict[str, dict]) -> tuple[str, dict] | None:
@@ -22,9 +56,9 @@ def best_data_driven(excesses: dict[str, dict]) -> tuple[str, dict] | None:
     found = [
         (m, b)
         for m, b in excesses.items()
-        if m in REGISTRY and not REGISTRY[m].reference and math.isfinite(b.get("z_local", math.nan))
+        if m in METHODS and m not in REFERENCES and math.isfinite(b.get("z_local", math.nan))
     ]
     return max(found, key=lambda mb: mb[1]["z_local"]) if found else None
 
 
-__all__ = ["REGISTRY", "best_data_driven"]
+__all__ = ["METHODS", "REFERENCES", "REGISTRY", "best_data_driven"]

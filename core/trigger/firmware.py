@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from anomalyscope.core.extras import require
+
 # named FPGA parts: (LUTs, FFs, DSPs) from the vendor data sheets
 FPGA_PARTS = {
     "Virtex-7 690T (xc7vx690t, CMS global trigger / CTP7)": {"lut": 433_200, "ff": 866_400, "dsp": 3_600},
@@ -91,8 +93,7 @@ def utilisation(resources: dict) -> dict:
 
 def hls4ml_emulation(model, x: np.ndarray, out_dir: Path) -> tuple[np.ndarray, dict]:
     """hls4ml C simulation (Vitis backend, g++): predictions and timing."""
-    import hls4ml
-
+    hls4ml = require("hls4ml", "The hls4ml emulation")
     t0 = time.perf_counter()
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     hm = hls4ml.converters.convert_from_keras_model(

@@ -19,9 +19,9 @@ each the ET sum of the visible non-muon particles in it, quantised to 0.5 GeV st
 from __future__ import annotations
 
 import awkward as ak
-import fastjet
 import numpy as np
 
+from anomalyscope.core.extras import require
 from anomalyscope.core.features.kinematics import delta_r, pt_eta_phi
 
 N_JETS, N_MUONS, N_EGAMMA = 10, 4, 4
@@ -85,6 +85,7 @@ def l1_objects(particles: ak.Array, rng: np.random.Generator) -> np.ndarray:
     mu[..., 0] *= 1 + MUON["res"] * rng.standard_normal(mu.shape[:2])
     # jets on the calorimeter particles
     vec = ak.zip({k: particles[k] for k in ("px", "py", "pz", "E")})[calo & (np.abs(eta) < 5.0)]
+    fastjet = require("fastjet", "L1 jet clustering")
     cs = fastjet.ClusterSequence(vec, fastjet.JetDefinition(fastjet.antikt_algorithm, JET["r"]))
     jets = cs.inclusive_jets(min_pt=JET["pt_min"] * 0.5)
     jpt, jeta, jphi = pt_eta_phi(jets)

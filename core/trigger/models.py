@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from anomalyscope.core.extras import require
+
 LATENT = 8
 ENCODER_UNITS = (32, 16)
 STUDENT_UNITS = (16,)
@@ -33,7 +35,8 @@ IMAGE_INPUT_BITS = {"i0": 3, "f0": 7}
 
 
 def _keras():
-    import keras
+    require("hgq", "Trigger models")  # HGQ2's quantised layers; keras comes with it
+    keras = require("keras", "Trigger models")
 
     if keras.backend.backend() != "torch":
         raise RuntimeError("anomalyscope.core.trigger needs KERAS_BACKEND=torch (set before keras is imported)")

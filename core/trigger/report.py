@@ -21,6 +21,7 @@ import numpy as np
 
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.extras import require
 from anomalyscope.core.results.attachments import read as read_attachment
 from anomalyscope.core.results.attachments import stamp
 from anomalyscope.core.trigger import firmware
@@ -217,6 +218,7 @@ def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Pat
     import contextlib
     import io
 
+    require("hls4ml", "Reading a vendor HLS report")
     from hls4ml.report import parse_vivado_report
 
     trigger_dir, hls_dir = Path(trigger_dir), Path(hls_dir)

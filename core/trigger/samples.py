@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from anomalyscope.core.data.atomic import check_writable_dir, publish_dir, staging_dir, write_json_atomic
 from anomalyscope.core.data.jobs import open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.extras import require
 from anomalyscope.core.trigger.l1 import (
     IMAGE_ETA,
     IMAGE_PHI,
@@ -156,6 +157,8 @@ def generate_l1(
     from anomalyscope.core.generate.processes import get_model
     from anomalyscope.core.generate.runner import chunk_seed
 
+    require("pythia8mc", "L1 sample generation")
+    require("fastjet", "L1 sample generation")
     out = Path(out)
     model = get_model(process)
     model.masses(params or {})

@@ -131,19 +131,28 @@ def demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
 
 def check_requirements(out: Path, scale: float = 1.0) -> None:
     """Everything the demo build needs, checked before it starts (not 25 minutes in): the Python version,
-    the generator and clustering libraries, a C++ compiler (the trigger report's hls4ml C simulation) and
+    the generator, ML and trigger libraries (the [all] extra), a C++ compiler (the trigger report's hls4ml C simulation) and
     the disk space. One error lists every problem found."""
+    import importlib
     import shutil
     import sys
+
+    import anomalyscope.core.trigger  # noqa: F401 — sets KERAS_BACKEND before keras is imported here
+    from anomalyscope.core.extras import EXTRAS
 
     problems = []
     if sys.version_info[:2] != (3, 11):
         problems.append(f"Python 3.11 is required, this is {sys.version.split()[0]}")
-    for module, pin in (("pythia8mc", "pythia8mc==8.317.2"), ("fastjet", "fastjet==3.5.2.0")):
-        try:
-            __import__(module)
-        except ImportError:
-            problems.append(f"the {module} package is missing (pip install {pin})")
+    for extra in ("generate", "ml", "trigger"):
+        missing = []
+        for module in EXTRAS[extra][1]:
+            try:
+                importlib.import_module(module)  # the build imports them all anyway
+            except ModuleNotFoundError as exc:
+                if exc.name == module:  # a library it imports is another problem: let it show
+                    missing.append(module)
+        if missing:
+            problems.append(f"{', '.join(missing)} missing (pip install 'anomalyscope[all]')")
     if not (shutil.which("g++") or shutil.which("c++")):
         problems.append(
             "no C++ compiler (g++) on PATH: the trigger report compiles its hls4ml models (apt-get install g++)"

@@ -177,6 +177,27 @@ def test_global_significance_of_a_single_mass_equals_the_local_one():
     assert glob_wide.p_global >= stats.norm.sf(wide.max_z) - 1e-12
 
 
+def test_dscb_is_the_textbook_formula_and_stays_finite_for_steep_tails():
+    import warnings
+
+    p = {"mu": 0.0, "sigma": 1.0, "alpha_l": 1.2, "n_l": 4.0, "alpha_r": 2.0, "n_r": 8.0}
+    t = np.array([-6.0, -1.5, -1.2, 0.3, 2.0, 3.5])
+    # A·(B − t)^−n on the left, A·(B + t)^−n on the right, A = (n/α)^n e^{−α²/2}, B = n/α − α (moderate n: no overflow)
+    a_l, b_l = (4 / 1.2) ** 4 * np.exp(-0.72), 4 / 1.2 - 1.2
+    a_r, b_r = (8 / 2.0) ** 8 * np.exp(-2.0), 8 / 2.0 - 2.0
+    textbook = np.where(
+        t < -1.2, a_l * (b_l - t) ** -4.0, np.where(t > 2.0, a_r * (b_r + t) ** -8.0, np.exp(-(t**2) / 2))
+    )
+    assert np.allclose(dscb(t, **p), textbook, rtol=1e-12, atol=0)
+    # continuous at both joins, and no overflow warning (nor inf/nan) for the steep tails a fit may try
+    for join in (-1.2, 2.0):
+        assert abs(dscb(join - 1e-9, **p) - dscb(join + 1e-9, **p)) < 1e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        steep = dscb(np.linspace(-50, 50, 1001), 0.0, 1.0, 0.5, 150.0, 0.5, 150.0)
+    assert np.all(np.isfinite(steep)) and steep.max() == 1.0
+
+
 def test_dscb_fit_recovers_parameters_and_interpolation_is_linear():
     truth = {"mu": 3400.0, "sigma": 170.0, "alpha_l": 1.2, "n_l": 4.0, "alpha_r": 2.0, "n_r": 8.0}
     grid = np.linspace(1700, 5100, 200001)
