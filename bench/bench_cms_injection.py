@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from anomalyscope.core.cli import parser, run_benchmark_from_args
+from anomalyscope.core.cli import parser
+from anomalyscope.core.cli.search import run_benchmark_from_args
 from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.workflows.benchmark import report
 

@@ -77,7 +77,7 @@ def test_the_wheel_holds_only_the_anomalyscope_namespace_and_its_console_script(
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"anomalyscope"}, tops
     assert any(n.endswith("licenses/LICENSE") for n in names), names[-10:]
-    for module in ("anomalyscope/__main__.py", "anomalyscope/core/cli.py", "anomalyscope/dashboard/app.py"):
+    for module in ("anomalyscope/__main__.py", "anomalyscope/core/cli/__init__.py", "anomalyscope/dashboard/app.py"):
         assert module in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "anomalyscope = anomalyscope.core.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
