@@ -12,16 +12,16 @@ import importlib
 
 from anomalyscope.core.errors import MissingExtra
 
-# extra → what it is for, and the import names it provides
+# extra → the import names of the libraries it installs (pyproject.toml says what each is for)
 EXTRAS = {
-    "generate": ("event generation and jet clustering", ("pythia8mc", "fastjet")),
-    "ml": ("the anomaly-detection methods' networks", ("torch", "zuko")),
-    "trigger": ("Level-1 trigger models and their firmware reports", ("keras", "hgq", "hls4ml", "da4ml")),
-    "dashboard": ("the Panel dashboard", ("panel", "holoviews", "bokeh", "datashader", "param")),
-    "plots": ("publication plots", ("matplotlib", "mplhep")),
-    "exports": ("correctionlib exports of the Lund correction", ("correctionlib",)),
+    "generate": ("pythia8mc", "fastjet"),
+    "ml": ("torch", "zuko"),
+    "trigger": ("keras", "hgq", "hls4ml", "da4ml"),
+    "dashboard": ("panel", "holoviews", "bokeh", "datashader", "param"),
+    "plots": ("matplotlib", "mplhep"),
+    "exports": ("correctionlib",),
 }
-EXTRA_OF = {module: extra for extra, (_, modules) in EXTRAS.items() for module in modules}
+EXTRA_OF = {module: extra for extra, modules in EXTRAS.items() for module in modules}
 
 
 def require(module: str, purpose: str):

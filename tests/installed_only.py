@@ -15,7 +15,7 @@ import sys
 from anomalyscope.core.extras import EXTRAS
 
 installed = {e for e in sys.argv[1].split(",") if e}
-BLOCKED = {m for extra, (_, modules) in EXTRAS.items() if extra not in installed for m in modules}
+BLOCKED = {m for extra, modules in EXTRAS.items() if extra not in installed for m in modules}
 assert not BLOCKED & set(sys.modules), "a blocked library was imported before the block"
 
 

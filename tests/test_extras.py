@@ -44,7 +44,7 @@ def test_pyproject_extras_are_the_ones_the_code_names():
         return {r.split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip() for r in requirements}
 
     base = names(project["dependencies"])
-    for extra, (_, modules) in EXTRAS.items():
+    for extra, modules in EXTRAS.items():
         wanted = {DISTRIBUTION.get(m, m) for m in modules}
         assert wanted <= names(extras[extra]), (extra, wanted - names(extras[extra]))
         assert not wanted & base, f"{extra}'s {wanted & base} are in the base dependencies"

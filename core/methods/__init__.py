@@ -10,7 +10,7 @@ import importlib
 from anomalyscope.core.extras import require
 
 # method name → (module, class). Names and reference flags are known without importing torch, so the dashboard
-# and the command line can read a Run made elsewhere; tests/core/test_methods.py checks both against the classes.
+# and the command line can read a Run made elsewhere; tests/test_extras.py checks both against the classes.
 METHODS = {
     "inclusive": ("references", "Inclusive"),
     "cut_tau21": ("references", "CutTau21"),
@@ -29,21 +29,17 @@ REFERENCES = frozenset({"inclusive", "cut_tau21", "cut_tau32", "supervised", "ia
 _CLASS_MODULE = {cls: module for module, cls in METHODS.values()}
 
 
-def _registry() -> dict:
+def _load(module: str, cls: str):
     require("torch", "The anomaly-detection methods")
-    return {
-        name: getattr(importlib.import_module(f"anomalyscope.core.methods.{module}"), cls)
-        for name, (module, cls) in METHODS.items()
-    }
+    return getattr(importlib.import_module(f"anomalyscope.core.methods.{module}"), cls)
 
 
 def __getattr__(name: str):
     if name == "REGISTRY":
-        globals()["REGISTRY"] = registry = _registry()
+        globals()["REGISTRY"] = registry = {m: _load(module, cls) for m, (module, cls) in METHODS.items()}
         return registry
     if name in _CLASS_MODULE:
-        require("torch", "The anomaly-detection methods")
-        return getattr(importlib.import_module(f"anomalyscope.core.methods.{_CLASS_MODULE[name]}"), name)
+        return _load(_CLASS_MODULE[name], name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

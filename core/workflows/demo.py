@@ -133,24 +133,23 @@ def check_requirements(out: Path, scale: float = 1.0) -> None:
     """Everything the demo build needs, checked before it starts (not 25 minutes in): the Python version,
     the generator, ML and trigger libraries (the [all] extra), a C++ compiler (the trigger report's hls4ml C simulation) and
     the disk space. One error lists every problem found."""
-    import importlib
     import shutil
     import sys
 
     import anomalyscope.core.trigger  # noqa: F401 — sets KERAS_BACKEND before keras is imported here
-    from anomalyscope.core.extras import EXTRAS
+    from anomalyscope.core.errors import MissingExtra
+    from anomalyscope.core.extras import EXTRAS, require
 
     problems = []
     if sys.version_info[:2] != (3, 11):
         problems.append(f"Python 3.11 is required, this is {sys.version.split()[0]}")
     for extra in ("generate", "ml", "trigger"):
         missing = []
-        for module in EXTRAS[extra][1]:
+        for module in EXTRAS[extra]:
             try:
-                importlib.import_module(module)  # the build imports them all anyway
-            except ModuleNotFoundError as exc:
-                if exc.name == module:  # a library it imports is another problem: let it show
-                    missing.append(module)
+                require(module, "The demo")  # the build imports them all anyway
+            except MissingExtra:
+                missing.append(module)
         if missing:
             problems.append(f"{', '.join(missing)} missing (pip install 'anomalyscope[all]')")
     if not (shutil.which("g++") or shutil.which("c++")):
