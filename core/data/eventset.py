@@ -114,13 +114,7 @@ class EventSet:
         ``columns`` takes top-level names or dotted paths into the jets (``"j1.msoftdrop"``).
         Methods read through this with ``truth=False`` so they never see the labels.
         """
-        if columns is not None:
-            columns = list(columns)
-            bad = [c for c in columns if c.split(".")[0] in TRUTH_FIELDS and not truth]
-            if bad:
-                raise InputError(f"{self.path}: columns {bad} are truth information; pass truth=True to read them")
-        if not self.files:
-            raise InputError(f"{self.path}: holds no events")
+        columns = self._readable(columns, truth)
         arr = (
             ak.concatenate([ak.from_parquet(f, columns=columns) for f in self.files])
             if len(self.files) > 1
@@ -129,6 +123,32 @@ class EventSet:
         if not truth and columns is None:
             arr = arr[[f for f in arr.fields if f not in TRUTH_FIELDS]]
         return arr
+
+    def to_dask(self, columns: Sequence[str] | None = None, truth: bool = False):
+        """The events as a lazy dask-awkward array, one partition per parquet file.
+
+        Nothing is read until ``.compute()``; then only the columns the computation touches are read
+        (dask-awkward's column projection), so a selection over 1M events reads two columns, not the
+        constituents. Truth fields are left out unless ``truth=True``, as in :meth:`load`.
+        """
+        import dask_awkward as dak
+
+        columns = self._readable(columns, truth)
+        arr = dak.from_parquet([str(f) for f in self.files], columns=columns)
+        if not truth and columns is None:
+            arr = arr[[f for f in arr.fields if f not in TRUTH_FIELDS]]
+        return arr
+
+    def _readable(self, columns: Sequence[str] | None, truth: bool) -> list[str] | None:
+        """``columns`` as a list, after refusing truth columns not asked for and an empty set."""
+        if columns is not None:
+            columns = list(columns)
+            bad = [c for c in columns if c.split(".")[0] in TRUTH_FIELDS and not truth]
+            if bad:
+                raise InputError(f"{self.path}: columns {bad} are truth information; pass truth=True to read them")
+        if not self.files:
+            raise InputError(f"{self.path}: holds no events")
+        return columns
 
     def row(self, index: int, columns: Sequence[str] | None = None) -> ak.Record:
         """One event, reading only the parquet row group that holds it (the event display on 1M events)."""

@@ -13,6 +13,7 @@ import pytest
 
 import anomalyscope.core.generate.runner as runner
 from anomalyscope.core.data import EventSet, inject, select, write_eventset
+from anomalyscope.core.data.eventset import TRUTH_FIELDS as TRUTH
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.generate import generate
 
@@ -71,6 +72,26 @@ def test_inject_mixes_with_labels_and_keeps_remainder_disjoint(signal_es, qcd_es
     assert injected_pt.isdisjoint(set(rest.column("j1.pt").tolist()))
     with pytest.raises(InputError, match="asked to inject"):
         inject(qcd_es, signal_es, len(signal_es) + 1, tmp_path / "bad", seed=1)
+
+
+def test_to_dask_reads_lazily_only_the_columns_a_computation_touches(qcd_es, signal_es, tmp_path):
+    """A selection on a lazy dask-awkward view equals the same selection on the loaded events; dask-awkward
+    plans to read only the two columns it uses; truth stays out unless asked, as in load()."""
+    import dask_awkward as dak
+
+    events = ak.concatenate([qcd_es.load(truth=True), signal_es.load(truth=True)])
+    half = len(events) // 2
+    es = write_eventset(tmp_path / "two", [events[:half], events[half:]], {"name": "two"})
+    lazy = es.to_dask()
+    assert lazy.npartitions == 2 and not set(TRUTH) & set(lazy.fields)
+    heavy = lazy.mjj[lazy.j1.msoftdrop > 50]
+    (columns,) = dak.report_necessary_columns(heavy).values()
+    assert set(columns) == {"mjj", "j1.msoftdrop"}
+    want = es.column("mjj")[es.column("j1.msoftdrop") > 50]
+    assert 0 < len(want) < len(es) and np.array_equal(heavy.compute().to_numpy(), want)
+    assert np.array_equal(es.to_dask(["label"], truth=True).label.compute().to_numpy(), es.truth())
+    with pytest.raises(InputError, match="truth information"):
+        es.to_dask(["mjj", "label"])
 
 
 def test_select_records_provenance(qcd_es, tmp_path):
