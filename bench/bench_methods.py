@@ -84,16 +84,16 @@ def main():
         method_info = run.manifest.get("method_info", {})
         rows = {
             name: {
-                "max_sic": p.get("max_sic"),
-                "auc": p.get("auc"),
-                "eps_b_floor": p.get("eps_b_floor"),
+                "max_sic": p.max_sic,
+                "auc": p.auc,
+                "eps_b_floor": p.eps_b_floor,
                 "train_seconds": run.manifest["training_seconds"][name],
             }
-            for name, p in ev["methods"].items()
+            for name, p in ev.evaluated().items()
         }
     device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
     data = paths["qcd"] if a.no_signal else paths["data"]
-    print(f"demo {data}: {ev['region']}  device: {device}  whole run {wall:.0f} s")
+    print(f"demo {data}: {ev.region}  device: {device}  whole run {wall:.0f} s")
     print(f"{'method':12s} {'max SIC':>8s} {'AUC':>6s} {'train [s]':>10s}")
     for name, r in rows.items():
         print(f"{name:12s} {r['max_sic']:8.2f} {r['auc']:6.3f} {r['train_seconds']:10.1f}")

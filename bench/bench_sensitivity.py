@@ -66,19 +66,20 @@ def main():
     print(f"\nmeasured on {len(bkg)} background events ({a.background}); {wall / 60:.1f} min")
     rows = []
     print(f"\n{'method':12s} {'Z(0) median':>11s} {'3σ at':>12s} {'5σ at':>12s} {'×incl (5σ)':>10s}")
-    for m, s in res["sensitivity"].items():
-        z0 = float(np.nanmedian(res["z_observed"][m][0])) if res["injections"][0] == 0 else float("nan")
+    for m, s in res.sensitivity.items():
+        z0 = float(np.nanmedian(res.z_observed[m][0])) if res.injections[0] == 0 else float("nan")
         fmt = lambda v, e: "—" if v is None else f"{v:.0f}±{e or 0:.0f}"  # noqa: E731
-        imp = s.get("improvement_5sigma")
+        imp = s.improvement_5sigma
         print(
-            f"{m:12s} {z0:11.2f} {fmt(s['n_3sigma'], s['n_3sigma_err']):>12s} "
-            f"{fmt(s['n_5sigma'], s['n_5sigma_err']):>12s} {'—' if imp is None else f'{imp:.2f}':>10s}"
+            f"{m:12s} {z0:11.2f} {fmt(*s.events(3)):>12s} {fmt(*s.events(5)):>12s} "
+            f"{'—' if imp is None else f'{imp:.2f}':>10s}"
         )
-        rows.append({"method": m, "median_z_no_signal": z0, **s})
+        rows.append({"method": m, "median_z_no_signal": z0, **s.to_dict()})
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(
         json.dumps(
-            {"n_background": len(bkg), "background": str(a.background), "wall_seconds": wall, "rows": rows, **res},
+            {"n_background": len(bkg), "background": str(a.background), "wall_seconds": wall, "rows": rows}
+            | res.to_dict(),
             indent=1,
         )
     )

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from anomalyscope.core.bumphunt.histogram import poisson_interval
-from anomalyscope.core.bumphunt.search import best_excesses
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import AnalysisError, InputError
 from anomalyscope.core.extras import require
@@ -72,8 +71,9 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
 
 # ---------------------------------------------------------------------- the plots
 def spectrum(plt, mplhep, run, method: str, lumi, out: Path) -> list[Path]:
-    best = best_excesses(run.search_result() or {}).get(method, {})
-    window = best.get("window") if method != "inclusive" else None
+    res = run.search_result()
+    best = res.best_excesses().get(method) if res is not None else None
+    window = best.window if best is not None and method != "inclusive" else None
     search, table = run.search(), run.table()
     scans = search.spectra(table, method, [1.0, *sorted(run.efficiencies, reverse=True)], window)
     fitted = [s for s in scans if s.fit is not None]
@@ -129,18 +129,18 @@ def spectrum(plt, mplhep, run, method: str, lumi, out: Path) -> list[Path]:
 
 def performance(plt, mplhep, run, lumi, out: Path) -> list[Path]:
     ev = run.evaluation()
-    if not ev:
+    if ev is None:
         return []
     fig, (roc, sic) = plt.subplots(1, 2, figsize=(16, 7.5))
-    for k, (name, p) in enumerate(ev["methods"].items()):
-        if "error" in p:
+    for k, (name, p) in enumerate(ev.methods.items()):
+        if name not in ev.evaluated():
             continue
-        es, eb = np.asarray(p["eps_s"]), np.asarray(p["eps_b"])
+        es, eb = np.asarray(p.eps_s), np.asarray(p.eps_b)
         ok = eb > 0
         c = COLORS[k % len(COLORS)]
-        roc.plot(es[ok], 1 / eb[ok], color=c, label=f"{name} (AUC {p['auc']:.2f})")
+        roc.plot(es[ok], 1 / eb[ok], color=c, label=f"{name} (AUC {p.auc:.2f})")
         sic.plot(es[ok], es[ok] / np.sqrt(eb[ok]), color=c, label=name)
-    n_b = max((p.get("n_background", 0) for p in ev["methods"].values() if "error" not in p), default=0)
+    n_b = max((p.n_background for p in ev.evaluated().values()), default=0)
     if n_b:
         roc.axhline(n_b, color="grey", ls=":", lw=1)  # one background event passes: the resolution
         roc.text(0.98, n_b, f"one of {n_b} background events", ha="right", va="bottom", fontsize=12,
@@ -151,12 +151,11 @@ def performance(plt, mplhep, run, lumi, out: Path) -> list[Path]:
     roc.set_ylabel(r"background rejection $1/\epsilon_B$")
     sic.set_xlabel(r"signal efficiency $\epsilon_S$")
     sic.set_ylabel(r"SIC = $\epsilon_S\,/\,\epsilon_B^{1/2}$")
-    region = ev.get("region", {})
-    sr = region.get("sr_gev") or [0, 0]
+    sr = ev.region.sr_gev
     roc.legend(
         loc="lower left",
         fontsize=13,
-        title=f"SR {sr[0]:.0f}–{sr[1]:.0f} GeV (window {region.get('window')})",
+        title=f"SR {sr[0]:.0f}–{sr[1]:.0f} GeV (window {ev.region.window})",
         title_fontsize=13,
     )
     for ax in (roc, sic):
@@ -166,10 +165,10 @@ def performance(plt, mplhep, run, lumi, out: Path) -> list[Path]:
 
 def correlations(plt, mplhep, run, lumi, out: Path) -> list[Path]:
     ev = run.evaluation()
-    data = (ev or {}).get("complementarity", {}).get("data")
-    if not data or not data.get("methods"):
+    data = ev.complementarity.data if ev is not None and ev.complementarity is not None else None
+    if data is None:
         return []
-    names, m = data["methods"], np.asarray(data["pearson"], dtype=float)
+    names, m = data.methods, np.asarray(data.pearson, dtype=float)
     fig, ax = plt.subplots(figsize=(1.1 * len(names) + 5, 1.1 * len(names) + 4))
     im = ax.imshow(m, vmin=-1, vmax=1, cmap="RdBu_r")
     for i in range(len(names)):
@@ -179,26 +178,25 @@ def correlations(plt, mplhep, run, lumi, out: Path) -> list[Path]:
     ax.set_yticks(range(len(names)), names, fontsize=13)
     ax.minorticks_off()
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    cbar.set_label(f"Pearson correlation of the scores ({data['n_events']} events of data in the window)", fontsize=15)
+    cbar.set_label(f"Pearson correlation of the scores ({data.n_events} events of data in the window)", fontsize=15)
     _label(mplhep, ax, lumi, fontsize=16)
     return _save(fig, out, "correlations")
 
 
 def sensitivity(plt, mplhep, run, lumi, out: Path) -> list[Path]:
     scan = run.attachment("injection_scan") if "injection_scan" in run.attachments() else None
-    if not scan:
+    if scan is None:
         return []
     fig, ax = plt.subplots(figsize=(10, 8))
-    inj = np.asarray(scan["injections"], dtype=float)
-    for k, (name, z) in enumerate(scan.get("median_z", {}).items()):
+    inj = np.asarray(scan.injections, dtype=float)
+    for k, (name, z) in enumerate(scan.median_z.items()):
         ax.plot(inj, z, "-o", ms=4, color=COLORS[k % len(COLORS)], label=name)
     for level in (3, 5):
         ax.axhline(level, color="grey", ls="--", lw=1)
         ax.text(inj.max(), level, f" {level}σ", va="center", fontsize=13)
     ax.set_xlabel("injected signal events")
     ax.set_ylabel("median local Z at the signal mass [σ]")
-    ax.legend(fontsize=12, title=f"m = {scan.get('mass', 0):.0f} GeV, ε = {scan.get('efficiency', 0):g}",
-              title_fontsize=12)  # fmt: skip
+    ax.legend(fontsize=12, title=f"m = {scan.mass:.0f} GeV, ε = {scan.efficiency:g}", title_fontsize=12)
     _label(mplhep, ax, lumi)
     return _save(fig, out, "sensitivity")
 
@@ -236,30 +234,28 @@ def lund_ratio(plt, mplhep, run, lumi, out: Path) -> list[Path]:
 
 def trigger(plt, mplhep, run, lumi, out: Path) -> list[Path]:
     rep = run.attachment("trigger") if "trigger" in run.attachments() else None
-    if not rep:
+    if rep is None:
         return []
     paths = []
-    for name, m in rep["models"].items():
-        ph = m.get("physics")
-        if not ph:
-            continue
-        thr, curve = ph["threshold"], ph["rate_curve"]
+    for name, m in rep.models.items():
+        ph = m.physics
+        thr, curve = ph.threshold, ph.rate_curve
         fig, (rate_ax, eff_ax) = plt.subplots(1, 2, figsize=(16, 7.5))
-        rate = np.asarray(curve["rate_hz"])
-        if "rate_interval_hz" in curve:  # Garwood 68%
-            lo, hi = (np.asarray(v) for v in curve["rate_interval_hz"])
-            rate_ax.fill_between(curve["threshold"], lo, hi, color="grey", alpha=0.3, lw=0, label="68% interval")
-        rate_ax.plot(curve["threshold"], rate, color="black", label="zero bias")
-        rate_ax.axhline(thr["target_rate_hz"], color="#d62728", ls="--", label=f"{thr['target_rate_hz']:.0f} Hz")
-        rate_ax.axvline(thr["threshold"], color="#d62728")
+        rate = np.asarray(curve.rate_hz)
+        if curve.rate_interval_hz is not None:  # Garwood 68%
+            lo, hi = (np.asarray(v) for v in curve.rate_interval_hz)
+            rate_ax.fill_between(curve.threshold, lo, hi, color="grey", alpha=0.3, lw=0, label="68% interval")
+        rate_ax.plot(curve.threshold, rate, color="black", label="zero bias")
+        rate_ax.axhline(thr.target_rate_hz, color="#d62728", ls="--", label=f"{thr.target_rate_hz:.0f} Hz")
+        rate_ax.axvline(thr.threshold, color="#d62728")
         rate_ax.set_yscale("log")
         rate_ax.set_xlabel("anomaly score threshold")
         rate_ax.set_ylabel("L1 rate [Hz]")
         rate_ax.legend(fontsize=12, title=name, title_fontsize=12)
-        for k, (sig, s) in enumerate(ph["signals"].items()):
-            ev = s["efficiency_vs_rate"]
-            eff_ax.plot(ev["rate_hz"], ev["efficiency"], color=COLORS[(k + 1) % len(COLORS)], label=sig)
-        eff_ax.axvline(thr["target_rate_hz"], color="#d62728", ls="--")
+        for k, (sig, s) in enumerate(ph.signals.items()):
+            ev = s.efficiency_vs_rate
+            eff_ax.plot(ev.rate_hz, ev.efficiency, color=COLORS[(k + 1) % len(COLORS)], label=sig)
+        eff_ax.axvline(thr.target_rate_hz, color="#d62728", ls="--")
         eff_ax.set_xscale("log")
         eff_ax.set_ylim(0, 1.05)
         eff_ax.set_xlabel("L1 rate [Hz]")

@@ -66,10 +66,10 @@ def open_run(state: SessionState, run_path: str, story: bool = False) -> None:
         event_row=None,
     )
     best = rd.best_anomaly() if story else None
-    if best is not None and best[1]["eff"] in rd.efficiencies:
+    if best is not None and best[1].eff in rd.efficiencies:
         m, b = best
-        sr = rd.search.window(b["window"]).sr if b["window"] else (None, None)
-        update.update(method=m, efficiency=b["eff"], mjj_lo=sr[0], mjj_hi=sr[1])
+        sr = rd.search.window(b.window).sr if b.window else (None, None)
+        update.update(method=m, efficiency=b.eff, mjj_lo=sr[0], mjj_hi=sr[1])
     state.param.update(**update)
     warm_spectra(run_path, last=state.method)
 

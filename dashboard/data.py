@@ -16,12 +16,12 @@ from scipy import stats
 
 import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.bumphunt.search import ScoreTable, Search, SelectionScan
-from anomalyscope.core.bumphunt.significance import global_from_toys
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import AnomalyscopeError, InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
 from anomalyscope.core.methods.events import JET_FEATURES
 from anomalyscope.core.results import Run
+from anomalyscope.core.results.records.search import Excess, SearchSummary
 from anomalyscope.core.workflows.demo import default_demo_dir
 
 FEATURE_LABELS = {
@@ -115,7 +115,7 @@ class RunData:
     signal_scores: dict | None
     search: Search
     table: ScoreTable
-    search_result: dict | None  # search.json: every selection's scan and the look-elsewhere toys
+    search_result: SearchSummary | None  # search.json: every selection's scan and the look-elsewhere toys
 
     @property
     def methods(self) -> list[str]:
@@ -139,18 +139,16 @@ class RunData:
 
     def global_z(self, z_local: float) -> float | None:
         """The global significance of a local Z over everything the Run's search looked at."""
-        g = (self.search_result or {}).get("global")
-        if not g or not np.isfinite(z_local):
+        g = self.search_result.global_significance if self.search_result is not None else None
+        if g is None or not np.isfinite(z_local):
             return None
-        return global_from_toys(z_local, np.asarray(g["max_z_toys"]), g["n_selections"]).z_global
+        return g.of(z_local)
 
-    def best_excesses(self) -> dict[str, dict]:
+    def best_excesses(self) -> dict[str, Excess]:
         """Per method, the largest local excess of the Run's search (local/global Z, mass, window, ε)."""
-        from anomalyscope.core.bumphunt.search import best_excesses
+        return self.search_result.best_excesses() if self.search_result is not None else {}
 
-        return best_excesses(self.search_result or {})
-
-    def best_anomaly(self) -> tuple[str, dict] | None:
+    def best_anomaly(self) -> tuple[str, Excess] | None:
         """The data-driven method with the largest local excess, and that excess (``best_data_driven``)."""
         from anomalyscope.core.methods import best_data_driven
 
@@ -158,11 +156,10 @@ class RunData:
 
     def best_window(self, method: str) -> str | None:
         """The window where the Run's search found the method's largest local Z (None: inclusive)."""
-        scans = [s for s in (self.search_result or {}).get("scans", []) if s["method"] == method and s.get("window")]
-        scans = [s for s in scans if s.get("z") and np.isfinite(np.nanmax(np.asarray(s["z"], dtype=float)))]
-        if not scans:
+        found = self.search_result.best_window(method) if self.search_result is not None else None
+        if found is None:
             return self.search.windows[0].name if self.search.windows and method != "inclusive" else None
-        return max(scans, key=lambda s: np.nanmax(np.asarray(s["z"], dtype=float)))["window"]
+        return found
 
     def window_at(self, mjj: float) -> str | None:
         """The window of the first binning whose signal region holds m_jj."""

@@ -50,11 +50,11 @@ def efficiency_curve(run_path: str, method: str, eps_b=EPS_B_GRID) -> pd.DataFra
         rows.append(
             {
                 "eps_b": eb,
-                "uncorrected": e["uncorrected"],
-                "corrected": e["corrected"],
-                "lo": e["corrected"] - e["total"],
-                "hi": e["corrected"] + e["total"],
-                **{f"unc_{k}": v for k, v in e["uncertainty"].items()},
+                "uncorrected": e.uncorrected,
+                "corrected": e.corrected,
+                "lo": e.band()[0],
+                "hi": e.band()[1],
+                **{f"unc_{k}": v for k, v in e.uncertainty.items()},
             }
         )
     return pd.DataFrame(rows)
@@ -171,19 +171,19 @@ class LundView(RunView):
         if res is None:
             return pn.Spacer(height=0)
         plots = []
-        for key, o in res.closure["observables"].items():
-            bins = np.array(o["bins"])
+        for key, o in res.closure.observables.items():
+            bins = np.array(o.bins)
             centers = 0.5 * (bins[1:] + bins[:-1])
 
             def norm(h):
                 h = np.asarray(h, dtype=float)
                 return h / h.sum() / np.diff(bins)
 
-            d, s, w = norm(o["data"]), norm(o["sim"]), norm(o["reweighted"])
-            band = np.asarray(o["band"]) / np.diff(bins)
-            err = np.sqrt(np.asarray(o["data"], dtype=float)) / np.sum(o["data"]) / np.diff(bins)
-            (c0, n0), (c1, n1) = o["chi2_ndf_before"], o["chi2_ndf_after_with_uncertainty"]
-            x = o["label"]
+            d, s, w = norm(o.data), norm(o.sim), norm(o.reweighted)
+            band = np.asarray(o.band) / np.diff(bins)
+            err = np.sqrt(np.asarray(o.data, dtype=float)) / np.sum(o.data) / np.diff(bins)
+            (c0, n0), (c1, n1) = o.chi2_ndf_before, o.chi2_ndf_after_with_uncertainty
+            x = o.label
             edges2 = np.repeat(bins, 2)[1:-1]  # the band drawn as steps over each bin
             ylab = f"normalised jets / bin width ({key})"  # one y dimension per plot: no shared axes
             plots.append(
@@ -202,7 +202,7 @@ class LundView(RunView):
                         hv.Scatter((centers, d), x, ylab, label="pseudo-data").opts(color="black", size=5),
                     ]
                 ).opts(
-                    title=f"{o['label']}: χ²/ndf {c0:.0f}/{n0} → {c1:.0f}/{n1}",
+                    title=f"{o.label}: χ²/ndf {c0:.0f}/{n0} → {c1:.0f}/{n1}",
                     responsive=True,
                     height=300,
                     ylabel="normalised jets / bin width",
@@ -213,14 +213,14 @@ class LundView(RunView):
         rows = [
             {
                 "cut": name,
-                "pseudo-data": f"{c['data']:.3f} ± {c['data_stat']:.3f}",
-                "simulation": f"{c['uncorrected']:.3f}",
-                "reweighted": f"{c['corrected']:.3f} ± {c['total']:.3f}",
-                "non-closure": f"{c['non_closure_in_sigma']:+.1f} σ",
+                "pseudo-data": f"{c.data:.3f} ± {c.data_stat:.3f}",
+                "simulation": f"{c.uncorrected:.3f}",
+                "reweighted": f"{c.corrected:.3f} ± {c.total:.3f}",
+                "non-closure": f"{c.non_closure_in_sigma:+.1f} σ",
             }
-            for name, c in res.closure["cuts"].items()
+            for name, c in res.closure.cuts.items()
         ]
-        sc = res.closure["self_closure"]
+        sc = res.closure.self_closure
         return pn.Column(
             pn.pane.Markdown(
                 "### Closure on independent halves of the control sample\n"
@@ -230,9 +230,9 @@ class LundView(RunView):
             pn.Row(*plots, sizing_mode="stretch_width"),
             pn.pane.DataFrame(pd.DataFrame(rows), index=False),
             pn.pane.Markdown(
-                f"Self-closure (pseudo-data vs its other half): median weight {sc['median_weight']:.2f}, "
-                f"RMS of ln W {sc['rms_ln_weight']:.2f} (statistics alone: "
-                f"{sc['expected_rms_ln_weight_from_statistics']:.2f})."
+                f"Self-closure (pseudo-data vs its other half): median weight {sc.median_weight:.2f}, "
+                f"RMS of ln W {sc.rms_ln_weight:.2f} (statistics alone: "
+                f"{sc.expected_rms_ln_weight_from_statistics:.2f})."
             ),
             sizing_mode="stretch_width",
         )

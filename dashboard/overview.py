@@ -94,51 +94,48 @@ class Overview(pn.viewable.Viewer):
             rd = load_run(self.state.run_path)
         except AnomalyscopeError:
             return pn.Spacer()
-        res = rd.search_result or {}
-        scans = [s for s in res.get("scans", []) if s.get("z")]
-        if not scans:
+        res = rd.search_result
+        excesses = rd.best_excesses()
+        if res is None or not any(e.found for e in excesses.values()):
             return pn.Spacer()
 
-        def largest(cands):
-            zmax = [np.nanmax(np.asarray(s["z"], dtype=float)) for s in cands]
-            k = int(np.nanargmax(zmax))
-            s, z = cands[k], zmax[k]
-            mass = s["masses"][int(np.nanargmax(np.asarray(s["z"], dtype=float)))]
-            where = f"window {s['window']}, ε = {s['eff']:g}" if s.get("window") else "no cut"
-            return f"**{s['method']}** ({where}): local **{z:.1f}σ** at {mass:.0f} GeV", z
+        def where(e):
+            return f"window {e.window}, ε = {e.eff:g}" if e.window else "no cut"
 
         from anomalyscope.core.methods import best_data_driven
 
-        g = res.get("global") or {}
-        excesses = rd.best_excesses()
+        g = res.global_significance
         best = best_data_driven(excesses)
         if best is not None:
             m, b = best
-            where = f"window {b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
             lines = [
-                f"#### The search: largest excess **{m}** ({where}): local **{b['z_local']:.1f}σ** at "
-                f"{b['mass']:.0f} GeV, global **{b['z_global']:.1f}σ**"
+                f"#### The search: largest excess **{m}** ({where(b)}): local **{b.z_local:.1f}σ** at "
+                f"{b.mass:.0f} GeV, global **{b.z_global:.1f}σ**"
             ]
         else:
-            text_all, _ = largest(scans)
-            lines = [f"#### The search: largest excess {text_all}, global **{g.get('z_global', float('nan')):.1f}σ**"]
-        refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and "mass" in e]
+            m, b = max(((mm, e) for mm, e in excesses.items() if e.found), key=lambda me: me[1].z_local)
+            z_global = g.z_global if g is not None else float("nan")
+            lines = [
+                f"#### The search: largest excess **{m}** ({where(b)}): local **{b.z_local:.1f}σ** at "
+                f"{b.mass:.0f} GeV, global **{z_global:.1f}σ**"
+            ]
+        refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and e.found]
         incl = excesses.get("inclusive")
-        if incl and "mass" in incl:
+        if incl is not None and incl.found:
             lines.append(
-                f"Inclusive search: largest local excess {incl['z_local']:.1f}σ at {incl['mass']:.0f} GeV "
-                f"(global {incl['z_global']:.1f}σ)."
+                f"Inclusive search: largest local excess {incl.z_local:.1f}σ at {incl.mass:.0f} GeV "
+                f"(global {incl.z_global:.1f}σ)."
             )
-        others = [f"{mm} {e['z_local']:.1f}σ at {e['mass']:.0f} GeV" for mm, e in refs if mm != "inclusive"]
+        others = [f"{mm} {e.z_local:.1f}σ at {e.mass:.0f} GeV" for mm, e in refs if mm != "inclusive"]
         if others:
             lines.append("Other methods (local Z of their largest excess): " + "; ".join(others) + ".")
-        t = res.get("trials", {})
+        t = res.trials
         lines.append(
-            f"Global significance from {g.get('n_toys', 0)} background-only pseudo-experiments over "
-            f"{t.get('selections', 0)} selections and {t.get('mass_hypotheses', 0)} mass hypotheses "
+            f"Global significance from {g.n_toys if g is not None else 0} background-only pseudo-experiments over "
+            f"{t.selections} selections and {t.mass_hypotheses} mass hypotheses "
             f"(methods × cuts × windows of binnings {', '.join(sorted({w.binning for w in rd.search.windows}))}); "
             f"fit from {rd.search.fit_min:.0f} GeV ({rd.search.fit_min_how})."
-            + (f" Note: {g['note']}." if g.get("note") else "")
+            + (f" Note: {g.note}." if g is not None and g.note else "")
         )
         for w in rd.search.warnings:
             lines.append(f"- {w}")
@@ -155,21 +152,21 @@ class Overview(pn.viewable.Viewer):
                 return pn.Spacer()
             m, b = best
             incl = cached_spectra(self.state.run_path, "inclusive", (1.0,), None)[0]
-            cut = cached_spectra(self.state.run_path, m, (b["eff"],), b["window"])[0]
+            cut = cached_spectra(self.state.run_path, m, (b.eff,), b.window)[0]
         except (AnomalyscopeError, KeyError, IndexError):
             return pn.Spacer()
-        sr = rd.search.window(b["window"]).sr if b["window"] else None
-        z_incl = rd.search.inclusive_z_at(rd.table, b["mass"])
-        where = f"{b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
+        sr = rd.search.window(b.window).sr if b.window else None
+        z_incl = rd.search.inclusive_z_at(rd.table, b.mass)
+        where = f"{b.window}, ε = {b.eff:g}" if b.window else "no cut"
         titles = (
-            f"Inclusive: local {z_incl:.1f}σ at {b['mass']:.0f} GeV",
-            f"{m} ({where}): local {b['z_local']:.1f}σ, global {b['z_global']:.1f}σ",
+            f"Inclusive: local {z_incl:.1f}σ at {b.mass:.0f} GeV",
+            f"{m} ({where}): local {b.z_local:.1f}σ, global {b.z_global:.1f}σ",
         )
-        plots = [self._fitted_spectrum(f, t, sr, b["mass"]) for f, t in zip((incl, cut), titles)]
+        plots = [self._fitted_spectrum(f, t, sr, b.mass) for f, t in zip((incl, cut), titles)]
         caption = (
             f"**The search's answer.** Left: every event of the analysis region, fitted with the dijet function "
             f"({rd.search.fit_min:.0f}–{rd.search.definition.fit_max:.0f} GeV). Right: the events {m} keeps at "
-            f"ε = {b['eff']:g} (threshold from the sidebands of window {b['window']}), fitted the same way. Shaded: "
+            f"ε = {b.eff:g} (threshold from the sidebands of window {b.window}), fitted the same way. Shaded: "
             "the window's signal region; dashed: the mass of the largest excess. Global significance from "
             "background-only pseudo-experiments over every method, cut and window searched. The *What is "
             "anomalous?* tab shows the jets of these events (the m_jj range is set to the signal region)."

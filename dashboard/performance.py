@@ -22,29 +22,29 @@ class PerformanceView(RunView):
             ev = self._run().run.evaluation()
         except AnomalyscopeError as exc:
             return cannot_show(str(exc))
-        if not ev:
+        if ev is None:
             return cannot_show("No performance in this Run: it needs truth labels and a signal sample.")
         roc, sic, rows = [], [], []
-        for k, (name, p) in enumerate(ev["methods"].items()):
-            if "error" in p:
+        for k, (name, p) in enumerate(ev.methods.items()):
+            if name not in ev.evaluated():
                 continue
             color = Category20_20[(2 * k) % 20 + (2 * k) // 20]  # the strong shades first: up to 20 methods
-            es, eb = np.array(p["eps_s"]), np.array(p["eps_b"])
+            es, eb = np.array(p.eps_s), np.array(p.eps_b)
             ok = eb > 0
             roc.append(
                 hv.Curve((es[ok], 1 / eb[ok]), "signal efficiency ε_S", "background rejection 1/ε_B", label=name).opts(
                     color=color
                 )
             )
-            floor = eb >= p["eps_b_floor"]
+            floor = eb >= p.eps_b_floor
             sic.append(
                 hv.Curve(
                     (es[floor], es[floor] / np.sqrt(eb[floor])), "signal efficiency ε_S", "SIC = ε_S/√ε_B", label=name
                 ).opts(color=color)
             )
-            rows.append({"method": name, "AUC": round(p["auc"], 3), "max SIC": round(p["max_sic"], 2)})
-        region = ev["region"]
-        title = f"{region['window']}, {region['sr_gev'][0]:.0f}–{region['sr_gev'][1]:.0f} GeV"
+            rows.append({"method": name, "AUC": round(p.auc, 3), "max SIC": round(p.max_sic, 2)})
+        region = ev.region
+        title = f"{region.window}, {region.sr_gev[0]:.0f}–{region.sr_gev[1]:.0f} GeV"
         large = self.state.large_fonts
         return pn.Column(
             pn.Row(
@@ -68,7 +68,7 @@ class PerformanceView(RunView):
             ),
             pn.pane.DataFrame(pd.DataFrame(rows), index=False),
             pn.pane.Markdown(
-                f"max SIC quoted where ε_B ≥ {next(iter(ev['methods'].values())).get('eps_b_floor', 0):.1e}"
+                f"max SIC quoted where ε_B ≥ {next(iter(ev.evaluated().values())).eps_b_floor:.1e}"
                 " (at least 20 background events)."
             ),
             sizing_mode="stretch_width",

@@ -14,6 +14,7 @@ import panel as pn
 import param
 
 import anomalyscope.core.results.attachments as attachments
+from anomalyscope.core.results.records.injection_scan import THRESHOLDS, InjectionScan
 from anomalyscope.dashboard.base import cannot_show
 from anomalyscope.dashboard.data import run_attachment
 from anomalyscope.dashboard.state import SessionState
@@ -27,30 +28,30 @@ def scan_file(run_path: str) -> Path | None:
     return path if path.exists() else None
 
 
-def sensitivity_table(scan: dict) -> pd.DataFrame:
+def sensitivity_table(scan: InjectionScan) -> pd.DataFrame:
     rows = []
-    for m, s in scan["sensitivity"].items():
+    for m, s in scan.sensitivity.items():
 
         def amount(t):
-            v, e = s.get(f"n_{t}sigma"), s.get(f"n_{t}sigma_err")
+            v, e = s.events(t)
             return "not reached" if v is None else f"{v:.0f} ± {e:.0f}" if e else f"{v:.0f}"
 
         row = {"method": m, "3σ [events]": amount(3), "5σ [events]": amount(5)}
-        for t in (3, 5):
-            xs = s.get(f"xsec_{t}sigma_fb")
-            if scan.get("luminosity_fb"):  # without the signal selection's efficiency: σ × B × acceptance
-                name = f"σ×B {t}σ [fb]" if scan.get("signal_efficiency") else f"σ×B×A {t}σ [fb]"
+        for t in THRESHOLDS:
+            xs = s.xsec_fb(t)
+            if scan.luminosity_fb:  # without the signal selection's efficiency: σ × B × acceptance
+                name = f"σ×B {t}σ [fb]" if scan.signal_efficiency else f"σ×B×A {t}σ [fb]"
                 row[name] = "—" if xs is None else f"{xs:.1f}"
-            imp = s.get(f"improvement_{t}sigma")
+            imp = s.improvement(t)
             row[f"× inclusive ({t}σ)"] = "—" if imp is None else f"{imp:.2f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def sensitivity_plot(scan: dict, fontscale: float = 1.0) -> hv.Overlay:
-    n = np.asarray(scan["injections"], dtype=float)
+def sensitivity_plot(scan: InjectionScan, fontscale: float = 1.0) -> hv.Overlay:
+    n = np.asarray(scan.injections, dtype=float)
     layers = []
-    for k, (m, zs) in enumerate(scan["z"].items()):
+    for k, (m, zs) in enumerate(scan.z.items()):
         z = np.asarray(zs, dtype=float)
         med = np.nanmedian(z, axis=1)
         lo, hi = np.nanpercentile(z, 16, axis=1), np.nanpercentile(z, 84, axis=1)
@@ -62,9 +63,9 @@ def sensitivity_plot(scan: dict, fontscale: float = 1.0) -> hv.Overlay:
             )
         )
         layers.append(hv.Scatter((n, med), "injected signal events", "median local Z [σ]").opts(color=c, size=6))
-    for t in (3, 5):
+    for t in THRESHOLDS:
         layers.append(hv.HLine(t).opts(color="grey", line_dash="dashed"))
-    title = f"Discovery sensitivity at m = {scan['mass']:.0f} GeV, ε = {scan['efficiency']:g} ({scan['draws']} draws per point)"
+    title = f"Discovery sensitivity at m = {scan.mass:.0f} GeV, ε = {scan.efficiency:g} ({scan.draws} draws per point)"
     return hv.Overlay(layers).opts(
         responsive=True, height=420, show_grid=True, legend_position="top_left", title=title, fontscale=fontscale
     )
@@ -76,7 +77,7 @@ class SensitivityView(pn.viewable.Viewer):
     @param.depends("state.run_path", "state.large_fonts")
     def _view(self):
         scan = run_attachment(self.state.run_path, "injection_scan") if self.state.run_path else None
-        if not scan:
+        if scan is None:
             return cannot_show(
                 "**No injection scan for this Run.** `python -m anomalyscope injection-scan --config scan.yaml` re-trains "
                 "every method at several injected signal amounts (several draws each) and writes "
@@ -84,9 +85,8 @@ class SensitivityView(pn.viewable.Viewer):
                 alert_type="info",
             )
         note = (
-            f"Median over {scan['draws']} re-trained draws per point (bars: 16–84% of the draws) of the local Z at "
-            f"the scan mass nearest the signal's reconstructed peak ({scan.get('reconstructed_peak', scan['mass']):.0f} "
-            f"GeV); {scan['mode']}."
+            f"Median over {scan.draws} re-trained draws per point (bars: 16–84% of the draws) of the local Z at "
+            f"the scan mass nearest the signal's reconstructed peak ({scan.reconstructed_peak:.0f} GeV); {scan.mode}."
         )
         return pn.Column(
             pn.pane.HoloViews(sensitivity_plot(scan, self.state.fontscale), sizing_mode="stretch_width"),

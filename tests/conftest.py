@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from anomalyscope.core.features import Selection
@@ -94,24 +95,64 @@ def l1_samples(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def trigger_report(l1_samples, tmp_path_factory):
-    """A trigger report (3 training epochs, no yosys) and its directory (under "_path")."""
-    from anomalyscope.core.trigger.report import build_trigger_report, load_report
+def trigger_dir(l1_samples, tmp_path_factory):
+    """A trigger report's directory (5 training epochs, no yosys)."""
+    from anomalyscope.core.trigger.report import build_trigger_report
 
     bg, sig, big = l1_samples
     out = tmp_path_factory.mktemp("trig") / "trigger"
     build_trigger_report(out, bg, [sig, big], epochs=5, use_yosys=False, progress=False)
-    return {**load_report(out), "_path": out}
+    return out
 
 
 @pytest.fixture(scope="session")
-def trigger_pileup(trigger_report, tmp_path_factory):
+def trigger_report(trigger_dir):
+    """That report, read back as the typed record every reader gets."""
+    from anomalyscope.core.trigger.report import load_report
+
+    return load_report(trigger_dir)
+
+
+@pytest.fixture(scope="session")
+def trigger_pileup(trigger_dir, tmp_path_factory):
     """A copy of the trigger report with a pile-up study at <mu> = 0 and 30 (1000 crossings, pool of 1500)."""
     import shutil
 
     from anomalyscope.core.trigger.pileup import pileup_study
 
     out = tmp_path_factory.mktemp("trig_pu") / "trigger"
-    shutil.copytree(trigger_report["_path"], out)
+    shutil.copytree(trigger_dir, out)
     pileup_study(out, pileups=(0, 30), n_events=1000, n_signal=100, pool_size=1500, workers=2, progress=False)
     return out
+
+
+def injection_scan_content(**changes) -> dict:
+    """A complete injection_scan.json (two methods, three amounts, three draws) for tests that need one on disk."""
+    nothing = {"n_3sigma": None, "n_3sigma_err": None, "n_3sigma_reached_in": 0.0, "improvement_3sigma": None}
+    nothing |= {"n_5sigma": None, "n_5sigma_err": None, "n_5sigma_reached_in": 0.0, "improvement_5sigma": None}
+    z = {
+        "inclusive": [[0.1, 0.1, 0.1], [0.8, 1.0, 1.2], [1.9, 2.0, 2.1]],
+        "cwola": [[-0.2, 0.3, 0.0], [2.9, 3.1, 3.3], [6.0, 6.2, 5.8]],
+    }
+    content = {
+        "schema_version": 1,
+        "mass": 3500.0,
+        "reconstructed_peak": 3420.0,
+        "efficiency": 0.01,
+        "draws": 3,
+        "mode": "re-trained for every draw",
+        "injections": [0, 100, 400],
+        "luminosity_fb": 5.0,
+        "signal_efficiency": None,
+        "z": z,
+        "z_observed": z,
+        "median_z": {m: [float(np.median(row)) for row in v] for m, v in z.items()},
+        "median_z_observed": {m: [float(np.median(row)) for row in v] for m, v in z.items()},
+        "sensitivity": {
+            "inclusive": nothing,
+            "cwola": nothing
+            | {"n_3sigma": 100.0, "n_3sigma_err": 10.0, "n_5sigma": 260.0, "n_5sigma_err": 30.0}
+            | {"n_3sigma_reached_in": 1.0, "n_5sigma_reached_in": 1.0, "xsec_3sigma_fb": 20.0, "xsec_5sigma_fb": 52.0},
+        },
+    }
+    return content | changes

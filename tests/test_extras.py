@@ -94,7 +94,7 @@ def test_the_analysis_runs_with_the_core_alone(small_run, tmp_path):
         "from anomalyscope.core.results import Run\n"
         "from anomalyscope.core.methods import best_data_driven\n"
         f"run = Run.open({run!r})\n"
-        "best = best_data_driven(run.search_result()['excesses'] if 'excesses' in run.search_result() else {})\n"
+        "best = best_data_driven(run.search_result().best_excesses())\n"
         "print(len(EventSet.open(run.input_path()).column('mjj')), sorted(run.methods), best)\n"
     )
     ok = installed_only(

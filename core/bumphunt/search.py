@@ -517,32 +517,6 @@ class Search:
         )
 
 
-def best_excesses(result: dict) -> dict[str, dict]:
-    """Per method, from a stored search (``search.json``): the largest local excess — local Z, mass, window,
-    cut efficiency — and its global significance over everything searched. What the CLI prints, the demo
-    and the benchmark report."""
-    g = result.get("global") or {}
-    toys = np.asarray(g.get("max_z_toys", []), dtype=float)
-    out: dict[str, dict] = {}
-    for s in result.get("scans", []):
-        z = np.asarray(s.get("z", []), dtype=float)
-        if not len(z) or not np.isfinite(z).any():
-            out.setdefault(s["method"], {"z_local": np.nan, "message": s.get("message", "no scan")})
-            continue
-        i = int(np.nanargmax(z))
-        if np.isfinite(out.get(s["method"], {}).get("z_local", np.nan)) and out[s["method"]]["z_local"] >= z[i]:
-            continue
-        z_global = global_from_toys(float(z[i]), toys, g["n_selections"]).z_global if len(toys) else np.nan
-        out[s["method"]] = {
-            "z_local": float(z[i]),
-            "mass": float(s["masses"][i]),
-            "window": s.get("window"),
-            "eff": s.get("eff"),
-            "z_global": float(z_global),
-        }
-    return out
-
-
 def _as_list(c):
     return None if c is None else [float(x) for x in c]
 

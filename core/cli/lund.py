@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from anomalyscope.core.errors import InputError
@@ -32,7 +31,7 @@ def add_commands(sub) -> None:
 def _cmd_lund(a) -> int:
     from anomalyscope.core.data import EventSet
     from anomalyscope.core.lund.control import ControlSelection
-    from anomalyscope.core.lund.report import add_to_run
+    from anomalyscope.core.lund.report import LundResult, add_to_run
 
     control = ControlSelection(n_prongs=a.n_prongs, msd_min=a.msd_min, msd_max=a.msd_max)
     out = add_to_run(
@@ -45,16 +44,16 @@ def _cmd_lund(a) -> int:
         n_toys=a.toys,
     )
 
-    closure = json.loads((out / "closure.json").read_text())
+    closure = LundResult(out).closure
     print(f"Lund-plane reweighting written to {out}")
     print("closure on independent halves (chi2/ndf before -> after):")
-    for key, o in closure["observables"].items():
-        (c0, n0), (c1, n1) = o["chi2_ndf_before"], o["chi2_ndf_after"]
-        print(f"  {o['label']:12s} {c0:7.1f}/{n0} -> {c1:7.1f}/{n1}")
-    for name, c in closure["cuts"].items():
+    for o in closure.observables.values():
+        (c0, n0), (c1, n1) = o.chi2_ndf_before, o.chi2_ndf_after
+        print(f"  {o.label:12s} {c0:7.1f}/{n0} -> {c1:7.1f}/{n1}")
+    for name, c in closure.cuts.items():
         print(
-            f"  {name:20s} data {c['data']:.3f}  sim {c['uncorrected']:.3f}  corrected {c['corrected']:.3f} "
-            f"± {c['total']:.3f}  (non-closure {c['non_closure_in_sigma']:+.1f} sigma)"
+            f"  {name:20s} data {c.data:.3f}  sim {c.uncorrected:.3f}  corrected {c.corrected:.3f} "
+            f"± {c.total:.3f}  (non-closure {c.non_closure_in_sigma:+.1f} sigma)"
         )
     return 0
 

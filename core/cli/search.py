@@ -73,20 +73,18 @@ def _cmd_run(a) -> int:
     run = execute(cfg, overwrite=a.overwrite, progress=not a.quiet)
     print(f"run written: {run.path}")
     ev = run.evaluation()
-    if ev:
-        print(f"performance in window {ev['region']['window']} {ev['region']['sr_gev']} GeV:")
-        for name, p in ev["methods"].items():
-            if "error" not in p:
-                print(f"  {name:12s} AUC {p['auc']:.3f}  max SIC {p['max_sic']:.2f} (eps_B >= {p['eps_b_floor']:.1e})")
+    if ev is not None:
+        print(f"performance in window {ev.region.window} {ev.region.sr_gev} GeV:")
+        for name, p in ev.evaluated().items():
+            print(f"  {name:12s} AUC {p.auc:.3f}  max SIC {p.max_sic:.2f} (eps_B >= {p.eps_b_floor:.1e})")
     for name, t in run.manifest["training_seconds"].items():
         print(f"  {name:12s} trained in {t:.1f} s")
-    res = run.search_result() or {}
-    g = res.get("global")
-    if g:
+    res = run.search_result()
+    g = res.global_significance if res is not None else None
+    if g is not None:
         print(
-            f"search: largest local excess Z = {g['observed_max_z']:.2f}, global Z = {g['z_global']:.2f} "
-            f"({res['trials']['selections']} selections, {res['trials']['mass_hypotheses']} mass hypotheses, "
-            f"{g['n_toys']} toys)"
+            f"search: largest local excess Z = {g.observed_max_z:.2f}, global Z = {g.z_global:.2f} "
+            f"({res.trials.selections} selections, {res.trials.mass_hypotheses} mass hypotheses, {g.n_toys} toys)"
         )
     for w in run.manifest.get("search", {}).get("warnings", []):
         print(f"  warning: {w}")
@@ -126,7 +124,7 @@ def _cmd_search(a) -> int:
     search = run.search()
     res = search.run(run.table(), toys=a.toys, progress=not a.quiet)
     run.write_search_result(res.to_dict())
-    print_search(run, res.to_dict())
+    print_search(run)  # as stored: what `info` and the dashboard read
     return 0
 
 
@@ -167,26 +165,25 @@ def _cmd_methods(a) -> int:
     return 0
 
 
-def print_search(run, res: dict | None = None) -> None:
+def print_search(run) -> None:
     """Per method: the largest local excess, where, and its global significance; then the look-elsewhere."""
-    from anomalyscope.core.bumphunt.search import best_excesses
-
     search = run.search()
-    res = res if res is not None else (run.search_result() or {})
+    res = run.search_result()
     print(f"fit {search.fit_min:.0f}–{search.definition.fit_max:.0f} GeV ({search.fit_min_how})")
-    best = best_excesses(res)
+    best = res.best_excesses() if res is not None else {}
     for m in run.methods:
-        b = best.get(m, {})
-        if "mass" not in b:
+        b = best.get(m)
+        if b is None or not b.found:
             print(f"  {m:12s} no fitted selection")
             continue
-        where = f"{b['window']}, ε = {b['eff']:g}" if b["window"] else "no cut"
-        print(f"  {m:12s} local Z = {b['z_local']:5.2f} at {b['mass']:.0f} GeV ({where}), global {b['z_global']:.2f}")
-    g = res.get("global")
-    if g:
-        print(f"largest excess: local {g['observed_max_z']:.2f}σ, global {g['z_global']:.2f}σ ({g['note']})")
-    if res.get("trials"):
-        print(f"trials: {res['trials']['selections']} selections, {res['trials']['mass_hypotheses']} mass hypotheses")
+        where = f"{b.window}, ε = {b.eff:g}" if b.window else "no cut"
+        print(f"  {m:12s} local Z = {b.z_local:5.2f} at {b.mass:.0f} GeV ({where}), global {b.z_global:.2f}")
+    if res is None:
+        return
+    g = res.global_significance
+    if g is not None:
+        print(f"largest excess: local {g.observed_max_z:.2f}σ, global {g.z_global:.2f}σ ({g.note})")
+    print(f"trials: {res.trials.selections} selections, {res.trials.mass_hypotheses} mass hypotheses")
 
 
 def run_benchmark_from_args(a) -> dict:

@@ -72,7 +72,6 @@ def _cmd_l1(a) -> int:
 
 
 def _cmd_trigger(a) -> int:
-    from anomalyscope.core.trigger.rates import efficiency_text
     from anomalyscope.core.trigger.report import TRIGGER_DIR, build_trigger_report, load_report
     from anomalyscope.core.trigger.samples import L1Sample
 
@@ -94,21 +93,20 @@ def _cmd_trigger(a) -> int:
     )
     r = load_report(out)
     print(f"trigger report written to {out}")
-    for name, m in r["models"].items():
-        res, ph = m["resources"], m["physics"]
-        bits = m["bit_accuracy"]["hls4ml_csim_vs_quantised"]
+    for name, m in r.models.items():
+        res, thr = m.resources, m.physics.threshold
+        bits = m.bit_accuracy["hls4ml_csim_vs_quantised"]
         print(
-            f"  {name:8s} {res['lut']} LUT, {res['ff']} FF, {res['latency_cycles']} cycles ({res['latency_ns']:.0f} ns "
-            f"at {res['clock_mhz']:g} MHz) [da4ml estimate]; hls4ml C-sim mismatches {bits['mismatches']}/{bits['n']}"
+            f"  {name:8s} {res.lut} LUT, {res.ff} FF, {res.latency_cycles} cycles ({res.latency_ns:.0f} ns "
+            f"at {res.clock_mhz:g} MHz) [da4ml estimate]; hls4ml C-sim mismatches {bits.mismatches}/{bits.n}"
         )
-        thr = ph["threshold"]
-        unc = f" ± {thr['threshold_uncertainty']:.3g}" if "threshold_uncertainty" in thr else ""
-        print(f"           threshold {thr['threshold']:.4g}{unc} for {thr['target_rate_hz']:.0f} Hz ({thr['method']})")
-        for s, v in ph["signals"].items():
-            e = v["at_target_rate"]
-            shift = e.get("uncertainty_from_threshold")
+        unc = f" ± {thr.threshold_uncertainty:.3g}" if thr.threshold_uncertainty is not None else ""
+        print(f"           threshold {thr.threshold:.4g}{unc} for {thr.target_rate_hz:.0f} Hz ({thr.method})")
+        for s, v in m.physics.signals.items():
+            e = v.at_target_rate
+            shift = e.uncertainty_from_threshold
             syst = f" {shift[0]:+.3f}/{shift[1]:+.3f} (threshold)" if shift else ""
-            print(f"           {s:14s} efficiency {efficiency_text(e)} (stat, 68% CL){syst}")
+            print(f"           {s:14s} efficiency {e.text()} (stat, 68% CL){syst}")
     return 0
 
 
@@ -126,7 +124,6 @@ def _cmd_trigger_import(a) -> int:
 
 def _cmd_trigger_pileup(a) -> int:
     from anomalyscope.core.trigger.pileup import load_pileup, pileup_study
-    from anomalyscope.core.trigger.rates import efficiency_text
 
     path = pileup_study(
         a.report,
@@ -139,14 +136,12 @@ def _cmd_trigger_pileup(a) -> int:
     )
     study = load_pileup(path.parent)
     print(f"pile-up study written to {path}")
-    for name, m in study["models"].items():
-        print(f"  {name}: threshold {m['nominal_threshold']:.4g} (from the report)")
-        for k, mu in enumerate(study["pileup"]):
-            effs = ", ".join(
-                f"{s} {efficiency_text(v['efficiency_at_target_rate'][k])}" for s, v in m["signals"].items()
-            )
+    for name, m in study.models.items():
+        print(f"  {name}: threshold {m.nominal_threshold:.4g} (from the report)")
+        for k, mu in enumerate(study.pileup):
+            effs = ", ".join(f"{s} {v.efficiency_at_target_rate[k].text()}" for s, v in m.signals.items())
             print(
-                f"    <mu> {mu:4.0f}: rate {m['rate_at_nominal_hz'][k]:10.0f} ± "
-                f"{m['rate_at_nominal_uncertainty_hz'][k]:.0f} Hz; at {study['target_rate_hz']:.0f} Hz: {effs}"
+                f"    <mu> {mu:4.0f}: rate {m.rate_at_nominal_hz[k]:10.0f} ± "
+                f"{m.rate_at_nominal_uncertainty_hz[k]:.0f} Hz; at {study.target_rate_hz:.0f} Hz: {effs}"
             )
     return 0

@@ -20,6 +20,7 @@ from anomalyscope.core.lund.control import ControlSelection, control_subjets, fi
 from anomalyscope.core.lund.ratio import LundBinning, LundCounts, LundRatio
 from anomalyscope.core.lund.subjets import Subjets
 from anomalyscope.core.lund.weights import N_TOYS, LundWeights
+from anomalyscope.core.results.records.lund import LundClosure
 
 OBSERVABLES = {
     "tau21": ("τ21", np.linspace(0.0, 1.0, 21)),
@@ -50,7 +51,7 @@ def closure_study(
     binning: LundBinning = LundBinning(),
     sim_alt: EventSet | None = None,
     n_toys: int = N_TOYS,
-) -> dict:
+) -> LundClosure:
     ratio = fit_ratio(data, sim, control, binning, sim_alt, part="even")
     sub_s, jets_s = control_subjets(sim, control, part="odd")
     sub_d, jets_d = control_subjets(data, control, part="odd")
@@ -104,7 +105,7 @@ def closure_study(
             "non_closure_in_sigma": (eff["corrected"] - eff_data) / combined if combined > 0 else float("nan"),
             "before_in_sigma": (eff["uncorrected"] - eff_data) / float(np.hypot(eff["uncorrected_stat"], data_stat)),
         }
-    return {
+    study = {
         "ratio_from": "even event_id",
         "evaluated_on": "odd event_id",
         "n_jets": {"data": int(keep_d.sum()), "sim": int(keep_s.sum())},
@@ -112,6 +113,7 @@ def closure_study(
         "cuts": cuts,
         "self_closure": self_closure(ratio.data, sub_d, binning),
     }
+    return LundClosure.from_dict(study, "closure study", strict=True)
 
 
 def correction_band(x: np.ndarray, bins: np.ndarray, w: np.ndarray, variations: dict, toys: np.ndarray) -> np.ndarray:

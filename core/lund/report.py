@@ -13,7 +13,6 @@ step leaves the Run as it was):
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -31,6 +30,7 @@ from anomalyscope.core.lund.ratio import LundBinning, LundRatio
 from anomalyscope.core.lund.weights import N_TOYS, weighted_efficiency
 from anomalyscope.core.results.attachments import read as read_attachment
 from anomalyscope.core.results.attachments import stamp
+from anomalyscope.core.results.records.lund import CorrectedEfficiency, LundClosure, LundReport
 
 LUND_DIR = "lund"
 
@@ -81,10 +81,11 @@ def add_to_run(
     final = run.path / LUND_DIR
     with staging_dir(final) as tmp:
         ratio.save(tmp / "ratio.json")
-        write_json_atomic(tmp / "closure.json", closure)
+        write_json_atomic(tmp / "closure.json", stamp("lund_closure", closure.to_dict()))
         pq.write_table(pa.table(cols), tmp / "signal_weights.parquet", compression="zstd")
         write_json_atomic(tmp / "report.json", stamp("lund", report))
-        report["efficiencies"] = method_efficiencies(run, LundResult(tmp))
+        efficiencies = method_efficiencies(run, LundResult(tmp))
+        report["efficiencies"] = {m: {e: c.to_dict() for e, c in by_e.items()} for m, by_e in efficiencies.items()}
         write_json_atomic(tmp / "report.json", stamp("lund", report))
         publish_dir(tmp, final, overwrite=True)
     return final
@@ -96,8 +97,8 @@ class LundResult:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.ratio = LundRatio.load(self.path / "ratio.json")
-        self.closure = json.loads((self.path / "closure.json").read_text())
-        self.report = read_attachment(self.path / "report.json", "lund")
+        self.closure: LundClosure = read_attachment(self.path / "closure.json", "lund_closure")
+        self.report: LundReport = read_attachment(self.path / "report.json", "lund")
         t = pq.read_table(self.path / "signal_weights.parquet")
         cols = {c: t.column(c).to_numpy() for c in t.column_names}
         self.event_id = cols.pop("event_id")
@@ -111,7 +112,7 @@ class LundResult:
         p = Path(run_path) / LUND_DIR
         return cls(p) if (p / "report.json").exists() else None
 
-    def efficiency(self, event_id: np.ndarray, passed: np.ndarray) -> dict:
+    def efficiency(self, event_id: np.ndarray, passed: np.ndarray) -> CorrectedEfficiency:
         """Corrected efficiency of a selection of signal events (given by event_id and pass flags)."""
         order = np.argsort(self.event_id)
         pos = np.searchsorted(self.event_id, event_id, sorter=order)
@@ -120,10 +121,13 @@ class LundResult:
         if not np.array_equal(self.event_id[rows], event_id):
             raise InputError(f"{self.path}: signal events without Lund weights (the signal sample changed?)")
         toys = [self.toys[rows]] if self.toys is not None else []
-        return weighted_efficiency(passed, self.nominal[rows], {k: v[rows] for k, v in self.variations.items()}, toys)
+        eff = weighted_efficiency(passed, self.nominal[rows], {k: v[rows] for k, v in self.variations.items()}, toys)
+        return CorrectedEfficiency.from_dict(eff, f"{self.path}: signal weights", strict=True)
 
 
-def cut_efficiency(lund: "LundResult", scores: np.ndarray, signal: dict, method: str, eps_b: float) -> dict:
+def cut_efficiency(
+    lund: "LundResult", scores: np.ndarray, signal: dict, method: str, eps_b: float
+) -> CorrectedEfficiency:
     """Signal efficiency, before and after reweighting, of a cut on ``method``'s score at the (1 − ε_B)
     quantile of the Run's scores (``scores``: the Run's events; ``signal``: its signal_scores table)."""
     from anomalyscope.core.bumphunt.selection import select

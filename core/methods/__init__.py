@@ -5,7 +5,10 @@ The methods' networks need the ``[ml]`` extra (torch, zuko); the rest of this pa
 are imported when first asked for: ``REGISTRY`` or a class name.
 """
 
+from __future__ import annotations
+
 import importlib
+from typing import TYPE_CHECKING
 
 from anomalyscope.core.extras import require
 
@@ -43,18 +46,18 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def best_data_driven(excesses: dict[str, dict]) -> tuple[str, dict] | None:
+if TYPE_CHECKING:
+    from anomalyscope.core.results.records.search import Excess
+
+
+def best_data_driven(excesses: dict[str, Excess]) -> tuple[str, Excess] | None:
     """The data-driven method with the largest local excess among a search's per-method excesses
-    (``core.bumphunt.search.best_excesses``), and that excess. References — inclusive, τ cuts, supervised,
+    (``SearchSummary.best_excesses``), and that excess. References — inclusive, τ cuts, supervised,
     idealized AD — are left out: they are yardsticks, not the search."""
     import math
 
-    found = [
-        (m, b)
-        for m, b in excesses.items()
-        if m in METHODS and m not in REFERENCES and math.isfinite(b.get("z_local", math.nan))
-    ]
-    return max(found, key=lambda mb: mb[1]["z_local"]) if found else None
+    found = [(m, b) for m, b in excesses.items() if m in METHODS and m not in REFERENCES and math.isfinite(b.z_local)]
+    return max(found, key=lambda mb: mb[1].z_local) if found else None
 
 
 __all__ = ["METHODS", "REFERENCES", "REGISTRY", "best_data_driven"]

@@ -5,6 +5,10 @@ written atomically by one command. Every writer stamps it with ``schema_version`
 version newer than it knows (written by a newer anomalyscope) and a file that lacks a field every version
 has, naming the file and the field. Files from before versions were stamped read as version 0.
 
+An attachment with a ``record`` (``records.Record``) is read as that typed record, every field checked, and
+its writer's content is checked against the record before it is stored; the others are read as dicts whose
+``required`` fields are checked.
+
 The Run opens them (``Run.attachment(name)``), so the dashboard and the command line read every result
 through the Run rather than by path.
 """
@@ -16,6 +20,12 @@ from pathlib import Path
 
 from anomalyscope.core.data.versioned import read_optional_json
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.results.records import Record
+from anomalyscope.core.results.records.evaluation import Evaluation
+from anomalyscope.core.results.records.injection_scan import InjectionScan
+from anomalyscope.core.results.records.lund import LundClosure, LundReport
+from anomalyscope.core.results.records.search import SearchSummary
+from anomalyscope.core.results.records.trigger import PileupStudy, TriggerReport
 
 SCHEMA_KEY = "schema_version"
 
@@ -26,36 +36,44 @@ class Attachment:
     path: str  # relative to the Run directory
     what: str
     written_by: str  # the command that adds it
-    required: tuple[str, ...]  # fields every version of the file holds
+    required: tuple[str, ...] = ()  # fields every version of the file holds (a record says this itself)
     version: int = 1  # the version this anomalyscope writes and the newest it reads
     beside_run: bool = False  # also looked for in the Run's parent directory (an injection scan's Runs)
+    record: type[Record] | None = None  # the typed record it is read as
 
 
 ATTACHMENTS = {
     a.name: a
     for a in (
-        Attachment("search", "search.json", "search result", "run, search", ("trials", "scans")),
-        Attachment(
-            "evaluation", "evaluation.json", "evaluation (ROC, SIC, correlations)", "run", ("methods", "region")
-        ),
-        Attachment("lund", "lund/report.json", "Lund reweighting report", "lund", ("signal", "control")),
-        Attachment("trigger", "trigger/report.json", "trigger report", "trigger", ("models",)),
-        Attachment("pileup", "trigger/pileup.json", "pile-up study", "trigger-pileup", ("pileup", "models")),
+        Attachment("search", "search.json", "search result", "run, search", record=SearchSummary),
+        Attachment("evaluation", "evaluation.json", "evaluation (ROC, SIC, correlations)", "run", record=Evaluation),
+        Attachment("lund", "lund/report.json", "Lund reweighting report", "lund", record=LundReport),
+        Attachment("lund_closure", "lund/closure.json", "Lund closure study", "lund", record=LundClosure),
+        Attachment("trigger", "trigger/report.json", "trigger report", "trigger", record=TriggerReport),
+        Attachment("pileup", "trigger/pileup.json", "pile-up study", "trigger-pileup", record=PileupStudy),
         Attachment(
             "injection_scan",
             "injection_scan.json",
             "injection scan",
             "injection-scan",
-            ("injections", "sensitivity"),
             beside_run=True,
+            record=InjectionScan,
         ),
     )
 }
 
 
 def stamp(name: str, content: dict) -> dict:
-    """``content`` with the schema version of attachment ``name`` (what every writer stores)."""
-    return {SCHEMA_KEY: ATTACHMENTS[name].version, **content}
+    """``content`` with the schema version of attachment ``name`` (what every writer stores), checked against
+    the attachment's record where it has one (a mismatch is a bug of the writer, not bad input)."""
+    a = ATTACHMENTS[name]
+    stamped = {**content, SCHEMA_KEY: a.version}
+    if a.record is None:
+        return stamped
+    try:
+        return a.record.from_dict(stamped, f"{a.what} being written", strict=True).to_dict()
+    except InputError as exc:
+        raise RuntimeError(f"anomalyscope wrote a {a.what} that its reader rejects: {exc}") from None
 
 
 def locate(run_dir: Path, name: str) -> Path:
@@ -73,8 +91,8 @@ def known(name: str) -> Attachment:
     return ATTACHMENTS[name]
 
 
-def read(path: Path, name: str) -> dict | None:
-    """The attachment at ``path``, checked (None when absent)."""
+def read(path: Path, name: str) -> dict | Record | None:
+    """The attachment at ``path``, checked: its typed record where it has one (None when absent)."""
     a = known(name)
     data = read_optional_json(path, a.what)
     if data is None:
@@ -82,6 +100,8 @@ def read(path: Path, name: str) -> dict | None:
     version = data.get(SCHEMA_KEY, 0)
     if not isinstance(version, int) or version > a.version:
         raise InputError(f"{path}: {SCHEMA_KEY} {version!r}; this anomalyscope reads {a.name} files up to {a.version}")
+    if a.record is not None:
+        return a.record.from_dict(data, str(path))
     missing = [f for f in a.required if f not in data]
     if missing:
         raise InputError(

@@ -31,6 +31,8 @@ from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_a
 from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.results.records.evaluation import Evaluation
+from anomalyscope.core.results.records.search import SearchSummary
 
 RUN_VERSION = 1
 REQUIRED = ("manifest.json", "scores.parquet", "config.yaml")
@@ -144,7 +146,7 @@ class Run:
     def signal_scores(self) -> dict[str, np.ndarray] | None:
         return self._table("signal_scores.parquet") if (self.path / "signal_scores.parquet").exists() else None
 
-    def evaluation(self) -> dict | None:
+    def evaluation(self) -> Evaluation | None:
         return self.attachment("evaluation")
 
     @property
@@ -176,7 +178,7 @@ class Run:
 
         return ScoreTable.from_run(self)
 
-    def search_result(self) -> dict | None:
+    def search_result(self) -> SearchSummary | None:
         """search.json: every selection's scan and the global significance (None if absent)."""
         return self.attachment("search")
 

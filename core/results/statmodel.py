@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from anomalyscope.core.bumphunt.search import best_excesses
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
 from anomalyscope.core.errors import InputError, NothingSelected
+from anomalyscope.core.results.records.search import Excess
 
 SHAPES_FILE = "shapes.root"
 CHANNEL = "mjj"
@@ -103,19 +103,21 @@ def statistical_model(run, method: str, efficiency: float | None = None, window:
     if method not in run.methods:
         raise InputError(f"{run.path}: no method '{method}'; the Run holds {', '.join(run.methods)}")
     search, table = run.search(), run.table()
-    best = best_excesses(run.search_result() or {}).get(method, {})
+    res = run.search_result()
+    best = res.best_excesses().get(method) if res is not None else None
+    best = best if best is not None else Excess(float("nan"))
     inclusive = method == "inclusive" or efficiency == 1.0
     if efficiency is None:
-        efficiency = 1.0 if method == "inclusive" else best.get("eff")
+        efficiency = 1.0 if method == "inclusive" else best.eff
     if efficiency is None:
         raise InputError(f"{run.path}: the search found no excess of {method} to export; give --efficiency")
     if not inclusive and window is None:
-        window = best.get("window")
+        window = best.window
         if window is None:
             raise InputError(f"{run.path}: give --window for a cut of {method} (no excess of it to take one from)")
     w = None if inclusive else search.window(window)
     if mass is None:
-        mass = best.get("mass") if best.get("mass") is not None else (np.mean(w.sr) if w is not None else None)
+        mass = best.mass if best.mass is not None else (np.mean(w.sr) if w is not None else None)
     if mass is None:
         raise InputError(f"{run.path}: give --mass (no excess of {method} to take one from)")
     spec = search.spectrum(table.mjj[search.selected(table, method, efficiency, w)])

@@ -26,6 +26,7 @@ from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.attachments import read as read_attachment
 from anomalyscope.core.results.attachments import stamp
+from anomalyscope.core.results.records.trigger import PileupStudy
 from anomalyscope.core.trigger.l1 import l1_objects, network_inputs, region_image
 from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, rate_interval, trigger_threshold
 from anomalyscope.core.trigger.report import REPORT, load_report
@@ -101,10 +102,10 @@ def pileup_study(
             f"(>= 10 × the largest μ, {pileups[-1]:g})"
         )
     signals = {}
-    for name, s in report["samples"].items():
-        if Path(s["path"]) == Path(report["background"]):
+    for name, s in report.samples.items():
+        if Path(s.path) == Path(report.background):
             continue
-        meta_path = Path(s["path"]) / "meta.json"
+        meta_path = Path(s.path) / "meta.json"
         if not meta_path.exists():
             raise InputError(f"{meta_path}: the report's signal sample is gone; its process cannot be regenerated")
         meta = json.loads(meta_path.read_text())
@@ -127,13 +128,13 @@ def pileup_study(
         "zero_bias_events": n_events,
         "signal_events": n_signal,
         "pool_interactions": pool_size,
-        "report_background_pileup": report.get("background_pileup", 0.0),
-        "target_rate_hz": report["rate_target_hz"],
+        "report_background_pileup": report.background_pileup,
+        "target_rate_hz": report.rate_target_hz,
         "mean_region_et_gev": [],
         "mean_overlaid": [],
         "models": {
             m: {
-                "nominal_threshold": report["models"][m]["physics"]["threshold"]["threshold"],
+                "nominal_threshold": report.models[m].physics.threshold.threshold,
                 "rate_at_nominal_hz": [],
                 "rate_at_nominal_uncertainty_hz": [],
                 "rate_at_nominal_interval_hz": [],  # Garwood 68%
@@ -178,5 +179,5 @@ def pileup_study(
     return trigger_dir / PILEUP_FILE
 
 
-def load_pileup(trigger_dir: str | Path) -> dict | None:
+def load_pileup(trigger_dir: str | Path) -> PileupStudy | None:
     return read_attachment(Path(trigger_dir) / PILEUP_FILE, "pileup")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anomalyscope.core.bumphunt.histogram import efficiency_interval, poisson_interval
+from anomalyscope.core.results.records.trigger import Threshold
 
 BX_RATE_HZ = 40e6
 MIN_EVENTS_ABOVE = 10  # fewer zero-bias events above the threshold than this: the empirical threshold is too coarse
@@ -191,21 +192,6 @@ def rate_interval(fired: int, n: int, bx_rate_hz: float = BX_RATE_HZ) -> dict:
     return {"rate_interval_hz": [lo * scale, hi * scale], "rate_uncertainty_hz": (hi - lo) / 2 * scale}
 
 
-def efficiency_text(e: dict) -> str:
-    """'0.998 [0.993, 1.000]' (Clopper–Pearson 68%); reports written before intervals: '0.998 ± 0.002'."""
-    if "interval" in e:
-        return f"{e['efficiency']:.3f} [{e['interval'][0]:.3f}, {e['interval'][1]:.3f}]"
-    return f"{e['efficiency']:.3f} ± {e['uncertainty']:.3f}"
-
-
-def efficiency_bars(entries: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """(below, above) error-bar lengths of efficiencies: their intervals, else the symmetric uncertainty."""
-    e = np.array([v["efficiency"] for v in entries], dtype=float)
-    lo = np.array([v["interval"][0] if "interval" in v else v["efficiency"] - v["uncertainty"] for v in entries])
-    hi = np.array([v["interval"][1] if "interval" in v else v["efficiency"] + v["uncertainty"] for v in entries])
-    return e - lo, hi - e
-
-
 def efficiency_at(signal: np.ndarray, threshold: float, threshold_uncertainty: float = 0.0) -> dict:
     """Signal efficiency at a threshold with its Clopper–Pearson 68% interval (never 0 ± 0 at ε = 0 or 1;
     ``uncertainty`` is the interval's half-width), and the shift from the threshold's own uncertainty
@@ -247,15 +233,13 @@ def efficiency_vs_rate(background: np.ndarray, signal: np.ndarray, rates_hz=None
     return out
 
 
-def tail_curve(threshold: dict, bx_rate_hz: float = BX_RATE_HZ, n_points: int = 40) -> dict | None:
-    """Rate against threshold from a report's tail fit (``trigger_threshold`` output), from the fitted tail's
-    start down to a tenth of the target rate or as far as the fit may reach; None when no tail fit was made."""
-    tf = threshold.get("tail_fit", {})
-    if tf.get("status") != "ok":
+def tail_curve(threshold: Threshold, bx_rate_hz: float = BX_RATE_HZ, n_points: int = 40) -> dict | None:
+    """Rate against threshold from a report's tail fit, from the fitted tail's start down to a tenth of the
+    target rate or as far as the fit may reach; None when no tail fit was made."""
+    tf = threshold.tail_fit
+    if tf is None or tf.status != "ok":
         return None
-    fit = TailFit(
-        tf["u"], tf["k"], threshold["zero_bias_events"], tf["shape"], tf["scale"], tf.get("in_log_score", False)
-    )
-    lowest = max(threshold["target_fraction"] / 10, 1.001 / (MAX_EXTRAPOLATION * fit.n))
+    fit = TailFit(tf.u, tf.k, threshold.zero_bias_events, tf.shape, tf.scale, tf.in_log_score)
+    lowest = max(threshold.target_fraction / 10, 1.001 / (MAX_EXTRAPOLATION * fit.n))
     fractions = np.logspace(np.log10(0.999 * fit.k / fit.n), np.log10(lowest), n_points)
     return {"threshold": [fit.threshold(f) for f in fractions], "rate_hz": (fractions * bx_rate_hz).tolist()}

@@ -24,6 +24,7 @@ from anomalyscope.core.errors import InputError
 from anomalyscope.core.extras import require
 from anomalyscope.core.results.attachments import read as read_attachment
 from anomalyscope.core.results.attachments import stamp
+from anomalyscope.core.results.records.trigger import TriggerReport
 from anomalyscope.core.trigger import firmware
 from anomalyscope.core.trigger.plots import write_plots
 from anomalyscope.core.trigger.rates import efficiency_at, efficiency_vs_rate, rate_curve, trigger_threshold
@@ -201,13 +202,14 @@ def build_trigger_report(
         report["models"] = {"axol1tl": axo, "cicada": cic}
         report["published"] = PUBLISHED
         report["seconds"] = time.perf_counter() - t0
-        write_json_atomic(tmp / REPORT, stamp("trigger", report))
-        write_plots(report, tmp / "plots.html")
+        data = stamp("trigger", report)
+        write_json_atomic(tmp / REPORT, data)
+        write_plots(TriggerReport.from_dict(data, str(out / REPORT)), tmp / "plots.html")
         publish_dir(tmp, out, overwrite=overwrite)
     return out
 
 
-def load_report(path: str | Path) -> dict | None:
+def load_report(path: str | Path) -> TriggerReport | None:
     return read_attachment(Path(path) / REPORT, "trigger")
 
 
@@ -225,8 +227,8 @@ def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Pat
     report = load_report(trigger_dir)
     if report is None:
         raise InputError(f"{trigger_dir}: no {REPORT}; make the trigger report first (python -m anomalyscope trigger)")
-    if model not in report["models"]:
-        raise InputError(f"{trigger_dir / REPORT}: no model '{model}' (have {sorted(report['models'])})")
+    if model not in report.models:
+        raise InputError(f"{trigger_dir / REPORT}: no model '{model}' (have {sorted(report.models)})")
     if not (hls_dir / "project.tcl").is_file():
         raise InputError(f"{hls_dir}: not an hls4ml project (no project.tcl)")
     with contextlib.redirect_stdout(io.StringIO()) as said:
@@ -241,6 +243,7 @@ def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Pat
         "csynth": csynth,
         "vivado_synth": parsed.get("VivadoSynthReport"),
     }
-    report["models"][model]["vendor"] = entry
-    write_json_atomic(trigger_dir / REPORT, stamp("trigger", report))
+    data = report.to_dict()
+    data["models"][model]["vendor"] = entry
+    write_json_atomic(trigger_dir / REPORT, stamp("trigger", data))
     return entry

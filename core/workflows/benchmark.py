@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.results.records.injection_scan import InjectionScan
 
 CMS_LUMINOSITY_FB = 26.8
 SOURCE = (
@@ -320,21 +321,21 @@ def _windowed(methods) -> bool:
     return any(REGISTRY[m].windowed for m in methods)
 
 
-def _signal_summary(name: str, scan: dict, lumi: float, eff: float) -> dict:
+def _signal_summary(name: str, scan: InjectionScan, lumi: float, eff: float) -> dict:
     from scipy.stats import norm
 
     pub = PUBLISHED[name]
-    n = np.asarray(scan["injections"], dtype=float)
+    n = np.asarray(scan.injections, dtype=float)
     xsec = (n / (lumi * eff)).tolist()
     methods = {}
-    for m, s in scan["sensitivity"].items():
-        med = np.asarray(scan["median_z"][m], dtype=float)
+    for m, s in scan.sensitivity.items():
+        med = np.asarray(scan.median_z[m], dtype=float)
         row = {
             "median_z": med.tolist(),
-            "xsec_3sigma_fb": s.get("xsec_3sigma_fb"),
-            "xsec_5sigma_fb": s.get("xsec_5sigma_fb"),
-            "improvement_3sigma": s.get("improvement_3sigma"),
-            "improvement_5sigma": s.get("improvement_5sigma"),
+            "xsec_3sigma_fb": s.xsec_3sigma_fb,
+            "xsec_5sigma_fb": s.xsec_5sigma_fb,
+            "improvement_3sigma": s.improvement_3sigma,
+            "improvement_5sigma": s.improvement_5sigma,
             "published_improvement_5sigma": pub.get("improvement_5sigma", {}).get(m),
         }
         if "p_value_at_fb" in pub:
@@ -346,11 +347,11 @@ def _signal_summary(name: str, scan: dict, lumi: float, eff: float) -> dict:
         methods[m] = row
     return {
         "label": pub["label"],
-        "mass_gev": scan["mass"],
-        "reconstructed_peak_gev": scan["reconstructed_peak"],
+        "mass_gev": scan.mass,
+        "reconstructed_peak_gev": scan.reconstructed_peak,
         "preselection_efficiency": eff,
         "published_preselection_efficiency": pub.get("preselection_efficiency"),
-        "injected_events": scan["injections"],
+        "injected_events": scan.injections,
         "xsec_fb": xsec,
         "methods": methods,
     }

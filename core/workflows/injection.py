@@ -38,6 +38,7 @@ from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.attachments import ATTACHMENTS, stamp
+from anomalyscope.core.results.records.injection_scan import InjectionScan
 
 REQUIRED = ("background", "signal", "run", "injections", "efficiency", "mass", "out")
 N_BOOTSTRAP = 200
@@ -60,14 +61,14 @@ def z_at_signal_mass(run, method: str, eff: float, mass: float) -> float:
     """The local Z a Run's search finds at the signal mass for one method and cut: in the window(s)
     whose signal region holds the mass (the larger over binnings), at the scan mass nearest to it; the
     inclusive search over the whole range."""
-    res = run.search_result() or {}
+    res = run.search_result()
     best = np.nan
-    for s in res.get("scans", []):
-        if s["method"] != method or (method != "inclusive" and abs(s["eff"] - eff) > 1e-12):
+    for s in res.scans if res is not None else []:
+        if s.method != method or (method != "inclusive" and abs(s.eff - eff) > 1e-12):
             continue
-        masses, z = np.asarray(s.get("masses", []), dtype=float), np.asarray(s.get("z", []), dtype=float)
-        if s.get("window"):
-            lo, hi = next(w["sr"] for w in run.manifest["search"]["windows"] if w["name"] == s["window"])
+        masses, z = np.asarray(s.masses or [], dtype=float), np.asarray(s.z or [], dtype=float)
+        if s.window:
+            lo, hi = next(w["sr"] for w in run.manifest["search"]["windows"] if w["name"] == s.window)
             if not lo <= mass < hi:
                 continue
         if len(masses) == 0:
@@ -137,7 +138,7 @@ def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
     return float(np.median(sig.column("mjj")[in_region])) if in_region.any() else default
 
 
-def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True) -> dict:
+def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True) -> InjectionScan:
     from anomalyscope.core.methods.runner import RunConfig, execute
 
     path = lambda p: Path(p).expanduser() if Path(p).expanduser().is_absolute() else base / p  # noqa: E731
@@ -208,7 +209,7 @@ def _load_points(path: Path) -> dict:
     return d if isinstance(d, dict) else {}
 
 
-def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> dict:
+def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> InjectionScan:
     lumi, sig_eff = cfg.get("luminosity_fb"), cfg.get("signal_efficiency")
     per_fb = (lambda n: None if n is None else n / (float(lumi) * float(sig_eff or 1.0))) if lumi else None
     rng = np.random.default_rng(int(cfg.get("seed", 1)))
@@ -250,28 +251,30 @@ def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> dict:
         for t in (3, 5):
             a, b = incl.get(f"n_{t}sigma"), s[f"n_{t}sigma"]
             s[f"improvement_{t}sigma"] = (a / b) if a and b else None
-    write_json_atomic(out / ATTACHMENTS["injection_scan"].path, stamp("injection_scan", result))
-    return result
+    path = out / ATTACHMENTS["injection_scan"].path
+    data = stamp("injection_scan", result)
+    write_json_atomic(path, data)
+    return InjectionScan.from_dict(data, str(path))
 
 
 def load_scan_config(path: Path) -> dict:
     return read_yaml_mapping(path)
 
 
-def report(result: dict) -> str:
+def report(result: InjectionScan) -> str:
     lines = [
-        f"injection scan at m = {result['mass']:.0f} GeV, ε = {result['efficiency']:g}, "
-        f"{result['draws']} draws per amount ({result['mode']})",
-        "  injected: " + ", ".join(str(n) for n in result["injections"]),
+        f"injection scan at m = {result.mass:.0f} GeV, ε = {result.efficiency:g}, "
+        f"{result.draws} draws per amount ({result.mode})",
+        "  injected: " + ", ".join(str(n) for n in result.injections),
     ]
-    for m, s in result["sensitivity"].items():
+    for m, s in result.sensitivity.items():
 
         def f(t):
-            v, e = s[f"n_{t}sigma"], s[f"n_{t}sigma_err"]
+            v, e = s.events(t)
             return "not reached" if v is None else f"{v:.0f}" + (f" ± {e:.0f}" if e else "")
 
-        imp = s.get("improvement_5sigma") or s.get("improvement_3sigma")
-        med = " ".join(f"{z:5.2f}" for z in result["median_z"][m])
+        imp = s.improvement_5sigma or s.improvement_3sigma
+        med = " ".join(f"{z:5.2f}" for z in result.median_z[m])
         lines.append(
             f"  {m:12s} median Z [{med}]  3σ at {f(3)}, 5σ at {f(5)} events"
             + (f"  (×{imp:.2f} vs inclusive)" if imp else "")

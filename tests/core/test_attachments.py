@@ -11,6 +11,7 @@ from anomalyscope.core.cli import main
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results import Run
 from anomalyscope.core.results.attachments import ATTACHMENTS, SCHEMA_KEY
+from tests.conftest import injection_scan_content
 
 
 def test_a_run_lists_and_checks_its_attachments(small_run, tmp_path, capsys):
@@ -19,14 +20,14 @@ def test_a_run_lists_and_checks_its_attachments(small_run, tmp_path, capsys):
     run = Run.open(run_dir)
     assert set(run.attachments()) == {"search", "evaluation"}
     assert json.loads((run_dir / "search.json").read_text())[SCHEMA_KEY] == ATTACHMENTS["search"].version
-    assert run.search_result()["global"]["n_toys"] == 50
+    assert run.search_result().global_significance.n_toys == 50
     assert main(["info", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert "methods: inclusive, cut_tau21, cut_tau32, supervised" in out
     assert "search: run/search.json — search result (ok)" in out
-    assert "not added: lund (`lund`), trigger (`trigger`), pileup (`trigger-pileup`)" in out
+    assert "not added: lund (`lund`), lund_closure (`lund`), trigger (`trigger`), pileup (`trigger-pileup`)" in out
 
-    # a trigger report from a newer anomalyscope, one without its models, one from before versions
+    # a trigger report from a newer anomalyscope, an incomplete one
     trigger = run.attachment_path("trigger")
     trigger.parent.mkdir()
     trigger.write_text(json.dumps({SCHEMA_KEY: 99, "models": {}}))
@@ -35,12 +36,10 @@ def test_a_run_lists_and_checks_its_attachments(small_run, tmp_path, capsys):
     ):
         run.attachment("trigger")
     trigger.write_text(json.dumps({SCHEMA_KEY: 1, "samples": {}}))
-    with pytest.raises(InputError, match=f"^{trigger}: field 'models' is missing; not a complete trigger report"):
+    with pytest.raises(InputError, match=f"^{trigger}: field 'background' is missing$"):
         run.attachment("trigger")
     assert main(["info", str(run_dir)]) == 0
     assert "trigger: run/trigger/report.json — trigger report (unreadable:" in capsys.readouterr().out
-    trigger.write_text(json.dumps({"models": {"axol1tl": {}}}))  # written before versions were stamped
-    assert run.attachment("trigger") == {"models": {"axol1tl": {}}}
 
 
 def test_an_injection_scans_runs_find_the_scan_beside_them(small_run, tmp_path):
@@ -50,8 +49,8 @@ def test_an_injection_scans_runs_find_the_scan_beside_them(small_run, tmp_path):
     shutil.copytree(small_run.path, scan_dir / "run-40-0")
     run = Run.open(scan_dir / "run-40-0")
     assert "injection_scan" not in run.attachments() and run_attachment(str(run.path), "injection_scan") is None
-    (scan_dir / "injection_scan.json").write_text(json.dumps({SCHEMA_KEY: 1, "injections": [0, 40], "sensitivity": {}}))
+    (scan_dir / "injection_scan.json").write_text(json.dumps(injection_scan_content(injections=[0, 40, 80])))
     assert run.attachments()["injection_scan"] == scan_dir / "injection_scan.json"
-    assert run_attachment(str(run.path), "injection_scan")["injections"] == [0, 40]
+    assert run_attachment(str(run.path), "injection_scan").injections == [0, 40, 80]
     with pytest.raises(InputError, match="no Run attachment 'plots'; known: search, evaluation"):
         run.attachment("plots")

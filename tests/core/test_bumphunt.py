@@ -289,28 +289,28 @@ def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_p
     }
     (tmp_path / "scan.yaml").write_text(yaml.safe_dump(cfg))
     res = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False)
-    assert res["injections"] == [0, 60, 200] and res["draws"] == 5
+    assert res.injections == [0, 60, 200] and res.draws == 5
     for m in ("inclusive", "cut_tau21"):
-        med = res["median_z"][m]
+        med = res.median_z[m]
         assert abs(med[0]) < 1, f"{m}: no signal, median Z {med[0]:.2f}"
-        assert np.all(np.abs(res["z_observed"][m][0]) < 3.5), "no Run invents a signal"
+        assert np.all(np.abs(res.z_observed[m][0]) < 3.5), "no Run invents a signal"
         assert med[2] > med[0] + 1, f"{m}: Z grows with the injected signal ({med})"
-        assert np.isfinite(np.asarray(res["z"][m][2])).sum() == 5, "five independent draws at each amount"
+        assert np.isfinite(np.asarray(res.z[m][2])).sum() == 5, "five independent draws at each amount"
     for n in (0, 60, 200):
         for d in range(5):
             assert (tmp_path / "scan" / f"run-{n}-{d}" / "manifest.json").exists(), "one re-trained Run per draw"
     assert not (tmp_path / "scan" / "data-60-0").exists(), "injected datasets are removed once their Run is written"
     saved = json.loads((tmp_path / "scan" / "injection_scan.json").read_text())
-    assert saved["mode"].startswith("re-trained for every draw")
-    sens, incl = res["sensitivity"]["cut_tau21"], res["sensitivity"]["inclusive"]
-    if incl["n_3sigma"] is not None:
-        assert 0 < incl["n_3sigma"] <= 200 and incl["improvement_3sigma"] == 1.0
-        assert abs(incl["xsec_3sigma_fb"] - incl["n_3sigma"] / 2.0) < 1e-9
-    if sens["n_3sigma"] is not None and incl["n_3sigma"] is not None:
-        assert sens["improvement_3sigma"] == incl["n_3sigma"] / sens["n_3sigma"]
+    assert saved["mode"].startswith("re-trained for every draw") and saved["injections"] == res.injections
+    sens, incl = res.sensitivity["cut_tau21"], res.sensitivity["inclusive"]
+    if incl.n_3sigma is not None:
+        assert 0 < incl.n_3sigma <= 200 and incl.improvement_3sigma == 1.0
+        assert abs(incl.xsec_3sigma_fb - incl.n_3sigma / 2.0) < 1e-9
+    if sens.n_3sigma is not None and incl.n_3sigma is not None:
+        assert sens.improvement_3sigma == incl.n_3sigma / sens.n_3sigma
     # resumable: a second call reuses every finished Run and gives the same answer
     again = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False)
-    assert again["median_z"] == res["median_z"]
+    assert again.median_z == res.median_z
 
 
 def test_sparse_spectra_after_a_tight_cut_are_fitted_and_invent_no_excess():

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from anomalyscope.core.bumphunt import efficiency_interval, poisson_interval
-from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, efficiency_text, threshold_for_rate
+from anomalyscope.core.results.records.trigger import Efficiency
+from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, threshold_for_rate
 
 ONE_SIGMA_TAIL = 0.15865525393145707  # P(Z > 1)
 
@@ -49,10 +50,11 @@ def test_a_trigger_efficiency_of_one_or_zero_has_an_interval_and_a_silent_rate_h
     full = efficiency_at(np.ones(50), 0.5)
     assert full["efficiency"] == 1.0 and full["interval"][1] == 1.0
     assert full["interval"][0] == pytest.approx(ONE_SIGMA_TAIL ** (1 / 50)) and full["uncertainty"] > 0.01
-    assert efficiency_text(full) == "1.000 [0.964, 1.000]"
+    assert Efficiency.from_dict(full, "efficiency_at").text() == "1.000 [0.964, 1.000]"
     none = efficiency_at(np.zeros(50), 0.5)
     assert none["interval"] == [0.0, pytest.approx(1 - ONE_SIGMA_TAIL ** (1 / 50))]
-    assert efficiency_text({"efficiency": 0.5, "uncertainty": 0.1}) == "0.500 ± 0.100"  # reports before intervals
+    old = Efficiency.from_dict({"efficiency": 0.5, "uncertainty": 0.1}, "a report from before intervals")
+    assert old.text() == "0.500 ± 0.100" and old.bounds() == (0.4, 0.6)
     thr = threshold_for_rate(np.arange(1000.0), rate_hz=1.0)  # 1 Hz of 40 MHz from 1000 events: none may fire
     assert thr["zero_bias_events_above"] == 0 and thr["achieved_rate_hz"] == 0
     assert thr["rate_interval_hz"] == [0.0, pytest.approx(1.8410 * BX_RATE_HZ / 1000, rel=1e-4)]

@@ -16,6 +16,7 @@ from anomalyscope.core.lund.ratio import LundBinning, LundCounts, LundRatio
 from anomalyscope.core.lund.report import LundResult, add_to_run
 from anomalyscope.core.lund.subjets import MATCHED, SHARED, UNMATCHED, Subjets, eventset_jets, prongs_in_jets, recluster
 from anomalyscope.core.lund.weights import LundWeights
+from anomalyscope.core.results import Run
 
 
 def particle(pt, eta, phi):
@@ -121,26 +122,26 @@ def closure(lund_control):
 
 
 def test_reweighting_closes_on_independent_halves(closure):
-    tau21 = closure["observables"]["tau21"]
-    (c0, n0), (c1, n1) = tau21["chi2_ndf_before"], tau21["chi2_ndf_after"]
+    tau21 = closure.observables["tau21"]
+    (c0, n0), (c1, n1) = tau21.chi2_ndf_before, tau21.chi2_ndf_after
     assert c0 / n0 > 2.0  # the pseudo-data's tune is visibly different
     assert c1 / n1 < 1.8 and c1 < 0.5 * c0
     for key in ("tau32", "msoftdrop"):
-        o = closure["observables"][key]
-        assert o["chi2_ndf_after_with_uncertainty"][0] / o["chi2_ndf_after"][1] < 1.5
-    cut = closure["cuts"]["tau21 < 0.35"]
-    assert abs(cut["before_in_sigma"]) > 2.5  # the simulation's efficiency is off before the correction
-    for name, c in closure["cuts"].items():
-        assert abs(c["non_closure_in_sigma"]) < 2.0, name
-        assert set(c["uncertainty"]) == {"stat", "model", "pt_extrapolation"}
+        o = closure.observables[key]
+        assert o.chi2_ndf_after_with_uncertainty[0] / o.chi2_ndf_after[1] < 1.5
+    cut = closure.cuts["tau21 < 0.35"]
+    assert abs(cut.before_in_sigma) > 2.5  # the simulation's efficiency is off before the correction
+    for name, c in closure.cuts.items():
+        assert abs(c.non_closure_in_sigma) < 2.0, name
+        assert set(c.uncertainty) == {"stat", "model", "pt_extrapolation"}
 
 
 def test_pseudo_data_reweighted_to_itself_gives_weights_near_one(closure):
-    s = closure["self_closure"]
+    s = closure.self_closure
     # weights normalised to mean 1 with a log-normal-like spread σ have median ≈ exp(−σ²/2)
-    assert s["median_weight"] == pytest.approx(np.exp(-(s["rms_ln_weight"] ** 2) / 2), abs=0.08)
+    assert s.median_weight == pytest.approx(np.exp(-(s.rms_ln_weight**2) / 2), abs=0.08)
     # the spread of the weights is what the control sample's statistics explain, nothing more
-    assert s["rms_ln_weight"] < 1.3 * s["expected_rms_ln_weight_from_statistics"]
+    assert s.rms_ln_weight < 1.3 * s.expected_rms_ln_weight_from_statistics
 
 
 def test_lund_added_to_a_run_gives_corrected_signal_efficiencies(small_run, lund_control, tmp_path):
@@ -151,11 +152,12 @@ def test_lund_added_to_a_run_gives_corrected_signal_efficiencies(small_run, lund
     lund = LundResult.of_run(run)
     assert lund.toys.shape == (len(lund.event_id), 20)
     report = lund.report
-    assert report["subjets"]["categories"]["matched"] > 0.8 * report["subjets"]["n"]
-    eff = report["efficiencies"]["cut_tau21"]["0.1"]
-    assert 0 < eff["corrected"] < 1 and eff["total"] > 0
-    assert {"stat", "model", "pt_extrapolation", "unmatched", "shared"} == set(eff["uncertainty"])
-    assert "inclusive" not in report["efficiencies"]  # no cut to correct
+    assert report.subjets.categories["matched"] > 0.8 * report.subjets.n
+    eff = report.efficiencies["cut_tau21"]["0.1"]
+    assert 0 < eff.corrected < 1 and eff.total > 0
+    assert {"stat", "model", "pt_extrapolation", "unmatched", "shared"} == set(eff.uncertainty)
+    assert "inclusive" not in report.efficiencies  # no cut to correct
+    assert {"lund", "lund_closure"} <= set(Run.open(run).attachments())  # the Run knows both files
     # a failing re-run (no control jet passes) leaves the stored result as it was
     before = (out / "ratio.json").read_text()
     with pytest.raises(InputError, match="no jet passes the control selection"):

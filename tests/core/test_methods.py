@@ -194,12 +194,12 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
     assert np.array_equal(scores["event_id"], data.column("event_id"))
     assert set(run.methods) == {"inclusive", "cut_tau21", "supervised"}
     ev = run.evaluation()
-    assert ev["methods"]["supervised"]["auc"] > ev["methods"]["inclusive"]["auc"] == 0.5
+    assert ev.methods["supervised"].auc > ev.methods["inclusive"].auc == 0.5 and ev.region.window
     search = run.search()
     sel = search.event_selection(run.table(), "cut_tau21", 0.5)
     in_sr = search.in_region(scores["mjj"], scores["deta"]) & search.windows[0].in_sr(scores["mjj"])
     assert 0.2 < sel[in_sr].mean() < 0.8 and not sel[~in_sr].any()
-    assert run.search_result()["global"]["n_toys"] == 20 and run.search_result()["trials"]["selections"] >= 3
+    assert run.search_result().global_significance.n_toys == 20 and run.search_result().trials.selections >= 3
     assert run.manifest["training_seconds"]["supervised"] > 0
     model = REGISTRY["supervised"].load(run.path / "models" / "supervised" / "fold-0")
     assert model.score(Events.from_eventset(signal_es)).shape == (len(signal_es),)

@@ -12,7 +12,7 @@ from anomalyscope.core.cli import main
 from anomalyscope.core.lund.ratio import LundBinning, LundCounts, LundRatio
 from anomalyscope.core.plots import DPI, luminosity_fb, plot_run
 from anomalyscope.core.results import Run
-from anomalyscope.core.results.attachments import SCHEMA_KEY
+from tests.conftest import injection_scan_content
 
 SIZES = {  # inches, as the plots are drawn
     "spectrum_inclusive": (10, 12),
@@ -22,29 +22,27 @@ SIZES = {  # inches, as the plots are drawn
 }
 
 
-def _full_run(small_run, trigger_report, tmp_path) -> Run:
+def _full_run(small_run, trigger_dir, tmp_path) -> Run:
     """The small Run with every attachment a plot reads: a trigger report, a Lund ratio, an injection scan."""
     scan_dir = tmp_path / "scan"
     run_dir = scan_dir / "run-40-0"
     shutil.copytree(small_run.path, run_dir)
-    shutil.copytree(trigger_report["_path"], run_dir / "trigger")
+    shutil.copytree(trigger_dir, run_dir / "trigger")
     b = LundBinning()
     rng = np.random.default_rng(1)
     counts = [LundCounts(rng.poisson(40, b.shape).astype(float), np.full(b.shape[0], 2000.0)) for _ in range(2)]
     (run_dir / "lund").mkdir()
     LundRatio(b, *counts).save(run_dir / "lund" / "ratio.json")
-    scan = {SCHEMA_KEY: 1, "injections": [0, 40, 80], "sensitivity": {}, "mass": 3500.0, "efficiency": 0.1,
-            "median_z": {"inclusive": [0.1, 1.2, 2.5], "supervised": [0.0, 3.1, 6.0]}}  # fmt: skip
-    (scan_dir / "injection_scan.json").write_text(json.dumps(scan))
+    (scan_dir / "injection_scan.json").write_text(json.dumps(injection_scan_content()))
     return Run.open(run_dir)
 
 
-def test_every_plot_is_a_valid_pdf_and_png_of_the_expected_size(small_run, trigger_report, tmp_path):
-    run = _full_run(small_run, trigger_report, tmp_path)
+def test_every_plot_is_a_valid_pdf_and_png_of_the_expected_size(small_run, trigger_dir, trigger_report, tmp_path):
+    run = _full_run(small_run, trigger_dir, tmp_path)
     written = plot_run(run, tmp_path / "plots")
     stems = {p.stem for p in written}
     expected = {f"spectrum_{m}" for m in run.methods} | {"performance", "correlations", "sensitivity", "lund_ratio"}
-    assert expected | {f"trigger_{m}" for m in trigger_report["models"]} == stems
+    assert expected | {f"trigger_{m}" for m in trigger_report.models} == stems
     for p in written:
         data = p.read_bytes()
         assert len(data) > 5000, p

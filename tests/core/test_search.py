@@ -227,5 +227,5 @@ def test_the_search_command_reruns_a_runs_search_with_more_toys(small_run, tmp_p
     assert main(["search", str(run), "--toys", "30", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "largest excess: local" in out and "global" in out and "cut_tau21" in out
-    assert Run.open(run).search_result()["global"]["n_toys"] == 30
+    assert Run.open(run).search_result().global_significance.n_toys == 30
     assert main(["search", str(tmp_path / "nothing")]) != 0  # a one-line error, no traceback

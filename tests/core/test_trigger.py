@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import awkward as ak
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.results.records.trigger import Threshold, TriggerReport
 from anomalyscope.core.trigger import firmware
 from anomalyscope.core.trigger.l1 import ETA_STEP, PHI_STEP, PT_STEP, l1_objects, network_inputs, region_image
 from anomalyscope.core.trigger.pileup import load_pileup, overlay_from_pool, pileup_study
@@ -62,7 +64,7 @@ def test_tail_fit_extrapolates_the_threshold_of_known_distributions():
     lo, hi = np.log(h["threshold_interval_68"])
     assert h["tail_fit"]["in_log_score"] and abs(np.log(h["threshold"]) - 1.2 * np.log(40e3)) < 1.5 * (hi - lo)
     # the drawn tail passes through the threshold at the target rate
-    curve = tail_curve(r)
+    curve = tail_curve(Threshold.from_dict(r, "trigger_threshold"))
     assert np.interp(np.log(1000.0), np.log(curve["rate_hz"][::-1]), curve["threshold"][::-1]) == pytest.approx(
         r["threshold"], rel=1e-3
     )
@@ -112,14 +114,14 @@ def test_l1_objects_of_a_known_event():
     assert img.shape == (14, 18) and img.sum() == pytest.approx(140.0)  # everything but the muon, |η| < 3
 
 
-def test_da4ml_resource_estimate_agrees_with_yosys(trigger_report):
+def test_da4ml_resource_estimate_agrees_with_yosys(trigger_dir):
     """The trained AXOL1TL-like encoder's Verilog (written by the report) mapped by yosys, compared like with like:
     da4ml's cost with ReLU masks at one LUT per bit, as yosys maps them (da4ml's own figure assumes Vivado packs
     two mask bits per LUT6; yosys does not combine LUTs). Measured here on 9 networks: 0.7–3.3% (LUT), ≤ 1.4% (FF:
     yosys drops registers holding constant bits)."""
     ensure_debian_package("yosys", "yosys")
-    est = trigger_report["models"]["axol1tl"]["resources"]
-    syn = firmware.yosys_check(trigger_report["_path"] / "firmware" / "axol1tl" / "verilog", "axol1tl")
+    est = load_report(trigger_dir).models["axol1tl"].resources.to_dict()
+    syn = firmware.yosys_check(trigger_dir / "firmware" / "axol1tl" / "verilog", "axol1tl")
     assert syn["status"] == "ok", syn
     d = firmware.estimate_vs_yosys(est, syn)
     assert est["lut"] > 1000 and abs(d["lut_without_combining"]) < 0.05 and 0 <= d["ff"] < 0.02, d
@@ -128,31 +130,31 @@ def test_da4ml_resource_estimate_agrees_with_yosys(trigger_report):
 
 def test_firmware_is_bit_exact_with_the_quantised_models(trigger_report):
     for name in ("axol1tl", "cicada"):
-        bits = trigger_report["models"][name]["bit_accuracy"]
+        bits = trigger_report.models[name].bit_accuracy
         for check in ("hls4ml_csim_vs_quantised", "da4ml_emulation_vs_quantised"):
-            assert bits[check]["n"] >= 11_500  # every zero-bias and signal event, multi-TeV W' jets included
-            assert bits[check]["mismatches"] == 0 and bits[check]["max_abs_diff"] == 0.0, (name, check)
+            assert bits[check].n >= 11_500  # every zero-bias and signal event, multi-TeV W' jets included
+            assert bits[check].mismatches == 0 and bits[check].max_abs_diff == 0.0, (name, check)
 
 
-def test_report_has_resources_rates_and_efficiencies(trigger_report):
-    axo = trigger_report["models"]["axol1tl"]
-    res = axo["resources"]
-    assert res["lut"] > 1000 and res["dsp"] == 0 and res["latency_cycles"] >= 1 and "da4ml" in res["source"]
-    assert axo["utilisation_percent"]["Virtex-7 690T (xc7vx690t, CMS global trigger / CTP7)"]["lut"] == pytest.approx(
-        100 * res["lut"] / 433_200
+def test_report_has_resources_rates_and_efficiencies(trigger_report, trigger_dir):
+    axo = trigger_report.models["axol1tl"]
+    res = axo.resources
+    assert res.lut > 1000 and res.dsp == 0 and res.latency_cycles >= 1 and "da4ml" in res.source
+    assert axo.utilisation_percent["Virtex-7 690T (xc7vx690t, CMS global trigger / CTP7)"]["lut"] == pytest.approx(
+        100 * res.lut / 433_200
     )
-    thr = axo["physics"]["threshold"]
-    assert thr["zero_bias_events"] == 5_000
-    assert thr["limited_by_statistics"] and "Pareto" in thr["method"] and thr["threshold_uncertainty"] > 0
-    eff = axo["physics"]["signals"]["h_aa_4b"]["at_target_rate"]["efficiency"]
+    thr = axo.physics.threshold
+    assert thr.zero_bias_events == 5_000
+    assert thr.limited_by_statistics and "Pareto" in thr.method and thr.threshold_uncertainty > 0
+    eff = axo.physics.signals["h_aa_4b"].at_target_rate.efficiency
     assert 0.0 <= eff <= 1.0
-    curve = axo["physics"]["signals"]["h_aa_4b"]["efficiency_vs_rate"]
-    assert np.all(np.diff(curve["efficiency"]) >= 0)  # a looser threshold never loses signal
-    fm = axo["physics"]["float_model"]
-    assert fm["decision_agreement_at_threshold"] > 0.95
-    assert trigger_report["models"]["axol1tl"]["yosys"]["status"].startswith("skipped")
-    assert "published" in trigger_report["published"]["source"]
-    html = (trigger_report["_path"] / "plots.html").read_text()
+    curve = axo.physics.signals["h_aa_4b"].efficiency_vs_rate
+    assert np.all(np.diff(curve.efficiency) >= 0)  # a looser threshold never loses signal
+    assert axo.physics.float_model.decision_agreement_at_threshold > 0.95
+    assert axo.yosys.status.startswith("skipped")
+    assert "published" in trigger_report.published.source
+    assert trigger_report.models["cicada"].physics.teacher.threshold.zero_bias_events == 5_000
+    html = (trigger_dir / "plots.html").read_text()
     assert "axol1tl: zero-bias rate" in html and "cicada: signal efficiency" in html
 
 
@@ -179,11 +181,11 @@ CSYNTH = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_a_vendor_report_is_read_with_hls4ml_and_stored_labelled(trigger_report, tmp_path):
+def test_a_vendor_report_is_read_with_hls4ml_and_stored_labelled(trigger_dir, tmp_path):
     from anomalyscope.core.trigger.report import import_vendor_report
 
     trig = tmp_path / "trigger"
-    shutil.copytree(trigger_report["_path"], trig)
+    shutil.copytree(trigger_dir, trig)
     prj = trig / "firmware" / "axol1tl" / "hls4ml"
     with pytest.raises(InputError, match="no Vivado/Vitis C-synthesis report"):
         import_vendor_report(trig, "axol1tl", prj)  # before any vendor build
@@ -193,7 +195,8 @@ def test_a_vendor_report_is_read_with_hls4ml_and_stored_labelled(trigger_report,
     (sln / "solution1" / "syn" / "report" / "myproject_csynth.xml").write_text(CSYNTH)
     entry = import_vendor_report(trig, "axol1tl", prj)
     assert entry["csynth"]["LUT"] == "5678" and entry["csynth"]["FF"] == "1234" and entry["csynth"]["DSP"] == "3"
-    assert load_report(trig)["models"]["axol1tl"]["vendor"]["source"].startswith("Vivado/Vitis HLS report (user")
+    vendor = load_report(trig).models["axol1tl"].vendor
+    assert vendor.source.startswith("Vivado/Vitis HLS report (user") and vendor.csynth["LUT"] == "5678"
     with pytest.raises(InputError, match="not an hls4ml project"):
         import_vendor_report(trig, "axol1tl", tmp_path)
 
@@ -217,16 +220,16 @@ def test_pileup_study_of_the_report_models(trigger_pileup):
     """The same crossings at <mu> = 0 and 30: 30 interactions on average are overlaid, the calorimeter ET grows by
     30 × a minimum-bias interaction's ET, and a model trained without pile-up fires far more often with it."""
     pu = load_pileup(trigger_pileup)
-    assert pu["pileup"] == [0.0, 30.0] and pu["mean_overlaid"][0] == 0.0 and abs(pu["mean_overlaid"][1] - 30) < 0.6
+    assert pu.pileup == [0.0, 30.0] and pu.mean_overlaid[0] == 0.0 and abs(pu.mean_overlaid[1] - 30) < 0.6
     # one minimum-bias interaction leaves ≈ 40–60 GeV in |η| < 3 (the zero-bias crossing at <mu> = 0 is one)
-    per_interaction = (pu["mean_region_et_gev"][1] - pu["mean_region_et_gev"][0]) / pu["mean_overlaid"][1]
-    assert per_interaction == pytest.approx(pu["mean_region_et_gev"][0], rel=0.15)
-    cic = pu["models"]["cicada"]
-    assert cic["rate_at_nominal_hz"][1] > 100 * max(cic["rate_at_nominal_hz"][0], 40e6 / 1000)
-    assert cic["median_zero_bias_score"][1] > cic["median_zero_bias_score"][0]
-    for m in pu["models"].values():
-        for s in m["signals"].values():
-            assert all(0.0 <= e["efficiency"] <= 1.0 for e in s["efficiency_at_target_rate"])
+    per_interaction = (pu.mean_region_et_gev[1] - pu.mean_region_et_gev[0]) / pu.mean_overlaid[1]
+    assert per_interaction == pytest.approx(pu.mean_region_et_gev[0], rel=0.15)
+    cic = pu.models["cicada"]
+    assert cic.rate_at_nominal_hz[1] > 100 * max(cic.rate_at_nominal_hz[0], 40e6 / 1000)
+    assert cic.median_zero_bias_score[1] > cic.median_zero_bias_score[0]
+    for m in pu.models.values():
+        for s in m.signals.values():
+            assert all(0.0 <= e.efficiency <= 1.0 for e in s.efficiency_at_target_rate)
     with pytest.raises(InputError, match="too few events"):
         pileup_study(trigger_pileup, pileups=(0, 60), n_events=1000, pool_size=100)
 
@@ -239,3 +242,30 @@ def test_a_corrupt_pileup_study_is_rejected_with_the_file_named(tmp_path):
     (tmp_path / "pileup.json").write_text("[1, 2]")
     with pytest.raises(InputError, match="expected a JSON object"):
         load_pileup(tmp_path)
+
+
+def test_the_report_is_a_typed_record_checked_field_by_field(trigger_dir, tmp_path):
+    """What is stored reads back as the same record; a report from before versions were stamped reads as version 0;
+    a wrong value deep in the file is an error naming the file and the field's path; the writer is checked too."""
+    from anomalyscope.core.results.attachments import stamp
+
+    stored = json.loads((trigger_dir / "report.json").read_text())
+    report = load_report(trigger_dir)
+    assert isinstance(report, TriggerReport) and report.to_dict() == stored
+    trig = tmp_path / "trigger"
+    trig.mkdir()
+    unstamped = {k: v for k, v in stored.items() if k != "schema_version"}
+    (trig / "report.json").write_text(json.dumps(unstamped))
+    assert load_report(trig).schema_version == 0 and load_report(trig).models == report.models
+    unstamped["models"]["cicada"]["physics"]["teacher"]["threshold"]["threshold"] = "high"
+    (trig / "report.json").write_text(json.dumps(unstamped))
+    with pytest.raises(
+        InputError,
+        match=r"report\.json: field 'models\.cicada\.physics\.teacher\.threshold\.threshold' is 'high', "
+        "expected a number$",
+    ):
+        load_report(trig)
+    with pytest.raises(RuntimeError, match="field 'models.axol1tl.resources.luts' is not a field of Resources"):
+        broken = json.loads(json.dumps(stored))
+        broken["models"]["axol1tl"]["resources"]["luts"] = 1
+        stamp("trigger", broken)

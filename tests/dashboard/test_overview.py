@@ -41,10 +41,10 @@ def test_overview_describes_the_run_and_its_methods(small_run):
 def test_overview_states_the_search_result_with_local_and_global_significance(small_run):
     md = Overview(state=SessionState(run_path=str(small_run.path)))._search_summary().object
     res = small_run.search_result()
-    fitted = [s for s in res["scans"] if s.get("z") and any(z == z for z in s["z"])]
-    best = max(fitted, key=lambda s: max(z for z in s["z"] if z == z))
-    assert f"**{best['method']}**" in md and "global" in md and "Inclusive search" in md
-    assert f"{res['global']['z_global']:.1f}σ" in md and f"{res['trials']['selections']} selections" in md
+    fitted = [s for s in res.scans if s.peak() is not None]
+    best = max(fitted, key=lambda s: s.peak()[0])
+    assert f"**{best.method}**" in md and "global" in md and "Inclusive search" in md
+    assert f"{res.global_significance.z_global:.1f}σ" in md and f"{res.trials.selections} selections" in md
 
 
 def test_overview_opens_on_the_discovery_of_the_best_data_driven_method(small_run, monkeypatch):
@@ -61,18 +61,18 @@ def test_overview_opens_on_the_discovery_of_the_best_data_driven_method(small_ru
     assert m == "cut_tau21"
     view = Overview(state=SessionState(run_path=str(small_run.path)))
     md = view._search_summary().object
-    assert "largest excess **cut_tau21**" in md and f"{b['z_local']:.1f}σ" in md and "Inclusive search" in md
+    assert "largest excess **cut_tau21**" in md and f"{b.z_local:.1f}σ" in md and "Inclusive search" in md
     row = view._discovery()
     plots = [p.object for p in row.objects[0].objects]
     assert len(plots) == 2 and plots[0].opts["title"].startswith("Inclusive") and "cut_tau21" in plots[1].opts["title"]
-    sr = rd.search.window(b["window"]).sr
+    sr = rd.search.window(b.window).sr
     for p in plots:
         kinds = {type(e).__name__: e for e in p}
         assert kinds["Curve"].vdims[0].name == "Events / GeV" and kinds["Curve"].kdims[0].name == "m_jj [GeV]"
-        assert kinds["VLine"].data == b["mass"] and list(kinds["VSpan"].data) == list(sr)
+        assert kinds["VLine"].data == b.mass and list(kinds["VSpan"].data) == list(sr)
     state = SessionState()
     open_run(state, str(small_run.path), story=True)
-    assert (state.method, state.efficiency, state.mjj_window) == (m, b["eff"], tuple(sr))
+    assert (state.method, state.efficiency, state.mjj_window) == (m, b.eff, tuple(sr))
 
 
 def test_without_a_data_driven_method_there_is_no_discovery_row(small_run):

@@ -19,21 +19,21 @@ def state_for(run_path) -> SessionState:
 
 
 def test_tables_say_how_each_number_was_obtained(trigger_report):
-    m = trigger_report["models"]["axol1tl"]
+    m = trigger_report.models["axol1tl"]
     res = resource_table(m)
-    assert res.iloc[0]["LUT"] == m["resources"]["lut"] and "da4ml" in res.iloc[0]["how"]
-    assert res.iloc[1]["LUT"] == m["resources"]["lut_without_combining"] > res.iloc[0]["LUT"]  # like with yosys
+    assert res.iloc[0]["LUT"] == m.resources.lut and "da4ml" in res.iloc[0]["how"]
+    assert res.iloc[1]["LUT"] == m.resources.lut_without_combining > res.iloc[0]["LUT"]  # like with yosys
     assert res.iloc[2]["how"].startswith("yosys: skipped")
     ex = exactness_table(m)
     assert list(ex["mismatches"][:2]) == [0, 0] and "decisions agree" in ex["mismatches"].iloc[2]
 
 
-def test_view_renders_a_report_and_says_when_there_is_none(trigger_report, small_run, tmp_path):
+def test_view_renders_a_report_and_says_when_there_is_none(trigger_dir, small_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(small_run.path, run)
     empty = TriggerView(state=state_for(run))._body()
     assert isinstance(empty, pn.pane.Alert) and "No trigger report in this Run" in empty.object
-    shutil.copytree(trigger_report["_path"], run / "trigger")
+    shutil.copytree(trigger_dir, run / "trigger")
     view = TriggerView(state=state_for(run))
     for model in ("axol1tl", "cicada"):
         view.model = model
