@@ -1,8 +1,9 @@
 """Generation jobs: chunks of events made on a Dask cluster (or in this process), featurised, and stored as an
 EventSet.
 
-Each chunk has its own Pythia seed derived from (seed, process, chunk), so the output does not depend on the
-number of workers or on which worker ran what. Chunks run on the job engine (``core.data.jobs``): finished
+Each chunk has its own Pythia seed derived from (seed, process, chunk) (``pythia.chunk_seed``), so the output
+does not depend on the number of workers or on which worker ran what; Pythia itself is driven by ``pythia``,
+the generator partons stored as truth come from ``partons``. Chunks run on the job engine (``core.data.jobs``): finished
 chunks are kept in a hidden ``.NAME.partial`` directory next to the output, an interrupted job resumes from
 them when re-run with the same configuration, and the EventSet directory itself only appears (by rename) once
 everything is written.
@@ -28,9 +29,10 @@ from anomalyscope.core.errors import InputError
 from anomalyscope.core.extras import require
 from anomalyscope.core.features.btag import hadron_flavour_of_pid
 from anomalyscope.core.features.jets import Selection, event_record, leading_dijets, tau_axes_name
+from anomalyscope.core.generate import pythia
 from anomalyscope.core.generate.detector import DetectorModel, apply_detector, truth_particles
+from anomalyscope.core.generate.partons import resonance_quarks
 from anomalyscope.core.generate.processes import (
-    SQRT_S,
     Model,
     get_model,
     native_settings,
@@ -40,7 +42,6 @@ from anomalyscope.core.generate.processes import (
 )
 from anomalyscope.core.generate.turn_on import measure_edge
 
-PYTHIA_SEED_MAX = 900_000_000
 # calibration sample thresholds, as fractions of the sample's generator thresholds
 CALIBRATION_FRACTION = {"pthat_min": 0.6, "mhat_min": 0.8}
 
@@ -88,11 +89,6 @@ class JobConfig:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def chunk_seed(seed: int, process: str, kind: str, index: int) -> int:
-    h = hashlib.sha256(f"{seed}:{process}:{kind}:{index}".encode()).digest()
-    return int.from_bytes(h[:8], "little") % PYTHIA_SEED_MAX + 1
-
-
 def _versions() -> dict:
     from anomalyscope.core import __version__
 
@@ -108,134 +104,20 @@ def _versions() -> dict:
 
 
 # ---------------------------------------------------------------------- one chunk (in a worker)
-def _pythia(settings: list[str], seed: int):
-    pythia8mc = require("pythia8mc", "Event generation")
-    py = pythia8mc.Pythia("", False)
-    for s in [
-        "Print:quiet = on",
-        "Next:numberCount = 0",
-        f"Beams:eCM = {SQRT_S}",
-        "Random:setSeed = on",
-        f"Random:seed = {seed}",
-        *settings,
-    ]:
-        if not py.readString(s):
-            raise RuntimeError(f"Pythia rejected setting '{s}'")
-    if not py.init():
-        raise RuntimeError(f"Pythia failed to initialise with settings {settings}")
-    return py
-
-
-def check_pythia_settings(settings: list[str]) -> None:
-    """Refuse, before any chunk runs, a setting Pythia does not accept (unknown key or unreadable value):
-    otherwise every chunk fails with the same message."""
-    if not settings:
-        return
-    pythia8mc = require("pythia8mc", "Event generation")
-    py = pythia8mc.Pythia("", False)
-    for s in settings:
-        if not py.readString(s, False):  # False: Pythia prints no message of its own
-            raise InputError(f"Pythia setting '{s}' is not accepted (an unknown key or a value it cannot read)")
-
-
-def _generate_batch(model: Model, m: dict, task: ChunkTask, rng: np.random.Generator):
-    """Run Pythia for one chunk; return (awkward batch, sigma_pb, sigma_err_pb, is_lhef)."""
-    if model.cascade is None:
-        settings = native_settings(model, {**m, **(task.thresholds or {})}) + list(task.shower)
-        py = _pythia(settings, task.seed)
-        batch = py.nextBatch(task.n_events, "skip")
-        info = py.infoPython()
-        return batch, info.sigmaGen() * 1e9, info.sigmaErr() * 1e9, False
-
-    from anomalyscope.core.generate.cascade import CascadeBuilder, production_lines, write_lhef
-
-    prod = _pythia(production_settings(model, m), task.seed)
-    incoming, a_line, scale = production_lines(prod, task.n_events)
-    sigma, sigma_err = prod.infoPython().sigmaGen() * 1e9, prod.infoPython().sigmaErr() * 1e9
-    lines = CascadeBuilder(prod.particleData, m, rng).build(incoming, a_line, model.cascade)
-    lhe = Path(task.job_dir) / f"chunk-{task.kind}-{task.index:05d}.lhe"
-    write_lhef(lhe, lines, scale, sigma)
-    try:
-        py = _pythia(
-            ["Beams:frameType = 4", f"Beams:LHEF = {lhe}", *new_particle_settings(model, m), *task.shower], task.seed
-        )
-        batch = py.nextBatch(task.n_events, "skip")
-    finally:
-        lhe.unlink(missing_ok=True)
-    return batch, sigma, sigma_err, True
-
-
-def cross_section_pb(
-    process: str, params: dict | None = None, n_events: int = 4000, seed: int = 1
-) -> tuple[float, float]:
-    """Pythia's cross-section estimate [pb] (and its error) for a process generated natively, from hard processes
-    alone (no shower, no hadronisation: seconds): how many events a stated luminosity needs."""
-    model = get_model(process)
-    if model.cascade is not None:
-        raise InputError(f"{process}: cross sections are estimated for Pythia-native processes (e.g. qcd) only")
-    py = _pythia(
-        native_settings(model, model.masses(params or {})) + ["PartonLevel:all = off", "HadronLevel:all = off"], seed
-    )
-    for _ in range(n_events):
-        py.next()
-    info = py.infoPython()
-    return info.sigmaGen() * 1e9, info.sigmaErr() * 1e9
-
-
-def _charges(pid: np.ndarray) -> np.ndarray:
-    pythia8mc = require("pythia8mc", "Event generation")
-    pd = pythia8mc.Pythia("", False).particleData
-    uniq, inv = np.unique(pid, return_inverse=True)
-    return np.array([pd.charge(int(u)) for u in uniq])[inv]
-
-
-# heavy resonances whose quark daughters are a jet's prongs: t, b', t', Z, W, H, Z', W', H2 ... and new states
-RESONANCES = np.array([6, 7, 8, 23, 24, 25, 32, 33, 34, 35, 36, 37])
-
-
-def resonance_quarks(prt: ak.Array) -> ak.Array:
-    """Per event, the quarks (d..b) whose mother is a heavy resonance, at their first copy (before showering).
-
-    In Pythia's record a showered quark's later copies have the quark itself as mother, so only the copy
-    made by the decay is kept. Returns records {pt, eta, phi, pdgid}.
-    """
-    counts = ak.to_numpy(ak.num(prt.id))
-    offsets = np.repeat(np.cumsum(counts) - counts, counts)
-    pid = ak.to_numpy(ak.flatten(prt.id))
-    mother = np.clip(ak.to_numpy(ak.flatten(prt.mother1)), 0, None) + offsets
-    mid = np.abs(pid[mother])
-    heavy = np.isin(mid, RESONANCES) | ((mid > 4_000_000) & (mid < 4_000_020)) | (mid > 9_000_000)
-    keep = (np.abs(pid) >= 1) & (np.abs(pid) <= 5) & heavy
-    px, py, pz = (ak.to_numpy(ak.flatten(prt.p[c])) for c in ("px", "py", "pz"))
-    pt = np.hypot(px, py)
-    rec = ak.zip(
-        {
-            "pt": pt[keep].astype(np.float32),
-            "eta": np.arcsinh(pz[keep] / np.maximum(pt[keep], 1e-9)).astype(np.float32),
-            "phi": np.arctan2(py[keep], px[keep]).astype(np.float32),
-            "pdgid": pid[keep].astype(np.int32),
-        }
-    )
-    return ak.unflatten(rec, ak.to_numpy(ak.sum(ak.unflatten(keep, counts), axis=1)))
-
-
 def run_chunk(task: ChunkTask) -> dict:
     """Generate, simulate, cluster and featurise one chunk; write its parquet part and stats."""
     t0 = time.perf_counter()
     model = get_model(task.process)
     m = model.masses(task.params)
     rng = np.random.default_rng(task.seed)
-    batch, sigma, sigma_err, is_lhef = _generate_batch(model, m, task, rng)
+    batch, sigma, sigma_err, is_lhef = pythia.generate_batch(
+        model, m, task.n_events, task.seed, rng, task.job_dir, task.thresholds, task.shower
+    )
     t_gen = time.perf_counter() - t0
 
     prt = batch.prt
     n = len(prt)
-    final = prt[prt.status > 0]
-    counts = ak.to_numpy(ak.num(final))
-    flat = ak.flatten(final)
-    pid = ak.to_numpy(flat.id)
-    args = [ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")]
-    charge = _charges(pid)
+    args, pid, charge, counts = pythia.final_state(batch)
     if task.detector is not None:
         particles = apply_detector(
             DetectorModel(**{k: v for k, v in task.detector.items() if k != "kind"}), *args, pid, charge, counts, rng
@@ -333,7 +215,7 @@ def generate(
     params = dict(params or {})
     m = model.masses(params)
     shower = tune_settings(tune)
-    check_pythia_settings(shower)
+    pythia.check_settings(shower)
     if not isinstance(n_events, int) or n_events <= 0:
         raise InputError(f"--events must be a positive integer, got {n_events!r}")
     if not isinstance(seed, int) or seed < 0:
@@ -416,7 +298,7 @@ def _tasks(cfg: JobConfig, job_dir: str, m: dict) -> list[ChunkTask]:
                     cfg.process,
                     cfg.params,
                     n,
-                    chunk_seed(cfg.seed, cfg.process, kind, i),
+                    pythia.chunk_seed(cfg.seed, cfg.process, kind, i),
                     i,
                     kind,
                     job_dir,

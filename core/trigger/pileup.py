@@ -43,7 +43,7 @@ def _generate(process: str, params: dict, n: int, seed: int, workers: int, where
     import shutil
 
     from anomalyscope.core.data.jobs import open_job_dir, run_chunks
-    from anomalyscope.core.generate.runner import chunk_seed
+    from anomalyscope.core.generate.pythia import chunk_seed
 
     tasks = [
         L1Chunk(process, params, min(chunk, n - i), chunk_seed(seed, process, "pileup", k), k, 0.0)

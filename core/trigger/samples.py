@@ -64,14 +64,10 @@ class L1Chunk:
 
 def _particles(batch) -> ak.Array:
     from anomalyscope.core.generate.detector import truth_particles
-    from anomalyscope.core.generate.runner import _charges
+    from anomalyscope.core.generate.pythia import final_state
 
-    prt = batch.prt
-    final = prt[prt.status > 0]
-    counts = ak.to_numpy(ak.num(final))
-    flat = ak.flatten(final)
-    pid = ak.to_numpy(flat.id)
-    return truth_particles(*(ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")), pid, _charges(pid), counts)
+    p4, pid, charge, counts = final_state(batch)
+    return truth_particles(*p4, pid, charge, counts)
 
 
 def overlay(parts: ak.Array, pu: ak.Array, n_pu: np.ndarray) -> ak.Array:
@@ -85,15 +81,14 @@ def overlay(parts: ak.Array, pu: ak.Array, n_pu: np.ndarray) -> ak.Array:
 def _overlay(parts: ak.Array, pileup: float, seed: int, rng: np.random.Generator) -> ak.Array:
     """Add a Poisson(pileup) number of freshly generated minimum-bias interactions to every event."""
     from anomalyscope.core.generate.processes import get_model
-    from anomalyscope.core.generate.runner import ChunkTask, _generate_batch
+    from anomalyscope.core.generate.pythia import SEED_MAX, generate_batch
 
     n_pu = rng.poisson(pileup, len(parts))
     total = int(n_pu.sum())
     if total == 0:
         return parts
     mb = get_model("minbias")
-    task = ChunkTask("minbias", {}, total, seed % 900_000_000 + 1, 0, "pileup", "", None, {})
-    pu = _particles(_generate_batch(mb, mb.masses({}), task, rng)[0])[:total]
+    pu = _particles(generate_batch(mb, mb.masses({}), total, seed % SEED_MAX + 1, rng, "")[0])[:total]
     return overlay(parts, pu, n_pu)
 
 
@@ -103,13 +98,12 @@ def hard_scatter_particles(task: L1Chunk) -> tuple[ak.Array, float, np.random.Ge
     import tempfile
 
     from anomalyscope.core.generate.processes import get_model
-    from anomalyscope.core.generate.runner import ChunkTask, _generate_batch
+    from anomalyscope.core.generate.pythia import generate_batch
 
     model = get_model(task.process)
     rng = np.random.default_rng(task.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        ct = ChunkTask(task.process, task.params, task.n_events, task.seed, task.index, "l1", tmp, None, {})
-        batch, sigma, _, _ = _generate_batch(model, model.masses(task.params), ct, rng)
+        batch, sigma, _, _ = generate_batch(model, model.masses(task.params), task.n_events, task.seed, rng, tmp)
     return _particles(batch), sigma, rng
 
 
@@ -155,7 +149,7 @@ def generate_l1(
     scheduler: str | None = "local",
 ) -> Path:
     from anomalyscope.core.generate.processes import get_model
-    from anomalyscope.core.generate.runner import chunk_seed
+    from anomalyscope.core.generate.pythia import chunk_seed
 
     require("pythia8mc", "L1 sample generation")
     require("fastjet", "L1 sample generation")

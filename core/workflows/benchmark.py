@@ -206,7 +206,8 @@ def run_benchmark(
     import os
 
     from anomalyscope.core.bumphunt.search import SearchDefinition
-    from anomalyscope.core.generate.runner import cross_section_pb, generate_or_reuse
+    from anomalyscope.core.generate.pythia import cross_section_pb
+    from anomalyscope.core.generate.runner import generate_or_reuse
     from anomalyscope.core.workflows.injection import reconstructed_peak, run_injection_scan
 
     signals, methods = list(signals), list(methods)

@@ -9,7 +9,7 @@ from anomalyscope.core.errors import InputError
 from anomalyscope.core.generate import MODELS, generate, get_model
 from anomalyscope.core.generate.cascade import CascadeBuilder, production_lines, two_body
 from anomalyscope.core.generate.processes import production_settings
-from anomalyscope.core.generate.runner import _pythia
+from anomalyscope.core.generate.pythia import start as start_pythia
 
 CASCADE_MODELS = [name for name, m in MODELS.items() if m.cascade is not None]
 
@@ -30,7 +30,7 @@ def test_two_body_decay_conserves_momentum_and_sets_masses():
 def test_cascade_conserves_charge_and_colour(name):
     model = get_model(name)
     m = model.masses({})
-    prod = _pythia(production_settings(model, m), 42)
+    prod = start_pythia(production_settings(model, m), 42)
     incoming, a_line, _ = production_lines(prod, 40)
     lines = CascadeBuilder(prod.particleData, m, np.random.default_rng(1)).build(incoming, a_line, model.cascade)
     pd = prod.particleData
