@@ -81,13 +81,13 @@ def main():
         run = execute(load_config(Path(tmp) / "run.yaml"))
         wall = time.perf_counter() - t0
         ev = run.evaluation()
-        method_info = run.manifest.get("method_info", {})
+        method_info = run.manifest.method_info or {}
         rows = {
             name: {
                 "max_sic": p.max_sic,
                 "auc": p.auc,
                 "eps_b_floor": p.eps_b_floor,
-                "train_seconds": run.manifest["training_seconds"][name],
+                "train_seconds": run.manifest.training_seconds[name],
             }
             for name, p in ev.evaluated().items()
         }

@@ -213,21 +213,18 @@ class Overview(pn.viewable.Viewer):
             m = load_run(self.state.run_path).run.manifest
         except AnomalyscopeError as exc:
             return cannot_show(f"**No Run loaded.** {exc}")
-        windows = ", ".join(f"{w['name']} {w['sr'][0]:.0f}–{w['sr'][1]:.0f}" for w in m.get("windows", []))
-        secs = m.get("training_seconds", {})
-        folds = m.get("method_folds", {})
+        windows = ", ".join(f"{w['name']} {w['sr'][0]:.0f}–{w['sr'][1]:.0f}" for w in m.windows or [])
+        secs = m.training_seconds or {}
+        folds = m.method_folds or {}
         rows = [
             ("Run", f"`{self.state.run_path}`"),
-            (
-                "Created",
-                f"{m.get('created', '?')} (anomalyscope {m.get('anomalyscope', '?')}, {m.get('torch_device')})",
-            ),
+            ("Created", f"{m.created or '?'} (anomalyscope {m.anomalyscope or '?'}, {m.torch_device})"),
             ("Windows (SR, GeV)", windows),
-            ("Flat-efficiency cuts", ", ".join(f"{e:g}" for e in m.get("efficiencies", []))),
+            ("Flat-efficiency cuts", ", ".join(f"{e:g}" for e in m.efficiencies)),
         ]
-        for name in m.get("methods", []):
-            info = f"{folds.get(name, m.get('folds'))} folds, trained in {secs.get(name, 0):.0f} s"
-            prior = m.get("method_info", {}).get(name, {}).get("prior")
+        for name in m.methods:
+            info = f"{folds.get(name, m.folds)} folds, trained in {secs.get(name, 0):.0f} s"
+            prior = (m.method_info or {}).get(name, {}).get("prior")
             if prior:
                 info += "; signal prior: " + ", ".join(p for item in prior for p in item["processes"])
             rows.append((f"Method `{name}`", info))

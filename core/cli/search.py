@@ -77,7 +77,7 @@ def _cmd_run(a) -> int:
         print(f"performance in window {ev.region.window} {ev.region.sr_gev} GeV:")
         for name, p in ev.evaluated().items():
             print(f"  {name:12s} AUC {p.auc:.3f}  max SIC {p.max_sic:.2f} (eps_B >= {p.eps_b_floor:.1e})")
-    for name, t in run.manifest["training_seconds"].items():
+    for name, t in (run.manifest.training_seconds or {}).items():
         print(f"  {name:12s} trained in {t:.1f} s")
     res = run.search_result()
     g = res.global_significance if res is not None else None
@@ -86,7 +86,7 @@ def _cmd_run(a) -> int:
             f"search: largest local excess Z = {g.observed_max_z:.2f}, global Z = {g.z_global:.2f} "
             f"({res.trials.selections} selections, {res.trials.mass_hypotheses} mass hypotheses, {g.n_toys} toys)"
         )
-    for w in run.manifest.get("search", {}).get("warnings", []):
+    for w in run.search().warnings:
         print(f"  warning: {w}")
     return 0
 

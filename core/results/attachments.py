@@ -5,7 +5,7 @@ written atomically by one command. Every writer stamps it with ``schema_version`
 version newer than it knows (written by a newer anomalyscope) and a file that lacks a field every version
 has, naming the file and the field. Files from before versions were stamped read as version 0.
 
-An attachment with a ``record`` (``records.Record``) is read as that typed record, every field checked, and
+The Run's own ``manifest.json`` is a record too (``records.manifest.RunManifest``). An attachment with a ``record`` (``records.Record``) is read as that typed record, every field checked, and
 its writer's content is checked against the record before it is stored; the others are read as dicts whose
 ``required`` fields are checked.
 

@@ -32,6 +32,7 @@ from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.records.evaluation import Evaluation
+from anomalyscope.core.results.records.manifest import RunManifest
 from anomalyscope.core.results.records.search import SearchSummary
 
 RUN_VERSION = 1
@@ -74,56 +75,55 @@ def write_run(
                 m.save(d / f"fold-{k}")
         # the files a result is computed from, checked on every open (search.json is rewritten by `search`)
         checked = [f for f in CHECKSUMMED if (tmp / f).exists()]
-        manifest = {**manifest, "checksums": digests(tmp, checked)}
-        write_json_atomic(tmp / "manifest.json", {"run_version": RUN_VERSION, **manifest})
+        manifest = {"run_version": RUN_VERSION, **manifest, "checksums": digests(tmp, checked)}
+        RunManifest.from_dict(manifest, "the Run's manifest being written", strict=True)  # writer and reader agree
+        write_json_atomic(tmp / "manifest.json", manifest)
         publish_dir(tmp, out, overwrite=overwrite)
     return Run.open(out)
 
 
 class Run:
-    def __init__(self, path: Path, manifest: dict):
+    def __init__(self, path: Path, manifest: RunManifest):
         self.path = Path(path)
         self.manifest = manifest
 
     @classmethod
     def open(cls, path: str | Path) -> "Run":
         path = Path(path)
-        manifest = read_versioned_json(path, "manifest.json", "Run", "run_version", RUN_VERSION, REQUIRED)
-        methods = manifest.get("methods")
-        if not (isinstance(methods, list) and methods and all(isinstance(m, str) for m in methods)):
-            raise InputError(f"{path / 'manifest.json'}: 'methods' must list the Run's methods, got {methods!r}")
-        effs = manifest.get("efficiencies")
-        if not (isinstance(effs, list) and effs and all(isinstance(e, (int, float)) and 0 < e <= 1 for e in effs)):
+        raw = read_versioned_json(path, "manifest.json", "Run", "run_version", RUN_VERSION, REQUIRED)
+        manifest = RunManifest.from_dict(raw, str(path / "manifest.json"))
+        if not manifest.methods:
+            raise InputError(f"{path / 'manifest.json'}: 'methods' must list the Run's methods, got []")
+        effs = manifest.efficiencies
+        if not (effs and all(0 < e <= 1 for e in effs)):
             raise InputError(
                 f"{path / 'manifest.json'}: 'efficiencies' must list cut efficiencies in (0, 1], got {effs!r}"
             )
-        if not isinstance(manifest.get("eventset"), dict) or "path" not in manifest["eventset"]:
-            raise InputError(f"{path / 'manifest.json'}: no 'eventset' path; the Run is incomplete")
-        verify(path, manifest.get("checksums"), str(path / "manifest.json"))
+        verify(path, manifest.checksums, str(path / "manifest.json"))
         return cls(path, manifest)
 
     def input_path(self, key: str = "eventset") -> Path | None:
         """Where one of the Run's inputs ("eventset", "signal", "background_extra") lies: the recorded path if it
         exists, else the same place relative to the Run (a tree moved together), else the recorded path (so an
         error names it). Older Runs recorded the path as given, relative to where ``run`` was started."""
-        rec = self.manifest["eventset"]["path"] if key == "eventset" else self.manifest.get(key)
+        rec = self.manifest.eventset.path if key == "eventset" else getattr(self.manifest, key)
         if rec is None:
             return None
         recorded = Path(rec)
         if recorded.exists():
             return recorded
-        rel = self.manifest.get("paths_from_run", {}).get(key)
+        rel = (self.manifest.paths_from_run or {}).get(key)
         if rel is not None and (self.path / rel).exists():
             return (self.path / rel).resolve()
         return recorded
 
     @property
     def methods(self) -> list[str]:
-        return list(self.manifest["methods"])
+        return list(self.manifest.methods)
 
     @property
     def efficiencies(self) -> list[float]:
-        return list(self.manifest["efficiencies"])
+        return list(self.manifest.efficiencies)
 
     @property
     def config(self) -> dict:
@@ -151,23 +151,23 @@ class Run:
 
     @property
     def windowed_methods(self) -> list[str]:
-        return list(self.manifest.get("windowed_methods", []))
+        return list(self.manifest.windowed_methods or [])
 
     def search(self):
         """The search this Run was made with (definition, fit start and windows as resolved then)."""
         from anomalyscope.core.bumphunt.search import Search, SearchDefinition
         from anomalyscope.core.bumphunt.windows import Window
 
-        d = self.manifest.get("search")
-        if not isinstance(d, dict) or "definition" not in d:
+        d = self.manifest.search
+        if d is None:
             raise InputError(f"{self.path}: manifest.json has no 'search' (a Run made before the search definition)")
         try:
             return Search(
-                SearchDefinition.from_dict(d["definition"], f"{self.path}: search"),
-                float(d["fit_min"]),
-                str(d.get("fit_min_how", "")),
-                [Window.from_dict(w) for w in d["windows"]],
-                list(d.get("warnings", [])),
+                SearchDefinition.from_dict(d.definition, f"{self.path}: search"),
+                d.fit_min,
+                d.fit_min_how,
+                [Window.from_dict(w) for w in d.windows],
+                list(d.warnings or []),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{self.path}: manifest.json field 'search' is malformed ({exc})") from None
@@ -200,9 +200,9 @@ class Run:
         m = self.manifest
         lines = [
             f"Run {self.path.name} at {self.path}",
-            f"  eventset: {self.input_path('eventset')} ({m['eventset'].get('n_events', '?')} events)",
+            f"  eventset: {self.input_path('eventset')} ({m.eventset.n_events or '?'} events)",
             f"  methods: {', '.join(self.methods)}; cuts ε = {', '.join(f'{e:g}' for e in self.efficiencies)}",
-            f"  created {m.get('created', '?')} by anomalyscope {m.get('anomalyscope', '?')}",
+            f"  created {m.created or '?'} by anomalyscope {m.anomalyscope or '?'}",
         ]
         for name, path in self.attachments().items():
             a = attachments.ATTACHMENTS[name]

@@ -122,7 +122,7 @@ def demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
         from anomalyscope.core.results import Run
 
         manifest = Run.open(path / "run").manifest
-        same = manifest["eventset"]["created"] == es.schema.get("created") and "search" in manifest
+        same = manifest.eventset.created == es.schema.get("created") and manifest.search is not None
         done = [] if quick else [path / "run" / "lund" / "report.json", path / "run" / "trigger" / "report.json"]
         return same and all(p.exists() for p in done)
     except InputError:

@@ -68,7 +68,7 @@ def z_at_signal_mass(run, method: str, eff: float, mass: float) -> float:
             continue
         masses, z = np.asarray(s.masses or [], dtype=float), np.asarray(s.z or [], dtype=float)
         if s.window:
-            lo, hi = next(w["sr"] for w in run.manifest["search"]["windows"] if w["name"] == s.window)
+            lo, hi = run.search().window(s.window).sr
             if not lo <= mass < hi:
                 continue
         if len(masses) == 0:

@@ -49,7 +49,7 @@ def test_a_flipped_byte_in_an_eventsets_mjj_data_is_refused_by_name(qcd_es, tmp_
 def test_a_flipped_byte_in_a_runs_scores_or_thresholds_is_refused(small_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(small_run.path, run_dir)
-    assert set(Run.open(run_dir).manifest["checksums"]) >= {"scores.parquet", "thresholds.json"}
+    assert set(Run.open(run_dir).manifest.checksums) >= {"scores.parquet", "thresholds.json"}
     scores = run_dir / "scores.parquet"
     original = scores.read_bytes()
     _flip_in_column(scores, "mjj")

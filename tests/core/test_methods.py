@@ -161,7 +161,7 @@ def test_a_run_finds_its_eventset_from_any_directory_and_after_the_tree_moves(qc
     execute(load_config(Path("cfg/run.yaml")), progress=False)
     monkeypatch.chdir(tmp_path)
     run = Run.open(work / "out" / "run")
-    assert Path(run.manifest["eventset"]["path"]).is_absolute()
+    assert Path(run.manifest.eventset.path).is_absolute()
     assert run.input_path("eventset") == (work / "out" / "big").resolve()
     shutil.move(work, tmp_path / "moved")
     run = Run.open(tmp_path / "moved" / "out" / "run")
@@ -200,7 +200,7 @@ def test_run_end_to_end_on_generated_events(tmp_path, qcd_es, signal_es):
     in_sr = search.in_region(scores["mjj"], scores["deta"]) & search.windows[0].in_sr(scores["mjj"])
     assert 0.2 < sel[in_sr].mean() < 0.8 and not sel[~in_sr].any()
     assert run.search_result().global_significance.n_toys == 20 and run.search_result().trials.selections >= 3
-    assert run.manifest["training_seconds"]["supervised"] > 0
+    assert run.manifest.training_seconds["supervised"] > 0
     model = REGISTRY["supervised"].load(run.path / "models" / "supervised" / "fold-0")
     assert model.score(Events.from_eventset(signal_es)).shape == (len(signal_es),)
     with pytest.raises(InputError, match="already exists"):

@@ -54,9 +54,13 @@ DAMAGE = {
     "truncated scores.parquet": (_truncate_scores, "scores.parquet: checksum mismatch"),
     "rewritten scores.parquet": (_drop_score_column, "scores.parquet: checksum mismatch"),
     "truncated scores.parquet, no checksums": (_unchecked(_truncate_scores), "scores.parquet: unreadable"),
-    "manifest without methods": (lambda r: _manifest(r, methods=None), "'methods' must list"),
+    "manifest without methods": (lambda r: _manifest(r, methods=None), "field 'methods' is missing"),
     "methods: []": (lambda r: _manifest(r, methods=[]), "'methods' must list"),
     "efficiencies: []": (lambda r: _manifest(r, efficiencies=[]), "'efficiencies' must list"),
+    "training time as text": (
+        lambda r: _manifest(r, training_seconds={"cut_tau21": "fast"}),
+        "manifest.json: field 'training_seconds.cut_tau21' is 'fast', expected a number",
+    ),
     "a method's scores missing, no checksums": (_unchecked(_drop_score_column), "no column for cut_tau21"),
 }
 

@@ -33,7 +33,7 @@ def test_overview_describes_the_run_and_its_methods(small_run):
     view = Overview(state=SessionState(run_path=str(small_run.path)))
     md = view._run_summary().object
     assert str(small_run.path) in md and "lhco 3300–3700" in md
-    for name in small_run.manifest["methods"]:
+    for name in small_run.manifest.methods:
         assert f"Method `{name}`" in md
     assert isinstance(Overview(state=SessionState(run_path="/nonexistent"))._run_summary(), pn.pane.Alert)
 
