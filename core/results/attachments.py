@@ -5,9 +5,9 @@ written atomically by one command. Every writer stamps it with ``schema_version`
 version newer than it knows (written by a newer anomalyscope) and a file that lacks a field every version
 has, naming the file and the field. Files from before versions were stamped read as version 0.
 
-The Run's own ``manifest.json`` is a record too (``records.manifest.RunManifest``). An attachment with a ``record`` (``records.Record``) is read as that typed record, every field checked, and
-its writer's content is checked against the record before it is stored; the others are read as dicts whose
-``required`` fields are checked.
+Each is read as its typed record (``records``), every field checked, and its writer's content is checked
+against the record before it is stored. The Run's own ``manifest.json`` is a record too
+(``records.manifest.RunManifest``).
 
 The Run opens them (``Run.attachment(name)``), so the dashboard and the command line read every result
 through the Run rather than by path.
@@ -36,10 +36,9 @@ class Attachment:
     path: str  # relative to the Run directory
     what: str
     written_by: str  # the command that adds it
-    required: tuple[str, ...] = ()  # fields every version of the file holds (a record says this itself)
+    record: type[Record]  # the typed record it is read as
     version: int = 1  # the version this anomalyscope writes and the newest it reads
     beside_run: bool = False  # also looked for in the Run's parent directory (an injection scan's Runs)
-    record: type[Record] | None = None  # the typed record it is read as
 
 
 ATTACHMENTS = {
@@ -65,11 +64,9 @@ ATTACHMENTS = {
 
 def stamp(name: str, content: dict) -> dict:
     """``content`` with the schema version of attachment ``name`` (what every writer stores), checked against
-    the attachment's record where it has one (a mismatch is a bug of the writer, not bad input)."""
+    the attachment's record (a mismatch is a bug of the writer, not bad input)."""
     a = ATTACHMENTS[name]
     stamped = {**content, SCHEMA_KEY: a.version}
-    if a.record is None:
-        return stamped
     try:
         return a.record.from_dict(stamped, f"{a.what} being written", strict=True).to_dict()
     except InputError as exc:
@@ -91,8 +88,8 @@ def known(name: str) -> Attachment:
     return ATTACHMENTS[name]
 
 
-def read(path: Path, name: str) -> dict | Record | None:
-    """The attachment at ``path``, checked: its typed record where it has one (None when absent)."""
+def read(path: Path, name: str) -> Record | None:
+    """The attachment at ``path`` as its typed record, checked (None when absent)."""
     a = known(name)
     data = read_optional_json(path, a.what)
     if data is None:
@@ -100,11 +97,4 @@ def read(path: Path, name: str) -> dict | Record | None:
     version = data.get(SCHEMA_KEY, 0)
     if not isinstance(version, int) or version > a.version:
         raise InputError(f"{path}: {SCHEMA_KEY} {version!r}; this anomalyscope reads {a.name} files up to {a.version}")
-    if a.record is not None:
-        return a.record.from_dict(data, str(path))
-    missing = [f for f in a.required if f not in data]
-    if missing:
-        raise InputError(
-            f"{path}: field '{missing[0]}' is missing; not a complete {a.what} (written by `{a.written_by}`)"
-        )
-    return data
+    return a.record.from_dict(data, str(path))
