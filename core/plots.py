@@ -132,15 +132,16 @@ def performance(plt, mplhep, run, lumi, out: Path) -> list[Path]:
     if ev is None:
         return []
     fig, (roc, sic) = plt.subplots(1, 2, figsize=(16, 7.5))
-    for k, (name, p) in enumerate(ev.methods.items()):
-        if name not in ev.evaluated():
+    evaluated = ev.evaluated()
+    for k, (name, p) in enumerate(ev.methods.items()):  # colours by the Run's method order
+        if name not in evaluated:
             continue
         es, eb = np.asarray(p.eps_s), np.asarray(p.eps_b)
         ok = eb > 0
         c = COLORS[k % len(COLORS)]
         roc.plot(es[ok], 1 / eb[ok], color=c, label=f"{name} (AUC {p.auc:.2f})")
         sic.plot(es[ok], es[ok] / np.sqrt(eb[ok]), color=c, label=name)
-    n_b = max((p.n_background for p in ev.evaluated().values()), default=0)
+    n_b = max((p.n_background for p in evaluated.values()), default=0)
     if n_b:
         roc.axhline(n_b, color="grey", ls=":", lw=1)  # one background event passes: the resolution
         roc.text(0.98, n_b, f"one of {n_b} background events", ha="right", va="bottom", fontsize=12,

@@ -108,17 +108,14 @@ class Overview(pn.viewable.Viewer):
         best = best_data_driven(excesses)
         if best is not None:
             m, b = best
-            lines = [
-                f"#### The search: largest excess **{m}** ({where(b)}): local **{b.z_local:.1f}σ** at "
-                f"{b.mass:.0f} GeV, global **{b.z_global:.1f}σ**"
-            ]
-        else:
+            z_global = b.z_global
+        else:  # no data-driven method: the largest excess of any, with the search's global significance
             m, b = max(((mm, e) for mm, e in excesses.items() if e.found), key=lambda me: me[1].z_local)
             z_global = g.z_global if g is not None else float("nan")
-            lines = [
-                f"#### The search: largest excess **{m}** ({where(b)}): local **{b.z_local:.1f}σ** at "
-                f"{b.mass:.0f} GeV, global **{z_global:.1f}σ**"
-            ]
+        lines = [
+            f"#### The search: largest excess **{m}** ({where(b)}): local **{b.z_local:.1f}σ** at "
+            f"{b.mass:.0f} GeV, global **{z_global:.1f}σ**"
+        ]
         refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and e.found]
         incl = excesses.get("inclusive")
         if incl is not None and incl.found:

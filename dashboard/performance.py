@@ -25,8 +25,9 @@ class PerformanceView(RunView):
         if ev is None:
             return cannot_show("No performance in this Run: it needs truth labels and a signal sample.")
         roc, sic, rows = [], [], []
-        for k, (name, p) in enumerate(ev.methods.items()):
-            if name not in ev.evaluated():
+        evaluated = ev.evaluated()
+        for k, (name, p) in enumerate(ev.methods.items()):  # colours by the Run's method order
+            if name not in evaluated:
                 continue
             color = Category20_20[(2 * k) % 20 + (2 * k) // 20]  # the strong shades first: up to 20 methods
             es, eb = np.array(p.eps_s), np.array(p.eps_b)
@@ -68,7 +69,7 @@ class PerformanceView(RunView):
             ),
             pn.pane.DataFrame(pd.DataFrame(rows), index=False),
             pn.pane.Markdown(
-                f"max SIC quoted where ε_B ≥ {next(iter(ev.evaluated().values())).eps_b_floor:.1e}"
+                f"max SIC quoted where ε_B ≥ {next(iter(evaluated.values())).eps_b_floor:.1e}"
                 " (at least 20 background events)."
             ),
             sizing_mode="stretch_width",

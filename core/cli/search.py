@@ -1,4 +1,5 @@
-"""Commands that train methods into Runs and search them: the Run, the bump hunt, the search, the injection scan, the CMS benchmark, the method list."""
+"""Commands that train methods into Runs and search them: the Run, the bump hunt, the search, the injection
+scan, the CMS benchmark, the method list."""
 
 from __future__ import annotations
 

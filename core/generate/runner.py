@@ -3,10 +3,10 @@ EventSet.
 
 Each chunk has its own Pythia seed derived from (seed, process, chunk) (``pythia.chunk_seed``), so the output
 does not depend on the number of workers or on which worker ran what; Pythia itself is driven by ``pythia``,
-the generator partons stored as truth come from ``partons``. Chunks run on the job engine (``core.data.jobs``): finished
-chunks are kept in a hidden ``.NAME.partial`` directory next to the output, an interrupted job resumes from
-them when re-run with the same configuration, and the EventSet directory itself only appears (by rename) once
-everything is written.
+the generator partons stored as truth come from ``partons``. Chunks run on the job engine
+(``core.data.jobs``): finished chunks are kept in a hidden ``.NAME.partial`` directory next to the output, an
+interrupted job resumes from them when re-run with the same configuration, and the EventSet directory itself
+only appears (by rename) once everything is written.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def closure_study(
         "cuts": cuts,
         "self_closure": self_closure(ratio.data, sub_d, binning),
     }
-    return LundClosure.from_dict(study, "closure study", strict=True)
+    return LundClosure.from_writer(study, "Lund closure study")
 
 
 def correction_band(x: np.ndarray, bins: np.ndarray, w: np.ndarray, variations: dict, toys: np.ndarray) -> np.ndarray:

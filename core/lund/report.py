@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from anomalyscope.core.data.atomic import publish_dir, staging_dir
 from anomalyscope.core.data.eventset import EventSet
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.lund.closure import closure_study
@@ -29,7 +29,7 @@ from anomalyscope.core.lund.control import ControlSelection, event_weights, fit_
 from anomalyscope.core.lund.ratio import LundBinning, LundRatio
 from anomalyscope.core.lund.weights import N_TOYS, weighted_efficiency
 from anomalyscope.core.results.attachments import read as read_attachment
-from anomalyscope.core.results.attachments import stamp
+from anomalyscope.core.results.attachments import write as write_attachment
 from anomalyscope.core.results.records.lund import CorrectedEfficiency, LundClosure, LundReport
 
 LUND_DIR = "lund"
@@ -81,12 +81,12 @@ def add_to_run(
     final = run.path / LUND_DIR
     with staging_dir(final) as tmp:
         ratio.save(tmp / "ratio.json")
-        write_json_atomic(tmp / "closure.json", stamp("lund_closure", closure.to_dict()))
+        write_attachment(tmp / "closure.json", "lund_closure", closure.to_dict())
         pq.write_table(pa.table(cols), tmp / "signal_weights.parquet", compression="zstd")
-        write_json_atomic(tmp / "report.json", stamp("lund", report))
+        write_attachment(tmp / "report.json", "lund", report)  # LundResult(tmp) reads it
         efficiencies = method_efficiencies(run, LundResult(tmp))
         report["efficiencies"] = {m: {e: c.to_dict() for e, c in by_e.items()} for m, by_e in efficiencies.items()}
-        write_json_atomic(tmp / "report.json", stamp("lund", report))
+        write_attachment(tmp / "report.json", "lund", report)
         publish_dir(tmp, final, overwrite=True)
     return final
 
@@ -122,7 +122,7 @@ class LundResult:
             raise InputError(f"{self.path}: signal events without Lund weights (the signal sample changed?)")
         toys = [self.toys[rows]] if self.toys is not None else []
         eff = weighted_efficiency(passed, self.nominal[rows], {k: v[rows] for k, v in self.variations.items()}, toys)
-        return CorrectedEfficiency.from_dict(eff, f"{self.path}: signal weights", strict=True)
+        return CorrectedEfficiency.from_writer(eff, "Lund-corrected efficiency")
 
 
 def cut_efficiency(

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.data.versioned import read_optional_json
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.records import Record
@@ -62,15 +63,14 @@ ATTACHMENTS = {
 }
 
 
-def stamp(name: str, content: dict) -> dict:
-    """``content`` with the schema version of attachment ``name`` (what every writer stores), checked against
-    the attachment's record (a mismatch is a bug of the writer, not bad input)."""
+def write(path: Path, name: str, content: dict) -> Record:
+    """Store attachment ``name`` at ``path`` atomically, stamped with its schema version; the content is checked
+    against the attachment's record first (``Record.from_writer``: nothing is written if it does not fit).
+    Returns the record, as a reader would get it."""
     a = ATTACHMENTS[name]
-    stamped = {**content, SCHEMA_KEY: a.version}
-    try:
-        return a.record.from_dict(stamped, f"{a.what} being written", strict=True).to_dict()
-    except InputError as exc:
-        raise RuntimeError(f"anomalyscope wrote a {a.what} that its reader rejects: {exc}") from None
+    record = a.record.from_writer({**content, SCHEMA_KEY: a.version}, a.what)
+    write_json_atomic(path, record.to_dict())
+    return record
 
 
 def locate(run_dir: Path, name: str) -> Path:

@@ -65,9 +65,9 @@ def write_run(
         if signal_scores:
             pq.write_table(pa.table(signal_scores), tmp / "signal_scores.parquet", compression="zstd")
         if evaluation is not None:
-            write_json_atomic(tmp / "evaluation.json", attachments.stamp("evaluation", evaluation))
+            attachments.write(tmp / "evaluation.json", "evaluation", evaluation)
         if search is not None:
-            write_json_atomic(tmp / "search.json", attachments.stamp("search", search))
+            attachments.write(tmp / "search.json", "search", search)
         for method, fold_models in models.items():
             d = tmp / "models" / method
             d.mkdir(parents=True)
@@ -76,8 +76,7 @@ def write_run(
         # the files a result is computed from, checked on every open (search.json is rewritten by `search`)
         checked = [f for f in CHECKSUMMED if (tmp / f).exists()]
         manifest = {"run_version": RUN_VERSION, **manifest, "checksums": digests(tmp, checked)}
-        RunManifest.from_dict(manifest, "the Run's manifest being written", strict=True)  # writer and reader agree
-        write_json_atomic(tmp / "manifest.json", manifest)
+        write_json_atomic(tmp / "manifest.json", RunManifest.from_writer(manifest, "Run manifest").to_dict())
         publish_dir(tmp, out, overwrite=overwrite)
     return Run.open(out)
 
@@ -222,5 +221,5 @@ class Run:
     def write_search_result(self, result: dict) -> Path:
         """Replace search.json (``search`` reruns a Run's search, e.g. with more toys)."""
         path = self.attachment_path("search")
-        write_json_atomic(path, attachments.stamp("search", result))
+        attachments.write(path, "search", result)
         return path

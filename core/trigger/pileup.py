@@ -22,10 +22,9 @@ import awkward as ak
 import numpy as np
 from tqdm.auto import tqdm
 
-from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.attachments import read as read_attachment
-from anomalyscope.core.results.attachments import stamp
+from anomalyscope.core.results.attachments import write as write_attachment
 from anomalyscope.core.results.records.trigger import PileupStudy
 from anomalyscope.core.trigger.l1 import l1_objects, network_inputs, region_image
 from anomalyscope.core.trigger.rates import BX_RATE_HZ, efficiency_at, fraction_above, rate_interval, trigger_threshold
@@ -175,7 +174,7 @@ def pileup_study(
         steps.update()
     steps.close()
     out["seconds"] = time.perf_counter() - t0
-    write_json_atomic(trigger_dir / PILEUP_FILE, stamp("pileup", out))
+    write_attachment(trigger_dir / PILEUP_FILE, "pileup", out)
     return trigger_dir / PILEUP_FILE
 
 

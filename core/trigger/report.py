@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
+from anomalyscope.core.data.atomic import publish_dir, staging_dir
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.extras import require
 from anomalyscope.core.results.attachments import read as read_attachment
-from anomalyscope.core.results.attachments import stamp
+from anomalyscope.core.results.attachments import write as write_attachment
 from anomalyscope.core.results.records.trigger import TriggerReport
 from anomalyscope.core.trigger import firmware
 from anomalyscope.core.trigger.plots import write_plots
@@ -202,9 +202,7 @@ def build_trigger_report(
         report["models"] = {"axol1tl": axo, "cicada": cic}
         report["published"] = PUBLISHED
         report["seconds"] = time.perf_counter() - t0
-        data = stamp("trigger", report)
-        write_json_atomic(tmp / REPORT, data)
-        write_plots(TriggerReport.from_dict(data, str(out / REPORT)), tmp / "plots.html")
+        write_plots(write_attachment(tmp / REPORT, "trigger", report), tmp / "plots.html")
         publish_dir(tmp, out, overwrite=overwrite)
     return out
 
@@ -245,5 +243,5 @@ def import_vendor_report(trigger_dir: str | Path, model: str, hls_dir: str | Pat
     }
     data = report.to_dict()
     data["models"][model]["vendor"] = entry
-    write_json_atomic(trigger_dir / REPORT, stamp("trigger", data))
+    write_attachment(trigger_dir / REPORT, "trigger", data)
     return entry

@@ -37,7 +37,8 @@ from anomalyscope.core.data import EventSet, inject
 from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import InputError
-from anomalyscope.core.results.attachments import ATTACHMENTS, stamp
+from anomalyscope.core.results.attachments import ATTACHMENTS
+from anomalyscope.core.results.attachments import write as write_attachment
 from anomalyscope.core.results.records.injection_scan import InjectionScan
 
 REQUIRED = ("background", "signal", "run", "injections", "efficiency", "mass", "out")
@@ -251,10 +252,7 @@ def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> Inject
         for t in (3, 5):
             a, b = incl.get(f"n_{t}sigma"), s[f"n_{t}sigma"]
             s[f"improvement_{t}sigma"] = (a / b) if a and b else None
-    path = out / ATTACHMENTS["injection_scan"].path
-    data = stamp("injection_scan", result)
-    write_json_atomic(path, data)
-    return InjectionScan.from_dict(data, str(path))
+    return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
 
 
 def load_scan_config(path: Path) -> dict:

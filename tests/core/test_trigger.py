@@ -247,7 +247,7 @@ def test_a_corrupt_pileup_study_is_rejected_with_the_file_named(tmp_path):
 def test_the_report_is_a_typed_record_checked_field_by_field(trigger_dir, tmp_path):
     """What is stored reads back as the same record; a report from before versions were stamped reads as version 0;
     a wrong value deep in the file is an error naming the file and the field's path; the writer is checked too."""
-    from anomalyscope.core.results.attachments import stamp
+    from anomalyscope.core.results.attachments import write
 
     stored = json.loads((trigger_dir / "report.json").read_text())
     report = load_report(trigger_dir)
@@ -268,4 +268,5 @@ def test_the_report_is_a_typed_record_checked_field_by_field(trigger_dir, tmp_pa
     with pytest.raises(RuntimeError, match="field 'models.axol1tl.resources.luts' is not a field of Resources"):
         broken = json.loads(json.dumps(stored))
         broken["models"]["axol1tl"]["resources"]["luts"] = 1
-        stamp("trigger", broken)
+        write(tmp_path / "broken.json", "trigger", broken)
+    assert not (tmp_path / "broken.json").exists(), "nothing is written when the writer's content does not fit"

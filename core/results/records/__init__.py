@@ -1,15 +1,16 @@
 """Typed results: a JSON file a Run holds, as a frozen dataclass whose annotations are its schema.
 
-A record's fields are the file's keys (``field(metadata={"key": "global"})`` for a key that is no Python name). Their annotations say what each holds: ``int``, ``float``, ``str``,
-``bool``, ``list[X]``, ``tuple[X, Y]`` (fixed length), ``dict[str, X]`` (keys that are data, such as model or signal names), a nested record,
-``X | None`` for a field that files written before it existed lack (given a default), ``A | B`` for a value
-that is one or the other (the first that fits; a method's performance or the reason there is none), or a
-bare ``dict`` for a part whose content is not ours to define (a vendor tool's parsed report). ``from_dict`` converts a parsed
-file and checks every value on the way, naming the first wrong one by its path in the file
-(``models.axol1tl.physics.threshold.threshold``); ``to_dict`` gives the JSON back.
+A record's fields are the file's keys (``field(metadata={"key": "global"})`` for a key that is no Python
+name). Their annotations say what each holds: ``int``, ``float``, ``str``, ``bool``, ``list[X]``,
+``tuple[X, Y]`` (fixed length), ``dict[str, X]`` (keys that are data, such as model or signal names), a nested
+record, ``X | None`` for a field that files written before it existed lack (given a default), ``A | B`` for a
+value that is one or the other (the first that fits; a method's performance or the reason there is none), or
+a bare ``dict`` for a part whose content is not ours to define (a vendor tool's parsed report).
 
-Writers go through ``from_dict(..., strict=True)`` before they store, where a key the record does not declare
-is an error too, so a writer and the readers cannot drift apart; readers ignore keys they do not know.
+``from_dict`` converts a parsed file and checks every value on the way, naming the first wrong one by its path
+in the file (``models.axol1tl.physics.threshold.threshold``); keys it does not know are ignored. ``to_dict``
+gives the JSON back. What anomalyscope itself computed goes through ``from_writer`` instead, where a key the
+record does not declare is an error too, so a writer and the readers cannot drift apart.
 """
 
 from __future__ import annotations
@@ -32,9 +33,19 @@ class Record:
     """Base of the typed results (subclasses are ``@dataclass(frozen=True)``)."""
 
     @classmethod
-    def from_dict(cls: type[R], data: Any, where: str, strict: bool = False) -> R:
+    def from_dict(cls: type[R], data: Any, where: str) -> R:
         """``data`` (parsed JSON) as this record, every value checked; ``where`` (the file) starts each error."""
-        return _convert(cls, data, _Context(where, strict), "")
+        return _convert(cls, data, _Context(where, strict=False), "")
+
+    @classmethod
+    def from_writer(cls: type[R], content: Any, what: str) -> R:
+        """What anomalyscope computed (``what``: a trigger report ...) as this record, checked strictly: a key
+        the record does not declare is refused too. A mismatch is a bug of the writer, not bad input, so it is a
+        RuntimeError."""
+        try:
+            return _convert(cls, content, _Context(f"{what} being written", strict=True), "")
+        except InputError as exc:
+            raise RuntimeError(f"anomalyscope wrote a {what} that its reader rejects: {exc}") from None
 
     def to_dict(self) -> dict:
         """The JSON content; optional fields left unset are left out, as files from before them had them."""
