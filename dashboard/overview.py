@@ -108,13 +108,11 @@ class Overview(pn.viewable.Viewer):
         best = best_data_driven(excesses)
         if best is not None:
             m, b = best
-            z_global = b.z_global
-        else:  # no data-driven method: the largest excess of any, with the search's global significance
+        else:  # no data-driven method: the largest excess of any
             m, b = max(((mm, e) for mm, e in excesses.items() if e.found), key=lambda me: me[1].z_local)
-            z_global = g.z_global if g is not None else float("nan")
         lines = [
             f"#### The search: largest excess **{m}** ({where(b)}): local **{b.z_local:.1f}σ** at "
-            f"{b.mass:.0f} GeV, global **{z_global:.1f}σ**"
+            f"{b.mass:.0f} GeV, **{b.global_text or 'global: no toys'}**"
         ]
         refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and e.found]
         incl = excesses.get("inclusive")
@@ -129,7 +127,7 @@ class Overview(pn.viewable.Viewer):
         t = res.trials
         lines.append(
             f"Global significance from {g.n_toys if g is not None else 0} background-only pseudo-experiments over "
-            f"{t.selections} selections and {t.mass_hypotheses} mass hypotheses "
+            f"{t.text()} "
             f"(methods × cuts × windows of binnings {', '.join(sorted({w.binning for w in rd.search.windows}))}); "
             f"fit from {rd.search.fit_min:.0f} GeV ({rd.search.fit_min_how})."
             + (f" Note: {g.note}." if g is not None and g.note else "")
@@ -157,7 +155,7 @@ class Overview(pn.viewable.Viewer):
         where = f"{b.window}, ε = {b.eff:g}" if b.window else "no cut"
         titles = (
             f"Inclusive: local {z_incl:.1f}σ at {b.mass:.0f} GeV",
-            f"{m} ({where}): local {b.z_local:.1f}σ, global {b.z_global:.1f}σ",
+            f"{m} ({where}): local {b.z_local:.1f}σ, {b.global_short}",
         )
         plots = [self._fitted_spectrum(f, t, sr, b.mass) for f, t in zip((incl, cut), titles)]
         caption = (

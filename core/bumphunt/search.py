@@ -44,6 +44,7 @@ from anomalyscope.core.bumphunt.signal import SignalModel
 from anomalyscope.core.bumphunt.significance import (
     GlobalSignificance,
     ScanResult,
+    global_from_toy_scans,
     global_from_toys,
     local_significance,
     scan_masses,
@@ -71,7 +72,7 @@ class SearchDefinition:
     binnings: tuple[str, ...] | str = ("A", "B")  # CMS staggered binnings searched (windows "cms")
     min_window_events: int = param(100, low=1)
     efficiencies: tuple[float, ...] = (0.1, 0.01, 0.001)
-    toys: int = 200  # background-only pseudo-experiments of the look-elsewhere effect
+    toys: int = 1000  # background-only pseudo-experiments of the look-elsewhere effect (beyond: the Gaussian tail)
     seed: int = 0
 
     def __post_init__(self):
@@ -279,7 +280,9 @@ class SearchResult:
     def z_global(self, z_local: float) -> float:
         """The global significance a local Z would have over everything searched."""
         g = self.global_significance
-        return global_from_toys(z_local, g.max_z_toys, g.n_selections).z_global if g is not None else np.nan
+        if g is None:
+            return np.nan
+        return global_from_toys(z_local, g.max_z_toys, g.n_selections, tail=(g.tail_levels, g.tail_p)).z_global
 
     def to_dict(self) -> dict:
         g = self.global_significance
@@ -296,6 +299,11 @@ class SearchResult:
                 "n_selections": g.n_selections,
                 "max_z_toys": g.max_z_toys.tolist(),
                 "note": g.note,
+                "p_from": g.p_from,
+                "n_eff": g.n_eff,
+                "tail_levels": list(g.tail_levels),
+                "tail_p": list(g.tail_p),
+                "z_global_toys_95": g.z_global_toys_95,
             },
             "scans": [s.summary() for s in self.scans],
         }
@@ -455,6 +463,7 @@ class Search:
         glob = self.global_significance(table, sels, scans, toys)
         trials = {
             "selections": len(sels),
+            "fitted": sum(1 for s, sc in zip(sels, scans) if sc.fit is not None and len(s.masses)),
             "mass_hypotheses": int(sum(len(s.masses) for s in sels)),
             "methods": sorted({s.method for s in sels}),
             "efficiencies": [e for e in self.definition.efficiencies if e < 1],
@@ -491,29 +500,29 @@ class Search:
         nu = incl.fit.expected
         n_bins = len(nu)
         counts = np.zeros((n_toys, len(ok), n_bins))
+        passes = passes.astype(np.int32)  # summed per bin below
         for t in range(n_toys):
             n_b = rng.poisson(nu)
             picks = rng.integers(0, len(rows), n_b.sum())
-            start = 0
-            for b, nb in enumerate(n_b):
-                if nb:
-                    counts[t, :, b] = passes[picks[start : start + nb]].sum(axis=0)
-                start += nb
-        max_z = np.full(n_toys, -np.inf)
+            filled = np.flatnonzero(n_b)  # the toy's events come bin by bin: sum each bin's run of picks
+            starts = np.concatenate([[0], np.cumsum(n_b)[:-1]])[filled]
+            if len(filled):
+                counts[t, :, filled] = np.add.reduceat(passes[picks], starts, axis=0)
         signal = self.definition.signal
+        z_toys = []
         for c, i in enumerate(ok):
             s = scans[i]
             templates = signal.templates(sels[i].masses, s.spectrum.edges)
             with _warnings.catch_warnings():
                 _warnings.simplefilter("ignore", RuntimeWarning)
-                z = signed_z(counts[:, c, :], s.fit, templates)
-            max_z = np.fmax(max_z, np.max(np.where(np.isfinite(z), z, -np.inf), axis=1))
+                z_toys.append(signed_z(counts[:, c, :], s.fit, templates))
         observed = max(scans[i].max_z for i in ok)
-        return global_from_toys(
+        return global_from_toy_scans(
             observed,
-            max_z,
+            z_toys,
             len(ok),
             note="toys keep the events shared between selections (scores drawn jointly, masses from the inclusive fit)",
+            seed=self.definition.seed,
         )
 
 

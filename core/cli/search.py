@@ -83,10 +83,7 @@ def _cmd_run(a) -> int:
     res = run.search_result()
     g = res.global_significance if res is not None else None
     if g is not None:
-        print(
-            f"search: largest local excess Z = {g.observed_max_z:.2f}, global Z = {g.z_global:.2f} "
-            f"({res.trials.selections} selections, {res.trials.mass_hypotheses} mass hypotheses, {g.n_toys} toys)"
-        )
+        print(f"search: largest local excess Z = {g.observed_max_z:.2f}, {g.text()}; {res.trials.text()}")
     for w in run.search().warnings:
         print(f"  warning: {w}")
     return 0
@@ -178,13 +175,13 @@ def print_search(run) -> None:
             print(f"  {m:12s} no fitted selection")
             continue
         where = f"{b.window}, ε = {b.eff:g}" if b.window else "no cut"
-        print(f"  {m:12s} local Z = {b.z_local:5.2f} at {b.mass:.0f} GeV ({where}), global {b.z_global:.2f}")
+        print(f"  {m:12s} local Z = {b.z_local:5.2f} at {b.mass:.0f} GeV ({where}), {b.global_text}")
     if res is None:
         return
     g = res.global_significance
     if g is not None:
-        print(f"largest excess: local {g.observed_max_z:.2f}σ, global {g.z_global:.2f}σ ({g.note})")
-    print(f"trials: {res.trials.selections} selections, {res.trials.mass_hypotheses} mass hypotheses")
+        print(f"largest excess: local {g.observed_max_z:.2f}σ, {g.text()}")
+    print(f"trials: {res.trials.text()}")
 
 
 def run_benchmark_from_args(a) -> dict:

@@ -19,7 +19,12 @@ from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
 from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, find_fit_start
 from anomalyscope.core.bumphunt.selection import outside_sr_coefficients, select, sideband_threshold
-from anomalyscope.core.bumphunt.significance import asimov_z, effective_trials, global_from_toys
+from anomalyscope.core.bumphunt.significance import (
+    asimov_z,
+    effective_trials,
+    global_from_toy_scans,
+    global_from_toys,
+)
 from anomalyscope.core.errors import InputError
 
 FIT_MIN, FIT_MAX = 2037.0, 8000.0
@@ -187,15 +192,24 @@ def test_pure_background_invents_nothing_local_z_standard_normal_and_global_p_un
     assert stats.kstest(p_global, "uniform").pvalue > 0.01, np.round(sorted(p_global), 2)
 
 
-def test_global_p_value_beyond_the_toys_uses_the_fitted_trials():
+def test_global_p_value_beyond_the_toys_is_the_gaussian_tail_or_says_it_is_a_bound():
     rng = np.random.default_rng(5)
     n_true = 12
-    toys = stats.norm.isf(rng.uniform(0, 1, (400, n_true))).max(axis=1)  # max of 12 independent normals
-    assert abs(effective_trials(toys) - n_true) < 2.5
-    far = global_from_toys(5.0, toys, n_true)
-    assert far.p_from == "n_eff" and abs(far.p_global / (n_true * stats.norm.sf(5.0)) - 1) < 0.25
-    near = global_from_toys(1.5, toys, n_true)
+    z_toys = [stats.norm.isf(rng.uniform(0, 1, (400, 4))) for _ in range(3)]  # 12 independent normals
+    toys = np.max(np.concatenate(z_toys, axis=1), axis=1)
+    assert abs(effective_trials(toys) - n_true) < 2.5  # stored for information
+    far = global_from_toy_scans(5.0, z_toys, n_true)
+    exact = 1 - stats.norm.cdf(5.0) ** n_true
+    assert far.p_from == "gaussian_tail" and abs(far.p_global / exact - 1) < 0.1, far.p_global / exact
+    near = global_from_toys(1.5, toys, n_true, tail=(far.tail_levels, far.tail_p))
     assert near.p_from == "toys" and abs(near.p_global - (1 - stats.norm.cdf(1.5) ** n_true)) < 0.06
+    # without a tail (a search.json written before it) the answer is the bound the toys support, said so
+    bound = global_from_toys(5.0, toys, n_true)
+    assert bound.p_from == "toy_bound" and bound.text().startswith("global > 2.")
+    assert abs(bound.z_global - stats.norm.isf(1 - 0.05 ** (1 / 400))) < 0.01  # 0 of 400: p < 0.75% at 95% CL
+    # beyond the tail's last level: a bound too
+    beyond = global_from_toys(9.0, toys, n_true, tail=(far.tail_levels, far.tail_p))
+    assert beyond.p_from == "gaussian_tail_bound" and "global > " in beyond.text()
 
 
 @pytest.mark.parametrize(

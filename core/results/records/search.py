@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anomalyscope.core.bumphunt.significance import global_from_toys
+from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_from_toys
 from anomalyscope.core.results.records import Record
 
 
@@ -64,13 +64,30 @@ class GlobalSummary(Record):
     n_selections: int
     max_z_toys: list[float]  # the largest local Z of each background-only pseudo-experiment
     note: str
+    # added with the Gaussian-field tail (older files: None; their p beyond the toys is then a toy bound)
+    p_from: str | None = None  # how p_global was obtained (``significance.P_FROM``)
+    n_eff: float | None = None  # the toys' effective number of independent trials (information only)
+    tail_levels: list[float] | None = None  # Z levels of the Gaussian-field tail
+    tail_p: list[float] | None = None  # P(largest local Z ≥ level) under the null there
+    z_global_toys_95: float | None = None  # the global Z the toy count alone supports at 95% CL
 
-    def of(self, z_local: float) -> float:
-        """The global significance a local Z would have over everything searched."""
+    def significance(self, z_local: float) -> GlobalSignificance | None:
+        """The global significance a local Z would have over everything searched (None: no finite Z)."""
         toys = np.asarray(self.max_z_toys, dtype=float)
         if not len(toys) or not np.isfinite(z_local):
-            return float("nan")
-        return float(global_from_toys(float(z_local), toys, self.n_selections).z_global)
+            return None
+        tail = (self.tail_levels, self.tail_p) if self.tail_levels else None
+        return global_from_toys(float(z_local), toys, self.n_selections, tail=tail)
+
+    def of(self, z_local: float) -> float:
+        """The global Z a local Z would have over everything searched (a lower bound where ``text`` says so)."""
+        g = self.significance(z_local)
+        return float("nan") if g is None else float(g.z_global)
+
+    def text(self, z_local: float | None = None) -> str:
+        """'global 3.1σ (p = …: k of N toys reach it)', or a bound where the answer is one."""
+        g = self.significance(self.observed_max_z if z_local is None else z_local)
+        return "global: no finite local Z" if g is None else g.text()
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,12 @@ class Trials(Record):
     efficiencies: list[float]
     windows: list[str]
     covers: str
+    fitted: int | None = None  # selections with a fit and mass hypotheses: those the toys cover
+
+    def text(self) -> str:
+        """One count of what was searched, the same wherever it is shown."""
+        fitted = f" ({self.fitted} fitted, in the toys)" if self.fitted is not None else ""
+        return f"{self.selections} selections{fitted}, {self.mass_hypotheses} mass hypotheses"
 
 
 @dataclass(frozen=True)
@@ -96,10 +119,16 @@ class Excess:
     window: str | None = None
     eff: float | None = None
     message: str | None = None
+    global_text: str = ""  # the global significance as it may be quoted ('global > 4.2σ (…)' where a bound)
 
     @property
     def found(self) -> bool:
         return self.mass is not None
+
+    @property
+    def global_short(self) -> str:
+        """'global 3.1σ', or 'global > 4.2σ' where the answer is a bound."""
+        return self.global_text.split(" (")[0] if self.global_text else f"global {self.z_global:.1f}σ"
 
 
 @dataclass(frozen=True)
@@ -121,8 +150,9 @@ class SearchSummary(Record):
             z, mass = peak
             if out.get(s.method, Excess(float("nan"))).z_local >= z:
                 continue
-            z_global = self.global_significance.of(z) if self.global_significance is not None else float("nan")
-            out[s.method] = Excess(z, z_global, mass, s.window, s.eff)
+            g = self.global_significance.significance(z) if self.global_significance is not None else None
+            z_global, text = (g.z_global, g.text()) if g is not None else (float("nan"), "")
+            out[s.method] = Excess(z, z_global, mass, s.window, s.eff, global_text=text)
         return out
 
     def best_window(self, method: str) -> str | None:
