@@ -11,15 +11,21 @@ whole fit range and reads the local significance at the masses inside the window
 inclusive spectrum: across the whole range). The largest local Z over everything searched gets a
 global significance from background-only pseudo-experiments (``Search.global_significance``).
 
-Fit start from the data: the spectrum of a sample with a jet-pT threshold rises to a peak and then
-falls; near the peak it is sculpted by the threshold (it falls short of the smooth dijet shape).
-Starting at the first dijet bin above the top of the turn-on (the first bin after which dN/dm falls;
-the first bin when it falls from there), a bin is the fit start when a 3-parameter fit from two bins
-higher (stiff enough to extrapolate), extrapolated down, predicts the counts of it and of the next bin
-within 2% (or twice their statistical and extrapolation uncertainty, if larger); else the start moves
-up one bin, at most 8 bins (then the first bin above the peak is taken). The quality of the fit from
-the start is not part of the rule: a resonance in the data would spoil it and push the start above
-itself. Never below the EventSet's own fully-efficient edge; ``fit_min`` overrides the rule.
+Fit start. Where the threshold is known — a generated EventSet records where its generator thresholds
+are fully efficient (≤ 1% loss, measured with a calibration sample), a user states a trigger's with
+``fit_min`` — the fit starts at the first bin there, decided before the spectrum is looked at. Where it is
+not known (a file read from elsewhere), it is found from the data: the spectrum of a sample with a jet-pT
+threshold rises to a peak and then falls; near the peak it is sculpted by the threshold (it falls short
+of the smooth dijet shape). Starting at the first dijet bin above the top of the turn-on (the first bin
+after which dN/dm falls; the first bin when it falls from there), a bin is the fit start when a
+3-parameter fit from two bins higher (stiff enough to extrapolate), extrapolated down, predicts the counts
+of it and of the next bin within 2% (or twice their statistical and extrapolation uncertainty, if larger);
+else the start moves up one bin, at most 8 bins (then the first bin above the peak is taken). A resonance
+above the turn-on would bend that fit from above and push the start over itself (measured: a 2.7 TeV
+resonance moved a 2.2–2.3 TeV start to 2.55–2.66 TeV and out of the scan), so a local excess above 3σ in
+the widest of those fits (a Gaussian of the search's resolution) is taken out of the counts first; a
+threshold's sculpting is a deficit, never an excess. Tested: such a resonance moves the start by at most
+one bin and stays scanned. Never below the EventSet's own fully-efficient edge; ``fit_min`` overrides.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from anomalyscope.core.params import build, param
 log = logging.getLogger(__name__)
 FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
 FIT_START_MAX_STEPS = 8
+RESONANCE_Z = 3.0  # a local excess the fit start's fit from above sets aside (``fit_without_resonance``)
 
 
 @dataclass(frozen=True)
@@ -107,16 +114,24 @@ class SearchDefinition:
     def signal(self) -> SignalModel:
         return SignalModel.gaussian(self.resolution)
 
-    def resolve(self, mjj: np.ndarray, deta: np.ndarray, floor: float = 0.0, where: str = "data") -> "Search":
+    def resolve(
+        self, mjj: np.ndarray, deta: np.ndarray, floor: float = 0.0, where: str = "data", known: str | None = None
+    ) -> "Search":
         """Fix the fit start and the usable windows for a dataset (m_jj, |Δη| of every event; ``floor``
-        the EventSet's fully-efficient edge)."""
+        the EventSet's fully-efficient edge, ``known`` how that edge is known when it comes from a known
+        threshold — then the fit starts at the first bin above it, decided before looking at the spectrum;
+        else the start is found from the data above the floor)."""
         mjj, deta = np.asarray(mjj, dtype=float), np.asarray(deta, dtype=float)
         region = deta < self.deta_max
         if self.fit_min is not None:
             fit_min, how = float(self.fit_min), "set by the user"
             efficient_from = fit_min
+        elif known:
+            fit_min = float(_fit_edges(floor, self.fit_max, self.binning)[0])
+            how = f"from the known threshold: fully efficient above {floor:.0f} GeV ({known}); the first bin there"
+            efficient_from = floor
         else:
-            fit_min, how = find_fit_start(mjj[region], floor, self.fit_max, self.binning)
+            fit_min, how = find_fit_start(mjj[region], floor, self.fit_max, self.binning, self.signal)
             # no sculpting found above the EventSet's own edge: the fit starts at the first whole bin, and a
             # window's sideband may begin between that edge and the bin
             efficient_from = floor if fit_min == _fit_edges(floor, self.fit_max, self.binning)[0] else fit_min
@@ -130,8 +145,11 @@ class SearchDefinition:
         return Search(self, fit_min, how, kept, warns)
 
 
-def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning="cms") -> tuple[float, str]:
+def find_fit_start(
+    mjj: np.ndarray, floor: float, fit_max: float, binning="cms", signal: SignalModel | None = None
+) -> tuple[float, str]:
     """The m_jj where the spectrum stops being sculpted (module text): (GeV, how it was found)."""
+    signal = signal or SignalModel.gaussian(SearchDefinition.resolution)
     edges = _fit_edges(floor, fit_max, binning)
     if len(edges) < 6:
         raise InputError(f"search: no m_jj range between {floor:g} and {fit_max:g} GeV to fit")
@@ -141,14 +159,18 @@ def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning="cms")
     peak = turn_on_peak(counts / np.diff(edges))
     first = 0 if peak == 0 else peak + 1
     last = min(first + FIT_START_MAX_STEPS, len(edges) - 6)
+    try:  # a resonance is looked for once, over the widest range the fits below use
+        clean = without_resonance(counts, edges, first + 2, signal)
+    except FitError:
+        clean = counts.astype(float)
     for i in range(first, last + 1):
         try:
-            above = fit_background(mjj_spectrum(mjj, edges[i + 2], fit_max, binning), 3)
+            above = fit_background(Spectrum(clean[i + 2 :], edges[i + 2 :]), 3)
         except FitError:
             continue
         nu, sigma = extrapolate(above, edges[i : i + 3])
         tol = np.maximum(FIT_START_TOLERANCE, 2.0 * np.sqrt(nu + sigma**2) / nu)
-        if np.all(1.0 - counts[i : i + 2] / nu < tol):
+        if np.all(1.0 - clean[i : i + 2] / nu < tol):
             return float(edges[i]), (
                 f"from the data: the first bin where the fit of the spectrum from two bins higher, extrapolated "
                 f"down, predicts the counts within {100 * tol.max():.0f}% (peak of dN/dm at {edges[peak]:.0f} GeV)"
@@ -157,6 +179,24 @@ def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning="cms")
         f"from the data: the first bin above the peak of dN/dm at {edges[peak]:.0f} GeV (no bin above it "
         "matched the extrapolated fit)"
     )
+
+
+def without_resonance(counts: np.ndarray, edges: np.ndarray, j: int, signal: SignalModel) -> np.ndarray:
+    """The counts with a resonance taken out, so that it cannot bend the fit from bin ``j`` up: where that
+    fit leaves a local excess above RESONANCE_Z — a Gaussian of the search's resolution centred at a bin
+    of the fit or at one of the two bins below it, whose upper tail reaches in — its fitted events are
+    subtracted from every bin. Sculpting by a threshold leaves a deficit at the fit's lower end, never an
+    excess, so only a resonance is taken out."""
+    spec = Spectrum(counts[j:], edges[j:])
+    fit = fit_background(spec, 3)
+    masses = 0.5 * (edges[1:] + edges[:-1])[max(j - 2, 0) :]
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", RuntimeWarning)
+        z, mu, _ = (a[0] for a in signed_z(spec.counts[None], fit, signal.templates(masses, spec.edges), with_mu=True))
+    if not np.isfinite(z).any() or np.nanmax(z) < RESONANCE_Z:
+        return np.asarray(counts, dtype=float)
+    k = int(np.nanargmax(z))
+    return np.clip(counts - mu[k] * signal.templates(masses[k : k + 1], edges)[0], 0.0, None)
 
 
 def _fit_edges(floor: float, fit_max: float, binning) -> np.ndarray:
@@ -547,7 +587,7 @@ def _passes_under_null(table: ScoreTable, sel: Selection, rows: np.ndarray) -> n
 def search_of_eventset(es, definition: SearchDefinition | None = None) -> Search:
     """The search definition resolved on an EventSet's events (fit start, windows)."""
     d = definition or SearchDefinition()
-    return d.resolve(es.column("mjj"), es.column("deta"), es.mjj_fit_min, str(es.path))
+    return d.resolve(es.column("mjj"), es.column("deta"), es.mjj_fit_min, str(es.path), es.threshold_known)
 
 
 def signal_model_from_eventsets(signals: list, kind: str = "dscb", deta_max: float = SearchDefinition.deta_max):

@@ -96,6 +96,13 @@ class EventSet:
         return float(self.schema.get("mjj_fit_min", self.schema.get("selection", {}).get("mjj_min", 0.0)))
 
     @property
+    def threshold_known(self) -> str | None:
+        """How ``mjj_fit_min`` is known when it comes from the generator's thresholds (a measured turn-on or
+        the parton-level bound); None where it is only a preselection cut and the sculpting is not known."""
+        turn_on = self.schema.get("turn_on")
+        return str(turn_on.get("method", "generator threshold")) if isinstance(turn_on, dict) else None
+
+    @property
     def fields(self) -> list[str]:
         return _parquet_fields(self.files[0]) if self.files else []
 

@@ -183,7 +183,7 @@ def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> R
     if Path(cfg.out).exists() and not overwrite:
         raise InputError(f"{cfg.out}: already exists (pass --overwrite to replace it)")
     data = Events.from_eventset(es)
-    search = cfg.search.resolve(data.mjj, data.deta, es.mjj_fit_min, str(es.path))
+    search = cfg.search.resolve(data.mjj, data.deta, es.mjj_fit_min, str(es.path), es.threshold_known)
     if cfg.train_windows_at is not None:
         m = float(cfg.train_windows_at)
         search.windows = [w for w in search.windows if w.sr[0] <= m < w.sr[1]]

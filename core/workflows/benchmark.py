@@ -162,7 +162,7 @@ def check_windows(qcd: EventSet, search: dict, peaks: dict[str, float], windowed
     from anomalyscope.core.bumphunt.search import SearchDefinition
 
     found = SearchDefinition.from_dict(search, "benchmark: search").resolve(
-        qcd.column("mjj"), qcd.column("deta"), qcd.mjj_fit_min, str(qcd.path)
+        qcd.column("mjj"), qcd.column("deta"), qcd.mjj_fit_min, str(qcd.path), qcd.threshold_known
     )
     where = f"the QCD sample {qcd.path} is fully efficient from {found.fit_min:.0f} GeV"
     out = {}

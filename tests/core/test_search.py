@@ -97,16 +97,50 @@ def test_fast_fits_agree_with_iminuit_and_find_the_likelihood_minimum():
         assert abs(z_fast - z_iminuit) < 0.02
 
 
+def turned_on(rng, n=300000):
+    """m_jj of a sample with a trigger turn-on at 2 TeV (efficiency Φ((m − 2000)/150): 91% at 2.2 TeV)."""
+    m = sample_mjj(rng, n, lo=1700.0)
+    return m[rng.random(len(m)) < stats.norm.cdf((m - 2000.0) / 150.0)]
+
+
 def test_fit_start_is_found_above_the_turn_on():
     for seed in range(3):
         rng = np.random.default_rng(seed)
-        m = sample_mjj(rng, 300000, lo=1700.0)
-        keep = rng.random(len(m)) < stats.norm.cdf((m - 2000.0) / 150.0)  # a trigger turn-on at 2 TeV
-        start, how = find_fit_start(m[keep], 1455.0, FIT_MAX)
+        start, how = find_fit_start(turned_on(rng), 1455.0, FIT_MAX)
         # above the sculpted region (efficiency 91% at 2.2 TeV, 99% at 2.35 TeV), not far beyond it
         assert 2200 <= start <= 2700, how
         flat_start, _ = find_fit_start(sample_mjj(rng, 100000, lo=1400.0), 1455.0, FIT_MAX)
         assert flat_start == 1455.0  # no turn-on: fit from the first bin
+
+
+@pytest.mark.parametrize("n_signal", [1000, 3000])
+def test_a_resonance_above_the_turn_on_does_not_move_the_fit_start_and_stays_scanned(n_signal):
+    """The issue's case: a 2.7 TeV resonance 3–4 bins above the start once pushed it to 2.55–2.66 TeV, out of
+    the scan. Without a signal the start is unchanged by the rule (2231 or 2332 GeV here)."""
+    edges = list(DEF.resolve(np.array([3000.0]), np.array([0.0])).spectrum(np.array([3000.0])).edges)
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        m = turned_on(rng)
+        d = SearchDefinition(binnings=("A",), efficiencies=(EPS,), toys=60)
+        base = d.resolve(m, np.zeros(len(m)), 1455.0)
+        assert base.fit_min in (2231.0, 2332.0), base.fit_min_how
+        with_bump = np.concatenate([m, rng.normal(2700.0, 0.05 * 2700.0, n_signal)])
+        found = d.resolve(with_bump, np.zeros(len(with_bump)), 1455.0)
+        moved = edges.index(found.fit_min) - edges.index(base.fit_min)
+        assert moved <= 1, (seed, base.fit_min, found.fit_min)
+        masses = found.masses(found.spectrum(with_bump))
+        assert np.min(np.abs(masses - 2700.0)) < 0.05 * 2700.0, masses  # a mass hypothesis at the resonance
+
+
+def test_a_known_threshold_fixes_the_fit_start_before_the_spectrum_is_looked_at():
+    rng = np.random.default_rng(4)
+    m = turned_on(rng)
+    d = SearchDefinition(binnings=("A",), efficiencies=(EPS,), toys=60)
+    known = d.resolve(m, np.zeros(len(m)), 2350.0, known="measured turn-on")
+    # the first bin edge at or above the 99% point, whatever the spectrum holds
+    assert known.fit_min == 2438.0 and "known threshold" in known.fit_min_how
+    bump = np.concatenate([m, rng.normal(2700.0, 135.0, 3000)])
+    assert d.resolve(bump, np.zeros(len(bump)), 2350.0, known="measured turn-on").fit_min == 2438.0
 
 
 def test_global_cut_keeps_a_flat_background_efficiency_and_does_not_follow_a_bump():
