@@ -132,7 +132,7 @@ class Overview(pn.viewable.Viewer):
             f"fit from {rd.search.fit_min:.0f} GeV ({rd.search.fit_min_how})."
             + (f" Note: {g.note}." if g is not None and g.note else "")
         )
-        for w in rd.search.warnings:
+        for w in rd.search.warnings + res.sideband_flags():
             lines.append(f"- {w}")
         return pn.pane.Markdown("\n\n".join(lines), sizing_mode="stretch_width")
 

@@ -151,6 +151,11 @@ class SpectraView(RunView):
         sr = rd.search.window(window_name).sr if window_name else (np.nan, np.nan)
         spec_layers.append(hv.VSpan(*sr).opts(color=SR_COLOR, alpha=0.12))
         scan_layers.append(hv.VSpan(*sr).opts(color=SR_COLOR, alpha=0.12))
+        res = rd.search_result
+        gaps = (res.trials.untested or []) if res is not None else []
+        scan_layers += [hv.VSpan(a, b).opts(color="grey", alpha=0.25) for a, b in gaps]
+        if gaps and res.untested_text():
+            notes.append(f"Grey in the scan: {res.untested_text()}.")
         if window_name:
             notes.insert(
                 0,

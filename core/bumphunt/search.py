@@ -55,7 +55,15 @@ from anomalyscope.core.bumphunt.significance import (
     local_significance,
     scan_masses,
 )
-from anomalyscope.core.bumphunt.windows import MODES, Window, assign, make_windows, usable_windows
+from anomalyscope.core.bumphunt.windows import (
+    MODES,
+    Window,
+    assign,
+    coverage_gaps,
+    gap_fillers,
+    make_windows,
+    usable_windows,
+)
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.params import build, param
 
@@ -77,6 +85,7 @@ class SearchDefinition:
     scan_points: int | None = param(15, low=2)  # mass hypotheses of a global method's scan (None: every inner bin)
     windows: str = "cms"  # cms | sliding | lhco
     binnings: tuple[str, ...] | str = ("A", "B")  # CMS staggered binnings searched (windows "cms")
+    fill_gaps: bool = True  # add sliding windows where the CMS binnings leave masses untested (windows.py)
     min_window_events: int = param(100, low=1)
     efficiencies: tuple[float, ...] = (0.1, 0.01, 0.001)
     toys: int = 1000  # background-only pseudo-experiments of the look-elsewhere effect (beyond: the Gaussian tail)
@@ -137,12 +146,31 @@ class SearchDefinition:
             efficient_from = floor if fit_min == _fit_edges(floor, self.fit_max, self.binning)[0] else fit_min
         in_range = region & (mjj >= fit_min) & (mjj < self.fit_max)
         windows = make_windows(self.windows, efficient_from, self.binnings, self.fit_max, self.resolution)
+        if self.fill_gaps and self.windows == "cms":
+            usable, _ = usable_windows(windows, mjj[in_range], self.min_window_events)
+            top = _highest_tested(mjj[in_range], self.fit_max, self.min_window_events)
+            windows += gap_fillers(usable, fit_min, top, efficient_from, self.resolution)
         kept, warns = usable_windows(windows, mjj[in_range], self.min_window_events)
         if not windows:
             warns.append(
                 f"no {self.windows} m_jj window lies inside the fit range {fit_min:.0f}–{self.fit_max:.0f} GeV"
             )
-        return Search(self, fit_min, how, kept, warns)
+        search = Search(self, fit_min, how, kept, warns)
+        untested = search.untested(_highest_tested(mjj[in_range], self.fit_max, self.min_window_events))
+        if untested:
+            warns.append(
+                "masses tested by no windowed method (no signal region there with both sidebands in range and "
+                f"{self.min_window_events}+ events): " + ", ".join(f"{a:.0f}–{b:.0f} GeV" for a, b in untested)
+            )
+        return search
+
+
+def _highest_tested(mjj: np.ndarray, fit_max: float, min_events: int) -> float:
+    """The m_jj below which a window could hold enough events: above the min_events-th highest event no
+    window can, and no mass there is reported as a gap (the spectrum has run out, not the windows)."""
+    if len(mjj) < min_events:
+        return float(np.min(mjj, initial=fit_max))
+    return float(min(fit_max, np.sort(mjj)[-min_events]))
 
 
 def find_fit_start(
@@ -292,6 +320,7 @@ class SelectionScan:
     fit: BackgroundFit | None
     scan: ScanResult | None
     message: str
+    sideband: tuple[float, float] | None = None  # (largest local Z, its mass) inside the window's sidebands
 
     @property
     def max_z(self) -> float:
@@ -304,6 +333,8 @@ class SelectionScan:
         d["message"] = self.message
         if self.scan is not None:
             d.update(self.scan.to_dict())
+        if self.sideband is not None:
+            d["sideband_max_z"], d["sideband_mass"] = self.sideband
         return d
 
 
@@ -380,6 +411,11 @@ class Search:
         sel = Selection("inclusive", 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
         scan = self.scan(sel, table.mjj).scan
         return float(scan.z[0]) if scan is not None and len(scan.z) else np.nan
+
+    def untested(self, top: float | None = None) -> list[tuple[float, float]]:
+        """The masses of the fit range (up to ``top``) that no windowed method tests: in no signal region of a
+        searched window with both sidebands (a global method and the inclusive search test them)."""
+        return coverage_gaps(self.windows, self.fit_min, self.definition.fit_max if top is None else top)
 
     def window(self, name: str) -> Window:
         for w in self.windows:
@@ -474,9 +510,25 @@ class Search:
             ft = self.fit(spec)
             scan = local_significance(spec, ft.chosen, self.definition.signal, sel.masses)
             msg = f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}"
-            return SelectionScan(sel.method, sel.eff, sel.window, spec, ft.chosen, scan, msg)
+            side = self.sideband_excess(spec, ft.chosen, sel.window) if sel.window is not None else None
+            return SelectionScan(sel.method, sel.eff, sel.window, spec, ft.chosen, scan, msg, side)
         except FitError as exc:
             return SelectionScan(sel.method, sel.eff, sel.window, spec, None, None, str(exc))
+
+    def sideband_excess(self, spec: Spectrum, fit: BackgroundFit, window: Window) -> tuple[float, float] | None:
+        """The largest local Z of a selection inside its window's sidebands (same fit, same signal shape): a
+        signal there is learned as background by a windowed method; CMS's staggered binnings are meant to catch
+        it in another window. Not part of the search's trials: a diagnostic (``SIDEBAND_Z``)."""
+        c = spec.centers
+        inner = (c > spec.edges[1]) & (c < spec.edges[-2])
+        masses = c[window.in_sb(c) & inner]
+        if not len(masses):
+            return None
+        scan = local_significance(spec, fit, self.definition.signal, masses)
+        if not np.isfinite(scan.z).any():
+            return None
+        k = int(np.nanargmax(scan.z))
+        return float(scan.z[k]), float(masses[k])
 
     def spectra(self, table: ScoreTable, method: str, efficiencies, window: str | None) -> list[SelectionScan]:
         """One method's selections in one window, fitted and scanned: m_jj over the whole fit range after each
@@ -509,6 +561,12 @@ class Search:
             "efficiencies": [e for e in self.definition.efficiencies if e < 1],
             "windows": [w.name for w in self.windows],
             "covers": "every method × cut × window (both binnings) × mass hypothesis above, and the inclusive spectrum",
+            "untested": [
+                list(g)
+                for g in self.untested(
+                    _highest_tested(table.mjj[sels[0].mask], self.definition.fit_max, self.definition.min_window_events)
+                )
+            ],
         }
         return SearchResult(scans, glob, trials)
 

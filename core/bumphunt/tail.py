@@ -46,9 +46,7 @@ def correlation_of_toys(z_toys: list[np.ndarray]) -> np.ndarray:
     return c
 
 
-def gaussian_field_tail(
-    corr: np.ndarray, levels=TAIL_LEVELS, n_samples: int = N_SAMPLES, seed: int = 0
-) -> np.ndarray:
+def gaussian_field_tail(corr: np.ndarray, levels=TAIL_LEVELS, n_samples: int = N_SAMPLES, seed: int = 0) -> np.ndarray:
     """P(max Z ≥ u) at each level u for Z ~ N(0, corr) (module text)."""
     corr = np.asarray(corr, dtype=float)
     n = len(corr)

@@ -182,6 +182,8 @@ def print_search(run) -> None:
     if g is not None:
         print(f"largest excess: local {g.observed_max_z:.2f}σ, {g.text()}")
     print(f"trials: {res.trials.text()}")
+    for line in filter(None, [res.untested_text(), *res.sideband_flags()]):
+        print(f"  warning: {line}")
 
 
 def run_benchmark_from_args(a) -> dict:

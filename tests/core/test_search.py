@@ -277,3 +277,40 @@ def test_the_search_command_reruns_a_runs_search_with_more_toys(small_run, tmp_p
     assert "largest excess: local" in out and "global" in out and "cut_tau21" in out
     assert Run.open(run).search_result().global_significance.n_toys == 30
     assert main(["search", str(tmp_path / "nothing")]) != 0  # a one-line error, no traceback
+
+
+def test_masses_no_window_tests_are_reported_and_the_gap_filling_windows_find_a_resonance_there():
+    """A fit from 2775 GeV (a known edge at 2670): the first CMS signal region with both sidebands above it is
+    B4's (3331 GeV up), so a resonance at 3.2 TeV sits in B4's low sideband and is tested by no windowed
+    method — said so — unless sliding windows fill the gap (S0, 3102–3604 GeV)."""
+    mass = 3200.0
+    rng = np.random.default_rng(7)
+    calib = sample_mjj(rng, 200000, lo=2500.0)
+    found = {}
+    for fill in (False, True):
+        d = SearchDefinition(binnings=("A", "B"), efficiencies=(EPS,), toys=60, min_window_events=50, fill_gaps=fill)
+        found[fill] = d.resolve(calib, np.zeros(len(calib)), 2670.0, known="test threshold")
+    holes = found[False].untested(5000.0)
+    assert holes and holes[0][0] == 2775.0 and holes[0][1] == 3331.0, holes
+    assert any("tested by no windowed method" in w and "2775–3331 GeV" in w for w in found[False].warnings)
+    assert not any(w.in_sr(np.array([mass]))[0] for w in found[False].windows)
+    filled = found[True]
+    assert [w.name for w in filled.windows if w.binning == "S"] == ["S0"]
+    assert filled.untested(5000.0)[0] == (2775.0, 3102.0)  # what no window with sidebands above 2670 can test
+    z_win, z_incl = [], []
+    for seed in range(3):
+        table, _, search = make_table(40 + seed, n_sig=150, mass=mass, search=filled)
+        z_win.append(z_at(search, table, "windowed", mass, window_of(search, mass)))
+        z_incl.append(z_at(search, table, "inclusive", mass))
+    assert np.median(z_win) > np.median(z_incl) + 1.5, (z_win, z_incl)
+    # the resonance in B4's low sideband is flagged in the stored result of a selection that keeps it
+    table, _, search = make_table(43, n_sig=300, mass=mass, search=found[False])
+    res = search.run(table, toys=20)
+    from anomalyscope.core.results.records.search import SearchSummary
+
+    summary = SearchSummary.from_dict(res.to_dict(), "search.json")
+    assert summary.trials.untested == [[2775.0, 3331.0]] and "2775–3331 GeV" in summary.untested_text()
+    assert any("window B4's sideband" in f and "tagger" in f for f in summary.sideband_flags())
+    # without a signal nothing is flagged
+    table, _, search = make_table(44, n_sig=0, mass=mass, search=found[False])
+    assert not SearchSummary.from_dict(search.run(table, toys=20).to_dict(), "search.json").sideband_flags()

@@ -16,6 +16,9 @@ from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_f
 from anomalyscope.core.results.records import Record
 
 
+SIDEBAND_Z = 3.0  # a sideband excess of a selection at least this large is flagged
+
+
 @dataclass(frozen=True)
 class FitSummary(Record):
     """The background fit of one selection's m_jj spectrum (the dijet function of ``order`` parameters)."""
@@ -44,6 +47,8 @@ class ScanSummary(Record):
     mu_hat: list[float] | None = None  # fitted signal events at each mass
     mu_err: list[float] | None = None
     background: FitSummary | None = None
+    sideband_max_z: float | None = None  # the largest local Z inside the window's sidebands (a diagnostic)
+    sideband_mass: float | None = None
 
     def peak(self) -> tuple[float, float] | None:
         """(largest local Z, its mass), or None for a selection without a finite Z."""
@@ -101,6 +106,7 @@ class Trials(Record):
     windows: list[str]
     covers: str
     fitted: int | None = None  # selections with a fit and mass hypotheses: those the toys cover
+    untested: list[list[float]] | None = None  # [lo, hi] GeV: masses no windowed method tests (windows.py)
 
     def text(self) -> str:
         """One count of what was searched, the same wherever it is shown."""
@@ -153,6 +159,27 @@ class SearchSummary(Record):
             g = self.global_significance.significance(z) if self.global_significance is not None else None
             z_global, text = (g.z_global, g.text()) if g is not None else (float("nan"), "")
             out[s.method] = Excess(z, z_global, mass, s.window, s.eff, global_text=text)
+        return out
+
+    def untested_text(self) -> str | None:
+        """'Masses 2775–3102 GeV are tested by no windowed method …', or None when every mass is."""
+        gaps = self.trials.untested or []
+        if not gaps:
+            return None
+        where = ", ".join(f"{a:.0f}–{b:.0f} GeV" for a, b in gaps)
+        return f"masses {where} are tested by no windowed method (only by the inclusive search and global methods)"
+
+    def sideband_flags(self) -> list[str]:
+        """One line per window whose sideband holds a significant excess of a method's selected events (a signal
+        there is learned as background by that window's classifier)."""
+        out = []
+        for s in self.scans:
+            if s.window and s.sideband_max_z is not None and s.sideband_max_z >= SIDEBAND_Z:
+                out.append(
+                    f"{s.method} ε = {s.eff:g}: window {s.window}'s sideband holds a {s.sideband_max_z:.1f}σ local "
+                    f"excess at {s.sideband_mass:.0f} GeV (a signal there is trained as background; look at the "
+                    "window whose signal region holds it)"
+                )
         return out
 
     def best_window(self, method: str) -> str | None:
