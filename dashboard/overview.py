@@ -11,7 +11,7 @@ from anomalyscope.core.bumphunt.histogram import poisson_interval
 from anomalyscope.core.bumphunt.search import SearchDefinition
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.base import cannot_show
-from anomalyscope.dashboard.data import cached_spectra, event_columns, load_run, open_eventset
+from anomalyscope.dashboard.data import cached_spectra, event_columns, load_run, open_eventset, run_attachment
 from anomalyscope.dashboard.state import SessionState
 
 
@@ -114,6 +114,17 @@ class Overview(pn.viewable.Viewer):
             f"#### The search: largest excess **{m}** ({where(b)}): local **{b.z_local:.1f}σ** at "
             f"{b.mass:.0f} GeV, **{b.global_text or 'global: no toys'}**"
         ]
+        null = run_attachment(self.state.run_path, "null_calibration")
+        if null is not None:
+            lines.append(
+                f"Retrained null: **{null.text(b.z_local)}** — the toys above never retrain; these pseudo-datasets "
+                "went through the whole chain."
+            )
+        else:
+            lines.append(
+                "No retrained null yet: the global significance above comes from toys that do not retrain the "
+                "methods (`anomalyscope null RUN --pool QCD` calibrates it)."
+            )
         refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and e.found]
         incl = excesses.get("inclusive")
         if incl is not None and incl.found:

@@ -504,13 +504,15 @@ class Search:
         """The F-test choice of the dijet function for a spectrum."""
         return f_test(spec, self.definition.orders, self.definition.f_test_alpha)
 
-    def scan(self, sel: Selection, mjj: np.ndarray) -> SelectionScan:
+    def scan(self, sel: Selection, mjj: np.ndarray, sideband: bool = False) -> SelectionScan:
+        """Fit and scan one selection; ``sideband``: also the largest Z inside its window's sidebands (for a
+        windowed method, whose classifier learns the sidebands as background)."""
         spec = self.spectrum(mjj[sel.mask])
         try:
             ft = self.fit(spec)
             scan = local_significance(spec, ft.chosen, self.definition.signal, sel.masses)
             msg = f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}"
-            side = self.sideband_excess(spec, ft.chosen, sel.window) if sel.window is not None else None
+            side = self.sideband_excess(spec, ft.chosen, sel.window) if sideband and sel.window is not None else None
             return SelectionScan(sel.method, sel.eff, sel.window, spec, ft.chosen, scan, msg, side)
         except FitError as exc:
             return SelectionScan(sel.method, sel.eff, sel.window, spec, None, None, str(exc))
@@ -551,7 +553,10 @@ class Search:
 
         sels = self.selections(table, methods)
         log.info("search: %d selections, %d mass hypotheses", len(sels), sum(len(s.masses) for s in sels))
-        scans = [self.scan(s, table.mjj) for s in tqdm(sels, desc="search", disable=not progress, leave=False)]
+        scans = [
+            self.scan(s, table.mjj, sideband=table.windowed(s.method))
+            for s in tqdm(sels, desc="search", disable=not progress, leave=False)
+        ]
         glob = self.global_significance(table, sels, scans, toys)
         trials = {
             "selections": len(sels),

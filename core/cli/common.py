@@ -10,6 +10,7 @@ CHUNKS_KEPT = "finished chunks are kept; re-run the same command to resume"
 DEMO_KEPT = "finished generation chunks are kept; re-run the same command to resume (training starts over)"
 BENCHMARK_KEPT = "finished samples and chunks are kept; re-run the same command to resume (training starts over)"
 SCAN_KEPT = "finished injection points are kept; re-run the same command to resume from the next one"
+NULL_KEPT = "finished pseudo-datasets are kept (RUN/null/points.json); re-run the same command to resume"
 NOTHING_WRITTEN = "nothing was written (outputs are written whole or not at all); re-running starts over"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anomalyscope.core.cli.common import BENCHMARK_KEPT, SCAN_KEPT
+from anomalyscope.core.cli.common import BENCHMARK_KEPT, NULL_KEPT, SCAN_KEPT
 from anomalyscope.core.data.jobs import SCHEDULER_HELP, parse_scheduler
 
 
@@ -30,6 +30,17 @@ def add_commands(sub) -> None:
     se.add_argument("--toys", type=int, default=None, help="background-only pseudo-experiments (default: the Run's)")
     se.add_argument("--quiet", action="store_true")
     se.set_defaults(func=_cmd_search)
+
+    nu = sub.add_parser(
+        "null", help="calibrate a Run's global significance: background-only pseudo-datasets through the whole chain"
+    )
+    nu.add_argument("run", type=Path)
+    nu.add_argument("--pool", type=Path, required=True, help="background-only EventSet the pseudo-datasets come from")
+    nu.add_argument("--pseudo", type=int, default=50, help="pseudo-datasets (each a retrained Run)")
+    nu.add_argument("--seed", type=int, default=1000)
+    nu.add_argument("--keep", action="store_true", help="keep each pseudo-dataset's data and Run")
+    nu.add_argument("--quiet", action="store_true")
+    nu.set_defaults(func=_cmd_null, interrupted=NULL_KEPT)
 
     j = sub.add_parser("injection-scan", help="discovery sensitivity: re-train and bump-hunt per injected amount")
     j.add_argument("--config", type=Path, required=True)
@@ -123,6 +134,13 @@ def _cmd_search(a) -> int:
     res = search.run(run.table(), toys=a.toys, progress=not a.quiet)
     run.write_search_result(res.to_dict())
     print_search(run)  # as stored: what `info` and the dashboard read
+    return 0
+
+
+def _cmd_null(a) -> int:
+    from anomalyscope.core.workflows.null import report, run_null
+
+    print(report(run_null(a.run, a.pool, a.pseudo, seed=a.seed, keep=a.keep, progress=not a.quiet)))
     return 0
 
 

@@ -25,6 +25,7 @@ from anomalyscope.core.results.records import Record
 from anomalyscope.core.results.records.evaluation import Evaluation
 from anomalyscope.core.results.records.injection_scan import InjectionScan
 from anomalyscope.core.results.records.lund import LundClosure, LundReport
+from anomalyscope.core.results.records.null import NullCalibration
 from anomalyscope.core.results.records.search import SearchSummary
 from anomalyscope.core.results.records.trigger import PileupStudy, TriggerReport
 
@@ -51,6 +52,7 @@ ATTACHMENTS = {
         Attachment("lund_closure", "lund/closure.json", "Lund closure study", "lund", record=LundClosure),
         Attachment("trigger", "trigger/report.json", "trigger report", "trigger", record=TriggerReport),
         Attachment("pileup", "trigger/pileup.json", "pile-up study", "trigger-pileup", record=PileupStudy),
+        Attachment("null_calibration", "null_calibration.json", "retrained null", "null", record=NullCalibration),
         Attachment(
             "injection_scan",
             "injection_scan.json",

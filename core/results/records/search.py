@@ -170,17 +170,20 @@ class SearchSummary(Record):
         return f"masses {where} are tested by no windowed method (only by the inclusive search and global methods)"
 
     def sideband_flags(self) -> list[str]:
-        """One line per window whose sideband holds a significant excess of a method's selected events (a signal
-        there is learned as background by that window's classifier)."""
-        out = []
+        """One line per windowed method and window whose sideband holds a significant excess of its selected events
+        (a signal there is learned as background by that window's classifier), the largest over the cuts."""
+        worst: dict[tuple[str, str], ScanSummary] = {}
         for s in self.scans:
             if s.window and s.sideband_max_z is not None and s.sideband_max_z >= SIDEBAND_Z:
-                out.append(
-                    f"{s.method} ε = {s.eff:g}: window {s.window}'s sideband holds a {s.sideband_max_z:.1f}σ local "
-                    f"excess at {s.sideband_mass:.0f} GeV (a signal there is trained as background; look at the "
-                    "window whose signal region holds it)"
-                )
-        return out
+                key = (s.method, s.window)
+                if key not in worst or s.sideband_max_z > worst[key].sideband_max_z:
+                    worst[key] = s
+        return [
+            f"{m}: window {w}'s sideband holds a {s.sideband_max_z:.1f}σ local excess of the selected events at "
+            f"{s.sideband_mass:.0f} GeV (ε = {s.eff:g}): a signal there is trained as background in {w}; look at "
+            "the window whose signal region holds it"
+            for (m, w), s in worst.items()
+        ]
 
     def best_window(self, method: str) -> str | None:
         """The window where ``method``'s largest local Z was found (None: no windowed scan)."""
