@@ -102,3 +102,38 @@ def test_a_pool_with_signal_or_too_few_events_is_refused(null_run, signal_es, tm
         run_null(run.path, mixed.path, 2, progress=False)
     with pytest.raises(InputError, match="fewer than the Run's data"):
         run_null(run.path, d / "part", 2, progress=False)
+
+
+def test_a_score_that_sculpts_its_signal_region_fools_the_toys_but_not_the_retrained_null():
+    """Background only, a windowed score whose efficiency is 1.3× higher inside each window's signal region than
+    in its sidebands (what a classifier trained SR-against-sidebands on a mass-correlated feature does): the toys,
+    which give every event a random event's score, call it significant; calibrated against pseudo-datasets put
+    through the same chain, its global p is not small."""
+    from tests.core.test_search import make_table
+
+    from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition
+
+    eps = 0.1
+    shift = float(stats.norm.isf(eps) - stats.norm.isf(1.3 * eps))  # ε 10% → 13% inside the signal region
+    probe, _, _ = make_table(199, n_bkg=60000)
+    d = SearchDefinition(fit_min=2037.0, binnings=("A",), efficiencies=(eps,), scan_points=8, toys=100)
+    search = d.resolve(probe.mjj, probe.deta)
+
+    def chain(seed):
+        table, _, _ = make_table(seed, n_bkg=60000, search=search)
+        rng = np.random.default_rng(seed + 1)
+        sculpted = {w.name: rng.normal(0, 1, len(table.mjj)) + shift * w.in_sr(table.mjj) for w in search.windows}
+        table = ScoreTable(table.mjj, table.deta, {"inclusive": table.scores["inclusive"], "windowed": sculpted[
+            search.windows[0].name]}, {"windowed": sculpted})  # fmt: skip
+        g = search.run(table).global_significance
+        return g.observed_max_z, g.p_global
+
+    assert d.efficiencies == (eps,)
+    null = [chain(200 + k) for k in range(30)]
+    fresh = [chain(300 + k) for k in range(8)]
+    cal = calibration([z for z, _ in null], [p for _, p in null])
+    p_toys = np.array([p for _, p in fresh])
+    p_cal = np.array([cal.p_calibrated(z)[0] for z, _ in fresh])
+    assert np.mean(p_toys < 0.05) > 0.7, p_toys  # the toys are fooled
+    assert np.mean(p_cal < 0.05) < 0.3 and np.median(p_cal) > 0.2, p_cal  # the retrained null is not
+    assert cal.toy_miscalibration()["fraction_below_0.05"] > 0.7
