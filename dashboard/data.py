@@ -161,10 +161,13 @@ class RunData:
             return self.search.windows[0].name if self.search.windows and method != "inclusive" else None
         return found
 
-    def window_at(self, mjj: float) -> str | None:
-        """The window of the first binning whose signal region holds m_jj."""
-        first = [w for w in self.search.windows if w.binning == self.search.windows[0].binning]
-        return next((w.name for w in first if w.sr[0] <= mjj < w.sr[1]), None)
+    def window_at(self, lo: float, hi: float, prefer: str | None = None) -> str | None:
+        """The window whose signal region matches the m_jj range best, every binning considered
+        (``windows.matching_window``)."""
+        from anomalyscope.core.bumphunt.windows import matching_window
+
+        w = matching_window(self.search.windows, lo, hi, prefer)
+        return w.name if w is not None else None
 
 
 def read_when_changed(marker: Path, load, arg: str):

@@ -81,14 +81,15 @@ class SpectraView(RunView):
             self.state.param.update(mjj_lo=float(boundsx[0]), mjj_hi=float(boundsx[1]))
 
     def _window(self, rd, method: str) -> str | None:
-        """The search window shown: the one holding the box-selected m_jj range, else the one where the
-        method's excess is largest."""
+        """The search window shown: the one whose signal region matches the box-selected m_jj range best (the
+        method's own best window where it matches as well), else the one where the method's excess is largest."""
         box = self.state.mjj_window
+        best = rd.best_window(method)
         if box is not None and method != "inclusive":
-            named = rd.window_at(0.5 * (box[0] + box[1]))
+            named = rd.window_at(box[0], box[1], prefer=best)
             if named is not None:
                 return named
-        return rd.best_window(method)
+        return best
 
     def _fits(self):
         rd = self._run()

@@ -163,6 +163,21 @@ def gap_fillers(windows: list[Window], lo: float, hi: float, mjj_min: float, res
     ]
 
 
+def matching_window(windows: list[Window], lo: float, hi: float, prefer: str | None = None) -> Window | None:
+    """The window whose signal region matches the m_jj range [lo, hi] best, every binning considered: the
+    largest intersection over union (``prefer`` wins a tie); None when no signal region overlaps it. A view set
+    to a window's signal region (the Overview's answer) opens that window, not another binning's holding the
+    range's centre."""
+
+    def iou(w):
+        inter = max(0.0, min(hi, w.sr[1]) - max(lo, w.sr[0]))
+        return inter / (max(hi, w.sr[1]) - min(lo, w.sr[0]))
+
+    scored = [(iou(w), w.name == prefer, k) for k, w in enumerate(windows)]
+    best = max(scored, default=(0.0, False, -1))
+    return windows[best[2]] if best[0] > 0 else None
+
+
 def assign(windows: list[Window], mjj: np.ndarray) -> np.ndarray:
     """Index of the first window whose signal region holds each event (-1 for none): an event's own
     window, taken from the first binning listed that has one there."""

@@ -97,10 +97,15 @@ class EventSet:
 
     @property
     def threshold_known(self) -> str | None:
-        """How ``mjj_fit_min`` is known when it comes from the generator's thresholds (a measured turn-on or
-        the parton-level bound); None where it is only a preselection cut and the sculpting is not known."""
+        """How ``mjj_fit_min`` is known when it comes from the generator's thresholds (a turn-on measured with a
+        calibration sample, or the parton-level bound); None where it is only a preselection cut and the
+        sculpting is not known."""
         turn_on = self.schema.get("turn_on")
-        return str(turn_on.get("method", "generator threshold")) if isinstance(turn_on, dict) else None
+        if not isinstance(turn_on, dict):
+            return None
+        if "n_calibration_selected" in turn_on:
+            return "measured with a calibration sample below the generator thresholds"
+        return "the parton-level bound of the generator thresholds"
 
     @property
     def fields(self) -> list[str]:

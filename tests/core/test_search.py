@@ -347,3 +347,21 @@ def test_the_inclusive_search_against_itself_improves_by_one_for_a_peak_between_
     assert abs(np.median(z["inclusive"][0])) < 1.5  # nothing injected, nothing found
     # the grid reading, which the scan used to do, needs clearly more events: the bias this test guards
     assert n3["on the grid"] is None or n3["on the grid"] > 1.15 * n3["inclusive"], n3
+
+
+def test_a_view_set_to_a_windows_signal_region_opens_that_window_not_another_binnings():
+    """The Overview's answer (cwola in B4) sets the m_jj range to B4's signal region, 3331–4071 GeV, whose centre
+    lies in A5's: the Spectra tab must open B4 (it opened A5, where the excess is not)."""
+    from anomalyscope.core.bumphunt.windows import Window, make_windows, matching_window
+
+    wins = make_windows("cms", 2670.0, ("A", "B"), 8000.0)
+    assert matching_window(wins, 3331.0, 4071.0).name == "B4"
+    assert matching_window(wins, 3682.0, 4500.0).name == "A5"
+    assert matching_window(wins, 3600.0, 3700.0).name == "B4"  # a box inside B4's signal region more than A5's
+    twins = [
+        Window("S3", (3331.0, 4071.0), (2725.0, 3331.0), (4071.0, 4975.0)),
+        wins[[w.name for w in wins].index("B4")],
+    ]
+    assert matching_window(twins, 3331.0, 4071.0, prefer="B4").name == "B4"  # a tie: the preferred one
+    assert matching_window(twins, 3331.0, 4071.0, prefer="S3").name == "S3"
+    assert matching_window(wins, 100.0, 200.0) is None
