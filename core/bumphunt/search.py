@@ -51,7 +51,6 @@ from anomalyscope.core.bumphunt.significance import (
     GlobalSignificance,
     ScanResult,
     global_from_toy_scans,
-    global_from_toys,
     local_significance,
     scan_masses,
 )
@@ -70,7 +69,7 @@ from anomalyscope.core.params import build, param
 log = logging.getLogger(__name__)
 FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
 FIT_START_MAX_STEPS = 8
-RESONANCE_Z = 3.0  # a local excess the fit start's fit from above sets aside (``fit_without_resonance``)
+RESONANCE_Z = 3.0  # a local excess the fit start's fits from above take out first (``without_resonance``)
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ class SearchDefinition:
         object.__setattr__(self, "orders", tuple(sorted(int(o) for o in self.orders)))
 
     @classmethod
-    def from_dict(cls, d: dict | None, where: str = "search") -> "SearchDefinition":
+    def from_dict(cls, d: dict | None, where: str = "search") -> SearchDefinition:
         """The search from what a user wrote: every name, type and range checked (one-line InputError)."""
         return build(cls, d, where, what="field")
 
@@ -125,7 +124,7 @@ class SearchDefinition:
 
     def resolve(
         self, mjj: np.ndarray, deta: np.ndarray, floor: float = 0.0, where: str = "data", known: str | None = None
-    ) -> "Search":
+    ) -> Search:
         """Fix the fit start and the usable windows for a dataset (m_jj, |Δη| of every event; ``floor``
         the EventSet's fully-efficient edge, ``known`` how that edge is known when it comes from a known
         threshold — then the fit starts at the first bin above it, decided before looking at the spectrum;
@@ -146,9 +145,9 @@ class SearchDefinition:
             efficient_from = floor if fit_min == _fit_edges(floor, self.fit_max, self.binning)[0] else fit_min
         in_range = region & (mjj >= fit_min) & (mjj < self.fit_max)
         windows = make_windows(self.windows, efficient_from, self.binnings, self.fit_max, self.resolution)
+        top = _highest_tested(mjj[in_range], self.fit_max, self.min_window_events)
         if self.fill_gaps and self.windows == "cms":
             usable, _ = usable_windows(windows, mjj[in_range], self.min_window_events)
-            top = _highest_tested(mjj[in_range], self.fit_max, self.min_window_events)
             windows += gap_fillers(usable, fit_min, top, efficient_from, self.resolution)
         kept, warns = usable_windows(windows, mjj[in_range], self.min_window_events)
         if not windows:
@@ -156,7 +155,7 @@ class SearchDefinition:
                 f"no {self.windows} m_jj window lies inside the fit range {fit_min:.0f}–{self.fit_max:.0f} GeV"
             )
         search = Search(self, fit_min, how, kept, warns)
-        untested = search.untested(_highest_tested(mjj[in_range], self.fit_max, self.min_window_events))
+        untested = search.untested(top)
         if untested:
             warns.append(
                 "masses tested by no windowed method (no signal region there with both sidebands in range and "
@@ -288,7 +287,7 @@ class ScoreTable:
         return method in self.window_scores
 
     @classmethod
-    def from_run(cls, run) -> "ScoreTable":
+    def from_run(cls, run) -> ScoreTable:
         s = run.scores()
         window_scores = {}
         for m in run.windowed_methods:
@@ -348,13 +347,6 @@ class SearchResult:
         cands = [s for s in self.scans if (method is None or s.method == method) and np.isfinite(s.max_z)]
         return max(cands, key=lambda s: s.max_z) if cands else None
 
-    def z_global(self, z_local: float) -> float:
-        """The global significance a local Z would have over everything searched."""
-        g = self.global_significance
-        if g is None:
-            return np.nan
-        return global_from_toys(z_local, g.max_z_toys, g.n_selections, tail=(g.tail_levels, g.tail_p)).z_global
-
     def to_dict(self) -> dict:
         g = self.global_significance
         return {
@@ -406,7 +398,7 @@ class Search:
         inner = (c > spec.edges[1]) & (c < spec.edges[-2])
         return c[window.in_sr(c) & inner]
 
-    def inclusive_z_at(self, table: "ScoreTable", mass: float) -> float:
+    def inclusive_z_at(self, table: ScoreTable, mass: float) -> float:
         """The inclusive search's local Z at exactly ``mass`` (a stored scan is thinned to ``scan_points``)."""
         sel = Selection("inclusive", 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
         scan = self.scan(sel, table.mjj).scan

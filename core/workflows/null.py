@@ -148,14 +148,22 @@ def report(cal: NullCalibration) -> str:
     mis = cal.toy_miscalibration()
     return "\n".join(
         [
-            f"retrained null: {cal.n_pseudo} background-only pseudo-datasets of {cal.n_events} events from "
-            f"{cal.pool} ({cal.pool_events} events), every method retrained ({cal.seconds / 60:.1f} min)",
-            f"  largest local Z on the null: median {np.nanmedian(cal.max_z):.2f}, "
-            f"90% below {np.nanquantile(cal.max_z, 0.9):.2f}, max {np.nanmax(cal.max_z):.2f}",
-            f"  the Run's largest local Z {cal.observed_max_z:.2f}: toy-only global p = {cal.observed_p_toys:.3g}; "
-            + cal.text(),
-            f"  the toy-only global p on the null (uniform if the toys were calibrated): KS p = "
-            f"{mis.get('ks_pvalue_uniform', float('nan')):.3g}, below 5%: {mis.get('fraction_below_0.05', 0):.0%}, "
-            f"below 1%: {mis.get('fraction_below_0.01', 0):.0%}",
+            (
+                f"retrained null: {cal.n_pseudo} background-only pseudo-datasets of {cal.n_events} events from "
+                f"{cal.pool} ({cal.pool_events} events), every method retrained ({cal.seconds / 60:.1f} min)"
+            ),
+            (
+                f"  largest local Z on the null: median {np.nanmedian(cal.max_z):.2f}, "
+                f"90% below {np.nanquantile(cal.max_z, 0.9):.2f}, max {np.nanmax(cal.max_z):.2f}"
+            ),
+            (
+                f"  the Run's largest local Z {cal.observed_max_z:.2f}: toy-only global p = "
+                f"{cal.observed_p_toys:.3g}; {cal.text()}"
+            ),
+            (
+                "  the toy-only global p on the null (uniform if the toys were calibrated): KS p = "
+                f"{mis.get('ks_pvalue_uniform', float('nan')):.3g}, below 5%: "
+                f"{mis.get('fraction_below_0.05', 0):.0%}, below 1%: {mis.get('fraction_below_0.01', 0):.0%}"
+            ),
         ]
     )

@@ -72,7 +72,7 @@ def null_run(tmp_path_factory, qcd_es, signal_es):
 def test_pseudo_datasets_go_through_the_runs_chain_and_the_command_resumes(null_run, qcd_es, capsys):
     from anomalyscope.core.cli import main
 
-    run, d = null_run
+    run, _ = null_run
     assert main(["null", str(run.path), "--pool", str(qcd_es.path), "--pseudo", "2", "--quiet", "--keep"]) == 0
     points = json.loads((run.path / "null" / "points.json").read_text())
     assert sorted(points) == ["0", "1"]
@@ -109,9 +109,8 @@ def test_a_score_that_sculpts_its_signal_region_fools_the_toys_but_not_the_retra
     in its sidebands (what a classifier trained SR-against-sidebands on a mass-correlated feature does): the toys,
     which give every event a random event's score, call it significant; calibrated against pseudo-datasets put
     through the same chain, its global p is not small."""
-    from tests.core.test_search import make_table
-
     from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition
+    from tests.core.test_search import make_table
 
     eps = 0.1
     shift = float(stats.norm.isf(eps) - stats.norm.isf(1.3 * eps))  # ε 10% → 13% inside the signal region

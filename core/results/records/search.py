@@ -15,7 +15,6 @@ import numpy as np
 from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_from_toys
 from anomalyscope.core.results.records import Record
 
-
 SIDEBAND_Z = 3.0  # a sideband excess of a selection at least this large is flagged
 
 
