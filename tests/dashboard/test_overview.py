@@ -77,3 +77,23 @@ def test_overview_opens_on_the_discovery_of_the_best_data_driven_method(small_ru
 
 def test_without_a_data_driven_method_there_is_no_discovery_row(small_run):
     assert isinstance(Overview(state=SessionState(run_path=str(small_run.path)))._discovery(), pn.layout.Spacer)
+
+
+def test_overview_shows_the_retrained_null_beside_the_toys_or_says_there_is_none(small_run, tmp_path):
+    import shutil
+
+    from anomalyscope.core.results import attachments
+
+    run = tmp_path / "run"
+    shutil.copytree(small_run.path, run)
+    md = Overview(state=SessionState(run_path=str(run)))._search_summary().object
+    assert "No retrained null yet" in md and "anomalyscope null RUN" in md
+    g = small_run.search_result().global_significance
+    content = {
+        "pool": "qcd", "pool_events": 4000, "n_events": 440, "shared": "events", "max_z": [1.0] * 19 + [9.0],
+        "p_toys": [0.5] * 20, "method_max_z": {}, "observed_max_z": g.observed_max_z,
+        "observed_p_toys": g.p_global, "seconds": 1.0,
+    }  # fmt: skip
+    attachments.write(run / attachments.ATTACHMENTS["null_calibration"].path, "null_calibration", content)
+    md = Overview(state=SessionState(run_path=str(run)))._search_summary().object
+    assert "Retrained null: **calibrated global" in md and "of 20 retrained background-only pseudo-datasets" in md
