@@ -128,8 +128,8 @@ def test_a_score_that_sculpts_its_signal_region_fools_the_toys_but_not_the_retra
         return g.observed_max_z, g.p_global
 
     assert d.efficiencies == (eps,)
-    null = [chain(200 + k) for k in range(30)]
-    fresh = [chain(300 + k) for k in range(8)]
+    null = [chain(200 + k) for k in range(20)]
+    fresh = [chain(300 + k) for k in range(6)]
     cal = calibration([z for z, _ in null], [p for _, p in null])
     p_toys = np.array([p for _, p in fresh])
     p_cal = np.array([cal.p_calibrated(z)[0] for z, _ in fresh])
