@@ -137,12 +137,12 @@ class RunData:
             raise InputError(f"this Run has no ε = {eff:g} cut (it has {self.run.efficiencies})")
         return self.search.event_selection(self.table, method, eff)
 
-    def global_z(self, z_local: float) -> float | None:
-        """The global significance of a local Z over everything the Run's search looked at."""
+    def global_text(self, z_local: float) -> str | None:
+        """'global 1.2σ', or 'global > 2.7σ' where it is a bound: a local Z's global significance over everything
+        the Run's search looked at."""
         g = self.search_result.global_significance if self.search_result is not None else None
-        if g is None or not np.isfinite(z_local):
-            return None
-        return g.of(z_local)
+        found = g.significance(z_local) if g is not None and np.isfinite(z_local) else None
+        return None if found is None else found.text().split(" (")[0]
 
     def best_excesses(self) -> dict[str, Excess]:
         """Per method, the largest local excess of the Run's search (local/global Z, mass, window, ε)."""

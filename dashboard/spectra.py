@@ -16,13 +16,12 @@ from anomalyscope.dashboard.data import cached_spectra
 
 
 def _significance_note(rd, f) -> str:
-    """', max local Z = 3.4σ at 3500 GeV (global 1.2σ)' for a fitted scan."""
+    """'; max local Z = 3.4σ at 3500 GeV, global 1.2σ' (a bound: 'global > 2.7σ') for a fitted scan."""
     if f.scan is None or not len(f.scan.z) or not np.isfinite(f.scan.z).any():
         return ""
     z = f.scan.max_z
-    g = rd.global_z(z)
-    glob = f", global {g:.1f}σ" if g is not None else ""
-    return f"; max local Z = {z:.1f}σ at {f.scan.best_mass:.0f} GeV{glob}"
+    g = rd.global_text(z)
+    return f"; max local Z = {z:.1f}σ at {f.scan.best_mass:.0f} GeV" + (f", {g}" if g else "")
 
 
 class SpectraView(RunView):
