@@ -75,6 +75,16 @@ def write_json_atomic(path: Path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def read_progress(path: Path) -> dict:
+    """What a resumable job recorded with ``write_json_atomic`` (its finished points); {} when there is nothing
+    usable yet (no file, or not a JSON object: the job starts over)."""
+    try:
+        d = json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
 def _json_default(o):
     import numpy as np
 

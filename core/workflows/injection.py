@@ -35,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from anomalyscope.core.data import EventSet, inject
-from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.data.atomic import read_progress, write_json_atomic
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.attachments import ATTACHMENTS
@@ -176,7 +176,7 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
     z_obs: dict[str, np.ndarray] = {}
     z_exp: dict[str, np.ndarray] = {}
     jobs = [(n, d) for n in injections for d in range(draws)]
-    done = _load_points(out / "points.json")
+    done = read_progress(out / "points.json")
     for n, d in tqdm(jobs, desc="injection scan", disable=not progress):
         run_dir = out / f"run-{n}-{d}"
         key = f"{n}-{d}"
@@ -214,16 +214,6 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
             z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, d] = zz["observed"]
             z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, d] = zz["expected"]
     return _summarise(cfg, injections, draws, eff, mass, peak, z_exp, z_obs, out)
-
-
-def _load_points(path: Path) -> dict:
-    import json
-
-    try:
-        d = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return d if isinstance(d, dict) else {}
 
 
 def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> InjectionScan:

@@ -23,7 +23,6 @@ Each pseudo-dataset's data and Run are removed once recorded (``keep`` keeps the
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from anomalyscope.core.data import EventSet
-from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.data.atomic import read_progress, write_json_atomic
 from anomalyscope.core.data.eventset import write_eventset
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.attachments import ATTACHMENTS
@@ -87,7 +86,7 @@ def run_null(
         raise InputError(f"{pool.path}: the pool holds signal events (label 1); it must be background only")
     work = run.path / WORK_DIR
     work.mkdir(exist_ok=True)
-    done = _load(work / "points.json")
+    done = read_progress(work / "points.json")
     base = dict(run.config)
     base.pop("out", None)
     RunConfig.from_dict({**base, "eventset": str(data.path), "out": str(work / "check")}, f"{run.path}: config.yaml")
@@ -134,14 +133,6 @@ def summarise(run, pool: EventSet, n_events: int, points: list[dict]) -> NullCal
         "seconds": float(sum(p.get("seconds", 0.0) for p in points)),
     }
     return write_attachment(run.path / ATTACHMENTS["null_calibration"].path, "null_calibration", content)
-
-
-def _load(path: Path) -> dict:
-    try:
-        d = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return d if isinstance(d, dict) else {}
 
 
 def report(cal: NullCalibration) -> str:
