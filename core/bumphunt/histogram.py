@@ -227,6 +227,14 @@ def poisson_interval(n, cl: float = ONE_SIGMA) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def upper_bound_95(k: int, n: int) -> float:
+    """The one-sided 95% CL Clopper–Pearson upper bound on a fraction k/n (1 when nothing is known: n = 0 or
+    k = n): what 0 of 200 toys, 0 of 50 pseudo-datasets or 0 lost of n calibration events still allow."""
+    from scipy.stats import beta
+
+    return float(beta.ppf(0.95, k + 1, n - k)) if 0 <= k < n else 1.0
+
+
 def efficiency_interval(k, n, cl: float = ONE_SIGMA) -> tuple:
     """Clopper–Pearson (exact binomial) central interval of an efficiency k/n (``hist.intervals``): at
     k = 0 or k = n it still has a width — ε = 1 from 50 events is [0.964, 1], not 1 ± 0."""

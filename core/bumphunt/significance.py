@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 
 from anomalyscope.core.bumphunt.fastfit import signed_z
 from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, fit_background
-from anomalyscope.core.bumphunt.histogram import Spectrum
+from anomalyscope.core.bumphunt.histogram import Spectrum, upper_bound_95
 from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
 from anomalyscope.core.bumphunt.signal import SignalModel
 from anomalyscope.core.bumphunt.tail import TAIL_LEVELS, correlation_of_toys, gaussian_field_tail, tail_p
@@ -133,8 +133,16 @@ class GlobalSignificance:
 
     def text(self) -> str:
         """The global significance as a physicist may quote it: a value, or a bound where it is one."""
-        return describe_global(self.z_global, self.p_global, self.p_from, self.n_toys, self.max_z_toys,
-                               self.observed_max_z, self.z_global_toys_95)  # fmt: skip
+        observed = self.observed_max_z
+        k = int(np.sum(np.asarray(self.max_z_toys, dtype=float) >= observed)) if np.isfinite(observed) else 0
+        bound = self.p_from.endswith("bound")
+        head, rel = f"global {'> ' if bound else ''}{self.z_global:.1f}σ", "<" if bound else "="
+        toys = f"{k} of {self.n_toys} toys reach it"
+        if self.p_from in ("toys", "toy_bound"):
+            return f"{head} (p {rel} {self.p_global:.2g}: {toys})"
+        if self.z_global_toys_95 > 0:
+            toys += f", which alone support > {self.z_global_toys_95:.1f}σ"
+        return f"{head} (p {rel} {self.p_global:.2g}, {P_FROM[self.p_from]}; {toys})"
 
 
 # How p_global was obtained: the fraction of toys reaching the observed Z (enough of them do); the tail of the
@@ -146,16 +154,6 @@ P_FROM = {
     "gaussian_tail_bound": "bound: beyond the Gaussian-field tail's levels",
     "toy_bound": "bound: 95% CL from the toy count",
 }
-
-
-def describe_global(z_global, p_global, p_from, n_toys, max_z_toys, observed, z_toys_95) -> str:
-    k = int(np.sum(np.asarray(max_z_toys, dtype=float) >= observed)) if np.isfinite(observed) else 0
-    bound = p_from.endswith("bound")
-    head = f"global {'> ' if bound else ''}{z_global:.1f}σ"
-    if p_from in ("toys", "toy_bound"):
-        return f"{head} (p {'<' if bound else '='} {p_global:.2g}: {k} of {n_toys} toys reach it)"
-    toys = f"{k} of {n_toys} toys reach it" + (f", which alone support > {z_toys_95:.1f}σ" if z_toys_95 > 0 else "")
-    return f"{head} (p {'<' if bound else '='} {p_global:.2g}, {P_FROM[p_from]}; {toys})"
 
 
 def global_significance(
@@ -205,12 +203,10 @@ def effective_trials(max_z_toys: np.ndarray) -> float:
     return float(-len(z) / np.sum(stats.norm.logcdf(z)))
 
 
-def toy_bound_z(k: int, n_toys: int, cl: float = 0.95) -> float:
-    """The global Z the toy count alone supports at ``cl``: Φ⁻¹ of the Clopper–Pearson upper bound on p
+def toy_bound_z(k: int, n_toys: int) -> float:
+    """The global Z the toy count alone supports at 95% CL: Φ⁻¹ of the Clopper–Pearson upper bound on p
     (0 of 200 toys: p < 1.5%, Z > 2.2σ)."""
-    if n_toys == 0 or k >= n_toys:
-        return 0.0
-    return max(float(p_to_z(stats.beta.ppf(cl, k + 1, n_toys - k))), 0.0)
+    return max(float(p_to_z(upper_bound_95(k, n_toys))), 0.0)
 
 
 def global_from_toys(
@@ -238,7 +234,7 @@ def global_from_toys(
         elif levels and observed > levels[-1]:
             p, source = tp[-1], "gaussian_tail_bound"
         else:
-            p, source = float(stats.beta.ppf(0.95, k + 1, n_toys - k)) if n_toys > k else 1.0, "toy_bound"
+            p, source = upper_bound_95(k, n_toys), "toy_bound"
         note = (note + "; " if note else "") + f"{k} of {n_toys} toys reach it: {P_FROM[source]}"
     p_local = z_to_p(observed)
     return GlobalSignificance(

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import beta
+
+from anomalyscope.core.bumphunt.histogram import upper_bound_95
 
 TOLERANCE = 0.01  # the largest fraction of events above the edge the thresholds may lose
 EDGE_STEP = 10.0  # GeV: edges are multiples of this
@@ -28,9 +29,7 @@ FULL_EFFICIENCY_RATIO = 3.2
 
 def loss_upper_95(lost: int, n: int) -> float:
     """Clopper–Pearson 95% upper bound on the fraction lost / n."""
-    if n == 0 or lost >= n:
-        return 1.0
-    return float(beta.ppf(0.95, lost + 1, n - lost))
+    return upper_bound_95(lost, n)
 
 
 def fully_efficient_above(mjj: np.ndarray, lost: np.ndarray, step: float = EDGE_STEP) -> dict:

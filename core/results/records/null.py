@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from anomalyscope.core.bumphunt.histogram import upper_bound_95
 from anomalyscope.core.results.records import Record
 
 
@@ -38,10 +39,9 @@ class NullCalibration(Record):
         """(p, its 95% CL upper bound, whether p is only a bound): the fraction of retrained null
         pseudo-datasets whose largest local Z reaches ``z``; with none reaching it, p is the Clopper–Pearson
         95% upper bound (a bound)."""
-        n = self.n_pseudo
         k = int(np.sum(np.asarray(self.max_z, dtype=float) >= z))
-        hi = float(stats.beta.ppf(0.95, k + 1, n - k)) if k < n else 1.0
-        return (hi, hi, True) if k == 0 else (k / n, hi, False)
+        hi = upper_bound_95(k, self.n_pseudo)
+        return (hi, hi, True) if k == 0 else (k / self.n_pseudo, hi, False)
 
     def text(self, z: float | None = None) -> str:
         """'calibrated global 1.2σ (p = 0.12: 6 of 50 retrained background-only pseudo-datasets reach 3.1σ)'."""
