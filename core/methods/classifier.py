@@ -1,10 +1,12 @@
-"""The shared dense classifier: a small torch MLP with input standardisation, early stopping on a
-validation split and ensembling over inner folds. Used by CWoLa, the supervised and idealised references.
+"""The shared classifier: a small torch MLP with input standardisation, early stopping on a validation split
+and ensembling over inner folds, or (``classifier="bdt"``) boosted decision trees (``methods.trees``). Used by
+CWoLa, Tag N' Train, CATHODE, CATHODE-b and the supervised and idealised references.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -13,6 +15,7 @@ from torch import nn
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.scaling import Standardizer
 from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.methods.trees import TreeClassifier
 from anomalyscope.core.params import param
 
 
@@ -35,6 +38,10 @@ class TrainConfig:
     lr: float = param(1e-3, low=0, low_open=True)
     patience: int = param(6, low=1)
     weight_decay: float = param(0.0, low=0)
+    classifier: Literal["nn", "bdt"] = "nn"  # the network above, or boosted decision trees (methods.trees)
+    bdt_iterations: int = param(200, low=1)  # at most; early stopping after `patience` without improvement
+    bdt_learning_rate: float = param(0.1, low=0, low_open=True)
+    bdt_leaves: int = param(31, low=2)  # leaves per tree
 
 
 class Classifier:
@@ -89,8 +96,10 @@ class Classifier:
         return torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=np.float32)
 
 
-def train_ensemble(x: np.ndarray, y: np.ndarray, n_inner: int, cfg: TrainConfig, seed: int) -> list[Classifier]:
-    """Nested folds: n_inner classifiers, each validated (early stopping) on one inner fold."""
+def train_ensemble(x: np.ndarray, y: np.ndarray, n_inner: int, cfg: TrainConfig, seed: int) -> list:
+    """Nested folds: n_inner classifiers (networks or BDTs, as ``cfg.classifier``), each validated (early
+    stopping) on one inner fold."""
+    make = TreeClassifier if cfg.classifier == "bdt" else Classifier
     rng = np.random.default_rng(seed)
     fold = rng.integers(0, n_inner, len(x))
     models = []
@@ -98,9 +107,9 @@ def train_ensemble(x: np.ndarray, y: np.ndarray, n_inner: int, cfg: TrainConfig,
         tr, va = fold != k, fold == k
         if va.sum() == 0 or tr.sum() == 0:
             continue
-        models.append(Classifier(cfg, seed=seed * 100 + k).fit(x[tr], y[tr], x[va], y[va]))
+        models.append(make(cfg, seed=seed * 100 + k).fit(x[tr], y[tr], x[va], y[va]))
     return models
 
 
-def predict_ensemble(models: list[Classifier], x: np.ndarray) -> np.ndarray:
+def predict_ensemble(models: list, x: np.ndarray) -> np.ndarray:
     return np.mean([m.predict(x) for m in models], axis=0)
