@@ -24,6 +24,58 @@ class NothingSelected(AnalysisError):
     """A selection (a cut, a window, a range) that keeps too few events to show or fit."""
 
 
+class OutputBusy(AnomalyscopeError, RuntimeError):
+    """Another process is writing the same output (a Run, an EventSet): this one stops before doing any work."""
+
+    def __init__(self, path, holder: str):
+        self.path, self.holder = path, holder
+        super().__init__(f"{path}: {holder} is writing it now; wait for it to finish, or write elsewhere")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.holder)
+
+
+class DiskFull(AnomalyscopeError, RuntimeError):
+    """No space left on the device an output is written to (``where``: what was being written)."""
+
+    def __init__(self, path, where: str = ""):
+        self.path, self.where = path, where
+        super().__init__(f"{where + ': ' if where else ''}no space left on device: {path}")
+
+    def __reduce__(self):  # rebuilt from its fields when it comes back from a Dask worker
+        return type(self), (self.path, self.where)
+
+
+class ChunkFailures(AnomalyscopeError, RuntimeError):
+    """Chunks of a job that failed, each named; the finished ones are kept in the job directory for a re-run.
+    ``disk_full``: at least one failed for want of disk space."""
+
+    def __init__(self, failures: list[str], job_dir, disk_full: bool = False):
+        self.failures, self.job_dir, self.disk_full = failures, job_dir, disk_full
+        first = "free some space, then " if disk_full else ""
+        super().__init__(
+            f"{len(failures)} chunk(s) failed; finished chunks are kept in {job_dir}, {first}re-run the same command "
+            "to retry only the failed ones:\n  " + "\n  ".join(failures)
+        )
+
+    def __reduce__(self):
+        return type(self), (self.failures, self.job_dir, self.disk_full)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether exc, or an exception it was raised from or during, is a full disk (pyarrow, for one, reports it
+    as an error of the writer's close, raised while handling the OSError)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DiskFull) or "No space left on device" in str(exc):
+            return True
+        if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 class InputWarning(UserWarning):
     """Input that is read, but not all of it: events dropped, empty files, nothing passing a selection."""
 

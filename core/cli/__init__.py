@@ -13,8 +13,7 @@ from pathlib import Path
 
 from anomalyscope.core.cli import events, lund, outputs, search, trigger
 from anomalyscope.core.cli.common import NOTHING_WRITTEN
-from anomalyscope.core.data.jobs import ChunkFailures
-from anomalyscope.core.errors import AnalysisError, InputError, MissingExtra
+from anomalyscope.core.errors import AnalysisError, ChunkFailures, DiskFull, InputError, MissingExtra, OutputBusy
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisError as exc:  # valid input on which the analysis gives no result (a fit that fails)
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except ChunkFailures as exc:
+    except (ChunkFailures, DiskFull, OutputBusy) as exc:  # work that stopped or did not start; nothing half-written
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

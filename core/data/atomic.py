@@ -14,6 +14,11 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: there the lock below is not taken
+    fcntl = None
+
 
 def umask() -> int:
     """The process's umask, read without changing it (os.umask sets it, racing with other threads)."""
@@ -143,3 +148,42 @@ def check_writable_dir(path: Path) -> None:
     except OSError as exc:
         where = f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
         raise InputError(f"{path}: output directory is not writable ({where})") from None
+
+
+@contextmanager
+def output_lock(out: Path | str):
+    """Hold an exclusive lock on the output ``out`` for the block, so that a second process writing the same
+    output is refused at its start (not after minutes of work, at the rename). The lock is on the hidden file
+    ``.NAME.lock`` beside ``out``, removed at the end of the block; if the process dies, the operating system
+    releases the lock (the stale file is then simply locked again)."""
+    from anomalyscope.core.errors import OutputBusy
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    path = out.parent / f".{out.name}.lock"
+    while True:
+        fh = open(path, "a+")  # noqa: SIM115 (held open for the whole block)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise OutputBusy(out, holder) from None
+        try:  # the file locked must still be the one at the path (its holder removes it when done)
+            if os.fstat(fh.fileno()).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        fh.close()
+    fh.truncate(0)
+    fh.write(f"process {os.getpid()}")
+    fh.flush()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # removed while still locked, so nothing is left beside the output
+        fh.close()

@@ -27,7 +27,7 @@ import awkward as ak
 import numpy as np
 
 import anomalyscope.core.data.sources as sources
-from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
+from anomalyscope.core.data.atomic import check_writable_dir, output_lock, write_json_atomic
 from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from anomalyscope.core.data.jobs import check_workers, is_done, open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.data.sources import Input
@@ -163,56 +163,57 @@ def ingest(
         raise InputError(f"chunk size must be positive, got {chunk_size}")
     check_workers(workers)
     check_writable_dir(out)
-    if out.exists() and not overwrite:
-        raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
+    with output_lock(out):  # a second writer of the same output stops here, not at the end
+        if out.exists() and not overwrite:
+            raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
 
-    chunks, facts, failures, notes = plan(files, fmt, chunk_size)
-    if failures and not chunks:  # no input can be read at all: nothing to keep for a re-run
-        raise InputError(
-            failures[0]
-            if len(failures) == 1
-            else f"none of the {len(failures)} inputs can be read: " + "; ".join(failures)
+        chunks, facts, failures, notes = plan(files, fmt, chunk_size)
+        if failures and not chunks:  # no input can be read at all: nothing to keep for a re-run
+            raise InputError(
+                failures[0]
+                if len(failures) == 1
+                else f"none of the {len(failures)} inputs can be read: " + "; ".join(failures)
+            )
+        digest = _digest(files, fmt, chunk_size)
+        job_dir = open_job_dir(out, digest, {"files": [str(f) for f in files]})
+        failures += run_chunks(
+            partial(run_chunk, fmt=fmt, job_dir=str(job_dir)),
+            chunks,
+            job_dir,
+            scheduler=scheduler,
+            workers=workers,
+            desc=f"read {fmt.kind}",
+            progress=progress,
+            raise_on_failure=False,
         )
-    digest = _digest(files, fmt, chunk_size)
-    job_dir = open_job_dir(out, digest, {"files": [str(f) for f in files]})
-    failures += run_chunks(
-        partial(run_chunk, fmt=fmt, job_dir=str(job_dir)),
-        chunks,
-        job_dir,
-        scheduler=scheduler,
-        workers=workers,
-        desc=f"read {fmt.kind}",
-        progress=progress,
-        raise_on_failure=False,
-    )
-    stats = read_stats(job_dir, chunks)
-    for s in stats:
-        notes += s["warnings"]
-    tau_axes, tau_note = combined_tau_axes({f["path"]: f.get("tau_axes") for f in facts})
-    notes += [tau_note] if tau_note else []
-    by_file: dict[int, int] = {}
-    for s in stats:
-        by_file[s["file_index"]] = by_file.get(s["file_index"], 0) + s["n_selected"]
-    complete = {c.file_index for c in chunks} - {c.file_index for c in chunks if not is_done(job_dir, c)}
-    for fi in sorted(complete):
-        if by_file.get(fi, 0) == 0 and facts[fi].get("n_entries"):
-            notes.append(f"{files[fi]}: none of its {facts[fi]['n_entries']} events pass the selection")
-    for msg in notes:
-        warnings.warn(msg, InputWarning, stacklevel=2)
+        stats = read_stats(job_dir, chunks)
+        for s in stats:
+            notes += s["warnings"]
+        tau_axes, tau_note = combined_tau_axes({f["path"]: f.get("tau_axes") for f in facts})
+        notes += [tau_note] if tau_note else []
+        by_file: dict[int, int] = {}
+        for s in stats:
+            by_file[s["file_index"]] = by_file.get(s["file_index"], 0) + s["n_selected"]
+        complete = {c.file_index for c in chunks} - {c.file_index for c in chunks if not is_done(job_dir, c)}
+        for fi in sorted(complete):
+            if by_file.get(fi, 0) == 0 and facts[fi].get("n_entries"):
+                notes.append(f"{files[fi]}: none of its {facts[fi]['n_entries']} events pass the selection")
+        for msg in notes:
+            warnings.warn(msg, InputWarning, stacklevel=2)
 
-    if failures and not skip_bad:
-        advice = (
-            f"finished chunks are kept in {job_dir}; re-run to retry only the failed inputs, or pass --skip-bad "
-            "to write the EventSet without them"
-        )
-        if len(failures) == 1:  # one line, whole
-            raise InputError(f"{failures[0]}; {advice}")
-        raise InputError(  # the first line stands alone; the files follow, one per line
-            f"{len(failures)} inputs cannot be read ({advice}):\n  " + "\n  ".join(failures)
-        )
-    if sum(s["n_selected"] for s in stats) == 0:
-        raise InputError(f"no event in {len(files)} file(s) passes the selection ({fmt.selection.to_dict()})")
-    return _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir, overwrite, tau_axes)
+        if failures and not skip_bad:
+            advice = (
+                f"finished chunks are kept in {job_dir}; re-run to retry only the failed inputs, or pass --skip-bad "
+                "to write the EventSet without them"
+            )
+            if len(failures) == 1:  # one line, whole
+                raise InputError(f"{failures[0]}; {advice}")
+            raise InputError(  # the first line stands alone; the files follow, one per line
+                f"{len(failures)} inputs cannot be read ({advice}):\n  " + "\n  ".join(failures)
+            )
+        if sum(s["n_selected"] for s in stats) == 0:
+            raise InputError(f"no event in {len(files)} file(s) passes the selection ({fmt.selection.to_dict()})")
+        return _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir, overwrite, tau_axes)
 
 
 def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Path, overwrite, tau_axes) -> EventSet:

@@ -26,7 +26,7 @@ from typing import Callable, Protocol, Sequence
 from tqdm.auto import tqdm
 
 from anomalyscope.core.data.atomic import write_json_atomic
-from anomalyscope.core.errors import InputError, short_message
+from anomalyscope.core.errors import ChunkFailures, DiskFull, InputError, is_disk_full, short_message
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +40,20 @@ class Chunk(Protocol):
     def where(self) -> str: ...
 
 
-class ChunkFailures(RuntimeError):
-    """Chunks that failed, each named; the finished ones are kept in the job directory for a re-run."""
+class _DiskGuard:
+    """A chunk function whose full-disk failure leaves the worker as a ``DiskFull`` naming the job directory
+    (the underlying error, chained, does not survive the trip back from a Dask worker)."""
 
-    def __init__(self, failures: list[str], job_dir: Path):
-        self.failures, self.job_dir = failures, job_dir
-        super().__init__(
-            f"{len(failures)} chunk(s) failed; finished chunks are kept in {job_dir}, re-run the same command to "
-            "retry only the failed ones:\n  " + "\n  ".join(failures)
-        )
+    def __init__(self, fn, job_dir: Path):
+        self.fn, self.job_dir = fn, job_dir
+
+    def __call__(self, chunk):
+        try:
+            return self.fn(chunk)
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise DiskFull(self.job_dir, chunk.where()) from None
+            raise
 
 
 def parse_scheduler(value: str | None) -> str | None:
@@ -127,12 +132,16 @@ def run_chunks(
         dynamic_ncols=True,
     )
     failures: list[str] = []
+    disk_full = False
+    fn = _DiskGuard(fn, Path(job_dir))
 
     def failed(c: Chunk, exc: BaseException) -> None:
-        # a reader's InputError names its file and field already; anything else gets the chunk's name
-        failures.append(
-            str(exc) if isinstance(exc, InputError) else f"{c.where()}: {type(exc).__name__}: {short_message(exc)}"
-        )
+        # a reader's InputError names its file and field already, a DiskFull its chunk and directory; anything
+        # else gets the chunk's name
+        nonlocal disk_full
+        disk_full = disk_full or isinstance(exc, DiskFull)
+        known = isinstance(exc, (InputError, DiskFull))
+        failures.append(str(exc) if known else f"{c.where()}: {type(exc).__name__}: {short_message(exc)}")
 
     try:
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
@@ -150,7 +159,7 @@ def run_chunks(
     finally:
         bar.close()
     if failures and raise_on_failure:
-        raise ChunkFailures(failures, Path(job_dir))
+        raise ChunkFailures(failures, Path(job_dir), disk_full)
     return failures
 
 

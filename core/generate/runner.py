@@ -22,7 +22,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from anomalyscope.core.data.atomic import check_writable_dir, write_json_atomic
+from anomalyscope.core.data.atomic import check_writable_dir, output_lock, write_json_atomic
 from anomalyscope.core.data.eventset import ROW_GROUP_ROWS, EventSet, finalize_schema, publish_job_dir
 from anomalyscope.core.data.jobs import check_workers, open_job_dir, read_stats, run_chunks, stats_file
 from anomalyscope.core.errors import InputError
@@ -224,32 +224,39 @@ def generate(
         raise InputError(f"chunk size must be positive, got {chunk_size}")
     check_workers(workers)
     check_writable_dir(out)
-    if out.exists() and not overwrite:
-        raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
-    has_threshold = model.name == "qcd" and (m["pthat_min"] > 0 or m["mhat_min"] > 0)
-    if calibration_events is None:
-        calibration_events = max(1000, n_events // 20) if has_threshold else 0
-    if not has_threshold:
-        calibration_events = 0
+    with output_lock(out):  # a second writer of the same output stops here, not at the end
+        if out.exists() and not overwrite:
+            raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
+        has_threshold = model.name == "qcd" and (m["pthat_min"] > 0 or m["mhat_min"] > 0)
+        if calibration_events is None:
+            calibration_events = max(1000, n_events // 20) if has_threshold else 0
+        if not has_threshold:
+            calibration_events = 0
 
-    cfg = JobConfig(
-        process,
-        n_events,
-        seed,
-        params,
-        detector.to_dict() if detector else None,
-        selection.to_dict(),
-        chunk_size,
-        calibration_events,
-        _versions(),
-        shower,
-    )
-    job_dir = open_job_dir(out, cfg.digest(), {"config": asdict(cfg)})
-    tasks = _tasks(cfg, str(job_dir), m)
-    run_chunks(
-        run_chunk, tasks, job_dir, scheduler=scheduler, workers=workers, desc=f"generate {process}", progress=progress
-    )
-    return _publish(cfg, model, m, tasks, job_dir, out, overwrite)
+        cfg = JobConfig(
+            process,
+            n_events,
+            seed,
+            params,
+            detector.to_dict() if detector else None,
+            selection.to_dict(),
+            chunk_size,
+            calibration_events,
+            _versions(),
+            shower,
+        )
+        job_dir = open_job_dir(out, cfg.digest(), {"config": asdict(cfg)})
+        tasks = _tasks(cfg, str(job_dir), m)
+        run_chunks(
+            run_chunk,
+            tasks,
+            job_dir,
+            scheduler=scheduler,
+            workers=workers,
+            desc=f"generate {process}",
+            progress=progress,
+        )
+        return _publish(cfg, model, m, tasks, job_dir, out, overwrite)
 
 
 def generate_or_reuse(

@@ -20,6 +20,7 @@ from anomalyscope.core import __version__
 from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition
 from anomalyscope.core.bumphunt.windows import assign
 from anomalyscope.core.data import EventSet, signal_processes
+from anomalyscope.core.data.atomic import output_lock
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.features.jets import combined_tau_axes
@@ -165,6 +166,13 @@ def _evaluation_window(windows, signal: Events):
 
 
 def execute(cfg: RunConfig, overwrite: bool = False, progress: bool = True) -> Run:
+    """Train every method out of fold, search, evaluate and write the Run at ``cfg.out`` (atomically), holding
+    the output's lock from the start: a second Run into the same ``out`` is refused before it trains."""
+    with output_lock(cfg.out):
+        return _execute(cfg, overwrite, progress)
+
+
+def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
     # ---------------------------------------------------------------- checks before training
     es = EventSet.open(cfg.eventset)
     signal_es = EventSet.open(cfg.signal) if cfg.signal else None
