@@ -71,7 +71,9 @@ def main():
         worst = max(b["total_s"] for b in beside)
         rows.append({"threads": threads, "alone": alone, "beside": beside, "slowdown": worst / alone["total_s"]})
     print(f"{cores} cores, {a.copies} copies side by side")
-    print(f"{'threads':>7s} {'alone [s]':>10s} {'beside [s]':>11s} {'slowdown':>9s}   (classifier / flow / trees alone)")
+    print(
+        f"{'threads':>7s} {'alone [s]':>10s} {'beside [s]':>11s} {'slowdown':>9s}   (classifier / flow / trees alone)"
+    )
     for r in rows:
         al = r["alone"]
         print(f"{r['threads']:7d} {al['total_s']:10.2f} {max(b['total_s'] for b in r['beside']):11.2f} "

@@ -74,9 +74,9 @@ def spectrum(plt, mplhep, run, method: str, lumi, out: Path) -> list[Path]:
     res = run.search_result()
     best = res.best_excesses().get(method) if res is not None else None
     window = best.window if best is not None and method != "inclusive" else None
-    search, table = run.search(), run.table()
-    scans = search.spectra(table, method, [1.0, *sorted(run.efficiencies, reverse=True)], window)
-    fitted = [s for s in scans if s.fit is not None]
+    search = run.search()
+    scans = run.spectra(method, [1.0, *sorted(run.efficiencies, reverse=True)], window)  # as stored: no refit
+    fitted = [s for s in scans if s.expected is not None]
     if not fitted:
         raise AnalysisError(f"{method}: no selection could be fitted")
     fig, (top, pull_ax, z_ax) = plt.subplots(
@@ -84,20 +84,20 @@ def spectrum(plt, mplhep, run, method: str, lumi, out: Path) -> list[Path]:
     )
     for k, s in enumerate(fitted):
         c = COLORS[k % len(COLORS)]
-        n, x, w = s.spectrum.counts, s.spectrum.centers, s.spectrum.widths
+        spec = s.spectrum()
+        n, x, w = spec.counts, spec.centers, spec.widths
         lo, hi = poisson_interval(n)
         ok = n > 0
-        label = "no cut" if s.eff >= 1 else f"ε = {s.eff:g}"
         top.errorbar(x[ok], (n / w)[ok], yerr=[((n - lo) / w)[ok], ((hi - n) / w)[ok]], fmt="o", ms=4, color=c,
-                     label=label)  # fmt: skip
-        top.stairs(s.fit.expected / w, s.spectrum.edges, color=c, lw=1.5)
+                     label=s.label)  # fmt: skip
+        top.stairs(np.asarray(s.expected) / w, spec.edges, color=c, lw=1.5)
     if window is not None:
         sr = search.window(window).sr
         for ax in (top, pull_ax, z_ax):
             ax.axvspan(*sr, color="#ff7f0e", alpha=0.12, lw=0)
     tight = fitted[-1]
-    n, nu = tight.spectrum.counts, tight.fit.expected
-    pull_ax.bar(tight.spectrum.centers, (n - nu) / np.sqrt(np.maximum(nu, 1e-9)), width=tight.spectrum.widths,
+    tight_spec = tight.spectrum()
+    pull_ax.bar(tight_spec.centers, tight.pulls(), width=tight_spec.widths,
                 color=COLORS[(len(fitted) - 1) % len(COLORS)], alpha=0.8)  # fmt: skip
     pull_ax.axhline(0, color="grey", lw=0.8)
     pull_ax.set_ylim(-4.5, 4.5)
@@ -107,22 +107,22 @@ def spectrum(plt, mplhep, run, method: str, lumi, out: Path) -> list[Path]:
         0.99, 0.92, f"(data − fit)/√fit, {which}", transform=pull_ax.transAxes, ha="right", va="top", fontsize=13
     )
     for k, s in enumerate(fitted):
-        if s.scan is not None and len(s.scan.z):
-            z_ax.plot(s.scan.masses, s.scan.z, "-o", ms=3, color=COLORS[k % len(COLORS)])
+        if s.z:
+            z_ax.plot(s.masses, s.z, "-o", ms=3, color=COLORS[k % len(COLORS)])
     for level in (3, 5):
         z_ax.axhline(level, color="grey", ls="--", lw=0.8)
-    zs = np.concatenate([s.scan.z for s in fitted if s.scan is not None and len(s.scan.z)] or [np.zeros(1)])
+    zs = np.concatenate([np.asarray(s.z, dtype=float) for s in fitted if s.z] or [np.zeros(1)])
     z_ax.set_ylim(min(-1.0, np.nanmin(zs) - 0.5), max(5.8, np.nanmax(zs) + 0.8))
     z_ax.set_ylabel(r"local $Z$ [$\sigma$]", fontsize=18)
     z_ax.set_xlabel(r"$m_{jj}$ [GeV]")
     top.set_yscale("log")
     top.set_ylabel("Events / GeV")
-    dens = np.concatenate([s.spectrum.counts / s.spectrum.widths for s in fitted])
+    dens = np.concatenate([(sp := s.spectrum()).counts / sp.widths for s in fitted])
     top.set_ylim(0.2 * dens[dens > 0].min(), 30 * dens.max())  # the data's range, not the fits' far tails
     fig.align_ylabels([top, pull_ax, z_ax])
     cut = f"{method}, window {window}" if window else method
     top.legend(title=rf"{cut}; $|\Delta\eta| < {search.definition.deta_max:g}$", fontsize=15, title_fontsize=15)
-    top.set_xlim(tight.spectrum.edges[0], tight.spectrum.edges[-1])
+    top.set_xlim(tight_spec.edges[0], tight_spec.edges[-1])
     _label(mplhep, top, lumi)
     return _save(fig, out, f"spectrum_{method}")
 

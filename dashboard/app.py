@@ -15,7 +15,6 @@ from anomalyscope.dashboard.data import (
     default_run_path,
     load_run,
     shown_paths,
-    warm_spectra,
 )
 from anomalyscope.dashboard.events import EventsView
 from anomalyscope.dashboard.features import FeatureView
@@ -71,7 +70,6 @@ def open_run(state: SessionState, run_path: str, story: bool = False) -> None:
         sr = rd.search.window(b.window).sr if b.window else (None, None)
         update.update(method=m, efficiency=b.eff, mjj_lo=sr[0], mjj_hi=sr[1])
     state.param.update(**update)
-    warm_spectra(run_path, last=state.method)
 
 
 def make_state() -> SessionState:

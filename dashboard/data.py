@@ -4,7 +4,6 @@ pure functions each view draws from (tested without a browser)."""
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +14,13 @@ import panel as pn
 from scipy import stats
 
 import anomalyscope.core.results.attachments as attachments
-from anomalyscope.core.bumphunt.search import ScoreTable, Search, SelectionScan
+from anomalyscope.core.bumphunt.search import ScoreTable, Search
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import AnomalyscopeError, InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
 from anomalyscope.core.methods.events import JET_FEATURES
 from anomalyscope.core.results import Run
-from anomalyscope.core.results.records.search import Excess, SearchSummary
+from anomalyscope.core.results.records.search import Excess, ScanSummary, SearchSummary
 from anomalyscope.core.workflows.demo import default_demo_dir
 
 FEATURE_LABELS = {
@@ -216,48 +215,10 @@ def load_run(path: str) -> RunData:
 
 
 # ---------------------------------------------------------------------- view data
-SpectrumFit = SelectionScan  # what the spectra view draws: a selection's spectrum, fit and scan
-
-
-@pn.cache(max_items=64)
-def cached_spectra(run_path: str, method: str, efficiencies: tuple, window: str | None = None) -> list[SpectrumFit]:
-    """spectra() per (Run, method, cuts, window), computed once per server process and shared by sessions."""
-    return spectra(load_run(run_path), method, efficiencies, window)
-
-
-_WARMED: set[str] = set()
-_WARM_LOCK = threading.Lock()
-
-
-def warm_spectra(run_path: str, last: str | None = None) -> threading.Thread | None:
-    """Fit every method's spectra (in its best window) of a Run in a background thread, once per server
-    process, so switching methods in any session finds them in the shared cache."""
-    with _WARM_LOCK:
-        if run_path in _WARMED:
-            return None
-        _WARMED.add(run_path)
-
-    def work():
-        try:
-            rd = load_run(run_path)
-        except AnomalyscopeError:
-            return
-        for m in sorted(rd.methods, key=lambda m: m == last):
-            try:
-                cached_spectra(run_path, m, tuple(rd.efficiencies), rd.best_window(m))
-            except AnomalyscopeError:
-                continue
-
-    thread = threading.Thread(target=work, daemon=True, name="anomalyscope-warm-spectra")
-    thread.start()
-    return thread
-
-
-def spectra(rd: RunData, method: str, efficiencies, window: str | None = None) -> list[SpectrumFit]:
-    """The Run's search for one method and window: m_jj over the whole fit range after each cut, its
-    F-test fit and the local scan (no cut: the whole range; a cut: the masses inside the window's signal
-    region). ``window`` None: the window where the method's excess is largest."""
-    return rd.search.spectra(rd.table, method, efficiencies, window or rd.best_window(method))
+def stored_spectra(rd: RunData, method: str, efficiencies, window: str | None = None) -> list[ScanSummary]:
+    """The Run's stored selections for one method and window (``Run.spectra``: nothing is refitted here); the
+    spectrum, fit, pulls and scan each view draws. ``window`` None: where the method's excess is largest."""
+    return rd.run.spectra(method, efficiencies, window or rd.best_window(method))
 
 
 def correlation_matrix(rd: RunData, sample: str = "data", kind: str = "pearson") -> pd.DataFrame:

@@ -11,7 +11,7 @@ from anomalyscope.core.bumphunt.histogram import poisson_interval
 from anomalyscope.core.bumphunt.search import SearchDefinition
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.base import cannot_show
-from anomalyscope.dashboard.data import cached_spectra, event_columns, load_run, open_eventset, run_attachment
+from anomalyscope.dashboard.data import event_columns, load_run, open_eventset, run_attachment, stored_spectra
 from anomalyscope.dashboard.state import SessionState
 
 
@@ -157,12 +157,12 @@ class Overview(pn.viewable.Viewer):
             if best is None:
                 return pn.Spacer()
             m, b = best
-            incl = cached_spectra(self.state.run_path, "inclusive", (1.0,), None)[0]
-            cut = cached_spectra(self.state.run_path, m, (b.eff,), b.window)[0]
+            incl = stored_spectra(rd, "inclusive", (1.0,), None)[0]
+            cut = stored_spectra(rd, m, (b.eff,), b.window)[-1]
         except (AnomalyscopeError, KeyError, IndexError):
             return pn.Spacer()
         sr = rd.search.window(b.window).sr if b.window else None
-        z_incl = rd.search.inclusive_z_at(rd.table, b.mass)
+        z_incl = incl.z_at(b.mass)
         where = f"{b.window}, ε = {b.eff:g}" if b.window else "no cut"
         titles = (
             f"Inclusive: local {z_incl:.1f}σ at {b.mass:.0f} GeV",
@@ -184,7 +184,8 @@ class Overview(pn.viewable.Viewer):
         )
 
     def _fitted_spectrum(self, f, title: str, sr, mass: float):
-        n, x, w = f.spectrum.counts, f.spectrum.centers, f.spectrum.widths
+        spec = f.spectrum()
+        n, x, w = spec.counts, spec.centers, spec.widths
         ok = n > 0
         lo, hi = poisson_interval(n)
         X, Y = "m_jj [GeV]", "Events / GeV"
@@ -194,9 +195,11 @@ class Overview(pn.viewable.Viewer):
             ).opts(lower_head=None, upper_head=None, color="black"),
             hv.Scatter((x[ok], n[ok] / w[ok]), X, Y, label="data").opts(color="black", size=5),
         ]
-        if f.fit is not None:
+        if f.expected is not None:
             layers.append(
-                hv.Curve((x, f.fit.expected / w), X, Y, label="background fit").opts(color="#1f77b4", line_width=2)
+                hv.Curve((x, np.asarray(f.expected) / w), X, Y, label="background fit").opts(
+                    color="#1f77b4", line_width=2
+                )
             )
         if sr is not None:
             layers.append(hv.VSpan(*sr).opts(color="#ff7f0e", alpha=0.15))

@@ -12,16 +12,17 @@ from holoviews import streams
 from anomalyscope.core.bumphunt import poisson_interval
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.base import HIGHLIGHT, PALETTE, SR_COLOR, RunView, cannot_show, segments
-from anomalyscope.dashboard.data import cached_spectra
+from anomalyscope.dashboard.data import stored_spectra
 
 
 def _significance_note(rd, f) -> str:
     """'; max local Z = 3.4σ at 3500 GeV, global 1.2σ' (a bound: 'global > 2.7σ') for a fitted scan."""
-    if f.scan is None or not len(f.scan.z) or not np.isfinite(f.scan.z).any():
+    peak = f.peak()
+    if peak is None:
         return ""
-    z = f.scan.max_z
+    z, mass = peak
     g = rd.global_text(z)
-    return f"; max local Z = {z:.1f}σ at {f.scan.best_mass:.0f} GeV" + (f", {g}" if g else "")
+    return f"; max local Z = {z:.1f}σ at {mass:.0f} GeV" + (f", {g}" if g else "")
 
 
 class SpectraView(RunView):
@@ -94,7 +95,7 @@ class SpectraView(RunView):
         rd = self._run()
         method = self.state.method or rd.methods[0]
         window = self._window(rd, method)
-        return rd, method, window, cached_spectra(self.state.run_path, method, tuple(rd.efficiencies), window)
+        return rd, method, window, stored_spectra(rd, method, tuple(rd.efficiencies), window)
 
     def _built(self):
         """(spectrum, pulls, scan, notes) for the current state; one build serves the three plots."""
@@ -114,20 +115,21 @@ class SpectraView(RunView):
         # one element per kind for all cuts, coloured by cut: a method change updates 10 glyphs, not 25
         # (HoloViews' per-element option lookup and update dominated the server-side time)
         X, Y = "m_jj [GeV]", "Events / GeV"
-        labels = ["no cut" if f.eff >= 1 else f"ε = {f.eff:g}" for f in fits]
+        labels = [f.label for f in fits]
         colors = {lab: PALETTE[k % len(PALETTE)] for k, lab in enumerate(labels)}
         points, fit_paths, pull_points, scan_paths, notes = [], [], [], [], []
         for label, f in zip(labels, fits):
-            n, x, w = f.spectrum.counts, f.spectrum.centers, f.spectrum.widths
+            spec = f.spectrum()
+            n, x, w = spec.counts, spec.centers, spec.widths
             ok = n > 0
             lo, hi = poisson_interval(n)
             cut = np.full(int(ok.sum()), label, dtype=object)
             points.append((x[ok], n[ok] / w[ok], (n[ok] - lo[ok]) / w[ok], (hi[ok] - n[ok]) / w[ok], cut))
-            if f.fit is not None:
-                fit_paths.append((x, f.fit.expected / w, label))
-                pull_points.append((x, f.fit.pulls, np.full(len(x), label, dtype=object)))
-            if f.scan is not None and len(f.scan.masses):
-                scan_paths.append((f.scan.masses, f.scan.z, label))
+            if f.expected is not None:
+                fit_paths.append((x, np.asarray(f.expected) / w, label))
+                pull_points.append((x, f.pulls(), np.full(len(x), label, dtype=object)))
+            if f.masses:
+                scan_paths.append((np.asarray(f.masses), np.asarray(f.z), label))
             notes.append(f"**{label}**: {int(n.sum())} events; {f.message}" + _significance_note(rd, f))
         # plain column dicts: HoloViews handles them several times faster than DataFrames
         pts = dict(zip([X, Y, "minus", "plus", "cut"], (np.concatenate(c) for c in zip(*points))))
@@ -171,7 +173,7 @@ class SpectraView(RunView):
         # one event in the widest bin: the lowest density any method can show. The same for every method, so the
         # axes stay put when methods are flipped through, and a method change re-renders the figure only once
         # (a changed range or title is a second update of the whole figure: +0.2 s per change on 2 cores)
-        edges = fits[0].spectrum.edges
+        edges = np.asarray(fits[0].edges)
         floor = 1.0 / float(np.max(np.diff(edges)))
         spec_layers.append(
             # at the frame's bottom, below every point (points lie at or above the floor, the frame starts at floor/5)

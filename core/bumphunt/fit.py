@@ -44,6 +44,12 @@ def poisson_deviance(n: np.ndarray, nu: np.ndarray) -> float:
     return float(2.0 * t.sum())
 
 
+def pulls(counts, expected) -> np.ndarray:
+    """(n − ν)/√ν per bin: observed counts against a fitted background."""
+    nu = np.asarray(expected, dtype=float)
+    return (np.asarray(counts, dtype=float) - nu) / np.sqrt(nu)
+
+
 @dataclass
 class BackgroundFit:
     spectrum: Spectrum
@@ -74,8 +80,7 @@ class BackgroundFit:
 
     @property
     def pulls(self) -> np.ndarray:
-        """(n − ν)/√ν per bin."""
-        return (self.spectrum.counts - self.expected) / np.sqrt(self.expected)
+        return pulls(self.spectrum.counts, self.expected)
 
     @property
     def p0(self) -> float:

@@ -320,6 +320,7 @@ class SelectionScan:
     scan: ScanResult | None
     message: str
     sideband: tuple[float, float] | None = None  # (largest local Z, its mass) inside the window's sidebands
+    every_bin: ScanResult | None = None  # the inclusive selection's local Z at every inner bin centre (views)
 
     @property
     def max_z(self) -> float:
@@ -334,6 +335,11 @@ class SelectionScan:
             d.update(self.scan.to_dict())
         if self.sideband is not None:
             d["sideband_max_z"], d["sideband_mass"] = self.sideband
+        # what the views draw, so that they never refit: the spectrum, its fitted background
+        d["edges"], d["counts"] = self.spectrum.edges.tolist(), self.spectrum.counts.tolist()
+        d["expected"] = self.fit.expected.tolist() if self.fit is not None else None
+        if self.every_bin is not None:
+            d["every_bin_masses"], d["every_bin_z"] = self.every_bin.masses.tolist(), self.every_bin.z.tolist()
         return d
 
 
@@ -524,21 +530,6 @@ class Search:
         k = int(np.nanargmax(scan.z))
         return float(scan.z[k]), float(masses[k])
 
-    def spectra(self, table: ScoreTable, method: str, efficiencies, window: str | None) -> list[SelectionScan]:
-        """One method's selections in one window, fitted and scanned: m_jj over the whole fit range after each
-        cut (no cut: the whole range, scanned across it; a cut: scanned at the masses inside the window's
-        signal region). What the dashboard's spectra and the publication plots show."""
-        w = self.window(window) if window else None
-        base = self.spectrum(table.mjj[self.in_region(table.mjj, table.deta)])
-        out = []
-        for eff in efficiencies:
-            if eff < 1.0 and (w is None or method == "inclusive"):
-                continue
-            masses = self.masses(base, None if eff >= 1.0 else w)
-            sel = Selection(method, eff, None if eff >= 1.0 else w, self.selected(table, method, eff, w), masses)
-            out.append(self.scan(sel, table.mjj))
-        return out
-
     def run(self, table: ScoreTable, methods=None, toys: int | None = None, progress: bool = False) -> SearchResult:
         """Scan every selection; the global significance of the largest local excess."""
         from tqdm.auto import tqdm
@@ -550,6 +541,11 @@ class Search:
             for s in tqdm(sels, desc="search", disable=not progress, leave=False)
         ]
         glob = self.global_significance(table, sels, scans, toys)
+        incl = scans[0]
+        if incl.fit is not None:  # the inclusive Z at any bin centre, for the views (the trials' scan is thinned)
+            c = incl.spectrum.centers
+            inner = c[(c > incl.spectrum.edges[1]) & (c < incl.spectrum.edges[-2])]
+            incl.every_bin = local_significance(incl.spectrum, incl.fit, self.definition.signal, inner)
         trials = {
             "selections": len(sels),
             "fitted": sum(1 for s, sc in zip(sels, scans) if sc.fit is not None and len(s.masses)),

@@ -130,9 +130,7 @@ def _cmd_search(a) -> int:
     from anomalyscope.core.results import Run
 
     run = Run.open(a.run)
-    search = run.search()
-    res = search.run(run.table(), toys=a.toys, progress=not a.quiet)
-    run.write_search_result(res.to_dict())
+    run.redo_search(toys=a.toys, progress=not a.quiet)
     print_search(run)  # as stored: what `info` and the dashboard read
     return 0
 

@@ -46,7 +46,7 @@ class Attachment:
 ATTACHMENTS = {
     a.name: a
     for a in (
-        Attachment("search", "search.json", "search result", "run, search", record=SearchSummary),
+        Attachment("search", "search.json", "search result", "run, search", record=SearchSummary, version=2),
         Attachment("evaluation", "evaluation.json", "evaluation (ROC, SIC, correlations)", "run", record=Evaluation),
         Attachment("lund", "lund/report.json", "Lund reweighting report", "lund", record=LundReport),
         Attachment("lund_closure", "lund/closure.json", "Lund closure study", "lund", record=LundClosure),

@@ -30,10 +30,10 @@ import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
 from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import InputError, NothingSelected
 from anomalyscope.core.results.records.evaluation import Evaluation
 from anomalyscope.core.results.records.manifest import RunManifest
-from anomalyscope.core.results.records.search import SearchSummary
+from anomalyscope.core.results.records.search import SPECTRA_SINCE, ScanSummary, SearchSummary
 
 RUN_VERSION = 1
 REQUIRED = ("manifest.json", "scores.parquet", "config.yaml")
@@ -181,6 +181,22 @@ class Run:
         """search.json: every selection's scan and the global significance (None if absent)."""
         return self.attachment("search")
 
+    def spectra(self, method: str, efficiencies, window: str | None) -> list[ScanSummary]:
+        """The stored selections a spectrum view or plot draws (``SearchSummary.spectra``): nothing is refitted,
+        so every view shows what the search found. A search.json from before the spectra were stored is refused
+        with the command that rewrites it."""
+        res = self.search_result()
+        path = self.attachment_path("search")
+        rewrite = f"`anomalyscope search {self.path}` rewrites it (refits and rescans; no retraining)"
+        if res is None:
+            raise InputError(f"{path}: no search result; {rewrite}")
+        if res.schema_version < SPECTRA_SINCE:
+            raise InputError(f"{path}: written by an older anomalyscope, without the spectra the views draw; {rewrite}")
+        out = res.spectra(method, efficiencies, window)
+        if not out:
+            raise NothingSelected(f"{method}: no stored selection{f' in window {window}' if window else ''}")
+        return out
+
     # ------------------------------------------------------------------ what later commands add
     def attachment_path(self, name: str) -> Path:
         """Where attachment ``name`` (``attachments.ATTACHMENTS``: lund, trigger, pileup, ...) is or goes."""
@@ -217,6 +233,13 @@ class Run:
                 "  not added: " + ", ".join(f"{n} (`{attachments.ATTACHMENTS[n].written_by}`)" for n in missing)
             )
         return "\n".join(lines)
+
+    def redo_search(self, toys: int | None = None, progress: bool = False) -> SearchSummary:
+        """Rerun the search on the stored scores (selections, fits, scans, look-elsewhere toys; no retraining) and
+        store it: how an older search.json is brought up to date."""
+        res = self.search().run(self.table(), toys=toys, progress=progress)
+        self.write_search_result(res.to_dict())
+        return self.search_result()
 
     def write_search_result(self, result: dict) -> Path:
         """Replace search.json (``search`` reruns a Run's search, e.g. with more toys)."""

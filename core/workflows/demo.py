@@ -184,6 +184,7 @@ def build_demo(
     if scale <= 0:
         raise InputError(f"--scale must be positive, got {scale}")
     if not force and demo_ready(out, scale, quick):
+        _search_up_to_date(paths["run"], progress)
         if not quick:
             _demo_pileup(paths["run"], scale, workers, progress)  # added after demo version 4: made once if missing
         return paths
@@ -238,6 +239,18 @@ def build_demo(
     _demo_trigger(out, paths["run"], scale, workers, progress)
     _demo_pileup(paths["run"], scale, workers, progress)
     return paths
+
+
+def _search_up_to_date(run_dir: Path, progress: bool) -> None:
+    """A demo built by an older version keeps its trained Run; a search.json without what today's views draw is
+    rewritten from its scores (a minute, no retraining)."""
+    from anomalyscope.core.results import Run
+    from anomalyscope.core.results.records.search import SPECTRA_SINCE
+
+    run = Run.open(run_dir)
+    res = run.search_result()
+    if res is None or res.schema_version < SPECTRA_SINCE:
+        run.redo_search(progress=progress)
 
 
 def prior_paths(out: Path) -> dict[str, Path]:

@@ -14,7 +14,7 @@ from anomalyscope.dashboard.data import (
     event_display,
     feature_distributions,
     load_run,
-    spectra,
+    stored_spectra,
     top_events,
     top_overlap,
 )
@@ -30,19 +30,30 @@ def rd(small_run):
     return load_run(str(small_run.path))
 
 
-def test_spectra_hold_the_selected_events_over_the_whole_fit_range(rd):
-    fits = spectra(rd, "cut_tau21", (1.0, 0.1))
+def test_spectra_drawn_are_the_stored_selections_their_events_and_their_fits(rd):
+    fits = stored_spectra(rd, "cut_tau21", (1.0, 0.1))
     mjj = rd.scores["mjj"]
-    assert fits[0].spectrum.edges[0] == rd.search.fit_min >= rd.eventset.mjj_fit_min
-    assert fits[0].spectrum.total == np.sum(
-        rd.sr & (mjj >= fits[0].spectrum.edges[0]) & (mjj < fits[0].spectrum.edges[-1])
-    )
-    # the cut's spectrum covers the same range, its window's signal region marked for the scan
-    assert np.array_equal(fits[1].spectrum.edges, fits[0].spectrum.edges) and fits[1].window.name == "lhco"
-    assert 0 < fits[1].spectrum.total < 0.2 * fits[0].spectrum.total
-    if fits[1].scan is not None:
-        assert np.all(fits[1].window.in_sr(fits[1].scan.masses))
-    assert fits[0].fit is not None or "events" in fits[0].message
+    no_cut, cut = fits[0].spectrum(), fits[1].spectrum()
+    assert no_cut.edges[0] == rd.search.fit_min >= rd.eventset.mjj_fit_min
+    assert no_cut.total == np.sum(rd.sr & (mjj >= no_cut.edges[0]) & (mjj < no_cut.edges[-1]))
+    # the cut's spectrum: the events the search selected, over the same range, scanned in its window's SR
+    w = rd.search.window(fits[1].window)
+    assert fits[1].window == "lhco" and np.array_equal(cut.edges, no_cut.edges)
+    selected = rd.search.selected(rd.table, "cut_tau21", 0.1, w)
+    assert np.array_equal(cut.counts, np.histogram(mjj[selected], no_cut.edges)[0])
+    assert 0 < cut.total < 0.2 * no_cut.total and np.all(w.in_sr(np.asarray(fits[1].masses)))
+    # the stored background is the F-test fit of the stored counts; pulls follow from the two
+    for f in fits:
+        if f.expected is None:
+            assert "events" in f.message
+            continue
+        refit = rd.search.fit(f.spectrum()).chosen
+        np.testing.assert_allclose(f.expected, refit.expected, rtol=1e-6)
+        np.testing.assert_allclose(f.pulls(), refit.pulls, rtol=1e-6, atol=1e-9)
+    # the inclusive local Z is stored at every bin centre, the trials' thinned scan among them
+    incl = fits[0]
+    for m, z in zip(incl.masses, incl.z):
+        assert incl.z_at(m) == pytest.approx(z, abs=1e-9)
 
 
 def test_correlations_overlap_and_features(rd):
@@ -149,24 +160,61 @@ def test_projector_mode_scales_the_plots(small_run):
     assert "large_fonts" in state.url_parameters()
 
 
-def test_spectra_of_every_method_are_fitted_ahead_once(small_run, monkeypatch):
+def test_no_fit_or_scan_runs_in_the_server_when_a_page_is_built(small_run, monkeypatch):
+    """The views draw what the search stored: building every view of every method never fits or scans."""
+    import anomalyscope.core.bumphunt.fit as fit
+    import anomalyscope.core.bumphunt.search as search
+    import anomalyscope.core.bumphunt.significance as significance
     import anomalyscope.dashboard.data as data
+    from anomalyscope.dashboard.app import session
+    from anomalyscope.dashboard.overview import Overview
 
-    calls = []
-    real = data.spectra
-    monkeypatch.setattr(data, "spectra", lambda rd, m, *a: calls.append(m) or real(rd, m, *a))
-    monkeypatch.setattr(data, "_WARMED", set())
-    data.cached_spectra.clear()
-    path = str(small_run.path)
-    thread = data.warm_spectra(path, last="cut_tau21")
-    thread.join(timeout=300)
-    methods = load_run(path).methods
-    assert sorted(calls) == sorted(methods) and calls[-1] == "cut_tau21"
-    assert data.warm_spectra(path) is None  # once per server process
-    for m in methods:
-        rd = load_run(path)
-        data.cached_spectra(path, m, tuple(rd.efficiencies), rd.best_window(m))
-    assert len(calls) == len(methods)  # every session's method change is a cache hit
+    def refit(*args, **kwargs):
+        raise AssertionError("a fit or scan ran while a page was built")
+
+    for module, name in ((fit, "fit_background"), (fit, "f_test"), (search, "f_test"), (search, "local_significance"),
+                         (significance, "local_significance"), (search.Search, "scan"), (search.Search, "fit")):  # fmt: skip
+        monkeypatch.setattr(module, name, refit)
+    monkeypatch.setenv("ANOMALYSCOPE_RUN", str(small_run.path))
+    monkeypatch.setattr(pn.state, "onload", lambda cb: None)
+    load_run.clear()
+    state, _ = session()
+    overview = Overview(state=state)
+    # this Run holds references only: its τ21 cut's excess stands in for the data-driven answer the Overview draws
+    monkeypatch.setattr(data.RunData, "best_anomaly", lambda rd: ("cut_tau21", rd.best_excesses()["cut_tau21"]))
+    assert isinstance(overview._discovery(), pn.Column) and overview._search_summary() is not None
+    for m in load_run(str(small_run.path)).methods:
+        state.method = m
+        spectra = SpectraView(state=state)
+        layers = spectra._build()
+        assert not any("could not" in n for n in layers[3]), layers[3]
+        assert len(layers[0]) > 3  # points, error bars, fits and marks
+
+
+def test_a_search_result_without_stored_spectra_is_refused_with_the_command_that_rewrites_it(small_run, tmp_path):
+    import json
+    import shutil
+
+    from anomalyscope.core.errors import InputError
+    from anomalyscope.core.results import Run
+
+    old = tmp_path / "run"
+    shutil.copytree(small_run.path, old)
+    data = json.loads((old / "search.json").read_text())
+    data["schema_version"] = 1
+    for s in data["scans"]:
+        for k in ("edges", "counts", "expected", "every_bin_masses", "every_bin_z"):
+            s.pop(k, None)
+    (old / "search.json").write_text(json.dumps(data))
+    run = Run.open(old)
+    with pytest.raises(InputError, match=r"without the spectra the views draw; `anomalyscope search .*run` rewrites it"):
+        run.spectra("cut_tau21", (1.0, 0.1), "lhco")
+    assert run.search_result().best_excesses()  # everything else it holds still reads
+    # the demo brings its own Run up to date that way when it finds it older (no retraining)
+    from anomalyscope.core.workflows.demo import _search_up_to_date
+
+    _search_up_to_date(old, progress=False)
+    assert [s.label for s in Run.open(old).spectra("cut_tau21", (1.0, 0.1), "lhco")] == ["no cut", "ε = 0.1"]
 
 
 def _texts(root):

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from anomalyscope.core.bumphunt.fit import pulls
+from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_from_toys
 from anomalyscope.core.results.records import Record
 
 SIDEBAND_Z = 3.0  # a sideband excess of a selection at least this large is flagged
+SPECTRA_SINCE = 2  # the search.json version from which every selection's spectrum and fit are stored
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,30 @@ class ScanSummary(Record):
     background: FitSummary | None = None
     sideband_max_z: float | None = None  # the largest local Z inside the window's sidebands (a diagnostic)
     sideband_mass: float | None = None
+    # what the views draw (version ≥ SPECTRA_SINCE): the selected m_jj spectrum over the fit range, its fitted
+    # background per bin (None: no fit) and, for the inclusive selection, the local Z at every inner bin centre
+    edges: list[float] | None = None
+    counts: list[float] | None = None
+    expected: list[float] | None = None
+    every_bin_masses: list[float] | None = None
+    every_bin_z: list[float] | None = None
+
+    @property
+    def label(self) -> str:
+        return "no cut" if self.eff >= 1 else f"ε = {self.eff:g}"
+
+    def spectrum(self) -> Spectrum:
+        return Spectrum(np.asarray(self.counts, dtype=float), np.asarray(self.edges, dtype=float))
+
+    def pulls(self) -> np.ndarray | None:
+        return None if self.expected is None else pulls(self.counts, self.expected)
+
+    def z_at(self, mass: float) -> float:
+        """The local Z at the scanned mass nearest ``mass`` (every bin centre for the inclusive selection)."""
+        m, z = (self.every_bin_masses, self.every_bin_z) if self.every_bin_z is not None else (self.masses, self.z)
+        if not m:
+            return float("nan")
+        return float(z[int(np.argmin(np.abs(np.asarray(m) - mass)))])
 
     def peak(self) -> tuple[float, float] | None:
         """(largest local Z, its mass), or None for a selection without a finite Z."""
@@ -183,6 +210,28 @@ class SearchSummary(Record):
             "the window whose signal region holds it"
             for (m, w), s in worst.items()
         ]
+
+    def selection(self, method: str, eff: float, window: str | None) -> ScanSummary | None:
+        """The stored scan of one selection (the inclusive spectrum: ``"inclusive", 1.0, None``)."""
+        for s in self.scans:
+            if s.method == method and s.window == window and abs(s.eff - eff) < 1e-12:
+                return s
+        return None
+
+    def spectra(self, method: str, efficiencies, window: str | None) -> list[ScanSummary]:
+        """One method's stored selections in one window, as the views draw them: no cut (the inclusive spectrum,
+        scanned across the fit range), then each ε < 1 in the window (scanned inside its signal region)."""
+        out = []
+        for eff in efficiencies:
+            if eff >= 1.0:
+                s = self.selection("inclusive", 1.0, None)
+            elif window is None or method == "inclusive":
+                continue
+            else:
+                s = self.selection(method, eff, window)
+            if s is not None:
+                out.append(s)
+        return out
 
     def best_window(self, method: str) -> str | None:
         """The window where ``method``'s largest local Z was found (None: no windowed scan)."""
