@@ -9,8 +9,9 @@ In each m_jj window:
 2. it is interpolated into the signal region: m_jj values are drawn from a Gaussian KDE of the SR
    events' m_jj and one feature vector is sampled per value, ``oversample`` times as many samples
    as SR events;
-3. a classifier (the shared network, an ensemble over inner folds) learns SR data against those
-   samples. Where the flow models the background well, it can only learn the signal.
+3. a classifier (the shared network, or boosted trees with ``classifier: bdt``; an ensemble over inner folds)
+   learns SR data against those samples. Where the flow models the background well, it can only learn the
+   signal.
 
 The classifier works in the flow's preprocessed (logit, standardised) space, where the features are
 unbounded and roughly Gaussian. Features, jets ordered by soft-drop mass (J1 the lighter):

@@ -7,18 +7,20 @@ the features are (nearly) independent of m_jj. As in CMS, the classifier sees on
 (both jets of an event carry the event's SR/SB label) and the event score is the larger of its two
 jets' scores. Each window trains an ensemble over inner folds (early stopping on each inner
 validation fold) inside every outer fold; an event is scored by its own SR window's ensemble.
-Default network 64-32-16-4.
+The classifier: boosted decision trees by default (``WeakClassifierParams``), or the CMS network 64-32-16-4
+(``classifier: nn``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from anomalyscope.core.methods.windowed import WindowedClassifier
+from anomalyscope.core.methods.windowed import WeakClassifierParams, WindowedClassifier
 
 
 class CWoLa(WindowedClassifier):
     name = "cwola"
+    Params = WeakClassifierParams
 
     def training_set(self, window, train, ctx):
         sel = train.deta < ctx.sr_deta_max

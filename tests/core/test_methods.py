@@ -97,14 +97,16 @@ def test_null_no_sculpting_after_one_percent_cut(name, tmp_path):
 
 
 def test_cwola_finds_an_injected_signal_and_nothing_without_it():
-    """Features independent of m_jj (CWoLa's assumption): a gain with signal, none without."""
+    """Features independent of m_jj (CWoLa's assumption): a gain with signal, none without (the network here;
+    the trees, CWoLa's default, in test_trees)."""
     windows = make_windows("lhco")
     sig_eval, _ = make_events(9, 0, n_sig=2000)
     out = {}
     for n_sig in (0, 450):
         ev, truth = make_events(4, 30000, n_sig=n_sig, lo=3100, hi=3900, drift=False)
         res = run_out_of_fold(
-            REGISTRY["cwola"], {"epochs": 15}, ev, _ctx(windows), folds=3, seed=2, signal_eval=sig_eval
+            REGISTRY["cwola"], {"classifier": "nn", "epochs": 15}, ev, _ctx(windows), folds=3, seed=2,
+            signal_eval=sig_eval,
         )
         sr = windows[0].in_sr(ev.mjj)
         out[n_sig] = performance(res.signal_scores[windows[0].in_sr(sig_eval.mjj)], res.scores[sr & (truth == 0)])
