@@ -21,9 +21,15 @@ def ensure_debian_package(program: str, package: str) -> str:
         return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.fail(f"{program} is missing: install Debian's {package} package (apt-get install {package})")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env, capture_output=True)
+    import fcntl
+
+    with open("/tmp/anomalyscope-tests-apt.lock", "w") as lock:  # the test workers install one at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if shutil.which(program):  # another worker installed it while this one waited
+            return shutil.which(program)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env, capture_output=True)
     return shutil.which(program) or pytest.fail(f"apt-get installed {package} but {program} is not on PATH")
 
 
