@@ -14,8 +14,76 @@ import each other):
 6. ``workflows``: orchestrations over all of it (the demo, the injection scan, the CMS benchmark); ``plots``:
    publication plots of a Run.
 7. ``cli``: the command line. The dashboard (``anomalyscope.dashboard``) sits above the core.
+
+
+The public names are the ones below (``from anomalyscope.core import EventSet, Run, CWoLa, bump_hunt``); the
+notebooks and docs use only these, and tests/test_public_api.py pins the list. Everything else is internal and may
+change. Names are imported when first used, so ``import anomalyscope.core`` needs no optional extra.
 """
+
+from __future__ import annotations
+
+import importlib
 
 from anomalyscope import __version__
 
-__all__ = ["__version__"]
+_PUBLIC = {  # name → the module that defines it
+    # events: the store, generation, reading files, injection
+    "EventSet": "data",
+    "inject": "data",
+    "select": "data",
+    "generate": "generate",
+    "ingest": "data.ingest",
+    "read_summary": "data.ingest",
+    "LHCOFormat": "data.lhco",
+    "NanoAODFormat": "data.nanoaod",
+    "BranchMap": "data.nanoaod",
+    "export_root": "data.nanoaod",
+    "luminosity_fb": "plots",
+    # methods and Runs
+    "METHODS": "methods",
+    "REGISTRY": "methods",
+    "Inclusive": "methods",
+    "CutTau21": "methods",
+    "CutTau32": "methods",
+    "Supervised": "methods",
+    "IAD": "methods",
+    "CWoLa": "methods",
+    "VAEQR": "methods",
+    "TagNTrain": "methods",
+    "Cathode": "methods",
+    "CathodeB": "methods",
+    "QUAK": "methods",
+    "performance": "methods.evaluate",
+    "RunConfig": "methods.runner",
+    "execute": "methods.runner",
+    "load_config": "methods.runner",
+    "Run": "results",
+    # the search and the bump hunt on any histogram
+    "SearchDefinition": "bumphunt",
+    "Spectrum": "bumphunt",
+    "SignalModel": "bumphunt",
+    "CMS_DIJET_EDGES": "bumphunt",
+    "bump_hunt": "bumphunt",
+    "global_significance": "bumphunt",
+    "poisson_interval": "bumphunt",
+    # errors
+    "AnomalyscopeError": "errors",
+    "InputError": "errors",
+    "AnalysisError": "errors",
+}
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(f"anomalyscope.core.{_PUBLIC[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
+
+
+__all__ = ["__version__", *sorted(_PUBLIC)]
