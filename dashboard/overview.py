@@ -128,9 +128,14 @@ class Overview(pn.viewable.Viewer):
         refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and e.found]
         incl = excesses.get("inclusive")
         if incl is not None and incl.found:
+            stored = res.selection("inclusive", 1.0, None)
+            n_masses = len(stored.masses or []) if stored is not None else 0
+            at_answer = ""
+            if best is not None and best[1].found and stored is not None and abs(best[1].mass - incl.mass) > 1:
+                at_answer = f"; at the answer's {best[1].mass:.0f} GeV it is {stored.z_at(best[1].mass):.1f}σ"
             lines.append(
-                f"Inclusive search: largest local excess {incl.z_local:.1f}σ at {incl.mass:.0f} GeV "
-                f"(global {incl.z_global:.1f}σ)."
+                f"Inclusive search: largest local excess {incl.z_local:.1f}σ at {incl.mass:.0f} GeV of its "
+                f"{n_masses} scanned masses (global {incl.z_global:.1f}σ){at_answer}."
             )
         others = [f"{mm} {e.z_local:.1f}σ at {e.mass:.0f} GeV" for mm, e in refs if mm != "inclusive"]
         if others:
