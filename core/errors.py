@@ -20,6 +20,10 @@ class AnalysisError(AnomalyscopeError, RuntimeError):
     few events, a selection that nothing passes. Not the user's mistake; the data say so."""
 
 
+class FitError(AnalysisError):
+    """A fit that cannot be done on these data or did not converge; the message says why."""
+
+
 class NothingSelected(AnalysisError):
     """A selection (a cut, a window, a range) that keeps too few events to show or fit."""
 

@@ -16,7 +16,7 @@ from scipy import stats
 import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.bumphunt.search import ScoreTable, Search
 from anomalyscope.core.data import EventSet
-from anomalyscope.core.errors import AnomalyscopeError, InputError, NothingSelected
+from anomalyscope.core.errors import InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
 from anomalyscope.core.methods.events import JET_FEATURES
 from anomalyscope.core.results import Run

@@ -25,14 +25,10 @@ from anomalyscope.core.bumphunt.functions import (
     p0_from_total,
 )
 from anomalyscope.core.bumphunt.histogram import Spectrum
-from anomalyscope.core.errors import AnalysisError, InputError
+from anomalyscope.core.errors import FitError, InputError
 
 MIN_EVENTS = 20
 MAX_SHAPE_PARAMETER = 500.0  # |p_k| beyond this the dijet function is degenerate (fits empty tails exactly)
-
-
-class FitError(AnalysisError):
-    """A fit that cannot be done on these data or did not converge; the message says why."""
 
 
 def poisson_deviance(n: np.ndarray, nu: np.ndarray) -> float:

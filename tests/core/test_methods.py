@@ -105,7 +105,12 @@ def test_cwola_finds_an_injected_signal_and_nothing_without_it():
     for n_sig in (0, 450):
         ev, truth = make_events(4, 30000, n_sig=n_sig, lo=3100, hi=3900, drift=False)
         res = run_out_of_fold(
-            REGISTRY["cwola"], {"classifier": "nn", "epochs": 15}, ev, _ctx(windows), folds=3, seed=2,
+            REGISTRY["cwola"],
+            {"classifier": "nn", "epochs": 15},
+            ev,
+            _ctx(windows),
+            folds=3,
+            seed=2,
             signal_eval=sig_eval,
         )
         sr = windows[0].in_sr(ev.mjj)

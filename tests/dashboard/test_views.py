@@ -207,7 +207,9 @@ def test_a_search_result_without_stored_spectra_is_refused_with_the_command_that
             s.pop(k, None)
     (old / "search.json").write_text(json.dumps(data))
     run = Run.open(old)
-    with pytest.raises(InputError, match=r"without the spectra the views draw; `anomalyscope search .*run` rewrites it"):
+    with pytest.raises(
+        InputError, match=r"without the spectra the views draw; `anomalyscope search .*run` rewrites it"
+    ):
         run.spectra("cut_tau21", (1.0, 0.1), "lhco")
     assert run.search_result().best_excesses()  # everything else it holds still reads
     # the demo brings its own Run up to date that way when it finds it older (no retraining)
