@@ -10,7 +10,9 @@ import math
 
 import param
 
-EFFICIENCIES = (1.0, 0.1, 0.01, 0.001)
+from anomalyscope.core.bumphunt.search import SearchDefinition
+
+EFFICIENCIES = (1.0, *SearchDefinition.efficiencies)  # no cut, then the search's default cuts (a Run sets its own)
 
 
 class SessionState(param.Parameterized):
