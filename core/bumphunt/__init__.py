@@ -10,16 +10,8 @@ from anomalyscope.core.bumphunt.histogram import (
     poisson_interval,
 )
 from anomalyscope.core.bumphunt.limits import cls_limit
-from anomalyscope.core.bumphunt.search import (
-    BumpHunt,
-    ScoreTable,
-    Search,
-    SearchDefinition,
-    SearchResult,
-    bump_hunt,
-    search_of_eventset,
-    signal_model_from_eventsets,
-)
+from anomalyscope.core.bumphunt.search import ScoreTable, Search, SearchDefinition, SearchResult
+from anomalyscope.core.bumphunt.single import BumpHunt, bump_hunt, search_of_eventset, signal_model_from_eventsets
 from anomalyscope.core.bumphunt.signal import SignalModel, fit_signal_shape
 from anomalyscope.core.bumphunt.significance import discovery_sensitivity, global_significance, local_significance
 

@@ -201,3 +201,9 @@ def f_test(spec: Spectrum, orders=ORDERS, alpha: float = 0.05) -> FTestResult:
         else:
             break
     return FTestResult(chosen, fits, tests, alpha)
+
+
+def deviance_pvalue(fit: BackgroundFit) -> float:
+    """Goodness of fit from the Poisson deviance (≈ χ²(ndf)); unlike Pearson's χ² it is not inflated by
+    the nearly empty bins of the high-mass tail."""
+    return float(stats.chi2.sf(fit.deviance, fit.ndf)) if fit.ndf > 0 else float("nan")

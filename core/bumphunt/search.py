@@ -11,34 +11,21 @@ whole fit range and reads the local significance at the masses inside the window
 inclusive spectrum: across the whole range). The largest local Z over everything searched gets a
 global significance from background-only pseudo-experiments (``Search.global_significance``).
 
-Fit start. Where the threshold is known — a generated EventSet records where its generator thresholds
-are fully efficient (≤ 1% loss, measured with a calibration sample), a user states a trigger's with
-``fit_min`` — the fit starts at the first bin there, decided before the spectrum is looked at. Where it is
-not known (a file read from elsewhere), it is found from the data: the spectrum of a sample with a jet-pT
-threshold rises to a peak and then falls; near the peak it is sculpted by the threshold (it falls short
-of the smooth dijet shape). Starting at the first dijet bin above the top of the turn-on (the first bin
-after which dN/dm falls; the first bin when it falls from there), a bin is the fit start when a
-3-parameter fit from two bins higher (stiff enough to extrapolate), extrapolated down, predicts the counts
-of it and of the next bin within 2% (or twice their statistical and extrapolation uncertainty, if larger);
-else the start moves up one bin, at most 8 bins (then the first bin above the peak is taken). A resonance
-above the turn-on would bend that fit from above and push the start over itself (measured: a 2.7 TeV
-resonance moved a 2.2–2.3 TeV start to 2.55–2.66 TeV and out of the scan), so a local excess above 3σ in
-the widest of those fits (a Gaussian of the search's resolution) is taken out of the counts first; a
-threshold's sculpting is a deficit, never an excess. Tested: such a resonance moves the start by at most
-one bin and stays scanned. Never below the EventSet's own fully-efficient edge; ``fit_min`` overrides.
+The fit start (where a threshold stops sculpting the spectrum) is decided in ``fit_start``, the look-elsewhere
+pseudo-experiments are ``lee``, the bump hunt of one spectrum is ``single``.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings as _warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from anomalyscope.core.bumphunt.fastfit import signed_z
-from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, f_test, fit_background
-from anomalyscope.core.bumphunt.histogram import CMS_DIJET_EDGES, Spectrum, mjj_spectrum
+from anomalyscope.core.bumphunt import lee
+from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, f_test
+from anomalyscope.core.bumphunt.fit_start import find_fit_start, fit_edges, highest_tested
+from anomalyscope.core.bumphunt.histogram import Spectrum, mjj_spectrum
 from anomalyscope.core.bumphunt.selection import (
     check_efficiencies,
     curve_threshold,
@@ -50,7 +37,6 @@ from anomalyscope.core.bumphunt.signal import SignalModel
 from anomalyscope.core.bumphunt.significance import (
     GlobalSignificance,
     ScanResult,
-    global_from_toy_scans,
     local_significance,
     scan_masses,
 )
@@ -67,9 +53,6 @@ from anomalyscope.core.errors import InputError
 from anomalyscope.core.params import build, param
 
 log = logging.getLogger(__name__)
-FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
-FIT_START_MAX_STEPS = 8
-RESONANCE_Z = 3.0  # a local excess the fit start's fits from above take out first (``without_resonance``)
 
 
 @dataclass(frozen=True)
@@ -135,17 +118,17 @@ class SearchDefinition:
             fit_min, how = float(self.fit_min), "set by the user"
             efficient_from = fit_min
         elif known:
-            fit_min = float(_fit_edges(floor, self.fit_max, self.binning)[0])
+            fit_min = float(fit_edges(floor, self.fit_max, self.binning)[0])
             how = f"from the known threshold: fully efficient above {floor:.0f} GeV ({known}); the first bin there"
             efficient_from = floor
         else:
             fit_min, how = find_fit_start(mjj[region], floor, self.fit_max, self.binning, self.signal)
             # no sculpting found above the EventSet's own edge: the fit starts at the first whole bin, and a
             # window's sideband may begin between that edge and the bin
-            efficient_from = floor if fit_min == _fit_edges(floor, self.fit_max, self.binning)[0] else fit_min
+            efficient_from = floor if fit_min == fit_edges(floor, self.fit_max, self.binning)[0] else fit_min
         in_range = region & (mjj >= fit_min) & (mjj < self.fit_max)
         windows = make_windows(self.windows, efficient_from, self.binnings, self.fit_max, self.resolution)
-        top = _highest_tested(mjj[in_range], self.fit_max, self.min_window_events)
+        top = highest_tested(mjj[in_range], self.fit_max, self.min_window_events)
         if self.fill_gaps and self.windows == "cms":
             usable, _ = usable_windows(windows, mjj[in_range], self.min_window_events)
             windows += gap_fillers(usable, fit_min, top, efficient_from, self.resolution)
@@ -162,109 +145,6 @@ class SearchDefinition:
                 f"{self.min_window_events}+ events): " + ", ".join(f"{a:.0f}–{b:.0f} GeV" for a, b in untested)
             )
         return search
-
-
-def _highest_tested(mjj: np.ndarray, fit_max: float, min_events: int) -> float:
-    """The m_jj below which a window could hold enough events: above the min_events-th highest event no
-    window can, and no mass there is reported as a gap (the spectrum has run out, not the windows)."""
-    if len(mjj) < min_events:
-        return float(np.min(mjj, initial=fit_max))
-    return float(min(fit_max, np.sort(mjj)[-min_events]))
-
-
-def find_fit_start(
-    mjj: np.ndarray, floor: float, fit_max: float, binning="cms", signal: SignalModel | None = None
-) -> tuple[float, str]:
-    """The m_jj where the spectrum stops being sculpted (module text): (GeV, how it was found)."""
-    signal = signal or SignalModel.gaussian(SearchDefinition.resolution)
-    edges = _fit_edges(floor, fit_max, binning)
-    if len(edges) < 6:
-        raise InputError(f"search: no m_jj range between {floor:g} and {fit_max:g} GeV to fit")
-    counts, _ = np.histogram(mjj, edges)
-    if counts.sum() == 0:
-        raise InputError(f"search: no event between {floor:g} and {fit_max:g} GeV")
-    peak = turn_on_peak(counts / np.diff(edges))
-    first = 0 if peak == 0 else peak + 1
-    last = min(first + FIT_START_MAX_STEPS, len(edges) - 6)
-    try:  # a resonance is looked for once, over the widest range the fits below use
-        clean = without_resonance(counts, edges, first + 2, signal)
-    except FitError:
-        clean = counts.astype(float)
-    for i in range(first, last + 1):
-        try:
-            above = fit_background(Spectrum(clean[i + 2 :], edges[i + 2 :]), 3)
-        except FitError:
-            continue
-        nu, sigma = extrapolate(above, edges[i : i + 3])
-        tol = np.maximum(FIT_START_TOLERANCE, 2.0 * np.sqrt(nu + sigma**2) / nu)
-        if np.all(1.0 - clean[i : i + 2] / nu < tol):
-            return float(edges[i]), (
-                f"from the data: the first bin where the fit of the spectrum from two bins higher, extrapolated "
-                f"down, predicts the counts within {100 * tol.max():.0f}% (peak of dN/dm at {edges[peak]:.0f} GeV)"
-            )
-    return float(edges[first]), (
-        f"from the data: the first bin above the peak of dN/dm at {edges[peak]:.0f} GeV (no bin above it "
-        "matched the extrapolated fit)"
-    )
-
-
-def without_resonance(counts: np.ndarray, edges: np.ndarray, j: int, signal: SignalModel) -> np.ndarray:
-    """The counts with a resonance taken out, so that it cannot bend the fit from bin ``j`` up: where that
-    fit leaves a local excess above RESONANCE_Z — a Gaussian of the search's resolution centred at a bin
-    of the fit or at one of the two bins below it, whose upper tail reaches in — its fitted events are
-    subtracted from every bin. Sculpting by a threshold leaves a deficit at the fit's lower end, never an
-    excess, so only a resonance is taken out."""
-    spec = Spectrum(counts[j:], edges[j:])
-    fit = fit_background(spec, 3)
-    masses = 0.5 * (edges[1:] + edges[:-1])[max(j - 2, 0) :]
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore", RuntimeWarning)
-        z, mu, _ = (a[0] for a in signed_z(spec.counts[None], fit, signal.templates(masses, spec.edges), with_mu=True))
-    if not np.isfinite(z).any() or np.nanmax(z) < RESONANCE_Z:
-        return np.asarray(counts, dtype=float)
-    k = int(np.nanargmax(z))
-    return np.clip(counts - mu[k] * signal.templates(masses[k : k + 1], edges)[0], 0.0, None)
-
-
-def _fit_edges(floor: float, fit_max: float, binning) -> np.ndarray:
-    """The bin edges a fit may start from: those of the binning between the floor and the fit's end."""
-    edges = CMS_DIJET_EDGES if binning == "cms" else np.arange(floor, fit_max + float(binning), float(binning))
-    return edges[(edges >= floor - 1e-9) & (edges <= fit_max + 1e-9)]
-
-
-def turn_on_peak(density: np.ndarray) -> int:
-    """The first bin after which dN/dm falls (higher than each of the next two bins): the top of the
-    turn-on, not a resonance further up that may be the global maximum of a small sample."""
-    for i in range(len(density) - 2):
-        if density[i] >= density[i + 1] and density[i] >= density[i + 2] and density[i] > 0:
-            return i
-    return int(np.argmax(density))
-
-
-def deviance_pvalue(fit: BackgroundFit) -> float:
-    """Goodness of fit from the Poisson deviance (≈ χ²(ndf)); unlike Pearson's χ² it is not inflated by
-    the nearly empty bins of the high-mass tail."""
-    from scipy import stats
-
-    return float(stats.chi2.sf(fit.deviance, fit.ndf)) if fit.ndf > 0 else float("nan")
-
-
-def extrapolate(fit: BackgroundFit, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A background fit's expected counts in other bins, and their uncertainty from the fit's
-    covariance (linear propagation with a numerical Jacobian)."""
-    from anomalyscope.core.bumphunt.functions import Quadrature, bin_integrals
-
-    q = Quadrature(edges)
-    theta = np.concatenate([[fit.total], fit.shape])
-
-    def nu(t):
-        return t[0] * bin_integrals(q, t[1:]) / bin_integrals(fit.quadrature, t[1:]).sum()
-
-    base = nu(theta)
-    steps = 1e-4 * np.maximum(np.abs(theta), 1e-3)
-    jac = np.column_stack([(nu(theta + np.eye(len(theta))[k] * steps[k]) - base) / steps[k] for k in range(len(theta))])
-    var = np.einsum("bk,kl,bl->b", jac, fit.covariance, jac)
-    return base, np.sqrt(np.clip(var, 0.0, None))
 
 
 # ---------------------------------------------------------------------- scores
@@ -557,146 +437,18 @@ class Search:
             "untested": [
                 list(g)
                 for g in self.untested(
-                    _highest_tested(table.mjj[sels[0].mask], self.definition.fit_max, self.definition.min_window_events)
+                    highest_tested(table.mjj[sels[0].mask], self.definition.fit_max, self.definition.min_window_events)
                 )
             ],
         }
         return SearchResult(scans, glob, trials)
 
-    # ------------------------------------------------------------------ look-elsewhere
     def global_significance(
         self, table: ScoreTable, sels: list[Selection], scans: list[SelectionScan], toys: int | None = None
     ) -> GlobalSignificance | None:
-        """p_global of the largest local Z over all selections, from background-only pseudo-experiments
-        that keep how the selections share events.
-
-        Each toy draws, bin by bin, Poisson(ν_b) events from the inclusive background fit and gives each
-        one the scores of an event drawn at random from the analysis region (all methods' and windows'
-        scores together), so scores carry no m_jj dependence: the null hypothesis of a flat-efficiency
-        selection. Each selection keeps the events whose scores pass its cut at the fraction ε of the
-        drawn events (its sideband or flat-cut threshold under that null); every selected toy spectrum is
-        refitted with the order its observed spectrum chose and rescanned at the same masses.
-        """
-        n_toys = toys or self.definition.toys
-        ok = [i for i, s in enumerate(scans) if s.fit is not None and len(sels[i].masses)]
-        incl = scans[0]
-        if incl.fit is None or not ok:
-            return None
-        region = self.in_region(table.mjj, table.deta)
-        rows = np.flatnonzero(region)
-        passes = np.zeros((len(rows), len(ok)), dtype=bool)
-        for c, i in enumerate(ok):
-            passes[:, c] = _passes_under_null(table, sels[i], rows)
-        rng = np.random.default_rng(self.definition.seed + 7)
-        nu = incl.fit.expected
-        n_bins = len(nu)
-        counts = np.zeros((n_toys, len(ok), n_bins))
-        passes = passes.astype(np.int32)  # summed per bin below
-        for t in range(n_toys):
-            n_b = rng.poisson(nu)
-            picks = rng.integers(0, len(rows), n_b.sum())
-            filled = np.flatnonzero(n_b)  # the toy's events come bin by bin: sum each bin's run of picks
-            starts = np.concatenate([[0], np.cumsum(n_b)[:-1]])[filled]
-            if len(filled):
-                counts[t, :, filled] = np.add.reduceat(passes[picks], starts, axis=0)
-        signal = self.definition.signal
-        z_toys = []
-        for c, i in enumerate(ok):
-            s = scans[i]
-            templates = signal.templates(sels[i].masses, s.spectrum.edges)
-            with _warnings.catch_warnings():
-                _warnings.simplefilter("ignore", RuntimeWarning)
-                z_toys.append(signed_z(counts[:, c, :], s.fit, templates))
-        observed = max(scans[i].max_z for i in ok)
-        return global_from_toy_scans(
-            observed,
-            z_toys,
-            len(ok),
-            note="toys keep the events shared between selections (scores drawn jointly, masses from the inclusive fit)",
-            seed=self.definition.seed,
-        )
+        """p_global of the largest local Z over all selections (``lee.global_significance``)."""
+        return lee.global_significance(self, table, sels, scans, toys or self.definition.toys)
 
 
 def _as_list(c):
     return None if c is None else [float(x) for x in c]
-
-
-def _passes_under_null(table: ScoreTable, sel: Selection, rows: np.ndarray) -> np.ndarray:
-    """Which analysis-region events pass ``sel`` in the null toys: the top fraction ε of its score."""
-    if sel.eff >= 1.0:
-        return np.ones(len(rows), dtype=bool)
-    s = table.window_scores[sel.method][sel.window.name] if table.windowed(sel.method) else table.scores[sel.method]
-    s = np.asarray(s, dtype=float)[rows]
-    fin = np.isfinite(s)
-    if not fin.any() or np.ptp(s[fin]) == 0:
-        return fin
-    cut = np.quantile(s[fin], 1.0 - sel.eff)
-    return fin & (s > cut)
-
-
-# ---------------------------------------------------------------------- the inclusive bump hunt of an EventSet
-def search_of_eventset(es, definition: SearchDefinition | None = None) -> Search:
-    """The search definition resolved on an EventSet's events (fit start, windows)."""
-    d = definition or SearchDefinition()
-    return d.resolve(es.column("mjj"), es.column("deta"), es.mjj_fit_min, str(es.path), es.threshold_known)
-
-
-def signal_model_from_eventsets(signals: list, kind: str = "dscb", deta_max: float = SearchDefinition.deta_max):
-    """Fit each signal sample's m_jj at its generated resonance mass (``mA`` in its schema)."""
-    from anomalyscope.core.bumphunt.signal import fit_signal_shape
-
-    shapes = []
-    for es in signals:
-        procs = es.schema.get("processes", {})
-        masses = [p.get("params", {}).get("mA") for p in procs.values()]
-        if len(masses) != 1 or masses[0] is None:
-            raise InputError(f"{es.path}: not a single-process signal sample with a resonance mass mA")
-        sel = es.column("deta") < deta_max
-        shapes.append(fit_signal_shape(es.column("mjj")[sel], float(masses[0]), kind))
-    return SignalModel(shapes)
-
-
-@dataclass
-class BumpHunt:
-    spectrum: Spectrum
-    ftest: object
-    scan: ScanResult
-    limit_at_best: object | None
-
-    @property
-    def background(self) -> BackgroundFit:
-        return self.ftest.chosen
-
-    def report(self) -> str:
-        b, sp = self.background, self.spectrum
-        lines = [
-            f"spectrum: {len(sp.counts)} bins, {sp.edges[0]:.0f}–{sp.edges[-1]:.0f} GeV, {sp.total:.0f} events",
-            "F-test: "
-            + "; ".join(f"{lo}→{hi} par: F = {f:.2f}, p = {p:.3f}" for lo, hi, f, p in self.ftest.tests)
-            + f" → {b.order} parameters",
-            f"background fit: χ²/ndf = {b.chi2:.1f}/{b.ndf} (p = {b.chi2_pvalue:.3f})",
-            f"largest local excess: Z = {self.scan.max_z:.2f} at m = {self.scan.best_mass:.0f} GeV",
-        ]
-        if self.limit_at_best is not None:
-            e = self.limit_at_best.expected
-            lines.append(
-                f"95% CL limit there: {self.limit_at_best.observed:.1f} signal events "
-                f"(expected {e[0]:.1f}, 68% band {e[-1]:.1f}–{e[1]:.1f})"
-            )
-        return "\n".join(lines)
-
-
-def bump_hunt(spec: Spectrum, signal: SignalModel | None = None, with_limit: bool = True, search: Search | None = None):
-    """F-test fit, local scan and the CLs limit at the largest excess of one spectrum."""
-    from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
-    from anomalyscope.core.bumphunt.limits import cls_limit
-
-    signal = signal or (search.definition.signal if search else SignalModel.gaussian())
-    ft = search.fit(spec) if search else f_test(spec)
-    masses = search.masses(spec) if search else None
-    scan = local_significance(spec, ft.chosen, signal, masses)
-    limit = None
-    if with_limit and np.any(np.isfinite(scan.z)):
-        template = signal.at(scan.best_mass).bin_fractions(spec.edges)
-        limit = cls_limit(ProfileLikelihood(spec.counts, template, DijetBackground(ft.chosen)))
-    return BumpHunt(spec, ft, scan, limit)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, Selection, deviance_pvalue
+from anomalyscope.core.bumphunt.fit import deviance_pvalue
+from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, Selection
 from anomalyscope.core.bumphunt.windows import make_windows, usable_windows
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import InputError

@@ -17,7 +17,8 @@ from anomalyscope.core.bumphunt.fit import fit_background
 from anomalyscope.core.bumphunt.functions import SQRT_S, Quadrature, expected_counts
 from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
-from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, find_fit_start
+from anomalyscope.core.bumphunt.fit_start import find_fit_start
+from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition
 from anomalyscope.core.bumphunt.selection import outside_sr_coefficients, select, sideband_threshold
 from anomalyscope.core.bumphunt.significance import (
     asimov_z,
@@ -106,10 +107,12 @@ def turned_on(rng, n=300000):
 def test_fit_start_is_found_above_the_turn_on():
     for seed in range(3):
         rng = np.random.default_rng(seed)
-        start, how = find_fit_start(turned_on(rng), 1455.0, FIT_MAX)
+        start, how = find_fit_start(turned_on(rng), 1455.0, FIT_MAX, "cms", SearchDefinition().signal)
         # above the sculpted region (efficiency 91% at 2.2 TeV, 99% at 2.35 TeV), not far beyond it
         assert 2200 <= start <= 2700, how
-        flat_start, _ = find_fit_start(sample_mjj(rng, 100000, lo=1400.0), 1455.0, FIT_MAX)
+        flat_start, _ = find_fit_start(
+            sample_mjj(rng, 100000, lo=1400.0), 1455.0, FIT_MAX, "cms", SearchDefinition().signal
+        )
         assert flat_start == 1455.0  # no turn-on: fit from the first bin
 
 
