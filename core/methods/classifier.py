@@ -14,7 +14,7 @@ from torch import nn
 
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.scaling import Standardizer
-from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.methods.training import class_weights, fit_network
 from anomalyscope.core.methods.trees import TreeClassifier
 from anomalyscope.core.params import param
 
@@ -62,8 +62,7 @@ class Classifier:
         yt = torch.from_numpy(y.astype(np.float32)).to(DEVICE)
         xv = torch.from_numpy(self.scaler(x_val)).to(DEVICE)
         yv = torch.from_numpy(y_val.astype(np.float32)).to(DEVICE)
-        pos = max(float(y.mean()), 1e-6)
-        w_pos, w_neg = 0.5 / pos, 0.5 / max(1 - pos, 1e-6)  # balance the classes
+        w_pos, w_neg = class_weights(y)
         net = self._network("net").to(DEVICE)
         opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")

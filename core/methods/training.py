@@ -14,6 +14,13 @@ from torch import nn
 from anomalyscope.core.methods.device import DEVICE
 
 
+def class_weights(y: np.ndarray) -> tuple[float, float]:
+    """(weight of a class-1 sample, of a class-0 sample) giving each class half the total weight: a classifier
+    then learns the likelihood ratio whatever the classes' sizes (signal region against sidebands, say)."""
+    pos = max(float(np.mean(y)), 1e-6)
+    return 0.5 / pos, 0.5 / max(1 - pos, 1e-6)
+
+
 class EarlyStopping:
     """Keeps the weights of the epoch with the lowest validation loss; says when ``patience`` epochs in
     a row failed to improve on it by more than ``min_delta``."""

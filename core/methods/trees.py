@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from anomalyscope.core.methods.device import THREADS
+from anomalyscope.core.methods.training import class_weights
 
 CHUNK = 4096  # rows evaluated at once: a few CHUNK × trees integers in memory
 
@@ -98,9 +99,9 @@ class TreeEnsemble:
 
 
 def _balanced(y: np.ndarray) -> np.ndarray:
-    """Sample weights giving each class half the total weight (as the network's loss)."""
-    pos = max(float(y.mean()), 1e-6)
-    return np.where(y > 0.5, 0.5 / pos, 0.5 / max(1 - pos, 1e-6))
+    """Per-sample weights balancing the classes, as the network's loss (``training.class_weights``)."""
+    w_pos, w_neg = class_weights(y)
+    return np.where(y > 0.5, w_pos, w_neg)
 
 
 class TreeClassifier:
