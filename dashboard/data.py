@@ -218,7 +218,7 @@ def load_run(path: str) -> RunData:
 def stored_spectra(rd: RunData, method: str, efficiencies, window: str | None = None) -> list[ScanSummary]:
     """The Run's stored selections for one method and window (``Run.spectra``: nothing is refitted here); the
     spectrum, fit, pulls and scan each view draws. ``window`` None: where the method's excess is largest."""
-    return rd.run.spectra(method, efficiencies, window or rd.best_window(method))
+    return rd.run.spectra(method, efficiencies, window or rd.best_window(method), result=rd.search_result)
 
 
 def correlation_matrix(rd: RunData, sample: str = "data", kind: str = "pearson") -> pd.DataFrame:

@@ -181,11 +181,13 @@ class Run:
         """search.json: every selection's scan and the global significance (None if absent)."""
         return self.attachment("search")
 
-    def spectra(self, method: str, efficiencies, window: str | None) -> list[ScanSummary]:
+    def spectra(
+        self, method: str, efficiencies, window: str | None, result: SearchSummary | None = None
+    ) -> list[ScanSummary]:
         """The stored selections a spectrum view or plot draws (``SearchSummary.spectra``): nothing is refitted,
         so every view shows what the search found. A search.json from before the spectra were stored is refused
-        with the command that rewrites it."""
-        res = self.search_result()
+        with the command that rewrites it. ``result``: the search.json already read (a server keeps it)."""
+        res = result if result is not None else self.search_result()
         path = self.attachment_path("search")
         rewrite = f"`anomalyscope search {self.path}` rewrites it (refits and rescans; no retraining)"
         if res is None:
