@@ -280,9 +280,8 @@ class Search:
         or the bin centres inside a window's signal region."""
         if window is None:
             return scan_masses(spec, self.definition.scan_points)
-        c = spec.centers
-        inner = (c > spec.edges[1]) & (c < spec.edges[-2])
-        return c[window.in_sr(c) & inner]
+        c = _inner_centres(spec)
+        return c[window.in_sr(c)]
 
     def inclusive_z_at(self, table: ScoreTable, mass: float) -> float:
         """The inclusive search's local Z at exactly ``mass`` (a stored scan is thinned to ``scan_points``)."""
@@ -399,9 +398,8 @@ class Search:
         """The largest local Z of a selection inside its window's sidebands (same fit, same signal shape): a
         signal there is learned as background by a windowed method; CMS's staggered binnings are meant to catch
         it in another window. Not part of the search's trials: a diagnostic (``SIDEBAND_Z``)."""
-        c = spec.centers
-        inner = (c > spec.edges[1]) & (c < spec.edges[-2])
-        masses = c[window.in_sb(c) & inner]
+        c = _inner_centres(spec)
+        masses = c[window.in_sb(c)]
         if not len(masses):
             return None
         scan = local_significance(spec, fit, self.definition.signal, masses)
@@ -423,8 +421,7 @@ class Search:
         glob = self.global_significance(table, sels, scans, toys)
         incl = scans[0]
         if incl.fit is not None:  # the inclusive Z at any bin centre, for the views (the trials' scan is thinned)
-            c = incl.spectrum.centers
-            inner = c[(c > incl.spectrum.edges[1]) & (c < incl.spectrum.edges[-2])]
+            inner = _inner_centres(incl.spectrum)
             incl.every_bin = local_significance(incl.spectrum, incl.fit, self.definition.signal, inner)
         trials = {
             "selections": len(sels),
@@ -448,6 +445,12 @@ class Search:
     ) -> GlobalSignificance | None:
         """p_global of the largest local Z over all selections (``lee.global_significance``)."""
         return lee.global_significance(self, table, sels, scans, toys or self.definition.toys)
+
+
+def _inner_centres(spec: Spectrum) -> np.ndarray:
+    """The bin centres a resonance can be tested at: all but the fit range's first and last bin."""
+    c = spec.centers
+    return c[(c > spec.edges[1]) & (c < spec.edges[-2])]
 
 
 def _as_list(c):
