@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +27,11 @@ from anomalyscope.core.workflows.demo import build_demo, build_null_twin, defaul
 def story(run: Run, peak: float | None) -> dict:
     res = run.search_result()
     best = res.best_excesses() if res is not None else {}
-    out = {"methods": {m: asdict(e) for m, e in best.items()}}
+    out = {"methods": {m: e.to_dict() for m, e in best.items()}}
     out["inclusive_z_at_signal"] = run.search().inclusive_z_at(run.table(), peak)
     found = best_data_driven(best)
     if found:
-        out["best_data_driven"] = {"method": found[0], **asdict(found[1])}
+        out["best_data_driven"] = {"method": found[0], **found[1].to_dict()}
     return out
 
 

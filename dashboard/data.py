@@ -141,7 +141,7 @@ class RunData:
         the Run's search looked at."""
         g = self.search_result.global_significance if self.search_result is not None else None
         found = g.significance(z_local) if g is not None and np.isfinite(z_local) else None
-        return None if found is None else found.text().split(" (")[0]
+        return None if found is None else found.short()
 
     def best_excesses(self) -> dict[str, Excess]:
         """Per method, the largest local excess of the Run's search (local/global Z, mass, window, ε)."""

@@ -131,12 +131,15 @@ class GlobalSignificance:
     tail_p: tuple = ()  # P(max Z ≥ level) there
     z_global_toys_95: float = float("nan")  # what the toys alone support: Z_global above this at 95% CL
 
+    def short(self) -> str:
+        """'global 3.1σ', or 'global > 4.2σ' where the answer is a bound (``text`` says how it was obtained)."""
+        return f"global {'> ' if self.p_from.endswith('bound') else ''}{self.z_global:.1f}σ"
+
     def text(self) -> str:
         """The global significance as a physicist may quote it: a value, or a bound where it is one."""
         observed = self.observed_max_z
         k = int(np.sum(np.asarray(self.max_z_toys, dtype=float) >= observed)) if np.isfinite(observed) else 0
-        bound = self.p_from.endswith("bound")
-        head, rel = f"global {'> ' if bound else ''}{self.z_global:.1f}σ", "<" if bound else "="
+        head, rel = self.short(), "<" if self.p_from.endswith("bound") else "="
         toys = f"{k} of {self.n_toys} toys reach it"
         if self.p_from in ("toys", "toy_bound"):
             return f"{head} (p {rel} {self.p_global:.2g}: {toys})"

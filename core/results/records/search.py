@@ -151,16 +151,26 @@ class Excess:
     window: str | None = None
     eff: float | None = None
     message: str | None = None
-    global_text: str = ""  # the global significance as it may be quoted ('global > 4.2σ (…)' where a bound)
+    significance: GlobalSignificance | None = None  # its global significance, as the toys (and tail) give it
 
     @property
     def found(self) -> bool:
         return self.mass is not None
 
     @property
+    def global_text(self) -> str:
+        """The global significance as it may be quoted ('global > 4.2σ (…)' where a bound); '' without toys."""
+        return self.significance.text() if self.significance is not None else ""
+
+    @property
     def global_short(self) -> str:
         """'global 3.1σ', or 'global > 4.2σ' where the answer is a bound."""
-        return self.global_text.split(" (")[0] if self.global_text else f"global {self.z_global:.1f}σ"
+        return self.significance.short() if self.significance is not None else f"global {self.z_global:.1f}σ"
+
+    def to_dict(self) -> dict:
+        """The excess as a report stores it (the global significance as quoted, not the toys behind it)."""
+        keep = ("z_local", "z_global", "mass", "window", "eff", "message")
+        return {**{k: getattr(self, k) for k in keep}, "global_text": self.global_text}
 
 
 @dataclass(frozen=True)
@@ -183,8 +193,8 @@ class SearchSummary(Record):
             if out.get(s.method, Excess(float("nan"))).z_local >= z:
                 continue
             g = self.global_significance.significance(z) if self.global_significance is not None else None
-            z_global, text = (g.z_global, g.text()) if g is not None else (float("nan"), "")
-            out[s.method] = Excess(z, z_global, mass, s.window, s.eff, global_text=text)
+            z_global = g.z_global if g is not None else float("nan")
+            out[s.method] = Excess(z, z_global, mass, s.window, s.eff, significance=g)
         return out
 
     def untested_text(self) -> str | None:
