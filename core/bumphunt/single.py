@@ -18,7 +18,10 @@ from anomalyscope.core.errors import InputError
 def search_of_eventset(es, definition: SearchDefinition | None = None) -> Search:
     """The search definition resolved on an EventSet's events (fit start, windows)."""
     d = definition or SearchDefinition()
-    return d.resolve(es.column("mjj"), es.column("deta"), es.mjj_fit_min, str(es.path), es.threshold_known)
+    search = d.resolve(es.column("mjj"), es.column("deta"), es.mjj_fit_min, str(es.path), es.threshold_known)
+    if es.edge_caveat and d.fit_min is None:
+        search.warnings.append(es.edge_caveat)
+    return search
 
 
 def signal_model_from_eventsets(signals: list, kind: str = "dscb", deta_max: float = SearchDefinition.deta_max):

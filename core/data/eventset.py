@@ -108,6 +108,27 @@ class EventSet:
         return "the parton-level bound of the generator thresholds"
 
     @property
+    def edge_caveat(self) -> str | None:
+        """Why ``mjj_fit_min`` may be too low to fit from, or None: a generated sample's calibration (a twentieth
+        of its events) sees few events near the edge, and where it cannot bound the loss above it to 5% at 95%
+        CL the measured rule (``generate.turn_on.fully_efficient_from``) is named, with where it starts."""
+        turn_on = self.schema.get("turn_on")
+        if not isinstance(turn_on, dict) or turn_on.get("inefficiency_95cl_above_edge", 0.0) <= 0.05:
+            return None
+        from anomalyscope.core.generate.turn_on import fully_efficient_from
+
+        pthat = float(turn_on.get("thresholds", {}).get("pthat_min", 0.0))
+        rule = fully_efficient_from(self.mjj_fit_min, pthat)
+        if pthat <= 0 or rule <= self.mjj_fit_min:
+            return None
+        return (
+            f"{self.path}: the fully-efficient edge {self.mjj_fit_min:.0f} GeV rests on "
+            f"{turn_on.get('n_above_edge', 0)} calibration events above it (95% CL loss there ≤ "
+            f"{turn_on['inefficiency_95cl_above_edge']:.0%}); pTHat > {pthat:.0f} GeV is measured to lose ≤ 1% only "
+            f"above {rule:.0f} GeV: set the search's fit_min there to fit where the sample is fully efficient"
+        )
+
+    @property
     def fields(self) -> list[str]:
         return _parquet_fields(self.files[0]) if self.files else []
 

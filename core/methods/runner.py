@@ -192,6 +192,8 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
         raise InputError(f"{cfg.out}: already exists (pass --overwrite to replace it)")
     data = Events.from_eventset(es)
     search = cfg.search.resolve(data.mjj, data.deta, es.mjj_fit_min, str(es.path), es.threshold_known)
+    if es.edge_caveat and cfg.search.fit_min is None:
+        search.warnings.append(es.edge_caveat)
     if cfg.train_windows_at is not None:
         m = float(cfg.train_windows_at)
         search.windows = [w for w in search.windows if w.sr[0] <= m < w.sr[1]]

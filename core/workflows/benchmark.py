@@ -148,12 +148,10 @@ def qcd_threshold(peaks: dict[str, float]) -> tuple[float, dict]:
 
 
 def fit_start(qcd: EventSet, pthat_min: float) -> float:
-    """Where the search may start on the QCD sample: above its own measured edge and above where the
-    threshold is known to lose ≤ 1% (``FULL_EFFICIENCY_RATIO`` × pTHat_min, measured on 48k events; a small
-    sample's calibration sees too few events up there to find the loss)."""
-    from anomalyscope.core.generate.turn_on import FULL_EFFICIENCY_RATIO
+    """Where the search may start on the QCD sample (``turn_on.fully_efficient_from``)."""
+    from anomalyscope.core.generate.turn_on import fully_efficient_from
 
-    return max(qcd.mjj_fit_min, math.ceil(FULL_EFFICIENCY_RATIO * pthat_min / 10.0) * 10.0)
+    return fully_efficient_from(qcd.mjj_fit_min, pthat_min)
 
 
 def check_windows(qcd: EventSet, search: dict, peaks: dict[str, float], windowed: bool) -> dict[str, list[str]]:

@@ -68,6 +68,23 @@ def test_qcd_threshold_edge_is_measured_and_physical(qcd_es):
     assert qcd_es.mjj_fit_min == max(turn["edge_gev"], 1450)
 
 
+def test_an_edge_the_calibration_cannot_bound_is_named_with_the_measured_rule(qcd_es):
+    """600 calibration events see a handful above a 1 TeV threshold's edge: the loss there is bounded only
+    loosely, and the search is told where pTHat > 1 TeV is measured fully efficient (3.2 × 1000 GeV); a
+    calibration that bounds its loss to ≤ 5% raises nothing."""
+    import copy
+
+    turn = qcd_es.schema["turn_on"]
+    assert turn["inefficiency_95cl_above_edge"] > 0.05 and qcd_es.mjj_fit_min < 3200
+    assert "above 3200 GeV" in qcd_es.edge_caveat and "fit_min" in qcd_es.edge_caveat
+    bounded = copy.copy(qcd_es)
+    bounded.schema = {**qcd_es.schema, "turn_on": {**turn, "inefficiency_95cl_above_edge": 0.02}}
+    assert bounded.edge_caveat is None
+    from anomalyscope.core.bumphunt.single import search_of_eventset
+
+    assert qcd_es.edge_caveat in search_of_eventset(qcd_es).warnings
+
+
 def test_measure_edge_known_answer():
     """Lost events (below the thresholds) uniform in 1.5–2.5 TeV, kept events 4× denser, uniform in 1.5–4 TeV:
     the fraction lost above m is (2500 − m) / (18500 − 5m) ≤ 1% from m = 2437 GeV, however large the sample.
