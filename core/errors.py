@@ -15,6 +15,22 @@ class InputError(AnomalyscopeError, ValueError):
     the field and the value."""
 
 
+class FieldError(InputError):
+    """One value of a configuration or a file refused. Beside the one-line message it carries ``path`` (the
+    file or configuration section), ``field`` (the dotted name: ``search.fit_min``, ``branches.pt``; None
+    for the whole) and ``value`` (as given; ``FieldError.MISSING`` when the field is absent), so a view or a
+    caller shows or tests them without reading the text (as uproot's ``KeyInFileError`` carries its keys)."""
+
+    MISSING = "<missing>"
+
+    def __init__(self, message: str, path=None, field: str | None = None, value=MISSING):
+        self.path, self.field, self.value = path, field, value
+        super().__init__(message)
+
+    def __reduce__(self):  # rebuilt from its fields when it comes back from a Dask worker
+        return type(self), (str(self), self.path, self.field, self.value)
+
+
 class AnalysisError(AnomalyscopeError, RuntimeError):
     """Valid input on which an analysis step gives no result: a fit that does not converge or has too
     few events, a selection that nothing passes. Not the user's mistake; the data say so."""

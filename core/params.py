@@ -1,11 +1,14 @@
 """Declared parameters: a frozen dataclass per configurable thing (a method, a search, a Run), checked as
 a whole before any work starts.
 
-A field's annotation is its type, ``param(default, low=…, high=…)`` its range. ``build(cls, raw, where)``
-turns what a user wrote (a YAML mapping) into an instance or raises one ``InputError`` line naming the
-place, the field and the value: unknown names (with the closest known name), wrong types (``folds:
-five``, ``efficiencies: 0.1``), values out of range. Numbers YAML reads as text (``lr: 1e-3`` is a
-string to YAML 1.1) are read as numbers; booleans are never numbers.
+A field's annotation is its type, ``param(default, low=…, high=…)`` its range; a field without a default is
+required. ``build(cls, raw, where)`` turns what a user wrote (a YAML mapping, a command's options) into an
+instance or raises one ``FieldError`` line naming the place, the field and the value (also its ``path``,
+``field`` and ``value`` attributes): missing required fields, unknown names (with the closest known name),
+wrong types (``folds: five``, ``efficiencies: 0.1``), values out of range, and a class's own checks (its
+``__post_init__`` raising ``FieldError`` for one field). Numbers YAML reads as text (``lr: 1e-3`` is a string
+to YAML 1.1) are read as numbers; booleans are never numbers. Every configuration — a Run, its search and
+methods, an injection scan, the CMS benchmark's options, a NanoAOD branch map — is built here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import types
 from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError, InputError
+
+REQUIRED = dataclasses.MISSING  # ``param(REQUIRED, low=…)``: a field the user must give, with a range
 
 
 def param(
@@ -37,7 +42,7 @@ def param(
 
 
 class _Mismatch(Exception):
-    """A value that is not of the expected type; ``build`` turns it into a one-line InputError."""
+    """A value that is not of the expected type; ``build`` turns it into a one-line FieldError."""
 
 
 def _describe(tp) -> str:
@@ -52,7 +57,9 @@ def _describe(tp) -> str:
         if len(args) == 2 and args[1] is Ellipsis:
             return f"a list of {_plural(args[0])}"
         return f"a list of {len(args)} ({', '.join(_describe(a) for a in args)})" if args else "a list"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}.get(
+        tp, str(tp)
+    )
 
 
 def _plural(tp) -> str:
@@ -113,6 +120,10 @@ def _coerce(value, tp):
         if isinstance(value, str):
             return value
         raise _Mismatch
+    if tp is dict:
+        if isinstance(value, Mapping):
+            return dict(value)
+        raise _Mismatch
     return value  # an annotation this checker does not know: left to the class
 
 
@@ -126,7 +137,7 @@ def _check_range(value, meta: Mapping, name: str, where: str) -> None:
         bad_low = low is not None and (v <= low if meta.get("low_open") else v < low)
         bad_high = high is not None and (v >= high if meta.get("high_open") else v > high)
         if bad_low or bad_high:
-            raise InputError(f"{where}: {name} must be {_range_text(meta)}, got {_show(value)}")
+            raise FieldError(f"{where}: {name} must be {_range_text(meta)}, got {_show(value)}", where, name, value)
 
 
 def _range_text(meta: Mapping) -> str:
@@ -144,7 +155,7 @@ def _show(value) -> str:
 
 
 def unknown_names(given, known, where: str, what: str = "parameter") -> None:
-    """Raise one InputError line for names not in ``known``, suggesting the closest known name."""
+    """Raise one FieldError line for names not in ``known``, suggesting the closest known name."""
     unknown = sorted(set(given) - set(known), key=str)
     if not unknown:
         return
@@ -152,15 +163,16 @@ def unknown_names(given, known, where: str, what: str = "parameter") -> None:
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(map(str, known)))}"
     more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-    raise InputError(f"{where}: unknown {what} '{name}'{more}{hint}")
+    value = given[name] if isinstance(given, Mapping) else FieldError.MISSING
+    raise FieldError(f"{where}: unknown {what} '{name}'{more}{hint}", where, str(name), value)
 
 
 def check_value(value, tp, name: str, where: str, meta: Mapping | None = None):
-    """One value against a type annotation and a range: the coerced value or a one-line InputError."""
+    """One value against a type annotation and a range: the coerced value or a one-line FieldError."""
     try:
         out = _coerce(value, tp)
     except _Mismatch:
-        raise InputError(f"{where}: {name} must be {_describe(tp)}, got {_show(value)}") from None
+        raise FieldError(f"{where}: {name} must be {_describe(tp)}, got {_show(value)}", where, name, value) from None
     _check_range(out, meta or {}, name, where)
     return out
 
@@ -169,17 +181,21 @@ def build(cls, raw: Mapping | None, where: str, what: str = "parameter"):
     """An instance of the dataclass ``cls`` from a user's mapping, every name and value checked."""
     raw = {} if raw is None else raw
     if not isinstance(raw, Mapping):
-        raise InputError(f"{where}: must be a mapping of {what}: value, got {_show(raw)}")
+        raise FieldError(f"{where}: must be a mapping of {what}: value, got {_show(raw)}", where, None, raw)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown_names(raw, fields, where, what)
+    for name, f in fields.items():
+        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if no_default and name not in raw:
+            raise FieldError(f"{where}: field '{name}' is required", where, name)
     hints = get_type_hints(cls)
     values = {k: check_value(v, hints[k], k, where, fields[k].metadata) for k, v in raw.items()}
     try:
         return cls(**values)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
-    except (TypeError, ValueError) as exc:  # a class's own cross-field check
-        raise InputError(f"{where}: {exc}") from None
+    except FieldError as exc:  # a class's own check of one field
+        raise FieldError(f"{where}: {exc}", where, exc.field, exc.value) from None
+    except (InputError, TypeError, ValueError) as exc:  # a class's own cross-field check
+        raise FieldError(f"{where}: {exc}", where) from None
 
 
 def describe(cls) -> list[tuple[str, str, str]]:

@@ -49,7 +49,7 @@ from anomalyscope.core.bumphunt.windows import (
     make_windows,
     usable_windows,
 )
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError, InputError
 from anomalyscope.core.params import build, param
 
 log = logging.getLogger(__name__)
@@ -75,17 +75,30 @@ class SearchDefinition:
 
     def __post_init__(self):
         if self.fit_min is not None and not 0 < self.fit_min < self.fit_max:
-            raise InputError(f"fit_min must lie in (0, fit_max = {self.fit_max:g}), got {self.fit_min}")
+            raise FieldError(
+                f"fit_min must lie in (0, fit_max = {self.fit_max:g}), got {self.fit_min}",
+                None,
+                "fit_min",
+                self.fit_min,
+            )
         if self.windows not in MODES:
-            raise InputError(f"windows must be one of {MODES}, got '{self.windows}'")
+            raise FieldError(f"windows must be one of {MODES}, got '{self.windows}'", None, "windows", self.windows)
         if not set(self.orders) <= {3, 4, 5} or not self.orders:
-            raise InputError(f"orders must be among 3, 4, 5, got {list(self.orders)}")
+            raise FieldError(
+                f"orders must be among 3, 4, 5, got {list(self.orders)}", None, "orders", list(self.orders)
+            )
         if self.toys < 10:
-            raise InputError(f"at least 10 toys are needed for a global significance, got {self.toys}")
+            raise FieldError(
+                f"at least 10 toys are needed for a global significance, got {self.toys}", None, "toys", self.toys
+            )
         if not 0 < self.resolution < 0.5:
-            raise InputError(f"resolution must lie in (0, 0.5), got {self.resolution}")
+            raise FieldError(
+                f"resolution must lie in (0, 0.5), got {self.resolution}", None, "resolution", self.resolution
+            )
         if self.binning != "cms" if isinstance(self.binning, str) else not self.binning > 0:
-            raise InputError(f"binning must be 'cms' or a bin width in GeV, got {self.binning!r}")
+            raise FieldError(
+                f"binning must be 'cms' or a bin width in GeV, got {self.binning!r}", None, "binning", self.binning
+            )
         object.__setattr__(self, "efficiencies", tuple(float(e) for e in check_efficiencies(self.efficiencies)))
         object.__setattr__(
             self, "binnings", (self.binnings,) if isinstance(self.binnings, str) else tuple(self.binnings)
@@ -94,7 +107,7 @@ class SearchDefinition:
 
     @classmethod
     def from_dict(cls, d: dict | None, where: str = "search") -> SearchDefinition:
-        """The search from what a user wrote: every name, type and range checked (one-line InputError)."""
+        """The search from what a user wrote: every name, type and range checked (one-line FieldError)."""
         return build(cls, d, where, what="field")
 
     def to_dict(self) -> dict:

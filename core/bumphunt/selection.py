@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError
 
 DEGREE = 2
 M_REF = 3000.0
@@ -38,7 +38,7 @@ def _basis(mjj: np.ndarray, degree: int) -> np.ndarray:
 def check_efficiencies(efficiencies) -> np.ndarray:
     eff = np.atleast_1d(np.asarray(efficiencies, dtype=float))
     if np.any(~(eff > 0)) or np.any(eff > 1):
-        raise InputError(f"efficiencies must lie in (0, 1], got {eff.tolist()}")
+        raise FieldError(f"efficiencies must lie in (0, 1], got {eff.tolist()}", None, "efficiencies", eff.tolist())
     return eff
 
 

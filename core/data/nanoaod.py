@@ -20,10 +20,10 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-import anomalyscope.core.data.sources as sources
+from anomalyscope.core.data import sources
 from anomalyscope.core.data.atomic import temp_sibling
 from anomalyscope.core.data.eventset import UNKNOWN_PROCESS, EventSet
-from anomalyscope.core.errors import InputError, row_list, short_message
+from anomalyscope.core.errors import FieldError, InputError, row_list, short_message
 from anomalyscope.core.features.jets import (
     Selection,
     four_vectors,
@@ -33,6 +33,7 @@ from anomalyscope.core.features.jets import (
     stored_constituents,
     tau_axes_name,
 )
+from anomalyscope.core.params import build
 
 REQUIRED = ("pt", "eta", "phi", "mass")
 OPTIONAL = ("msoftdrop", "tau1", "tau2", "tau3", "tau4", "n_constituents", "btag", "hadron_flavour", "lepton_fraction")
@@ -103,7 +104,7 @@ class BranchMap:
     branches: dict = field(default_factory=lambda: dict(DEFAULT_BRANCHES))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "BranchMap":
+    def from_file(cls, path: str | Path) -> BranchMap:
         """A mapping file: ``tree: NAME`` and ``branches: {quantity: branch or null}`` (YAML or JSON)."""
         import yaml
 
@@ -113,21 +114,31 @@ class BranchMap:
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"{path}: cannot read the branch mapping ({exc})") from None
         if not isinstance(data, dict):
-            raise InputError(f"{path}: a branch mapping is a mapping with 'tree' and 'branches'")
-        unknown_top = set(data) - {"tree", "branches"}
-        if unknown_top:
-            raise InputError(f"{path}: unknown field(s) {sorted(unknown_top)}; expected 'tree' and 'branches'")
-        given = data.get("branches") or {}
-        if not isinstance(given, dict):
-            raise InputError(f"{path}: field 'branches' must map quantities to branch names")
+            raise FieldError(f"{path}: a branch mapping is a mapping with 'tree' and 'branches'", path, None, data)
+        spec = build(cls, {k: v for k, v in data.items() if v is not None}, str(path), "field")
+        given = spec.branches
         unknown = set(given) - set(DEFAULT_BRANCHES)
         if unknown:
             known = ", ".join(DEFAULT_BRANCHES)
-            raise InputError(f"{path}: field 'branches' has unknown quantities {sorted(unknown)}; known: {known}")
+            first = min(unknown)
+            raise FieldError(
+                f"{path}: field 'branches' has unknown quantities {sorted(unknown)}; known: {known}",
+                path,
+                f"branches.{first}",
+                given[first],
+            )
         for q in REQUIRED:
             if q in given and not given[q]:
-                raise InputError(f"{path}: branches.{q} is required and cannot be null")
-        return cls(tree=str(data.get("tree", "Events")), branches={**DEFAULT_BRANCHES, **given})
+                raise FieldError(f"{path}: branches.{q} is required and cannot be null", path, f"branches.{q}", None)
+        bad = [q for q, b in given.items() if b is not None and not isinstance(b, str)]
+        if bad:
+            raise FieldError(
+                f"{path}: branches.{bad[0]} must be a branch name or null, got {given[bad[0]]!r}",
+                path,
+                f"branches.{bad[0]}",
+                given[bad[0]],
+            )
+        return cls(tree=spec.tree, branches={**DEFAULT_BRANCHES, **given})
 
     def to_dict(self) -> dict:
         return {"tree": self.tree, "branches": dict(self.branches)}
@@ -479,12 +490,9 @@ def export_root(es: EventSet, path: str | Path) -> Path:
             }
         )
     info = json.dumps({"name": es.name, "process_names": names, "source": es.schema.get("source")})
-    with temp_sibling(path) as tmp:
-        with uproot.recreate(tmp) as f:
-            # mktree + extend writes a TTree (assigning a dict would write an RNTuple in uproot >= 5.7)
-            f.mktree(
-                "Events", {k: (v.type.content if isinstance(v, ak.Array) else v.dtype) for k, v in branches.items()}
-            )
-            f["Events"].extend(branches)
-            f[INFO_NAME] = info
+    with temp_sibling(path) as tmp, uproot.recreate(tmp) as f:
+        # mktree + extend writes a TTree (assigning a dict would write an RNTuple in uproot >= 5.7)
+        f.mktree("Events", {k: (v.type.content if isinstance(v, ak.Array) else v.dtype) for k, v in branches.items()})
+        f["Events"].extend(branches)
+        f[INFO_NAME] = info
     return path

@@ -19,20 +19,9 @@ import math
 import numpy as np
 
 from anomalyscope.core.bumphunt.histogram import upper_bound_95
+from anomalyscope.core.data.eventset import EDGE_STEP
 
 TOLERANCE = 0.01  # the largest fraction of events above the edge the thresholds may lose
-EDGE_STEP = 10.0  # GeV: edges are multiples of this
-# bench/bench_turn_on.py: pTHat > X loses at most 1% of the |Δη| < 1.3 events above 2.86–3.07·X (X = 700–1000
-# GeV, 95% CL bounds 1.4–2.6%); 3.2 leaves a margin for that sample's statistics
-FULL_EFFICIENCY_RATIO = 3.2
-
-
-def fully_efficient_from(measured_edge: float, pthat_min: float) -> float:
-    """Where a QCD sample generated at pTHat > ``pthat_min`` may be fitted from: above its own measured edge and
-    above where that threshold is known to lose ≤ 1% (``FULL_EFFICIENCY_RATIO`` × pTHat_min, measured on 48k
-    events): the calibration sample a generation makes (a twentieth of its events) sees too few events up there
-    to find the loss (the demo's, 3,000 events, put its edge at 2.67 TeV for pTHat > 1 TeV, where 7–12% are lost)."""
-    return max(float(measured_edge), math.ceil(FULL_EFFICIENCY_RATIO * pthat_min / EDGE_STEP) * EDGE_STEP)
 
 
 def loss_upper_95(lost: int, n: int) -> float:

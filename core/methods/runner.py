@@ -22,7 +22,7 @@ from anomalyscope.core.bumphunt.windows import assign
 from anomalyscope.core.data import EventSet, signal_processes
 from anomalyscope.core.data.atomic import output_lock
 from anomalyscope.core.data.versioned import read_yaml_mapping
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError, InputError
 from anomalyscope.core.features.jets import combined_tau_axes
 from anomalyscope.core.methods import REGISTRY
 from anomalyscope.core.methods.base import Context, run_out_of_fold
@@ -69,30 +69,41 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict, where: str = "run config") -> "RunConfig":
         """The Run's configuration with every field, method and method parameter checked (a one-line
-        ``InputError`` naming the field and the value) — before any file is opened or anything trains."""
+        ``FieldError`` naming the field and the value, dotted below the Run: ``search.fit_min``) — before any
+        file is opened or anything trains."""
         if not isinstance(d, Mapping):
-            raise InputError(f"{where}: must be a mapping of settings, got {type(d).__name__}")
+            raise FieldError(f"{where}: must be a mapping of settings, got {type(d).__name__}", where, None, d)
         d = dict(d)
         moved = sorted(set(d) & set(MOVED_TO_SEARCH))
         if moved:
-            raise InputError(
+            raise FieldError(
                 f"{where}: {', '.join(moved)} belong to the search now: write them under 'search:' as "
-                + ", ".join(MOVED_TO_SEARCH[k] for k in moved)
+                + ", ".join(MOVED_TO_SEARCH[k] for k in moved),
+                where,
+                moved[0],
+                d[moved[0]],
             )
         known = set(cls.__dataclass_fields__) - {"extra"}
         unknown_names(d, known, where, what="field")
         for req in ("eventset", "out", "methods"):
             if d.get(req) in (None, "", [], {}):
-                raise InputError(f"{where}: field '{req}' is required")
+                raise FieldError(f"{where}: field '{req}' is required", where, req, d.get(req, FieldError.MISSING))
         hints = get_type_hints(cls)
         for k in known - {"methods", "search"}:
             if k in d:
                 d[k] = check_value(d[k], hints[k], k, where, cls.__dataclass_fields__[k].metadata)
-        d["methods"] = parse_methods(d["methods"], where)
         search = d.get("search")
         if search is not None and not isinstance(search, Mapping):
-            raise InputError(f"{where}: 'search' must be a mapping of search settings")
-        d["search"] = SearchDefinition.from_dict(search, f"{where}: search")
+            raise FieldError(f"{where}: 'search' must be a mapping of search settings", where, "search", search)
+        for part, make in (
+            ("methods", lambda: parse_methods(d["methods"], where)),
+            ("search", lambda: SearchDefinition.from_dict(search, f"{where}: search")),
+        ):
+            try:
+                d[part] = make()
+            except FieldError as exc:  # named below the Run: methods.cwola.lr, search.fit_min
+                inner = f"{part}.{exc.field}" if exc.field and not exc.field.startswith(part) else exc.field or part
+                raise FieldError(str(exc), where, inner, exc.value) from None
         return cls(**d)
 
     def configured(self, name: str):
@@ -122,13 +133,16 @@ def parse_methods(items, where: str) -> dict:
     """``methods:`` as a list of names and ``{name: parameters}`` entries (or one mapping of them) →
     name → parameters, each method's parameters checked by its ``Params``."""
     if isinstance(items, str):
-        raise InputError(
-            f"{where}: methods must be a list of method names, got the string '{items}' (write: methods: [{items}])"
+        raise FieldError(
+            f"{where}: methods must be a list of method names, got the string '{items}' (write: methods: [{items}])",
+            where,
+            None,
+            items,
         )
     if isinstance(items, Mapping):
         items = [{k: v} for k, v in items.items()]
     if not isinstance(items, (list, tuple)):
-        raise InputError(f"{where}: methods must be a list of method names, got {items!r}")
+        raise FieldError(f"{where}: methods must be a list of method names, got {items!r}", where, None, items)
     methods = {}
     for item in items:
         if isinstance(item, Mapping) and len(item) == 1:
@@ -136,14 +150,20 @@ def parse_methods(items, where: str) -> dict:
         elif isinstance(item, str):
             name, params = item, None
         else:
-            raise InputError(
-                f"{where}: each entry of methods is a name or {{name: {{parameter: value}}}}, got {item!r}"
+            raise FieldError(
+                f"{where}: each entry of methods is a name or {{name: {{parameter: value}}}}, got {item!r}",
+                where,
+                None,
+                item,
             )
         unknown_names([name], REGISTRY, f"{where}: methods", what="method")
         if name in methods:
-            raise InputError(f"{where}: method '{name}' is listed twice")
+            raise FieldError(f"{where}: method '{name}' is listed twice", where, name, name)
         params = {} if params is None else params
-        REGISTRY[name].configure(params, f"{where}: methods: {name}")
+        try:
+            REGISTRY[name].configure(params, f"{where}: methods: {name}")
+        except FieldError as exc:
+            raise FieldError(str(exc), exc.path, f"{name}.{exc.field}" if exc.field else name, exc.value) from None
         methods[name] = dict(params)
     return methods
 

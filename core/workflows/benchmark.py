@@ -26,6 +26,7 @@ Every stage is reused when its output exists with the same settings, so an inter
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ from tqdm.auto import tqdm
 
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.data.atomic import write_json_atomic
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError, InputError
+from anomalyscope.core.params import build, param
 from anomalyscope.core.results.records.injection_scan import InjectionScan
 
 CMS_LUMINOSITY_FB = 26.8
@@ -87,30 +89,43 @@ BENCHMARKS = ("cms-injection",)
 RESULT_FILE = "benchmark.json"
 
 
-def check_options(
-    luminosity_fb: float, signals, methods, draws: int, toys: int, efficiency: float, pthat_min: float | None = None
-) -> None:
-    """Bad options are refused before anything runs, each in one line."""
-    if pthat_min is not None and not (math.isfinite(pthat_min) and 100 <= pthat_min <= 3000):
-        raise InputError(f"--pthat-min must lie in 100–3000 GeV, got {pthat_min!r}")
-    if not (isinstance(luminosity_fb, (int, float)) and math.isfinite(luminosity_fb) and luminosity_fb > 0):
-        raise InputError(f"--luminosity must be a positive number of fb⁻¹, got {luminosity_fb!r}")
-    if not signals:
-        raise InputError("--signals: name at least one signal")
-    bad = [s for s in signals if s not in XSEC_FB]
-    if bad:
-        raise InputError(f"--signals: unknown signal(s) {bad}; known: {', '.join(XSEC_FB)}")
-    from anomalyscope.core.methods import REGISTRY
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """The benchmark's options (``python -m anomalyscope benchmark cms-injection --luminosity …``), built and
+    checked by ``params.build`` before anything runs; an error names the option (``pthat_min`` for
+    ``--pthat-min``) and its value."""
 
-    bad = [m for m in methods if m not in REGISTRY]
-    if bad:
-        raise InputError(f"--methods: unknown method(s) {bad}; known: {', '.join(REGISTRY)}")
-    if "inclusive" not in methods:
-        raise InputError("--methods: the improvement factors need the inclusive search; add 'inclusive'")
-    if draws < 1 or toys < 1:
-        raise InputError(f"--draws and --toys must be at least 1, got {draws} and {toys}")
-    if not 0 < efficiency < 1:
-        raise InputError(f"--efficiency must lie in (0, 1), got {efficiency}")
+    luminosity: float = param(CMS_LUMINOSITY_FB, low=0, low_open=True)  # fb⁻¹
+    signals: tuple[str, ...] = tuple(XSEC_FB)
+    methods: tuple[str, ...] = ALL_METHODS
+    draws: int = param(1, low=1)
+    toys: int = param(100, low=1)
+    efficiency: float = param(0.01, low=0, high=1, low_open=True, high_open=True)
+    pthat_min: float | None = param(None, low=100, high=3000)  # GeV
+
+    def __post_init__(self):
+        from anomalyscope.core.methods import REGISTRY
+
+        if not self.signals:
+            raise FieldError("signals: name at least one signal", None, "signals", [])
+        bad = [s for s in self.signals if s not in XSEC_FB]
+        if bad:
+            raise FieldError(f"signals: unknown signal(s) {bad}; known: {', '.join(XSEC_FB)}", None, "signals", bad)
+        bad = [m for m in self.methods if m not in REGISTRY]
+        if bad:
+            raise FieldError(f"methods: unknown method(s) {bad}; known: {', '.join(REGISTRY)}", None, "methods", bad)
+        if "inclusive" not in self.methods:
+            raise FieldError(
+                "methods: the improvement factors need the inclusive search; add 'inclusive'",
+                None,
+                "methods",
+                list(self.methods),
+            )
+
+
+def check_options(**options) -> BenchmarkOptions:
+    """Bad options are refused before anything runs, each in one line."""
+    return build(BenchmarkOptions, options, "cms-injection benchmark options", "option")
 
 
 def luminosity_fb(es: EventSet) -> float:
@@ -133,7 +148,7 @@ def qcd_threshold(peaks: dict[str, float]) -> tuple[float, dict]:
 
     Returns the threshold and, per signal, the window chosen (the one asking least of the threshold)."""
     from anomalyscope.core.bumphunt.windows import make_windows
-    from anomalyscope.core.generate.turn_on import FULL_EFFICIENCY_RATIO
+    from anomalyscope.core.data.eventset import FULL_EFFICIENCY_RATIO
 
     windows = make_windows("cms", 0.0, ("A", "B"))
     plan = {}
@@ -149,7 +164,7 @@ def qcd_threshold(peaks: dict[str, float]) -> tuple[float, dict]:
 
 def fit_start(qcd: EventSet, pthat_min: float) -> float:
     """Where the search may start on the QCD sample (``turn_on.fully_efficient_from``)."""
-    from anomalyscope.core.generate.turn_on import fully_efficient_from
+    from anomalyscope.core.data.eventset import fully_efficient_from
 
     return fully_efficient_from(qcd.mjj_fit_min, pthat_min)
 
@@ -209,7 +224,10 @@ def run_benchmark(
     from anomalyscope.core.workflows.injection import reconstructed_peak, run_injection_scan
 
     signals, methods = list(signals), list(methods)
-    check_options(luminosity, signals, methods, draws, toys, efficiency, pthat_min)
+    check_options(
+        luminosity=luminosity, signals=signals, methods=methods, draws=draws, toys=toys, efficiency=efficiency,
+        pthat_min=pthat_min,
+    )  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stages = tqdm(total=3 + len(signals), desc="cms-injection benchmark", unit="stage", disable=not progress)

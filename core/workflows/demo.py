@@ -266,7 +266,7 @@ def prior_paths(out: Path) -> dict[str, Path]:
 
 def _run_config(out: Path, data: Path, run: Path, scale: float, quick: bool = False):
     """The demo Run's configuration (DEMO_RUN with the demo's samples filled in)."""
-    from anomalyscope.core.generate.turn_on import fully_efficient_from
+    from anomalyscope.core.data.eventset import fully_efficient_from
     from anomalyscope.core.methods.runner import RunConfig
 
     priors = [str(p) for p in prior_paths(out).values()]

@@ -29,6 +29,7 @@ scan resumes where it stopped.
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +38,36 @@ from tqdm.auto import tqdm
 from anomalyscope.core.data import EventSet, inject
 from anomalyscope.core.data.atomic import read_progress, write_json_atomic
 from anomalyscope.core.data.versioned import read_yaml_mapping
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError
+from anomalyscope.core.params import REQUIRED, build, param
 from anomalyscope.core.results.attachments import ATTACHMENTS
 from anomalyscope.core.results.attachments import write as write_attachment
 from anomalyscope.core.results.records.injection_scan import InjectionScan
 
-REQUIRED = ("background", "signal", "run", "injections", "efficiency", "mass", "out")
 N_BOOTSTRAP = 200
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """What ``scan.yaml`` holds (module text); built and checked by ``params.build``."""
+
+    background: str
+    signal: str
+    run: dict  # a run config without eventset and out
+    injections: tuple[int, ...]
+    efficiency: float = param(REQUIRED, low=0, high=1, low_open=True, high_open=True)
+    mass: float = param(REQUIRED, low=0, low_open=True)
+    out: str = param(REQUIRED)
+    draws: int = param(5, low=1)
+    toys: int = param(100, low=1)
+    seed: int = 1
+    luminosity_fb: float | None = param(None, low=0, low_open=True)
+    signal_efficiency: float | None = param(None, low=0, high=1, low_open=True)
+    keep_data: bool = False
+
+    def __post_init__(self):
+        if not self.injections or min(self.injections) < 0:
+            raise FieldError("injections must be signal-event counts ≥ 0", None, "injections", list(self.injections))
 
 
 def crossing(n: np.ndarray, z: np.ndarray, target: float) -> float | None:
@@ -126,25 +150,18 @@ def expected_z_at_signal_mass(search, table, truth: np.ndarray, method: str, eff
     return best
 
 
-def _check(cfg: dict, n_signal: int) -> tuple[list[int], int, float, float]:
-    for key in REQUIRED:
-        if key not in cfg:
-            raise InputError(f"injection scan: field '{key}' is required")
-    unknown = set(cfg) - set(REQUIRED) - {"draws", "seed", "luminosity_fb", "signal_efficiency", "keep_data", "toys"}
-    if unknown:
-        raise InputError(f"injection scan: unknown field(s) {sorted(unknown)}")
-    try:
-        injections = sorted({int(n) for n in cfg["injections"]})
-        draws, eff, mass = int(cfg.get("draws", 5)), float(cfg["efficiency"]), float(cfg["mass"])
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"injection scan: {exc}") from None
-    if not injections or injections[0] < 0 or injections[-1] > n_signal:
-        raise InputError(f"injection scan: injections must lie in 0..{n_signal} (signal events available)")
-    if draws < 1:
-        raise InputError(f"injection scan: draws must be at least 1, got {draws}")
-    if not 0 < eff < 1:
-        raise InputError(f"injection scan: efficiency must lie in (0, 1), got {eff}")
-    return injections, draws, eff, mass
+def scan_config(cfg: dict | ScanConfig, n_signal: int | None = None) -> ScanConfig:
+    """``scan.yaml`` checked, every field named in its error; with ``n_signal`` (the signal events available)
+    also that no injected amount needs more."""
+    c = cfg if isinstance(cfg, ScanConfig) else build(ScanConfig, cfg, "injection scan", "field")
+    if n_signal is not None and max(c.injections) > n_signal:
+        raise FieldError(
+            f"injection scan: injections must lie in 0..{n_signal} (signal events available)",
+            "injection scan",
+            "injections",
+            list(c.injections),
+        )
+    return c
 
 
 def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
@@ -153,26 +170,27 @@ def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
     return float(np.median(sig.column("mjj")[in_region])) if in_region.any() else default
 
 
-def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True) -> InjectionScan:
+def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress: bool = True) -> InjectionScan:
     from anomalyscope.core.methods.runner import RunConfig, execute
 
+    c = scan_config(cfg)
     path = lambda p: Path(p).expanduser() if Path(p).expanduser().is_absolute() else base / p  # noqa: E731
-    bkg, sig = EventSet.open(path(cfg["background"])), EventSet.open(path(cfg["signal"]))
-    injections, draws, eff, mass = _check(cfg, len(sig))
+    bkg, sig = EventSet.open(path(c.background)), EventSet.open(path(c.signal))
+    scan_config(c, len(sig))
+    injections, draws, eff, mass = sorted(set(c.injections)), c.draws, c.efficiency, c.mass
     from anomalyscope.core.bumphunt.search import SearchDefinition
 
-    deta_max = SearchDefinition.from_dict(cfg["run"].get("search"), "injection scan: run: search").deta_max
+    deta_max = SearchDefinition.from_dict(c.run.get("search"), "injection scan: run: search").deta_max
     peak = reconstructed_peak(sig, deta_max, default=mass)
-    out = path(cfg["out"])
+    out = path(c.out)
     out.mkdir(parents=True, exist_ok=True)
-    run_cfg = dict(cfg["run"])
+    run_cfg = dict(c.run)
     search_cfg = dict(run_cfg.get("search") or {})
     search_cfg["efficiencies"] = sorted({eff, *search_cfg.get("efficiencies", [])})
     run_cfg["search"] = search_cfg
     # every method and parameter checked before the first injection trains anything
     RunConfig.from_dict({**run_cfg, "eventset": str(bkg.path), "out": str(out / "run")}, "injection scan: run")
-    seed = int(cfg.get("seed", 1))
-    n_toys = int(cfg.get("toys", 100))
+    seed, n_toys = c.seed, c.toys
     z_obs: dict[str, np.ndarray] = {}
     z_exp: dict[str, np.ndarray] = {}
     jobs = [(n, d) for n in injections for d in range(draws)]
@@ -206,20 +224,20 @@ def run_injection_scan(cfg: dict, base: Path = Path("."), progress: bool = True)
                 for m in run.methods
             }
             write_json_atomic(out / "points.json", done)  # what a resumed scan reads
-            if not cfg.get("keep_data", False):  # the Run keeps every score; points.json every Z
+            if not c.keep_data:  # the Run keeps every score; points.json every Z
                 shutil.rmtree(data_dir, ignore_errors=True)
                 shutil.rmtree(signal_dir, ignore_errors=True)
         for m, zz in done[key].items():
             i = injections.index(n)
             z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, d] = zz["observed"]
             z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, d] = zz["expected"]
-    return _summarise(cfg, injections, draws, eff, mass, peak, z_exp, z_obs, out)
+    return _summarise(c, injections, peak, z_exp, z_obs, out)
 
 
-def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> InjectionScan:
-    lumi, sig_eff = cfg.get("luminosity_fb"), cfg.get("signal_efficiency")
+def _summarise(c: ScanConfig, injections, peak, z, z_obs, out) -> InjectionScan:
+    lumi, sig_eff, draws, eff, mass = c.luminosity_fb, c.signal_efficiency, c.draws, c.efficiency, c.mass
     per_fb = (lambda n: None if n is None else n / (float(lumi) * float(sig_eff or 1.0))) if lumi else None
-    rng = np.random.default_rng(int(cfg.get("seed", 1)))
+    rng = np.random.default_rng(c.seed)
     result = {
         "mass": mass,
         "reconstructed_peak": peak,
@@ -263,8 +281,10 @@ def _summarise(cfg, injections, draws, eff, mass, peak, z, z_obs, out) -> Inject
     return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
 
 
-def load_scan_config(path: Path) -> dict:
-    return read_yaml_mapping(path)
+def load_scan_config(path: Path) -> ScanConfig:
+    """``scan.yaml`` read and checked (errors name the file and the field)."""
+    path = Path(path)
+    return build(ScanConfig, read_yaml_mapping(path), str(path), "field")
 
 
 def report(result: InjectionScan) -> str:

@@ -47,7 +47,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_luminosity_and_resumes(tmp_path):
 
 
 def test_qcd_threshold_puts_a_cms_window_with_its_sidebands_where_the_sample_is_fully_efficient():
-    from anomalyscope.core.generate.turn_on import FULL_EFFICIENCY_RATIO
+    from anomalyscope.core.data.eventset import FULL_EFFICIENCY_RATIO
 
     pthat, plan = qcd_threshold({"x_yyprime": 2986.0})  # the X → Y Y′ peak (measured median m_jj)
     assert plan["x_yyprime"]["window"] == "B3" and plan["x_yyprime"]["needs_fit_start_gev"] == 2230.0
@@ -62,11 +62,11 @@ def test_qcd_threshold_puts_a_cms_window_with_its_sidebands_where_the_sample_is_
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--luminosity", "0"], "--luminosity must be a positive"),
+        (["--luminosity", "0"], "luminosity must be > 0, got 0.0"),
         (["--signals", "zprime_foo"], "unknown signal"),
         (["--methods", "cwola"], "need the inclusive search"),
-        (["--pthat-min", "-5"], "--pthat-min must lie in 100–3000 GeV"),
-        (["--efficiency", "1.5"], "--efficiency must lie in (0, 1)"),
+        (["--pthat-min", "-5"], "pthat_min must be in [100, 3000], got -5.0"),
+        (["--efficiency", "1.5"], "efficiency must be in (0, 1), got 1.5"),
         (["--scheduler", "somewhere"], "--scheduler"),
     ],
 )

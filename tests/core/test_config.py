@@ -206,3 +206,42 @@ def test_log_flags_and_the_provenance_a_run_records(tmp_path, capsys, signal_es)
     import logging
 
     assert not logging.getLogger("anomalyscope").handlers  # a command's handlers end with it
+
+
+def test_each_configuration_names_its_field_value_and_place(tmp_path):
+    """The four configurations a user writes — a Run (with its search and methods), an injection scan, the
+    benchmark's options, a NanoAOD branch map — are all built by params.build, and a bad value raises a
+    FieldError whose attributes say which field, which value and where, so a view needs no text parsing."""
+    from anomalyscope.core.data.nanoaod import BranchMap
+    from anomalyscope.core.errors import FieldError
+    from anomalyscope.core.workflows.benchmark import check_options
+    from anomalyscope.core.workflows.injection import load_scan_config
+
+    base = {"eventset": "es", "out": "run", "methods": ["inclusive"]}
+    scan = {"background": "b", "signal": "s", "run": {"methods": ["inclusive"]}, "injections": [0, 100],
+            "efficiency": 0.1, "mass": 3500.0, "out": "scan"}  # fmt: skip
+    (tmp_path / "scan.yaml").write_text(yaml.safe_dump({**scan, "draws": 0}))
+    (tmp_path / "scan-missing.yaml").write_text(yaml.safe_dump({k: v for k, v in scan.items() if k != "mass"}))
+    (tmp_path / "map.yaml").write_text(yaml.safe_dump({"branches": {"pt": "FatJet_pt", "ptt": "x"}}))
+    (tmp_path / "map-null.yaml").write_text(yaml.safe_dump({"branches": {"eta": None}}))
+    cases = [
+        (lambda: RunConfig.from_dict({**base, "folds": "five"}), "run config", "folds", "five"),
+        (lambda: RunConfig.from_dict({**base, "search": {"fit_min": -3.0}}), "run config", "search.fit_min", -3.0),
+        (lambda: RunConfig.from_dict({**base, "methods": [{"cwola": {"lr": "fast"}}]}), "run config",
+         "methods.cwola.lr", "fast"),
+        (lambda: RunConfig.from_dict({"eventset": "es", "methods": ["inclusive"]}), "run config", "out",
+         FieldError.MISSING),
+        (lambda: load_scan_config(tmp_path / "scan.yaml"), str(tmp_path / "scan.yaml"), "draws", 0),
+        (lambda: load_scan_config(tmp_path / "scan-missing.yaml"), str(tmp_path / "scan-missing.yaml"), "mass",
+         FieldError.MISSING),
+        (lambda: check_options(efficiency=1.5), "cms-injection benchmark options", "efficiency", 1.5),
+        (lambda: check_options(methods=["cwola"]), "cms-injection benchmark options", "methods", ["cwola"]),
+        (lambda: BranchMap.from_file(tmp_path / "map.yaml"), tmp_path / "map.yaml", "branches.ptt", "x"),
+        (lambda: BranchMap.from_file(tmp_path / "map-null.yaml"), tmp_path / "map-null.yaml", "branches.eta", None),
+    ]  # fmt: skip
+    for make, path, field, value in cases:
+        with pytest.raises(FieldError) as err:
+            make()
+        e = err.value
+        assert (str(e.path), e.field, e.value) == (str(path), field, value), (str(e), e.path, e.field, e.value)
+        assert isinstance(e, InputError) and str(path) in str(e) and field.split(".")[-1] in str(e)
