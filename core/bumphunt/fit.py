@@ -175,7 +175,10 @@ class FTestResult:
     alpha: float
 
 
-def f_test(spec: Spectrum, orders=ORDERS, alpha: float = 0.05) -> FTestResult:
+F_TEST_ALPHA = 0.05  # a higher order is taken when it improves the fit with p below this
+
+
+def f_test(spec: Spectrum, orders=ORDERS, alpha: float = F_TEST_ALPHA) -> FTestResult:
     """Choose the number of parameters: add one while the Fisher F-test says it improves the fit
     significantly (p < alpha), with F = [(D₁ − D₂)/(k₂ − k₁)] / [D₂/(N − k₂)] on the Poisson deviances."""
     fits, tests = {}, []

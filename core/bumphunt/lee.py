@@ -13,11 +13,11 @@ from anomalyscope.core.bumphunt.fastfit import signed_z
 from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_from_toy_scans
 
 if TYPE_CHECKING:
-    from anomalyscope.core.bumphunt.search import ScoreTable, Search, Selection, SelectionScan
+    from anomalyscope.core.bumphunt.search import Cut, ScoreTable, Search, SelectionScan
 
 
 def global_significance(
-    search: Search, table: ScoreTable, sels: list[Selection], scans: list[SelectionScan], n_toys: int
+    search: Search, table: ScoreTable, sels: list[Cut], scans: list[SelectionScan], n_toys: int
 ) -> GlobalSignificance | None:
     """p_global of the largest local Z over all selections, from background-only pseudo-experiments
     that keep how the selections share events.
@@ -68,7 +68,7 @@ def global_significance(
     )
 
 
-def _passes_under_null(table: ScoreTable, sel: Selection, rows: np.ndarray) -> np.ndarray:
+def _passes_under_null(table: ScoreTable, sel: Cut, rows: np.ndarray) -> np.ndarray:
     """Which analysis-region events pass ``sel`` in the null toys: the top fraction ε of its score."""
     if sel.eff >= 1.0:
         return np.ones(len(rows), dtype=bool)

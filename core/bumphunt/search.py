@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from anomalyscope.core.bumphunt import lee
-from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, f_test
+from anomalyscope.core.bumphunt.fit import F_TEST_ALPHA, BackgroundFit, FitError, f_test
 from anomalyscope.core.bumphunt.fit_start import find_fit_start, fit_edges, highest_tested
+from anomalyscope.core.bumphunt.functions import ORDERS
 from anomalyscope.core.bumphunt.histogram import Spectrum, mjj_spectrum
 from anomalyscope.core.bumphunt.selection import (
     check_efficiencies,
@@ -33,7 +34,7 @@ from anomalyscope.core.bumphunt.selection import (
     select,
     sideband_threshold,
 )
-from anomalyscope.core.bumphunt.signal import SignalModel
+from anomalyscope.core.bumphunt.signal import RESOLUTION, SignalModel
 from anomalyscope.core.bumphunt.significance import (
     GlobalSignificance,
     ScanResult,
@@ -50,6 +51,7 @@ from anomalyscope.core.bumphunt.windows import (
     usable_windows,
 )
 from anomalyscope.core.errors import FieldError, InputError
+from anomalyscope.core.features.jets import Selection
 from anomalyscope.core.params import build, param
 
 log = logging.getLogger(__name__)
@@ -57,13 +59,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SearchDefinition:
-    deta_max: float = param(1.3, low=0, low_open=True)
+    deta_max: float = param(Selection.deta_max, low=0, low_open=True)  # the preselection's analysis region
     fit_min: float | None = None  # GeV; None: found from the data (module text)
     fit_max: float = param(8000.0, low=0, low_open=True)
     binning: str | float = "cms"  # "cms" (resolution-following dijet bins) or a width in GeV
-    orders: tuple[int, ...] = (3, 4, 5)  # dijet-function parameters tried by the F-test
-    f_test_alpha: float = param(0.05, low=0, high=1, low_open=True, high_open=True)
-    resolution: float = 0.05  # σ/m of the Gaussian signal shape and of the sliding windows
+    orders: tuple[int, ...] = ORDERS  # dijet-function parameters tried by the F-test
+    f_test_alpha: float = param(F_TEST_ALPHA, low=0, high=1, low_open=True, high_open=True)
+    resolution: float = RESOLUTION  # σ/m of the Gaussian signal shape and of the sliding windows
     scan_points: int | None = param(15, low=2)  # mass hypotheses of a global method's scan (None: every inner bin)
     windows: str = "cms"  # cms | sliding | lhco
     binnings: tuple[str, ...] | str = ("A", "B")  # CMS staggered binnings searched (windows "cms")
@@ -193,7 +195,11 @@ class ScoreTable:
 
 
 @dataclass
-class Selection:
+class Cut:
+    """A method's cut at efficiency ``eff`` in a window (None: the inclusive spectrum, or a global method's
+    cut): the analysis-region events it keeps (``mask``) and the masses its scan tests. Not the preselection
+    (``features.jets.Selection``), which decides which events are stored at all."""
+
     method: str
     eff: float
     window: Window | None
@@ -298,7 +304,7 @@ class Search:
 
     def inclusive_z_at(self, table: ScoreTable, mass: float) -> float:
         """The inclusive search's local Z at exactly ``mass`` (a stored scan is thinned to ``scan_points``)."""
-        sel = Selection("inclusive", 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
+        sel = Cut("inclusive", 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
         scan = self.scan(sel, table.mjj).scan
         return float(scan.z[0]) if scan is not None and len(scan.z) else np.nan
 
@@ -372,13 +378,13 @@ class Search:
             return [w for w in self.windows if w.name in table.window_scores[method]]
         return list(self.windows)
 
-    def selections(self, table: ScoreTable, methods=None, efficiencies=None) -> list[Selection]:
+    def selections(self, table: ScoreTable, methods=None, efficiencies=None) -> list[Cut]:
         """Everything the search looks at: the inclusive spectrum once (masses over the whole fit range),
         then each method at each ε < 1 in each window (masses inside its signal region)."""
         effs = self.definition.efficiencies if efficiencies is None else efficiencies
         region = self.in_region(table.mjj, table.deta)
         base = self.spectrum(table.mjj[region])
-        out = [Selection("inclusive", 1.0, None, region, self.masses(base))]
+        out = [Cut("inclusive", 1.0, None, region, self.masses(base))]
         for m in methods or table.methods:
             if m == "inclusive":
                 continue
@@ -386,7 +392,7 @@ class Search:
                 if e >= 1.0:
                     continue
                 for w in self.windows_of(table, m):
-                    out.append(Selection(m, e, w, self.selected(table, m, e, w), self.masses(base, w)))
+                    out.append(Cut(m, e, w, self.selected(table, m, e, w), self.masses(base, w)))
         return out
 
     # ------------------------------------------------------------------ fits
@@ -394,7 +400,7 @@ class Search:
         """The F-test choice of the dijet function for a spectrum."""
         return f_test(spec, self.definition.orders, self.definition.f_test_alpha)
 
-    def scan(self, sel: Selection, mjj: np.ndarray, sideband: bool = False) -> SelectionScan:
+    def scan(self, sel: Cut, mjj: np.ndarray, sideband: bool = False) -> SelectionScan:
         """Fit and scan one selection; ``sideband``: also the largest Z inside its window's sidebands (for a
         windowed method, whose classifier learns the sidebands as background)."""
         spec = self.spectrum(mjj[sel.mask])
@@ -454,7 +460,7 @@ class Search:
         return SearchResult(scans, glob, trials)
 
     def global_significance(
-        self, table: ScoreTable, sels: list[Selection], scans: list[SelectionScan], toys: int | None = None
+        self, table: ScoreTable, sels: list[Cut], scans: list[SelectionScan], toys: int | None = None
     ) -> GlobalSignificance | None:
         """p_global of the largest local Z over all selections (``lee.global_significance``)."""
         return lee.global_significance(self, table, sels, scans, toys or self.definition.toys)

@@ -16,6 +16,8 @@ from iminuit.cost import UnbinnedNLL
 
 from anomalyscope.core.errors import InputError
 
+RESOLUTION = 0.05  # σ/m of the dijet mass: the Gaussian signal shape and the sliding windows (the search's default)
+
 KINDS = ("gauss", "dscb")
 PARAMS = {"gauss": ("mu", "sigma"), "dscb": ("mu", "sigma", "alpha_l", "n_l", "alpha_r", "n_r")}
 
@@ -137,7 +139,7 @@ class SignalModel:
         return np.array([self.at(m).bin_fractions(edges) for m in masses]).reshape(-1, len(edges) - 1)
 
     @classmethod
-    def gaussian(cls, resolution: float = 0.05, masses=(1000.0, 10000.0)) -> "SignalModel":
+    def gaussian(cls, resolution: float = RESOLUTION, masses=(1000.0, 10000.0)) -> "SignalModel":
         """A generic narrow resonance: a Gaussian of relative width ``resolution``."""
         return cls(
             [SignalShape("gauss", {"mu": m, "sigma": resolution * m}, {}, m, (0.5 * m, 1.5 * m)) for m in masses]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anomalyscope.core.bumphunt.signal import RESOLUTION
 from anomalyscope.core.errors import InputError
 
 CMS_BINNINGS = {
@@ -93,7 +94,7 @@ def _from_edges(name: str, e) -> list[Window]:
     ]
 
 
-def sliding_windows(mjj_min: float, mjj_max: float, resolution: float = 0.05) -> list[Window]:
+def sliding_windows(mjj_min: float, mjj_max: float, resolution: float = RESOLUTION) -> list[Window]:
     """Overlapping windows (see the module text) whose sidebands lie inside [mjj_min, mjj_max]."""
     if not 0 < resolution < 0.5:
         raise InputError(f"windows: the mass resolution must lie in (0, 0.5), got {resolution}")
@@ -113,7 +114,7 @@ def make_windows(
     mjj_min: float = 0.0,
     binnings=("A",),
     mjj_max: float | None = None,
-    resolution: float = 0.05,
+    resolution: float = RESOLUTION,
 ) -> list[Window]:
     """Windows of ``mode`` lying fully inside [mjj_min, mjj_max] (sidebands included)."""
     hi = np.inf if mjj_max is None else mjj_max
@@ -152,7 +153,9 @@ def coverage_gaps(windows: list[Window], lo: float, hi: float) -> list[tuple[flo
     return [(float(a), float(b)) for a, b in gaps if b - a > 1e-6]
 
 
-def gap_fillers(windows: list[Window], lo: float, hi: float, mjj_min: float, resolution: float = 0.05) -> list[Window]:
+def gap_fillers(
+    windows: list[Window], lo: float, hi: float, mjj_min: float, resolution: float = RESOLUTION
+) -> list[Window]:
     """Sliding windows (sidebands inside [mjj_min, hi]) whose signal region reaches into a gap of
     ``windows``' coverage of [lo, hi); named after the sliding set ("S3")."""
     gaps = coverage_gaps(windows, lo, hi)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from anomalyscope.core.bumphunt.fit import deviance_pvalue
-from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition, Selection
+from anomalyscope.core.bumphunt.search import Cut, ScoreTable, SearchDefinition
 from anomalyscope.core.bumphunt.windows import make_windows, usable_windows
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import InputError
@@ -91,7 +91,7 @@ def test_null_no_sculpting_after_one_percent_cut(name, tmp_path):
         sel = search.selected(table, name, 0.01, w)
         in_sr = region & w.in_sr(ev.mjj)
         assert 0.004 < sel[in_sr].mean() < 0.02, f"{w.name}: {sel[in_sr].mean():.4f} of the SR passes"
-        scan = search.scan(Selection(name, 0.01, w, sel, search.masses(search.spectrum(ev.mjj[region]), w)), ev.mjj)
+        scan = search.scan(Cut(name, 0.01, w, sel, search.masses(search.spectrum(ev.mjj[region]), w)), ev.mjj)
         assert scan.fit is not None and deviance_pvalue(scan.fit) > 0.01, f"{w.name}: {scan.message}"
         assert np.nanmax(scan.scan.z) < 3.0, f"{w.name}: local Z {np.nanmax(scan.scan.z):.2f}"
     assert search.windows_of(table, name), "the method was searched in at least one window"
