@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from anomalyscope.core.bumphunt.histogram import poisson_interval
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import AnalysisError, InputError
 from anomalyscope.core.extras import require
@@ -73,7 +74,7 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
 def spectrum(plt, mplhep, run, method: str, lumi, out: Path) -> list[Path]:
     res = run.search_result()
     best = res.best_excesses().get(method) if res is not None else None
-    window = best.window if best is not None and method != "inclusive" else None
+    window = best.window if best is not None and method != INCLUSIVE else None
     search = run.search()
     scans = run.spectra(method, [1.0, *sorted(run.efficiencies, reverse=True)], window)  # as stored: no refit
     fitted = [s for s in scans if s.expected is not None]

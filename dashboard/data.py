@@ -14,7 +14,7 @@ import panel as pn
 from scipy import stats
 
 import anomalyscope.core.results.attachments as attachments
-from anomalyscope.core.bumphunt.search import ScoreTable, Search
+from anomalyscope.core.bumphunt.search import INCLUSIVE, ScoreTable, Search
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
@@ -157,7 +157,7 @@ class RunData:
         """The window where the Run's search found the method's largest local Z (None: inclusive)."""
         found = self.search_result.best_window(method) if self.search_result is not None else None
         if found is None:
-            return self.search.windows[0].name if self.search.windows and method != "inclusive" else None
+            return self.search.windows[0].name if self.search.windows and method != INCLUSIVE else None
         return found
 
     def window_at(self, lo: float, hi: float, prefer: str | None = None) -> str | None:

@@ -8,7 +8,7 @@ import panel as pn
 import param
 
 from anomalyscope.core.bumphunt.histogram import poisson_interval
-from anomalyscope.core.bumphunt.search import SearchDefinition
+from anomalyscope.core.bumphunt.search import INCLUSIVE, SearchDefinition
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.base import cannot_show
 from anomalyscope.dashboard.data import event_columns, load_run, open_eventset, run_attachment, stored_spectra
@@ -126,9 +126,9 @@ class Overview(pn.viewable.Viewer):
                 "methods (`anomalyscope null RUN --pool QCD` calibrates it)."
             )
         refs = [(mm, e) for mm, e in excesses.items() if mm != (best[0] if best else None) and e.found]
-        incl = excesses.get("inclusive")
+        incl = excesses.get(INCLUSIVE)
         if incl is not None and incl.found:
-            stored = res.selection("inclusive", 1.0, None)
+            stored = res.selection(INCLUSIVE, 1.0, None)
             n_masses = len(stored.masses or []) if stored is not None else 0
             at_answer = ""
             if best is not None and best[1].found and stored is not None and abs(best[1].mass - incl.mass) > 1:
@@ -137,7 +137,7 @@ class Overview(pn.viewable.Viewer):
                 f"Inclusive search: largest local excess {incl.z_local:.1f}σ at {incl.mass:.0f} GeV of its "
                 f"{n_masses} scanned masses (global {incl.z_global:.1f}σ){at_answer}."
             )
-        others = [f"{mm} {e.z_local:.1f}σ at {e.mass:.0f} GeV" for mm, e in refs if mm != "inclusive"]
+        others = [f"{mm} {e.z_local:.1f}σ at {e.mass:.0f} GeV" for mm, e in refs if mm != INCLUSIVE]
         if others:
             lines.append("Other methods (local Z of their largest excess): " + "; ".join(others) + ".")
         t = res.trials
@@ -162,7 +162,7 @@ class Overview(pn.viewable.Viewer):
             if best is None:
                 return pn.Spacer()
             m, b = best
-            incl = stored_spectra(rd, "inclusive", (1.0,), None)[0]
+            incl = stored_spectra(rd, INCLUSIVE, (1.0,), None)[0]
             cut = stored_spectra(rd, m, (b.eff,), b.window)[-1]
         except (AnomalyscopeError, KeyError, IndexError):
             return pn.Spacer()

@@ -10,6 +10,7 @@ import param
 from holoviews import streams
 
 from anomalyscope.core.bumphunt import poisson_interval
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.base import HIGHLIGHT, PALETTE, SR_COLOR, RunView, cannot_show, segments
 from anomalyscope.dashboard.data import stored_spectra
@@ -85,7 +86,7 @@ class SpectraView(RunView):
         method's own best window where it matches as well), else the one where the method's excess is largest."""
         box = self.state.mjj_window
         best = rd.best_window(method)
-        if box is not None and method != "inclusive":
+        if box is not None and method != INCLUSIVE:
             named = rd.window_at(box[0], box[1], prefer=best)
             if named is not None:
                 return named

@@ -55,6 +55,7 @@ from anomalyscope.core.features.jets import Selection
 from anomalyscope.core.params import build, param
 
 log = logging.getLogger(__name__)
+INCLUSIVE = "inclusive"  # the uncut spectrum's name in every selection, scan and result (and its method's)
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ class Search:
 
     def inclusive_z_at(self, table: ScoreTable, mass: float) -> float:
         """The inclusive search's local Z at exactly ``mass`` (a stored scan is thinned to ``scan_points``)."""
-        sel = Cut("inclusive", 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
+        sel = Cut(INCLUSIVE, 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
         scan = self.scan(sel, table.mjj).scan
         return float(scan.z[0]) if scan is not None and len(scan.z) else np.nan
 
@@ -348,7 +349,7 @@ class Search:
         fit range: a windowed method with that window's models and sideband threshold, a global method
         with the threshold curve fitted outside the window's signal region."""
         region = self.in_region(table.mjj, table.deta)
-        if eff >= 1.0 or method == "inclusive":
+        if eff >= 1.0 or method == INCLUSIVE:
             return region
         if window is None:
             raise InputError(f"search: a cut of {method} is made for a window; say which")
@@ -363,7 +364,7 @@ class Search:
     def event_selection(self, table: ScoreTable, method: str, eff: float) -> np.ndarray:
         """One selection per event, for views of the selected events: each event passes or fails with its
         own window (``windows.assign``: the first binning that has one there); outside every window, never."""
-        if eff >= 1.0 or method == "inclusive":
+        if eff >= 1.0 or method == INCLUSIVE:
             return self.in_region(table.mjj, table.deta)
         wins = self.windows_of(table, method)
         own = assign(wins, table.mjj)
@@ -384,9 +385,9 @@ class Search:
         effs = self.definition.efficiencies if efficiencies is None else efficiencies
         region = self.in_region(table.mjj, table.deta)
         base = self.spectrum(table.mjj[region])
-        out = [Cut("inclusive", 1.0, None, region, self.masses(base))]
+        out = [Cut(INCLUSIVE, 1.0, None, region, self.masses(base))]
         for m in methods or table.methods:
-            if m == "inclusive":
+            if m == INCLUSIVE:
                 continue
             for e in effs:
                 if e >= 1.0:

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.base import Context, Method
 from anomalyscope.core.methods.classifier import predict_ensemble, train_ensemble
@@ -38,7 +39,7 @@ def event_features(ev: Events) -> np.ndarray:
 
 
 class Inclusive(Method):
-    name = "inclusive"
+    name = INCLUSIVE
     reference = True
 
     def _fit(self, train, ctx):

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from anomalyscope.core import __version__
-from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition
+from anomalyscope.core.bumphunt.search import INCLUSIVE, ScoreTable, SearchDefinition
 from anomalyscope.core.bumphunt.windows import assign
 from anomalyscope.core.data import EventSet, signal_processes
 from anomalyscope.core.data.atomic import output_lock
@@ -250,7 +250,7 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
         if REGISTRY[name].windowed:
             table.window_scores[name] = res.window_scores
             scores.update({f"{name}|{w}": v for w, v in res.window_scores.items()})
-        elif name != "inclusive":
+        elif name != INCLUSIVE:
             search.selection_curves(table, name)  # fitted once here, kept in the Run
         if sig_scores is not None:
             sig_scores[name] = res.signal_scores
@@ -335,7 +335,7 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
         cfg.to_dict(),
         manifest,
         scores,
-        {m: search.selection_curves(table, m) for m in cfg.methods if m not in windowed and m != "inclusive"},
+        {m: search.selection_curves(table, m) for m in cfg.methods if m not in windowed and m != INCLUSIVE},
         sig_scores,
         evaluation,
         models,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
 from anomalyscope.core.errors import InputError, NothingSelected
 from anomalyscope.core.results.records.search import Excess
@@ -106,9 +107,9 @@ def statistical_model(run, method: str, efficiency: float | None = None, window:
     res = run.search_result()
     best = res.best_excesses().get(method) if res is not None else None
     best = best if best is not None else Excess(float("nan"))
-    inclusive = method == "inclusive" or efficiency == 1.0
+    inclusive = method == INCLUSIVE or efficiency == 1.0
     if efficiency is None:
-        efficiency = 1.0 if method == "inclusive" else best.eff
+        efficiency = 1.0 if method == INCLUSIVE else best.eff
     if efficiency is None:
         raise InputError(f"{run.path}: the search found no excess of {method} to export; give --efficiency")
     if not inclusive and window is None:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.errors import FieldError, InputError
@@ -114,7 +115,7 @@ class BenchmarkOptions:
         bad = [m for m in self.methods if m not in REGISTRY]
         if bad:
             raise FieldError(f"methods: unknown method(s) {bad}; known: {', '.join(REGISTRY)}", None, "methods", bad)
-        if "inclusive" not in self.methods:
+        if INCLUSIVE not in self.methods:
             raise FieldError(
                 "methods: the improvement factors need the inclusive search; add 'inclusive'",
                 None,

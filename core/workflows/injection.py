@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.data import EventSet, inject
 from anomalyscope.core.data.atomic import read_progress, write_json_atomic
 from anomalyscope.core.data.versioned import read_yaml_mapping
@@ -96,7 +97,7 @@ def reading_mass(search, mass: float) -> float:
 def windows_reading(search, method: str, mass: float) -> list:
     """The windows a method's Z is read in, the same rule for every method: each window whose signal region
     holds the reading mass (the larger Z over them is taken); the inclusive search has its one spectrum."""
-    if method == "inclusive":
+    if method == INCLUSIVE:
         return [None]
     return [w for w in search.windows if w.sr[0] <= mass < w.sr[1]]
 
@@ -106,7 +107,7 @@ def z_at_signal_mass(run, method: str, eff: float, mass: float) -> float:
     the windows holding it); the inclusive search's at exactly that mass."""
     search = run.search()
     m = reading_mass(search, mass)
-    if method == "inclusive":
+    if method == INCLUSIVE:
         return float(search.inclusive_z_at(run.table(), m))
     res = run.search_result()
     best = np.nan
@@ -135,7 +136,7 @@ def expected_z_at_signal_mass(search, table, truth: np.ndarray, method: str, eff
     rng = np.random.default_rng(seed)
     best = np.nan
     for w in windows_reading(search, method, m):
-        sel = search.selected(table, method, eff if method != "inclusive" else 1.0, w)
+        sel = search.selected(table, method, eff if method != INCLUSIVE else 1.0, w)
         spec_b = search.spectrum(table.mjj[sel & (truth == 0)])
         spec_s = search.spectrum(table.mjj[sel & (truth == 1)])
         try:  # the function the F-test chose on the selected data (signal included), fitted to its background
@@ -273,7 +274,7 @@ def _summarise(c: ScanConfig, injections, peak, z, z_obs, out) -> InjectionScan:
             if per_fb:
                 s[f"xsec_{t}sigma_fb"] = per_fb(n_t)
         result["sensitivity"][m] = s
-    incl = result["sensitivity"].get("inclusive", {})
+    incl = result["sensitivity"].get(INCLUSIVE, {})
     for m, s in result["sensitivity"].items():
         for t in (3, 5):
             a, b = incl.get(f"n_{t}sigma"), s[f"n_{t}sigma"]

@@ -14,6 +14,7 @@ import numpy as np
 
 from anomalyscope.core.bumphunt.fit import pulls
 from anomalyscope.core.bumphunt.histogram import Spectrum
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_from_toys
 from anomalyscope.core.results.records import Record
 
@@ -234,8 +235,8 @@ class SearchSummary(Record):
         out = []
         for eff in efficiencies:
             if eff >= 1.0:
-                s = self.selection("inclusive", 1.0, None)
-            elif window is None or method == "inclusive":
+                s = self.selection(INCLUSIVE, 1.0, None)
+            elif window is None or method == INCLUSIVE:
                 continue
             else:
                 s = self.selection(method, eff, window)
