@@ -26,6 +26,7 @@ METHODS = {
     "cathode": ("cathode", "Cathode"),
     "cathode_b": ("cathode", "CathodeB"),
     "quak": ("quak", "QUAK"),
+    "ranode": ("ranode", "RAnode"),
 }
 # the yardsticks (no cut, a τ cut, or trained with truth/simulation), not data-driven searches
 REFERENCES = frozenset({"inclusive", "cut_tau21", "cut_tau32", "supervised", "iad"})

@@ -71,6 +71,14 @@ def draw_in_range(kde: gaussian_kde, n: int, bounds: tuple, seed: int) -> np.nda
     return out[:n]
 
 
+def sideband_flow(x: np.ndarray, mjj: np.ndarray, sb: np.ndarray, params, seed: int) -> DensityFlow | None:
+    """The background density p(x | m_jj) learned from a window's sideband events ``sb`` (None with fewer than
+    MIN_SIDEBAND of them); ``params``: a method's parameters holding ``flow_*`` (``FlowParams``)."""
+    if sb.sum() < MIN_SIDEBAND:
+        return None
+    return DensityFlow(unprefixed(params, FlowConfig, "flow_"), seed=seed).fit(x[sb], mjj[sb] / 1000.0)
+
+
 @dataclass(frozen=True)
 class CathodeParams(ClassifierParams, FlowParams):
     features: Literal[FEATURE_SETS] = "cms"
@@ -81,10 +89,6 @@ class Cathode(WindowedClassifier):
     name = "cathode"
     btag = False
     Params = CathodeParams
-
-    @property
-    def flow_cfg(self) -> FlowConfig:
-        return unprefixed(self.params, FlowConfig, "flow_")
 
     def features(self, events):
         return cathode_features(events, self.params.features, self.btag)
@@ -100,7 +104,7 @@ class Cathode(WindowedClassifier):
             return np.zeros((0, 4)), np.zeros(0)
         x = self.features(train)
         seed = ctx.seed * 31 + len(self.flows)
-        flow = DensityFlow(self.flow_cfg, seed=seed).fit(x[sb], train.mjj[sb] / 1000.0)
+        flow = sideband_flow(x, train.mjj, sb, self.params, seed)
         m_sr = train.mjj[sr]
         n_samples = int(round(self.params.oversample * len(m_sr)))
         m_draw = draw_in_range(gaussian_kde(m_sr), n_samples, window.sr, seed)

@@ -61,15 +61,19 @@ def _ctx(windows, **kw):
 LIGHT_FLOWS = {"flow_epochs": 5, "flow_min_steps": 0, "flow_transforms": 2}
 
 
-@pytest.mark.parametrize("name", ["cut_tau21", "supervised", "iad", "cwola", "vae_qr", "tnt", "cathode", "quak"])
+@pytest.mark.parametrize(
+    "name", ["cut_tau21", "supervised", "iad", "cwola", "vae_qr", "tnt", "cathode", "quak", "ranode"]
+)
 def test_null_no_sculpting_after_one_percent_cut(name, tmp_path):
     """Background only, features drifting with m_jj: the 1% flat cut leaves a smooth spectrum."""
     ev, _ = make_events(2, 50000, lo=2465, hi=7000)
     windows = make_windows("cms", 2465.0, ("A",), 7000.0)
     aux = {"signal": make_events(12, 0, n_sig=2000)[0], "background_extra": make_events(13, 20000, lo=2465)[0]}
     params = {"epochs": 5} if name in ("cwola", "supervised", "iad", "tnt", "cathode") else {}
-    if name == "cathode":
+    if name in ("cathode", "ranode"):
         params.update(LIGHT_FLOWS)
+    if name == "ranode":
+        params["signal_epochs"] = 30
     if name == "quak":
         prior, truth = make_events(14, 0, n_sig=2000, jet_masses=(300.0, 80.0))
         params = {"prior": [str(write_synthetic_eventset(tmp_path / "prior", prior, truth, "other").path)]}

@@ -34,6 +34,7 @@ def _params(name, tmp_path):
     return {
         "supervised": {"epochs": 2}, "iad": {"epochs": 2}, "cwola": {"epochs": 2}, "tnt": {"epochs": 2, "ae_epochs": 2},
         "cathode": {"epochs": 2, **LIGHT_FLOWS}, "cathode_b": {"epochs": 2, **LIGHT_FLOWS},
+        "ranode": {"signal_epochs": 2, "signal_min_steps": 0, **LIGHT_FLOWS},
         "vae_qr": {"epochs": 1, "max_train_jets": 1000},
     }.get(name, {})  # fmt: skip
 
