@@ -24,7 +24,7 @@ import zuko
 
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.scaling import LogitScaler
-from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.methods.training import fit_density
 from anomalyscope.core.params import param, prefixed
 
 
@@ -74,29 +74,19 @@ class DensityFlow:
             self.c_mean = self.c_std = None
         z = torch.from_numpy(self.scaler.forward(x)).to(DEVICE)
         ct = self._ctx(c)
-        val = rng.random(len(z)) < cfg.val_fraction
-        tr_idx = torch.from_numpy(np.flatnonzero(~val)).to(DEVICE)
-        va_idx = torch.from_numpy(np.flatnonzero(val)).to(DEVICE)
         flow = self._network("flow").to(DEVICE)
-        opt = torch.optim.Adam(flow.parameters(), lr=cfg.lr)
-
-        def nll(idx):
-            return -flow(None if ct is None else ct[idx]).log_prob(z[idx])
-
-        steps_per_epoch = max(1, -(-len(tr_idx) // cfg.batch_size))
-        epochs = max(cfg.epochs, -(-cfg.min_steps // steps_per_epoch))
-        self.flow, self.history, self.best_val_nll = fit_network(
+        self.flow, self.history, self.best_val_nll = fit_density(
             flow,
-            opt,
-            lambda idx: nll(tr_idx[idx]).mean(),
-            lambda: float(nll(va_idx).mean()) if len(va_idx) else None,
-            len(tr_idx),
-            epochs=epochs,
+            lambda idx: -flow(None if ct is None else ct[idx]).log_prob(z[idx]),
+            len(z),
+            lr=cfg.lr,
+            epochs=cfg.epochs,
+            min_steps=cfg.min_steps,
             batch_size=cfg.batch_size,
             patience=cfg.patience,
+            val_fraction=cfg.val_fraction,
             rng=rng,
-            min_delta=1e-4,
-            scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs),
+            cosine=True,
         )
         return self
 

@@ -33,7 +33,7 @@ from anomalyscope.core.methods.base import MethodParams
 from anomalyscope.core.methods.cathode import FEATURE_SETS, cathode_features, sideband_flow
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.flow import FlowParams
-from anomalyscope.core.methods.training import fit_network
+from anomalyscope.core.methods.training import fit_density
 from anomalyscope.core.methods.windowed import WindowedClassifier
 from anomalyscope.core.params import param
 
@@ -91,24 +91,18 @@ class SignalFit:
         rng = np.random.default_rng(self.seed)
         zt = torch.from_numpy(z.astype(np.float32)).to(DEVICE)
         bt = torch.from_numpy(lp_bg.astype(np.float32)).to(DEVICE)
-        val = rng.random(len(zt)) < 0.2
-        tr = torch.from_numpy(np.flatnonzero(~val)).to(DEVICE)
-        va = torch.from_numpy(np.flatnonzero(val)).to(DEVICE)
         model = self._network("model").to(DEVICE)
-        opt = torch.optim.Adam(model.parameters(), lr=p.signal_lr)
-        steps = max(1, -(-len(tr) // p.signal_batch_size))
-        epochs = max(p.signal_epochs, -(-p.signal_min_steps // steps))
-        self.model, self.history, self.best_val_nll = fit_network(
+        self.model, self.history, self.best_val_nll = fit_density(
             model,
-            opt,
-            lambda idx: model.nll(zt[tr[idx]], bt[tr[idx]]).mean(),
-            lambda: float(model.nll(zt[va], bt[va]).mean()) if len(va) else None,
-            len(tr),
-            epochs=epochs,
+            lambda idx: model.nll(zt[idx], bt[idx]),
+            len(zt),
+            lr=p.signal_lr,
+            epochs=p.signal_epochs,
+            min_steps=p.signal_min_steps,
             batch_size=p.signal_batch_size,
             patience=p.signal_patience,
+            val_fraction=0.2,
             rng=rng,
-            min_delta=1e-4,
         )
         self.w = float(torch.sigmoid(self.model.w_logit).detach().cpu())
         return self

@@ -87,3 +87,41 @@ def fit_network(
         if stop.step(v, net):
             break
     return stop.restore(net), history, stop.best
+
+
+def fit_density(
+    net: nn.Module,
+    event_nll: Callable[[torch.Tensor], torch.Tensor],
+    n_events: int,
+    *,
+    lr: float,
+    epochs: int,
+    min_steps: int,
+    batch_size: int,
+    patience: int,
+    val_fraction: float,
+    rng: np.random.Generator,
+    cosine: bool = False,
+) -> tuple[nn.Module, list[float], float]:
+    """Maximum likelihood of a density model: ``event_nll(rows)`` is −log p of those events. A random
+    ``val_fraction`` of the events is held out for early stopping; small samples train for more epochs so that
+    every model gets at least ``min_steps`` updates; Adam, with a cosine-annealed rate if ``cosine``."""
+    val = rng.random(n_events) < val_fraction
+    tr = torch.from_numpy(np.flatnonzero(~val)).to(DEVICE)
+    va = torch.from_numpy(np.flatnonzero(val)).to(DEVICE)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    steps_per_epoch = max(1, -(-len(tr) // batch_size))
+    epochs = max(epochs, -(-min_steps // steps_per_epoch))
+    return fit_network(
+        net,
+        opt,
+        lambda idx: event_nll(tr[idx]).mean(),
+        lambda: float(event_nll(va).mean()) if len(va) else None,
+        len(tr),
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        rng=rng,
+        min_delta=1e-4,
+        scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if cosine else None,
+    )
