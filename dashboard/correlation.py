@@ -66,7 +66,7 @@ class CorrelationView(RunView):
         xm = self.x_method or rd.methods[0]
         ym = self.y_method or rd.methods[-1]
         s = rd.scores
-        keep = rd.sr & np.isfinite(s[xm]) & np.isfinite(s[ym])
+        keep = rd.analysis_region & np.isfinite(s[xm]) & np.isfinite(s[ym])
         flat = [m for m in (xm, ym) if np.ptp(s[m][keep]) == 0] if keep.any() else [xm, ym]
         if flat:
             return cannot_show(f"{', '.join(flat)}: a constant score (no substructure cut); nothing to plot.")
@@ -87,7 +87,7 @@ class CorrelationView(RunView):
         try:
             rd = self._run()
             methods = rd.methods
-            varying = [m for m in methods if np.nanstd(rd.scores[m][rd.sr]) > 0] or methods
+            varying = [m for m in methods if np.nanstd(rd.scores[m][rd.analysis_region]) > 0] or methods
             self.param.x_method.objects = methods
             self.param.y_method.objects = methods
             self.x_method, self.y_method = varying[0], varying[-1]

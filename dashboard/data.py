@@ -126,8 +126,8 @@ class RunData:
         return [1.0] + sorted(self.run.efficiencies, reverse=True)
 
     @property
-    def sr(self) -> np.ndarray:
-        """The analysis region (|Δη| cut of the search)."""
+    def analysis_region(self) -> np.ndarray:
+        """The analysis region (|Δη| cut of the search; a window's signal region is ``Window.sr``)."""
         return self.scores["deta"] < self.search.definition.deta_max
 
     def selection(self, method: str, eff: float) -> np.ndarray:
@@ -230,7 +230,7 @@ def correlation_matrix(rd: RunData, sample: str = "data", kind: str = "pearson")
         keep = s["deta"] < rd.search.definition.deta_max
     else:
         s = rd.scores
-        keep = rd.sr.copy()
+        keep = rd.analysis_region.copy()
         if sample == "background":
             if rd.truth is None:
                 raise InputError("no truth labels: background-only correlations need simulated data")
@@ -252,7 +252,7 @@ def feature_distributions(
     """Normalised histograms of a jet feature (both jets) of the anomalous events — those passing the
     flat-efficiency cut ε, or the n_top highest scores when no ε < 1 is given — against the rest, in the
     analysis region and the chosen m_jj window; with a KS p-value of the difference."""
-    mask = rd.sr & np.isfinite(rd.scores[method])
+    mask = rd.analysis_region & np.isfinite(rd.scores[method])
     if mjj_window is not None:
         mask &= (rd.scores["mjj"] >= mjj_window[0]) & (rd.scores["mjj"] < mjj_window[1])
     idx = np.flatnonzero(mask)
@@ -304,7 +304,7 @@ def _density(v: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
 
 def top_events(rd: RunData, method: str, mjj_window=None, n: int = 100) -> pd.DataFrame:
     """The n most anomalous events of a method in the analysis region (and m_jj window)."""
-    mask = rd.sr & np.isfinite(rd.scores[method])
+    mask = rd.analysis_region & np.isfinite(rd.scores[method])
     if mjj_window is not None:
         mask &= (rd.scores["mjj"] >= mjj_window[0]) & (rd.scores["mjj"] < mjj_window[1])
     idx = np.flatnonzero(mask)

@@ -161,5 +161,5 @@ def as_context(
         progress=progress,
     )
     if deta_max is not None:
-        ctx.sr_deta_max = float(deta_max)
+        ctx.deta_max = float(deta_max)
     return ctx

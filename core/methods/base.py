@@ -164,7 +164,7 @@ def run_out_of_fold(
             ctx.background_extra.subset(f_bkg != k) if ctx.background_extra is not None else None,
             seed=seed * 1000 + k,
             n_inner=ctx.n_inner,
-            sr_deta_max=ctx.sr_deta_max,
+            deta_max=ctx.deta_max,
         )
         model = method_cls(**params).fit(data.subset(f_data != k), sub)
         _score_fold(model, method_cls.windowed, ctx.windows, data, f_data == k, scores, window_scores)

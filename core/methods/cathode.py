@@ -98,7 +98,7 @@ class Cathode(WindowedClassifier):
         return super()._fit(train, ctx)
 
     def training_set(self, window, train, ctx):
-        sel = train.deta < ctx.sr_deta_max
+        sel = train.deta < ctx.deta_max
         sr, sb = window.in_sr(train.mjj) & sel, window.in_sb(train.mjj) & sel
         if sb.sum() < MIN_SIDEBAND or sr.sum() < 20:
             return np.zeros((0, 4)), np.zeros(0)

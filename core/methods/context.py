@@ -18,5 +18,5 @@ class Context:
     background_extra: Events | None = None  # extra background (idealised anomaly detector only)
     seed: int = 0
     n_inner: int = 4
-    sr_deta_max: float = SearchDefinition.deta_max  # the analysis region, set by the Run's search
+    deta_max: float = SearchDefinition.deta_max  # the analysis region, set by the Run's search
     progress: bool = False

@@ -23,7 +23,7 @@ class CWoLa(WindowedClassifier):
     Params = WeakClassifierParams
 
     def training_set(self, window, train, ctx):
-        sel = train.deta < ctx.sr_deta_max
+        sel = train.deta < ctx.deta_max
         sr = window.in_sr(train.mjj) & sel
         sb = window.in_sb(train.mjj) & sel
         x_all = train.classifier_inputs()

@@ -90,7 +90,7 @@ class QUAK(Method):
     def _region(ev: Events, ctx: Context) -> Events:
         lo = min((w.lo for w in ctx.windows), default=-np.inf)
         hi = max((w.hi for w in ctx.windows), default=np.inf)
-        return ev.subset((ev.deta < ctx.sr_deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
+        return ev.subset((ev.deta < ctx.deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
 
     def _fit(self, train: Events, ctx: Context) -> "QUAK":
         if ctx.background_extra is None:
@@ -105,7 +105,7 @@ class QUAK(Method):
         prior_events = []
         for p in self.params.prior:
             ev = Events.from_eventset(EventSet.open(p))
-            ev = ev.subset(ev.deta < ctx.sr_deta_max)
+            ev = ev.subset(ev.deta < ctx.deta_max)
             missing = set(train.feature_names) - set(ev.feature_names)
             if missing & set(FEATURES):
                 raise InputError(f"quak: prior sample {p} lacks jet features {sorted(missing & set(FEATURES))}")

@@ -126,7 +126,7 @@ class RAnode(WindowedClassifier):
         self.flows, self.signals = {}, {}  # window name → the sideband flow, the signal fit
         x = self.features(train)
         for i, w in enumerate(ctx.windows):
-            sel = train.deta < ctx.sr_deta_max
+            sel = train.deta < ctx.deta_max
             sr = w.in_sr(train.mjj) & sel
             if sr.sum() < MIN_SR:
                 continue

@@ -85,7 +85,7 @@ class Supervised(Method):
         hi = max((w.hi for w in ctx.windows), default=np.inf) if region_kind == "windows" else np.inf
 
         def region(ev):
-            return ev.subset((ev.deta < ctx.sr_deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
+            return ev.subset((ev.deta < ctx.deta_max) & (ev.mjj >= lo) & (ev.mjj < hi))
 
         bkg, sig = region(train), region(ctx.signal)
         if len(bkg) < MIN_PER_CLASS or len(sig) < MIN_PER_CLASS:
@@ -110,9 +110,9 @@ class IAD(WindowedClassifier):
     def training_set(self, window, train, ctx):
         if ctx.background_extra is None:
             raise InputError("iad: needs an extra background sample ('background_extra' in the run config)")
-        data = train.subset(window.in_sr(train.mjj) & (train.deta < ctx.sr_deta_max))
+        data = train.subset(window.in_sr(train.mjj) & (train.deta < ctx.deta_max))
         extra = ctx.background_extra
-        bkg = extra.subset(window.in_sr(extra.mjj) & (extra.deta < ctx.sr_deta_max))
+        bkg = extra.subset(window.in_sr(extra.mjj) & (extra.deta < ctx.deta_max))
         x = np.concatenate([event_features(data), event_features(bkg)])
         y = np.concatenate([np.ones(len(data)), np.zeros(len(bkg))])
         return x, y

@@ -233,7 +233,7 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
     for w in search.warnings if progress else []:
         tqdm.write(f"warning: {w}")
     deta_max = cfg.search.deta_max
-    sr_mask = data.deta < deta_max
+    in_region = data.deta < deta_max
     signal = Events.from_eventset(signal_es) if signal_es else None
     extra = Events.from_eventset(extra_es) if extra_es else None
     ctx = Context(windows, signal, extra, cfg.seed, cfg.inner_folds, deta_max, progress)
@@ -265,7 +265,7 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
     if signal is not None and np.any(truth == 0):
         w = _evaluation_window(windows, signal) if windows else None
         if w is not None:
-            b_sel = (truth == 0) & sr_mask & w.in_sr(data.mjj)
+            b_sel = (truth == 0) & in_region & w.in_sr(data.mjj)
             s_sel = (signal.deta < deta_max) & w.in_sr(signal.mjj)
             evaluation = {
                 "region": {"window": w.name, "sr_gev": list(w.sr), "deta_max": deta_max},
@@ -283,7 +283,7 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
                     evaluation["methods"][name] = performance(s_s[s_sel], d_s[b_sel]).to_dict()
                 except ValueError as exc:
                     evaluation["methods"][name] = {"error": str(exc)}
-            d_sel = sr_mask & w.in_sr(data.mjj)
+            d_sel = in_region & w.in_sr(data.mjj)
             evaluation["complementarity"] = complementarity(
                 {
                     "background": {n: d_s[b_sel] for n, (d_s, _) in at_w.items()},

@@ -102,7 +102,7 @@ class TagNTrain(WindowedClassifier):
     def _fit(self, train: Events, ctx: Context):
         lo = min(w.lo for w in ctx.windows)
         hi = max(w.hi for w in ctx.windows)
-        region = (train.deta < ctx.sr_deta_max) & (train.mjj >= lo) & (train.mjj < hi)
+        region = (train.deta < ctx.deta_max) & (train.mjj >= lo) & (train.mjj < hi)
         jets = train.subset(region).classifier_inputs()
         self.tagger = JetAutoencoder(self.params.ae_bottleneck, epochs=self.params.ae_epochs, seed=ctx.seed).fit(
             jets.reshape(-1, jets.shape[2])
@@ -116,7 +116,7 @@ class TagNTrain(WindowedClassifier):
         return tag[:, ::-1]
 
     def training_set(self, window, train, ctx):
-        sel = train.deta < ctx.sr_deta_max
+        sel = train.deta < ctx.deta_max
         sr = window.in_sr(train.mjj) & sel
         sb = window.in_sb(train.mjj) & sel
         partner = self.partner_tags(train)

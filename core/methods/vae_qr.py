@@ -113,9 +113,9 @@ class VAEQR(Method):
     # ---------------------------------------------------------------- training sample
     def _training_jets(self, train: Events, ctx: Context, rng) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.params.cr_deta
-        lo = ctx.sr_deta_max if lo is None else lo
+        lo = ctx.deta_max if lo is None else lo
         cr = (train.deta > lo) & (train.deta < hi)
-        sr = train.deta < ctx.sr_deta_max
+        sr = train.deta < ctx.deta_max
         if cr.sum() < 50:
             raise InputError(f"vae_qr: only {int(cr.sum())} events in the |Δη| control region {lo}–{hi}")
         cons = train.subset(cr).constituents().reshape(-1, 100, 3)

@@ -35,7 +35,7 @@ def test_spectra_drawn_are_the_stored_selections_their_events_and_their_fits(rd)
     mjj = rd.scores["mjj"]
     no_cut, cut = fits[0].spectrum(), fits[1].spectrum()
     assert no_cut.edges[0] == rd.search.fit_min >= rd.eventset.mjj_fit_min
-    assert no_cut.total == np.sum(rd.sr & (mjj >= no_cut.edges[0]) & (mjj < no_cut.edges[-1]))
+    assert no_cut.total == np.sum(rd.analysis_region & (mjj >= no_cut.edges[0]) & (mjj < no_cut.edges[-1]))
     # the cut's spectrum: the events the search selected, over the same range, scanned in its window's SR
     w = rd.search.window(fits[1].window)
     assert fits[1].window == "lhco" and np.array_equal(cut.edges, no_cut.edges)
@@ -72,7 +72,7 @@ def test_correlations_overlap_and_features(rd):
         feature_distributions(rd, "cut_tau21", "tau21", mjj_window=(100.0, 101.0))
     # the top-N path: exactly the N highest scores of the analysis region, histograms as np.histogram's
     top = feature_distributions(rd, "supervised", "msoftdrop", n_top=50)
-    sc = np.where(rd.sr, rd.scores["supervised"], -np.inf)
+    sc = np.where(rd.analysis_region, rd.scores["supervised"], -np.inf)
     best = np.argsort(sc)[::-1][:50]
     values = np.concatenate([rd.features["j1.msoftdrop"][best], rd.features["j2.msoftdrop"][best]])
     values = np.clip(values[np.isfinite(values)], top["edges"][0], top["edges"][-1])
