@@ -132,19 +132,29 @@ def signal_draws(out: Path, n_draws: int, peak: float) -> list[dict]:
     return draws
 
 
+def _spread(z) -> dict | None:
+    z = np.asarray(z, dtype=float)
+    z = z[np.isfinite(z)]
+    if not len(z):
+        return None
+    q16, q50, q84 = np.percentile(z, [16, 50, 84])
+    return {"median": round(float(q50), 2), "q16": round(float(q16), 2), "q84": round(float(q84), 2),
+            "min": round(float(z.min()), 2), "max": round(float(z.max()), 2), "n": len(z)}  # fmt: skip
+
+
 def summarize_draws(draws: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
-    """Per method and cut: the median local Z at the signal over the draws, its 16–84% spread, min and max."""
+    """Per method and cut: the median local Z at the signal over the draws, its 16–84% spread, min and max; and
+    under ``best data-driven`` the largest over the data-driven methods and their cuts, draw by draw."""
+    from anomalyscope.core.methods import REFERENCES
+
     out: dict = {}
     for m in draws[0]["z"]:
         for e in draws[0]["z"][m]:
-            z = np.array([d["z"].get(m, {}).get(e, np.nan) for d in draws], dtype=float)
-            z = z[np.isfinite(z)]
-            if len(z):
-                q16, q50, q84 = np.percentile(z, [16, 50, 84])
-                out.setdefault(m, {})[e] = {
-                    "median": round(float(q50), 2), "q16": round(float(q16), 2), "q84": round(float(q84), 2),
-                    "min": round(float(z.min()), 2), "max": round(float(z.max()), 2), "n": int(len(z)),
-                }  # fmt: skip
+            s = _spread([d["z"].get(m, {}).get(e, np.nan) for d in draws])
+            if s:
+                out.setdefault(m, {})[e] = s
+    best = [np.nanmax([z for m, per in d["z"].items() if m not in REFERENCES for z in per.values()]) for d in draws]
+    out["best data-driven"] = {"any": _spread(best)}
     return out
 
 
