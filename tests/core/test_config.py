@@ -65,6 +65,7 @@ MISTYPED = {
     "cathode": ("flow_kind", "realnvp", "one of 'nsf', 'maf'"),
     "cathode_b": ("oversample", -1, "> 0"),
     "quak": ("max_per_sample", "lots", "an integer"),
+    "ranode": ("w_init", 1.0, "in (0, 1)"),
 }
 
 
