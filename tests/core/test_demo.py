@@ -28,7 +28,7 @@ def test_demo_without_disk_space_names_the_place_and_the_need(tmp_path, monkeypa
     monkeypatch.setattr(demo, "generate_or_reuse", _no_generation)
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 10**12 - 10**8, 10**8))
-    with pytest.raises(InputError, match=r"0\.1 GB free, the demo needs about 1\.0 GB"):
+    with pytest.raises(InputError, match=r"0\.1 GB free, the demo needs about 1\.2 GB"):
         demo.build_demo(tmp_path / "demo")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 10**12 - 10**10, 10**10))
     demo.check_requirements(tmp_path / "demo")  # 10 GB free: nothing to say
