@@ -4,7 +4,7 @@
 
 1. Builds the 1M-event Run by resampling the demo Run: its data EventSet and per-event scores and
    thresholds are repeated ``--factor`` times with fresh event ids (same distributions, 18 x 58k ≈ 1.05M).
-2. Server-side callback times (what a method or cut change recomputes): spectra + fits + scan, the
+2. Server-side callback times (what a method or cut change recomputes): the stored spectra, fits and scans read, the
    feature histograms and the event table, cold (first time per method) and warm; the event display.
 3. ``panel serve app.py`` on that Run, driven by headless Chromium: first paint (cold, then with the Run
    cached), then ``--sessions`` concurrent sessions, each with its own method and cut in the URL: server
