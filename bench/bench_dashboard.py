@@ -1,9 +1,9 @@
 """Benchmark: the dashboard on a Run of about 1M events.
 
-    python bench/bench_dashboard.py [--factor 18] [--sessions 10]
+    python bench/bench_dashboard.py [--factor 11] [--sessions 10]
 
 1. Builds the 1M-event Run by resampling the demo Run: its data EventSet and per-event scores and
-   thresholds are repeated ``--factor`` times with fresh event ids (same distributions, 18 x 58k ≈ 1.05M).
+   thresholds are repeated ``--factor`` times with fresh event ids (same distributions, 11 x 94.5k ≈ 1.04M; the demo before version 7 had 58k).
 2. Server-side callback times (what a method or cut change recomputes): the stored spectra, fits and scans read, the
    feature histograms and the event table, cold (first time per method) and warm; the event display.
 3. ``panel serve app.py`` on that Run, driven by headless Chromium: first paint (cold, then with the Run
@@ -263,7 +263,7 @@ def served(run_dir: Path, n_sessions: int, methods: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--demo", type=Path, default=None)
-    ap.add_argument("--factor", type=int, default=18)
+    ap.add_argument("--factor", type=int, default=11)
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--keep", type=Path, default=None, help="build the 1M Run here and keep it")
