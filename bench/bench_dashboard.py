@@ -3,7 +3,8 @@
     python bench/bench_dashboard.py [--factor 11] [--sessions 10]
 
 1. Builds the 1M-event Run by resampling the demo Run: its data EventSet and per-event scores and
-   thresholds are repeated ``--factor`` times with fresh event ids (same distributions, 11 x 94.5k ≈ 1.04M; the demo before version 7 had 58k).
+   thresholds are repeated ``--factor`` times with fresh event ids (same distributions, 11 x 94.5k ≈ 1.04M;
+   the demo before version 7 had 58k events).
 2. Server-side callback times (what a method or cut change recomputes): the stored spectra, fits and scans read, the
    feature histograms and the event table, cold (first time per method) and warm; the event display.
 3. ``panel serve app.py`` on that Run, driven by headless Chromium: first paint (cold, then with the Run
