@@ -14,7 +14,7 @@ from torch import nn
 
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.scaling import Standardizer
-from anomalyscope.core.methods.training import class_weights, fit_network
+from anomalyscope.core.methods.training import batched, class_weights, fit_network
 from anomalyscope.core.methods.trees import TreeClassifier
 from anomalyscope.core.params import param
 
@@ -89,10 +89,9 @@ class Classifier:
         return mlp(len(self.scaler.mean), self.cfg.hidden)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            xt = torch.from_numpy(self.scaler(x)).to(DEVICE)
-            out = [torch.sigmoid(self.net(xt[i : i + 65536]).squeeze(1)) for i in range(0, len(xt), 65536)]
-        return torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=np.float32)
+        xt = torch.from_numpy(self.scaler(x)).to(DEVICE)
+        out = batched(lambda rows: torch.sigmoid(self.net(xt[rows]).squeeze(1)), len(xt))
+        return out.cpu().numpy() if out is not None else np.zeros(0, dtype=np.float32)
 
 
 def train_ensemble(x: np.ndarray, y: np.ndarray, n_inner: int, cfg: TrainConfig, seed: int) -> list:

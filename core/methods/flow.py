@@ -24,7 +24,7 @@ import zuko
 
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.scaling import LogitScaler
-from anomalyscope.core.methods.training import fit_density
+from anomalyscope.core.methods.training import batched, fit_density
 from anomalyscope.core.params import param, prefixed
 
 
@@ -99,15 +99,15 @@ class DensityFlow:
 
     def log_prob(self, x: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
         """log density of the features x, per event (see the module docstring)."""
-        z = torch.from_numpy(self.scaler.forward(x)).to(DEVICE)
+        return self.log_prob_z(self.scaler.forward(x), c) + self.scaler.log_abs_det(x)
+
+    def log_prob_z(self, z: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+        """log density in the preprocessed space (``scaler.forward(x)``), per event: where two densities share
+        this flow's preprocessing, its Jacobian cancels between them (R-Anode's mixture)."""
+        zt = torch.from_numpy(z).to(DEVICE)
         ct = self._ctx(c)
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(z), 65536):
-                out.append(self.flow(None if ct is None else ct[s : s + 65536]).log_prob(z[s : s + 65536]))
-        if not out:
-            return np.zeros(0)
-        return torch.cat(out).cpu().numpy().astype(np.float64) + self.scaler.log_abs_det(x)
+        out = batched(lambda rows: self.flow(None if ct is None else ct[rows]).log_prob(zt[rows]), len(zt))
+        return np.zeros(0) if out is None else out.cpu().numpy().astype(np.float64)
 
     def sample(self, n: int | None = None, c: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
         """n samples (unconditional) or one sample per context row, in the original feature units."""
@@ -117,5 +117,5 @@ class DensityFlow:
                 z = self.flow(None).sample((n,))
             else:
                 ct = self._ctx(c)
-                z = torch.cat([self.flow(ct[s : s + 65536]).sample() for s in range(0, len(ct), 65536)])
+                z = batched(lambda rows: self.flow(ct[rows]).sample(), len(ct))
         return self.scaler.inverse(z.cpu().numpy())

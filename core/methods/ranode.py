@@ -33,7 +33,7 @@ from anomalyscope.core.methods.base import MethodParams
 from anomalyscope.core.methods.cathode import FEATURE_SETS, cathode_features, sideband_flow
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.flow import FlowParams
-from anomalyscope.core.methods.training import fit_density
+from anomalyscope.core.methods.training import batched, fit_density
 from anomalyscope.core.methods.windowed import WindowedClassifier
 from anomalyscope.core.params import param
 
@@ -109,9 +109,8 @@ class SignalFit:
 
     def log_prob(self, z: np.ndarray) -> np.ndarray:
         zt = torch.from_numpy(z.astype(np.float32)).to(DEVICE)
-        with torch.no_grad():
-            out = [self.model.log_prob(zt[s : s + 65536]) for s in range(0, len(zt), 65536)]
-        return torch.cat(out).cpu().numpy().astype(np.float64) if out else np.zeros(0)
+        out = batched(lambda rows: self.model.log_prob(zt[rows]), len(zt))
+        return np.zeros(0) if out is None else out.cpu().numpy().astype(np.float64)
 
 
 class RAnode(WindowedClassifier):
@@ -143,8 +142,8 @@ class RAnode(WindowedClassifier):
     def _background(flow, window, x: np.ndarray, mjj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Events in the background flow's preprocessed space and their background log density there, at m_jj
         clipped into the window (module text)."""
-        m = np.clip(mjj, window.lo, window.hi) / 1000.0
-        return flow.scaler.forward(x), flow.log_prob(x, m) - flow.scaler.log_abs_det(x)
+        z = flow.scaler.forward(x)
+        return z, flow.log_prob_z(z, np.clip(mjj, window.lo, window.hi) / 1000.0)
 
     def score_windows(self, events):
         x = self.features(events)

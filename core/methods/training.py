@@ -13,6 +13,15 @@ from torch import nn
 
 from anomalyscope.core.methods.device import DEVICE
 
+BATCH = 65536  # rows a trained network evaluates at once (memory stays bounded, on a GPU too)
+
+
+def batched(fn: Callable[[slice], torch.Tensor], n: int) -> torch.Tensor | None:
+    """``fn(rows)`` over consecutive slices of ``n`` rows, concatenated, without gradients; None when n is 0."""
+    with torch.no_grad():
+        out = [fn(slice(s, s + BATCH)) for s in range(0, n, BATCH)]
+    return torch.cat(out) if out else None
+
 
 def class_weights(y: np.ndarray) -> tuple[float, float]:
     """(weight of a class-1 sample, of a class-0 sample) giving each class half the total weight: a classifier
