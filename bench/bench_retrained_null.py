@@ -41,7 +41,7 @@ def main():
     ap.add_argument("--out", type=Path, default=RESULTS / "retrained_null.json")
     a = ap.parse_args()
     from anomalyscope.core.generate.runner import generate_or_reuse
-    from anomalyscope.core.workflows.demo import build_demo
+    from anomalyscope.core.workflows.demo import QCD_PARAMS, build_demo
     from anomalyscope.core.workflows.null import report, run_null
 
     run = a.run
@@ -51,7 +51,7 @@ def main():
         if not run.exists():
             a.work.mkdir(parents=True, exist_ok=True)
             shutil.copytree(src, run)
-    pool = a.pool or generate_or_reuse("qcd", POOL_EVENTS, POOL_SEED, RESULTS / "null-pool")
+    pool = a.pool or generate_or_reuse("qcd", POOL_EVENTS, POOL_SEED, RESULTS / "null-pool", QCD_PARAMS)
     pool = Path(getattr(pool, "path", pool))
     t0 = time.time()
     cal = run_null(run, pool, a.pseudo)

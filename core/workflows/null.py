@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.data.atomic import read_progress, write_json_atomic
 from anomalyscope.core.data.eventset import write_eventset
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError, InputError
 from anomalyscope.core.results.attachments import ATTACHMENTS
 from anomalyscope.core.results.attachments import write as write_attachment
 from anomalyscope.core.results.records.null import NullCalibration
@@ -46,6 +46,25 @@ SHARED = (
     "their events on average, which widens the uncertainty, not the centre; no bootstrap (a duplicated event "
     "would sit in a training and a test fold at once)"
 )
+
+
+def check_generated_alike(pool: EventSet, data: EventSet) -> None:
+    """Refuse a generated pool whose background was generated otherwise than the data's (another pTHat, another
+    mHat ...): its pseudo-datasets would not have the data's null distribution (another spectrum, another turn-on).
+    Samples that record no generator parameters (real data, a control sample) are the user's to vouch for."""
+    theirs = data.schema.get("processes") or {}
+    for name, proc in (pool.schema.get("processes") or {}).items():
+        if name not in theirs or "params" not in proc or "params" not in theirs[name]:
+            continue
+        for key, value in proc["params"].items():
+            want = theirs[name]["params"].get(key)
+            if want is not None and want != value:
+                raise FieldError(
+                    f"{pool.path}: the pool's {name} was generated with {key} = {value}, the Run's data with {want}; "
+                    "pseudo-datasets must be drawn from the data's background (generate the pool with the same "
+                    "parameters and another seed)",
+                    path=str(pool.path), field=f"processes.{name}.params.{key}", value=value,
+                )
 
 
 def pseudo_dataset(pool: EventSet, n: int, like: EventSet, out: Path, seed: int) -> EventSet:
@@ -84,6 +103,7 @@ def run_null(
         raise InputError(f"{pool.path}: the pool holds {len(pool)} events, fewer than the Run's data ({len(data)})")
     if "label" in pool.fields and np.any(pool.truth() == 1):
         raise InputError(f"{pool.path}: the pool holds signal events (label 1); it must be background only")
+    check_generated_alike(pool, data)
     work = run.path / WORK_DIR
     work.mkdir(exist_ok=True)
     done = read_progress(work / "points.json")

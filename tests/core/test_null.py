@@ -104,6 +104,25 @@ def test_a_pool_with_signal_or_too_few_events_is_refused(null_run, signal_es, tm
         run_null(run.path, d / "part", 2, progress=False)
 
 
+def test_a_pool_generated_otherwise_than_the_data_is_refused(null_run, qcd_es, tmp_path):
+    """A QCD pool at another pTHat has another spectrum and turn-on: its pseudo-datasets are not the data's null."""
+    from anomalyscope.core.errors import FieldError
+    from anomalyscope.core.workflows.null import check_generated_alike, run_null
+
+    run, d = null_run
+    data = EventSet.open(d / "data")
+    check_generated_alike(qcd_es, data)  # the data's own background: accepted
+    pool = select(qcd_es, np.ones(len(qcd_es), dtype=bool), tmp_path / "pool", note="all")
+    schema = json.loads((pool.path / "schema.json").read_text())
+    was = schema["processes"]["qcd"]["params"]["pthat_min"]
+    schema["processes"]["qcd"]["params"]["pthat_min"] = was + 150.0
+    (pool.path / "schema.json").write_text(json.dumps(schema))
+    with pytest.raises(FieldError, match="pthat_min") as err:
+        run_null(run.path, pool.path, 2, progress=False)
+    assert err.value.field == "processes.qcd.params.pthat_min" and err.value.value == was + 150.0
+    assert err.value.path == str(pool.path)
+
+
 def test_a_score_that_sculpts_its_signal_region_fools_the_toys_but_not_the_retrained_null():
     """Background only, a windowed score whose efficiency is 1.3× higher inside each window's signal region than
     in its sidebands (what a classifier trained SR-against-sidebands on a mass-correlated feature does): the toys,
