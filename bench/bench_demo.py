@@ -113,7 +113,7 @@ def signal_draws(out: Path, n_draws: int, peak: float) -> list[dict]:
     """The demo's own injection and n_draws − 1 more (module text); finished draws are reused."""
     from anomalyscope.core.methods.runner import execute
 
-    own = EventSet.open(out / "data").schema["demo"]
+    own = EventSet.open(out / "data").info.demo
     draws = [{"draw": 0, "seed": demo_mod.SEED + 2, "z": z_at_signal(Run.open(out / "run"), peak)}]
     qcd, sig = EventSet.open(out / "qcd"), EventSet.open(out / "wprime_xy")
     for k in range(1, n_draws):
@@ -192,7 +192,7 @@ def main():
     region = sig.column("deta") < Run.open(paths["run"]).search().definition.deta_max
     peak = float(np.median(sig.column("mjj")[region]))
     demo, null = story(Run.open(paths["run"]), peak), story(Run.open(twin), peak)
-    schema = EventSet.open(paths["data"]).schema["demo"]
+    schema = EventSet.open(paths["data"]).info.demo
     draws = signal_draws(out, a.draws, peak) if a.draws > 1 else []
     spread = summarize_draws(draws) if draws else {}
     twin_time = "reused" if t_twin is None else f"{t_twin / 60:.1f} min"

@@ -56,8 +56,8 @@ def main() -> None:
                 calibration_events=0,
                 progress=False,
             )
-            t = es.schema["timing"]
-            n_gen = es.schema["processes"][process]["n_generated"]
+            t = es.info.timing
+            n_gen = es.info.processes[process].n_generated
             wall0 = time.perf_counter()
             generate(
                 process,

@@ -3,10 +3,11 @@ imports only from its own layer or the ones below (tests/test_package.py checks 
 import each other):
 
 0. ``errors``: the exception types the command line turns into one-line messages; ``params``: declared,
-   checked parameters (the frozen dataclasses of methods, the search and the Run configuration);
+   checked parameters (the frozen dataclasses of methods, the search and the Run configuration); ``records``:
+   typed results (the frozen dataclasses of the JSON files the search and a Run write);
    ``provenance``: the library versions and git commit every EventSet and Run records.
 1. ``features`` (jets, substructure, b-tag, Lund plane) and ``bumphunt`` (histograms, fits, significance,
-   windows, the search definition: statistics that know nothing of events or methods).
+   windows, the search definition and its result: statistics that know nothing of events or methods).
 2. ``data``: the EventSet store, readers, mixing and injection, the chunk-job engine.
 3. ``generate`` (Pythia 8 + FastJet + detector) and ``results`` (the Run directory a training writes).
 4. ``methods``: the anomaly-detection methods and the runner that trains them into a Run.

@@ -44,11 +44,7 @@ def _pyplot():
 
 def luminosity_fb(es: EventSet) -> float | None:
     """The data's integrated luminosity [fb⁻¹]: that of its background processes (generated events / σ)."""
-    lumis = [
-        p.get("luminosity_pb-1")
-        for p in es.schema.get("processes", {}).values()
-        if p.get("label", 0) == 0 and p.get("luminosity_pb-1")
-    ]
+    lumis = [p.luminosity_pb for p in (es.info.processes or {}).values() if not p.label and p.luminosity_pb]
     return min(lumis) / 1000.0 if lumis else None
 
 

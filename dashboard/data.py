@@ -14,13 +14,13 @@ import panel as pn
 from scipy import stats
 
 import anomalyscope.core.results.attachments as attachments
+from anomalyscope.core.bumphunt.result import Excess, ScanSummary, SearchSummary
 from anomalyscope.core.bumphunt.search import INCLUSIVE, ScoreTable, Search
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
 from anomalyscope.core.methods.events import JET_FEATURES
 from anomalyscope.core.results import Run
-from anomalyscope.core.results.records.search import Excess, ScanSummary, SearchSummary
 from anomalyscope.core.workflows.demo import default_demo_dir
 
 FEATURE_LABELS = {
@@ -140,7 +140,7 @@ class RunData:
         """'global 1.2σ', or 'global > 2.7σ' where it is a bound: a local Z's global significance over everything
         the Run's search looked at."""
         g = self.search_result.global_significance if self.search_result is not None else None
-        found = g.significance(z_local) if g is not None and np.isfinite(z_local) else None
+        found = g.at(z_local) if g is not None and np.isfinite(z_local) else None
         return None if found is None else found.short()
 
     def best_excesses(self) -> dict[str, Excess]:
@@ -270,7 +270,7 @@ def feature_distributions(
         is_top[np.argpartition(sc, len(sc) - k)[len(sc) - k :]] = True  # the n_top highest, without a full sort
         top, rest = idx[is_top], idx[~is_top]
     if not np.isfinite(rd.features.get(f"j1.{feature}", np.array([np.nan]))).any():
-        source = rd.eventset.schema.get("source", {}).get("kind", "?")
+        source = rd.eventset.info.source.kind if rd.eventset.info.source else "?"
         raise InputError(f"'{feature}' is not available in EventSet {rd.eventset.name} (source: {source})")
     top_v = np.concatenate([rd.features[f"j1.{feature}"][top], rd.features[f"j2.{feature}"][top]])
     rest_v = np.concatenate([rd.features[f"j1.{feature}"][rest], rd.features[f"j2.{feature}"][rest]])
@@ -326,9 +326,9 @@ def event_display(es: EventSet, row: int) -> dict:
     """Constituents of both jets in (η, φ) with pT and class, jet axes, and their Lund-plane points."""
     arr = es.row(row, ["j1", "j2", "mjj", "event_id"])
     if "constituents" not in arr.j1.fields:
-        source = es.schema.get("source", {}).get("kind", "?")
+        source = es.info.source.kind if es.info.source else "?"
         raise InputError(f"EventSet {es.name} stores no jet constituents (source: {source}); no event display")
-    jet_r = float(es.schema.get("selection", {}).get("jet_r", 0.8))
+    jet_r = float(es.info.selection_value("jet_r", 0.8))
     out = {"event_id": int(arr.event_id), "mjj": float(arr.mjj), "jet_r": jet_r, "jets": []}
     for j in ("j1", "j2"):
         jet = arr[j]

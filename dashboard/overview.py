@@ -61,7 +61,7 @@ class Overview(pn.viewable.Viewer):
         except AnomalyscopeError:
             return pn.Spacer()
         cols = event_columns(self.state.eventset_path, ("mjj", "deta"))
-        deta_max = es.schema.get("selection", {}).get("deta_max", SearchDefinition.deta_max)
+        deta_max = es.info.selection_value("deta_max", SearchDefinition.deta_max)
         mjj = cols["mjj"][cols["deta"] < deta_max]
         edges = np.arange(np.floor(mjj.min() / 100) * 100, np.ceil(mjj.max() / 100) * 100 + 100, 100.0)
         counts, _ = np.histogram(mjj, edges)

@@ -101,6 +101,7 @@ LAYERS = {
     "errors": 0,
     "extras": 0,
     "params": 0,
+    "records": 0,
     "provenance": 0,
     "features": 1,
     "bumphunt": 1,

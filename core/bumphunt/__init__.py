@@ -10,7 +10,8 @@ from anomalyscope.core.bumphunt.histogram import (
     poisson_interval,
 )
 from anomalyscope.core.bumphunt.limits import cls_limit
-from anomalyscope.core.bumphunt.search import ScoreTable, Search, SearchDefinition, SearchResult
+from anomalyscope.core.bumphunt.result import SearchSummary
+from anomalyscope.core.bumphunt.search import ScoreTable, Search, SearchDefinition
 from anomalyscope.core.bumphunt.signal import SignalModel, fit_signal_shape
 from anomalyscope.core.bumphunt.significance import discovery_sensitivity, global_significance, local_significance
 from anomalyscope.core.bumphunt.single import BumpHunt, bump_hunt, search_of_eventset, signal_model_from_eventsets
@@ -23,7 +24,7 @@ __all__ = [
     "ScoreTable",
     "Search",
     "SearchDefinition",
-    "SearchResult",
+    "SearchSummary",
     "SignalModel",
     "Spectrum",
     "bump_hunt",

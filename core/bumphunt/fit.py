@@ -26,6 +26,7 @@ from anomalyscope.core.bumphunt.functions import (
 )
 from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.errors import FitError, InputError
+from anomalyscope.core.records import Record
 
 MIN_EVENTS = 20
 MAX_SHAPE_PARAMETER = 500.0  # |p_k| beyond this the dijet function is degenerate (fits empty tails exactly)
@@ -87,16 +88,24 @@ class BackgroundFit:
         """Conventional parameters (p0, p1, ...) of the dijet function."""
         return np.concatenate([[self.p0], self.shape])
 
-    def summary(self) -> dict:
-        return {
-            "order": self.order,
-            "chi2": self.chi2,
-            "ndf": self.ndf,
-            "chi2_pvalue": self.chi2_pvalue,
-            "deviance": self.deviance,
-            "params": self.params.tolist(),
-            "n_bins": self.n_bins,
-        }
+    def summary(self) -> FitSummary:
+        return FitSummary(
+            self.order, self.chi2, self.ndf, self.chi2_pvalue, float(self.deviance), self.params.tolist(), self.n_bins
+        )
+
+
+@dataclass(frozen=True)
+class FitSummary(Record):
+    """A background fit as stored (search.json, ``bump_hunt``'s output): the dijet function of ``order``
+    parameters and its goodness of fit."""
+
+    order: int
+    chi2: float
+    ndf: int
+    chi2_pvalue: float
+    deviance: float
+    params: list[float]
+    n_bins: int
 
 
 def check_spectrum(spec: Spectrum, n_params: int) -> None:

@@ -13,11 +13,11 @@ from anomalyscope.core.bumphunt.fastfit import signed_z
 from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_from_toy_scans
 
 if TYPE_CHECKING:
-    from anomalyscope.core.bumphunt.search import Cut, ScoreTable, Search, SelectionScan
+    from anomalyscope.core.bumphunt.search import Cut, ScoreTable, Search, _Fitted
 
 
 def global_significance(
-    search: Search, table: ScoreTable, sels: list[Cut], scans: list[SelectionScan], n_toys: int
+    search: Search, table: ScoreTable, sels: list[Cut], scans: list[_Fitted], n_toys: int
 ) -> GlobalSignificance | None:
     """p_global of the largest local Z over all selections, from background-only pseudo-experiments
     that keep how the selections share events.

@@ -9,7 +9,8 @@ window (``core.bumphunt.selection``: a threshold curve fitted outside the window
 global methods, the window's sideband quantile for windowed ones), fits every selected spectrum over the
 whole fit range and reads the local significance at the masses inside the window's signal region (the
 inclusive spectrum: across the whole range). The largest local Z over everything searched gets a
-global significance from background-only pseudo-experiments (``Search.global_significance``).
+global significance from background-only pseudo-experiments (``lee``), and the result is the record a Run
+stores (``result.SearchSummary``).
 
 The fit start (where a threshold stops sculpting the spectrum) is decided in ``fit_start``, the look-elsewhere
 pseudo-experiments are ``lee``, the bump hunt of one spectrum is ``single``.
@@ -27,7 +28,9 @@ from anomalyscope.core.bumphunt.fit import F_TEST_ALPHA, BackgroundFit, FitError
 from anomalyscope.core.bumphunt.fit_start import find_fit_start, fit_edges, highest_tested
 from anomalyscope.core.bumphunt.functions import ORDERS
 from anomalyscope.core.bumphunt.histogram import Spectrum, mjj_spectrum
+from anomalyscope.core.bumphunt.result import SEARCH_VERSION, ScanSummary, SearchSummary, Trials
 from anomalyscope.core.bumphunt.selection import (
+    INCLUSIVE,
     check_efficiencies,
     curve_threshold,
     outside_sr_coefficients,
@@ -36,7 +39,6 @@ from anomalyscope.core.bumphunt.selection import (
 )
 from anomalyscope.core.bumphunt.signal import RESOLUTION, SignalModel
 from anomalyscope.core.bumphunt.significance import (
-    GlobalSignificance,
     ScanResult,
     local_significance,
     scan_masses,
@@ -55,7 +57,6 @@ from anomalyscope.core.features.jets import Selection
 from anomalyscope.core.params import build, param
 
 log = logging.getLogger(__name__)
-INCLUSIVE = "inclusive"  # the uncut spectrum's name in every selection, scan and result (and its method's)
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,9 @@ class Cut:
 
 
 @dataclass
-class SelectionScan:
-    """One selection's spectrum over the whole fit range, its F-test fit and its local scan."""
+class _Fitted:
+    """One selection's spectrum over the whole fit range, its F-test fit and its local scan, as computed (the
+    look-elsewhere toys refit with its fit); what is kept of it is its ``ScanSummary``."""
 
     method: str
     eff: float
@@ -220,7 +222,6 @@ class SelectionScan:
     scan: ScanResult | None
     message: str
     sideband: tuple[float, float] | None = None  # (largest local Z, its mass) inside the window's sidebands
-    every_bin: ScanResult | None = None  # the inclusive selection's local Z at every inner bin centre (views)
 
     @property
     def max_z(self) -> float:
@@ -228,54 +229,29 @@ class SelectionScan:
             self.scan.max_z if self.scan is not None and len(self.scan.z) and np.isfinite(self.scan.z).any() else np.nan
         )
 
-    def summary(self) -> dict:
-        d = {"method": self.method, "eff": self.eff, "window": self.window.name if self.window else None}
-        d["message"] = self.message
-        if self.scan is not None:
-            d.update(self.scan.to_dict())
-        if self.sideband is not None:
-            d["sideband_max_z"], d["sideband_mass"] = self.sideband
-        # what the views draw, so that they never refit: the spectrum, its fitted background
-        d["edges"], d["counts"] = self.spectrum.edges.tolist(), self.spectrum.counts.tolist()
-        d["expected"] = self.fit.expected.tolist() if self.fit is not None else None
-        if self.every_bin is not None:
-            d["every_bin_masses"], d["every_bin_z"] = self.every_bin.masses.tolist(), self.every_bin.z.tolist()
-        return d
-
-
-@dataclass
-class SearchResult:
-    scans: list[SelectionScan]
-    global_significance: GlobalSignificance | None
-    trials: dict  # what the look-elsewhere toys cover
-
-    def best(self, method: str | None = None) -> SelectionScan | None:
-        cands = [s for s in self.scans if (method is None or s.method == method) and np.isfinite(s.max_z)]
-        return max(cands, key=lambda s: s.max_z) if cands else None
-
-    def to_dict(self) -> dict:
-        g = self.global_significance
-        return {
-            "trials": self.trials,
-            "global": None
-            if g is None
-            else {
-                "observed_max_z": g.observed_max_z,
-                "p_global": g.p_global,
-                "p_global_interval": list(g.p_global_interval),
-                "z_global": g.z_global,
-                "n_toys": g.n_toys,
-                "n_selections": g.n_selections,
-                "max_z_toys": g.max_z_toys.tolist(),
-                "note": g.note,
-                "p_from": g.p_from,
-                "n_eff": g.n_eff,
-                "tail_levels": list(g.tail_levels),
-                "tail_p": list(g.tail_p),
-                "z_global_toys_95": g.z_global_toys_95,
-            },
-            "scans": [s.summary() for s in self.scans],
-        }
+    def record(self, every_bin: ScanResult | None = None) -> ScanSummary:
+        """The selection as stored: its scan, and what the views draw so that they never refit (the spectrum, its
+        fitted background, for the inclusive selection ``every_bin``: the local Z at every inner bin centre)."""
+        sc, side = self.scan, self.sideband or (None, None)
+        return ScanSummary(
+            self.method,
+            self.eff,
+            self.window.name if self.window else None,
+            self.message,
+            masses=None if sc is None else sc.masses.tolist(),
+            z=None if sc is None else sc.z.tolist(),
+            p_local=None if sc is None else sc.p_local.tolist(),
+            mu_hat=None if sc is None else sc.mu_hat.tolist(),
+            mu_err=None if sc is None else sc.mu_err.tolist(),
+            background=None if sc is None else sc.background.summary(),
+            sideband_max_z=side[0],
+            sideband_mass=side[1],
+            edges=self.spectrum.edges.tolist(),
+            counts=self.spectrum.counts.tolist(),
+            expected=self.fit.expected.tolist() if self.fit is not None else None,
+            every_bin_masses=None if every_bin is None else every_bin.masses.tolist(),
+            every_bin_z=None if every_bin is None else every_bin.z.tolist(),
+        )
 
 
 @dataclass
@@ -306,7 +282,7 @@ class Search:
     def inclusive_z_at(self, table: ScoreTable, mass: float) -> float:
         """The inclusive search's local Z at exactly ``mass`` (a stored scan is thinned to ``scan_points``)."""
         sel = Cut(INCLUSIVE, 1.0, None, self.in_region(table.mjj, table.deta), np.array([float(mass)]))
-        scan = self.scan(sel, table.mjj).scan
+        scan = self._fit(sel, table.mjj).scan
         return float(scan.z[0]) if scan is not None and len(scan.z) else np.nan
 
     def untested(self, top: float | None = None) -> list[tuple[float, float]]:
@@ -401,18 +377,21 @@ class Search:
         """The F-test choice of the dijet function for a spectrum."""
         return f_test(spec, self.definition.orders, self.definition.f_test_alpha)
 
-    def scan(self, sel: Cut, mjj: np.ndarray, sideband: bool = False) -> SelectionScan:
-        """Fit and scan one selection; ``sideband``: also the largest Z inside its window's sidebands (for a
-        windowed method, whose classifier learns the sidebands as background)."""
+    def scan(self, sel: Cut, mjj: np.ndarray, sideband: bool = False) -> ScanSummary:
+        """Fit and scan one selection, as the search stores it; ``sideband``: also the largest Z inside its
+        window's sidebands (for a windowed method, whose classifier learns the sidebands as background)."""
+        return self._fit(sel, mjj, sideband).record()
+
+    def _fit(self, sel: Cut, mjj: np.ndarray, sideband: bool = False) -> _Fitted:
         spec = self.spectrum(mjj[sel.mask])
         try:
             ft = self.fit(spec)
             scan = local_significance(spec, ft.chosen, self.definition.signal, sel.masses)
             msg = f"{ft.chosen.order}-par fit χ²/ndf = {ft.chosen.chi2:.1f}/{ft.chosen.ndf}"
             side = self.sideband_excess(spec, ft.chosen, sel.window) if sideband and sel.window is not None else None
-            return SelectionScan(sel.method, sel.eff, sel.window, spec, ft.chosen, scan, msg, side)
+            return _Fitted(sel.method, sel.eff, sel.window, spec, ft.chosen, scan, msg, side)
         except FitError as exc:
-            return SelectionScan(sel.method, sel.eff, sel.window, spec, None, None, str(exc))
+            return _Fitted(sel.method, sel.eff, sel.window, spec, None, None, str(exc))
 
     def sideband_excess(self, spec: Spectrum, fit: BackgroundFit, window: Window) -> tuple[float, float] | None:
         """The largest local Z of a selection inside its window's sidebands (same fit, same signal shape): a
@@ -428,43 +407,36 @@ class Search:
         k = int(np.nanargmax(scan.z))
         return float(scan.z[k]), float(masses[k])
 
-    def run(self, table: ScoreTable, methods=None, toys: int | None = None, progress: bool = False) -> SearchResult:
-        """Scan every selection; the global significance of the largest local excess."""
+    def run(self, table: ScoreTable, methods=None, toys: int | None = None, progress: bool = False) -> SearchSummary:
+        """Scan every selection; the global significance of the largest local excess (``lee``). The result is the
+        record a Run stores (``search.json``)."""
         from tqdm.auto import tqdm
 
         sels = self.selections(table, methods)
         log.info("search: %d selections, %d mass hypotheses", len(sels), sum(len(s.masses) for s in sels))
-        scans = [
-            self.scan(s, table.mjj, sideband=table.windowed(s.method))
+        fitted = [
+            self._fit(s, table.mjj, sideband=table.windowed(s.method))
             for s in tqdm(sels, desc="search", disable=not progress, leave=False)
         ]
-        glob = self.global_significance(table, sels, scans, toys)
-        incl = scans[0]
+        glob = lee.global_significance(self, table, sels, fitted, toys or self.definition.toys)
+        incl, every_bin = fitted[0], None
         if incl.fit is not None:  # the inclusive Z at any bin centre, for the views (the trials' scan is thinned)
-            inner = _inner_centres(incl.spectrum)
-            incl.every_bin = local_significance(incl.spectrum, incl.fit, self.definition.signal, inner)
-        trials = {
-            "selections": len(sels),
-            "fitted": sum(1 for s, sc in zip(sels, scans) if sc.fit is not None and len(s.masses)),
-            "mass_hypotheses": int(sum(len(s.masses) for s in sels)),
-            "methods": sorted({s.method for s in sels}),
-            "efficiencies": [e for e in self.definition.efficiencies if e < 1],
-            "windows": [w.name for w in self.windows],
-            "covers": "every method × cut × window (both binnings) × mass hypothesis above, and the inclusive spectrum",
-            "untested": [
-                list(g)
-                for g in self.untested(
-                    highest_tested(table.mjj[sels[0].mask], self.definition.fit_max, self.definition.min_window_events)
-                )
-            ],
-        }
-        return SearchResult(scans, glob, trials)
-
-    def global_significance(
-        self, table: ScoreTable, sels: list[Cut], scans: list[SelectionScan], toys: int | None = None
-    ) -> GlobalSignificance | None:
-        """p_global of the largest local Z over all selections (``lee.global_significance``)."""
-        return lee.global_significance(self, table, sels, scans, toys or self.definition.toys)
+            every_bin = local_significance(
+                incl.spectrum, incl.fit, self.definition.signal, _inner_centres(incl.spectrum)
+            )
+        top = highest_tested(table.mjj[sels[0].mask], self.definition.fit_max, self.definition.min_window_events)
+        trials = Trials(
+            selections=len(sels),
+            fitted=sum(1 for s, f in zip(sels, fitted) if f.fit is not None and len(s.masses)),
+            mass_hypotheses=int(sum(len(s.masses) for s in sels)),
+            methods=sorted({s.method for s in sels}),
+            efficiencies=[e for e in self.definition.efficiencies if e < 1],
+            windows=[w.name for w in self.windows],
+            covers="every method × cut × window (both binnings) × mass hypothesis above, and the inclusive spectrum",
+            untested=[list(g) for g in self.untested(top)],
+        )
+        scans = [incl.record(every_bin)] + [f.record() for f in fitted[1:]]
+        return SearchSummary(trials, scans, glob, schema_version=SEARCH_VERSION)
 
 
 def _inner_centres(spec: Spectrum) -> np.ndarray:

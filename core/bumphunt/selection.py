@@ -26,6 +26,8 @@ from scipy.special import expit
 
 from anomalyscope.core.errors import FieldError
 
+INCLUSIVE = "inclusive"  # the uncut spectrum's name in every selection, scan and result (and its method's)
+
 DEGREE = 2
 M_REF = 3000.0
 

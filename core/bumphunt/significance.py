@@ -15,6 +15,7 @@ from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikeli
 from anomalyscope.core.bumphunt.signal import SignalModel
 from anomalyscope.core.bumphunt.tail import TAIL_LEVELS, correlation_of_toys, gaussian_field_tail, tail_p
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.records import Record
 
 
 def z_to_p(z):
@@ -49,7 +50,7 @@ class ScanResult:
             "p_local": self.p_local.tolist(),
             "mu_hat": self.mu_hat.tolist(),
             "mu_err": self.mu_err.tolist(),
-            "background": self.background.summary(),
+            "background": self.background.summary().to_dict(),
         }
 
 
@@ -114,36 +115,59 @@ def toy_local_z(
     return signed_z(toys, bkg, np.asarray(signal_template)[None])[:, 0]
 
 
-@dataclass
-class GlobalSignificance:
+@dataclass(frozen=True)
+class GlobalSignificance(Record):
+    """The global significance of the largest local Z over everything searched, with the background-only
+    pseudo-experiments (and the Gaussian-field tail) it was read from: what the search computes and what
+    search.json stores under "global" (one type). ``at(z)`` reads the global significance of any other local Z
+    from the same toys. Files written before the Gaussian-field tail lack the fields after ``note`` (their p
+    beyond the toys is then a toy bound)."""
+
     observed_max_z: float
     p_global: float
-    p_global_interval: tuple  # 68% Clopper–Pearson interval of the fraction of toys reaching it
+    p_global_interval: tuple[float, float]  # 68% Clopper–Pearson interval of the fraction of toys reaching it
     z_global: float  # where ``p_from`` ends in "bound": a lower bound
-    trials_factor: float
     n_toys: int
     n_selections: int
-    max_z_toys: np.ndarray = field(repr=False)
+    max_z_toys: list[float] = field(repr=False)  # the largest local Z of each background-only pseudo-experiment
     note: str = ""
-    n_eff: float = float("nan")  # effective number of independent trials fitted to the toys (information only)
-    p_from: str = "toys"  # see P_FROM
-    tail_levels: tuple = ()  # Z levels of the Gaussian-field tail (``core.bumphunt.tail``)
-    tail_p: tuple = ()  # P(max Z ≥ level) there
-    z_global_toys_95: float = float("nan")  # what the toys alone support: Z_global above this at 95% CL
+    p_from: str | None = None  # see P_FROM
+    n_eff: float | None = None  # effective number of independent trials fitted to the toys (information only)
+    tail_levels: list[float] | None = None  # Z levels of the Gaussian-field tail (``core.bumphunt.tail``)
+    tail_p: list[float] | None = None  # P(max Z ≥ level) there
+    z_global_toys_95: float | None = None  # what the toys alone support: Z_global above this at 95% CL
+
+    def at(self, z_local: float) -> GlobalSignificance | None:
+        """The global significance a local Z would have over everything searched (None: no finite Z or no toys)."""
+        if not len(self.max_z_toys) or not np.isfinite(z_local):
+            return None
+        tail = (self.tail_levels, self.tail_p) if self.tail_levels else None
+        return global_from_toys(float(z_local), self.max_z_toys, self.n_selections, tail=tail)
+
+    def of(self, z_local: float) -> float:
+        """The global Z a local Z would have (a lower bound where ``at(z).text()`` says so)."""
+        g = self.at(z_local)
+        return float("nan") if g is None else float(g.z_global)
 
     def short(self) -> str:
         """'global 3.1σ', or 'global > 4.2σ' where the answer is a bound (``text`` says how it was obtained)."""
+        if self.p_from is None:  # an older file: read again from its toys
+            g = self.at(self.observed_max_z)
+            return g.short() if g is not None else "global: no finite local Z"
         return f"global {'> ' if self.p_from.endswith('bound') else ''}{self.z_global:.1f}σ"
 
     def text(self) -> str:
         """The global significance as a physicist may quote it: a value, or a bound where it is one."""
+        if self.p_from is None:
+            g = self.at(self.observed_max_z)
+            return g.text() if g is not None else "global: no finite local Z"
         observed = self.observed_max_z
         k = int(np.sum(np.asarray(self.max_z_toys, dtype=float) >= observed)) if np.isfinite(observed) else 0
         head, rel = self.short(), "<" if self.p_from.endswith("bound") else "="
         toys = f"{k} of {self.n_toys} toys reach it"
         if self.p_from in ("toys", "toy_bound"):
             return f"{head} (p {rel} {self.p_global:.2g}: {toys})"
-        if self.z_global_toys_95 > 0:
+        if self.z_global_toys_95 and self.z_global_toys_95 > 0:
             toys += f", which alone support > {self.z_global_toys_95:.1f}σ"
         return f"{head} (p {rel} {self.p_global:.2g}, {P_FROM[self.p_from]}; {toys})"
 
@@ -239,21 +263,19 @@ def global_from_toys(
         else:
             p, source = upper_bound_95(k, n_toys), "toy_bound"
         note = (note + "; " if note else "") + f"{k} of {n_toys} toys reach it: {P_FROM[source]}"
-    p_local = z_to_p(observed)
     return GlobalSignificance(
         float(observed),
         float(p),
         (float(lo), float(hi)),
         max(float(p_to_z(max(p, 1e-300))), 0.0),  # one-sided: 0 when half the toys or more reach it
-        float(p / p_local) if p_local > 0 else float("inf"),
         n_toys,
         n_selections,
-        max_z_toys,
+        max_z_toys.tolist(),
         note=note,
-        n_eff=n_eff,
         p_from=source,
-        tail_levels=levels,
-        tail_p=tp,
+        n_eff=float(n_eff),
+        tail_levels=list(levels),
+        tail_p=list(tp),
         z_global_toys_95=toy_bound_z(k, n_toys),
     )
 

@@ -30,8 +30,7 @@ def signal_model_from_eventsets(signals: list, kind: str = "dscb", deta_max: flo
 
     shapes = []
     for es in signals:
-        procs = es.schema.get("processes", {})
-        masses = [p.get("params", {}).get("mA") for p in procs.values()]
+        masses = [es.info.process_params(p).get("mA") for p in es.info.processes or {}]
         if len(masses) != 1 or masses[0] is None:
             raise InputError(f"{es.path}: not a single-process signal sample with a resonance mass mA")
         sel = es.column("deta") < deta_max

@@ -29,6 +29,7 @@ import numpy as np
 
 from anomalyscope.core.bumphunt.signal import RESOLUTION
 from anomalyscope.core.errors import InputError
+from anomalyscope.core.records import Record
 
 CMS_BINNINGS = {
     "A": (1450, 1650, 2017, 2465, 3013, 3682, 4500, 5500, 8000),
@@ -40,11 +41,14 @@ SLIDING_HALF_WIDTH = 1.5  # signal-region half-width in units of the mass resolu
 
 
 @dataclass(frozen=True)
-class Window:
+class Window(Record):
+    """An m_jj window: its signal region and the sidebands below and above (GeV; None where the fit range ends),
+    stored as such in the Run's manifest."""
+
     name: str
-    sr: tuple  # (lo, hi) GeV
-    sb_low: tuple | None
-    sb_high: tuple | None
+    sr: tuple[float, float]
+    sb_low: tuple[float, float] | None = None
+    sb_high: tuple[float, float] | None = None
 
     def in_sr(self, mjj: np.ndarray) -> np.ndarray:
         return (mjj >= self.sr[0]) & (mjj < self.sr[1])
@@ -72,14 +76,6 @@ class Window:
     @property
     def hi(self) -> float:
         return (self.sb_high or self.sr)[1]
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "sr": list(self.sr), "sb_low": self.sb_low, "sb_high": self.sb_high}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Window":
-        tup = lambda v: None if v is None else tuple(float(x) for x in v)  # noqa: E731
-        return cls(d["name"], tup(d["sr"]), tup(d["sb_low"]), tup(d["sb_high"]))
 
 
 def _from_edges(name: str, e) -> list[Window]:

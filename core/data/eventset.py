@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
 from anomalyscope.core.data.integrity import digests, verify
+from anomalyscope.core.data.schema import EventSetSchema
 from anomalyscope.core.data.versioned import read_versioned_json
 from anomalyscope.core.errors import InputError, InputWarning
 from anomalyscope.core.features.jets import combined_tau_axes
@@ -67,11 +68,9 @@ class EventSet:
         path = Path(path)
         schema = read_versioned_json(path, SCHEMA_FILE, "EventSet", "schema_version", SCHEMA_VERSION)
         schema_path = path / SCHEMA_FILE
-        for key in ("n_events", "files", "counts"):
-            if key not in schema:
-                raise InputError(f"{schema_path}: field '{key}' is missing")
+        info = EventSetSchema.from_dict(schema, str(schema_path))  # every field checked, named when wrong
         total = 0
-        for name in schema["files"]:
+        for name in info.files:
             fpath = path / name
             if not fpath.exists():
                 raise InputError(f"{fpath}: listed in schema.json but missing")
@@ -79,14 +78,17 @@ class EventSet:
                 total += pq.read_metadata(fpath).num_rows
             except Exception as exc:  # pyarrow raises several types for damaged files
                 raise InputError(f"{fpath}: corrupt parquet file ({type(exc).__name__}: {exc})") from None
-        if total != schema["n_events"]:
-            raise InputError(
-                f"{schema_path}: field 'n_events' says {schema['n_events']} but the parquet files hold {total}"
-            )
-        verify(path, schema.get("checksums"), str(schema_path))
+        if total != info.n_events:
+            raise InputError(f"{schema_path}: field 'n_events' says {info.n_events} but the parquet files hold {total}")
+        verify(path, info.checksums, str(schema_path))
         return cls(path, schema)
 
     # ------------------------------------------------------------------ facts
+    @property
+    def info(self) -> EventSetSchema:
+        """The schema as its typed record (``data.schema``): what readers use rather than the raw mapping."""
+        return EventSetSchema.from_dict(self.schema, str(self.path / SCHEMA_FILE))
+
     def __len__(self) -> int:
         return int(self.schema["n_events"])
 
@@ -95,7 +97,7 @@ class EventSet:
 
     @property
     def name(self) -> str:
-        return self.schema.get("name", self.path.name)
+        return self.info.name or self.path.name
 
     @property
     def counts(self) -> dict:
@@ -108,17 +110,18 @@ class EventSet:
     @property
     def mjj_fit_min(self) -> float:
         """Lowest m_jj [GeV] at which the generator threshold and preselection are fully efficient."""
-        return float(self.schema.get("mjj_fit_min", self.schema.get("selection", {}).get("mjj_min", 0.0)))
+        info = self.info
+        return float(info.mjj_fit_min if info.mjj_fit_min is not None else info.selection_value("mjj_min", 0.0))
 
     @property
     def threshold_known(self) -> str | None:
         """How ``mjj_fit_min`` is known when it comes from the generator's thresholds (a turn-on measured with a
         calibration sample, or the parton-level bound); None where it is only a preselection cut and the
         sculpting is not known."""
-        turn_on = self.schema.get("turn_on")
-        if not isinstance(turn_on, dict):
+        turn_on = self.info.turn_on
+        if turn_on is None:
             return None
-        if "n_calibration_selected" in turn_on:
+        if turn_on.measured:
             return "measured with a calibration sample below the generator thresholds"
         return "the parton-level bound of the generator thresholds"
 
@@ -127,17 +130,17 @@ class EventSet:
         """Why ``mjj_fit_min`` may be too low to fit from, or None: a generated sample's calibration (a twentieth
         of its events) sees few events near the edge, and where it cannot bound the loss above it to 5% at 95%
         CL the measured rule (``fully_efficient_from``) is named, with where it starts."""
-        turn_on = self.schema.get("turn_on")
-        if not isinstance(turn_on, dict) or turn_on.get("inefficiency_95cl_above_edge", 0.0) <= 0.05:
+        turn_on = self.info.turn_on
+        if turn_on is None or (turn_on.inefficiency_95cl_above_edge or 0.0) <= 0.05:
             return None
-        pthat = float(turn_on.get("thresholds", {}).get("pthat_min", 0.0))
+        pthat = turn_on.pthat_min
         rule = fully_efficient_from(self.mjj_fit_min, pthat)
         if pthat <= 0 or rule <= self.mjj_fit_min:
             return None
         return (
             f"{self.path}: the fully-efficient edge {self.mjj_fit_min:.0f} GeV rests on "
-            f"{turn_on.get('n_above_edge', 0)} calibration events above it (95% CL loss there ≤ "
-            f"{turn_on['inefficiency_95cl_above_edge']:.0%}); pTHat > {pthat:.0f} GeV is measured to lose ≤ 1% only "
+            f"{turn_on.n_above_edge or 0} calibration events above it (95% CL loss there ≤ "
+            f"{turn_on.inefficiency_95cl_above_edge:.0%}); pTHat > {pthat:.0f} GeV is measured to lose ≤ 1% only "
             f"above {rule:.0f} GeV: set the search's fit_min there to fit where the sample is fully efficient"
         )
 
@@ -252,7 +255,7 @@ UNKNOWN_PROCESS = "unknown"  # events read from files without truth (real data, 
 
 def signal_processes(es: EventSet) -> set[str]:
     """The signal processes an EventSet holds (every named process but the QCD background)."""
-    return {p for p in es.schema.get("counts", {}) if p not in (*BACKGROUND_PROCESSES, UNKNOWN_PROCESS)}
+    return {p for p in es.counts if p not in (*BACKGROUND_PROCESSES, UNKNOWN_PROCESS)}
 
 
 def write_eventset(path: str | Path, parts: Iterable[ak.Array], meta: dict, overwrite: bool = False) -> EventSet:

@@ -246,12 +246,11 @@ def _publish(out, fmt, files, facts, stats, failures, notes, digest, job_dir: Pa
 
 def read_summary(es: EventSet) -> str:
     """One line per input file: entries read and events kept."""
-    src = es.schema.get("source", {})
     kept: dict[str, int] = {}
-    for c in es.schema.get("chunks", []):
+    for c in es.info.chunks or []:
         kept[c["path"]] = kept.get(c["path"], 0) + c["n_selected"]
     lines = []
-    for f in src.get("files", []):
+    for f in (es.info.source.files if es.info.source else None) or []:
         if "error" in f:
             lines.append(f"  skipped {f['path']}: {f['error']}")
         else:

@@ -274,10 +274,10 @@ def generate_or_reuse(
     (and holds the generator quarks); otherwise generate it there (resuming an interrupted job)."""
     try:
         es = EventSet.open(out)
-        info = es.schema.get("processes", {}).get(process, {})
-        same = info.get("n_generated") == n_events and info.get("seed") == seed
-        same = same and info.get("params") == get_model(process).masses(params or {})
-        if same and info.get("shower_settings", []) == tune_settings(tune) and "partons" in es.fields:
+        info = (es.info.processes or {}).get(process)
+        same = info is not None and info.n_generated == n_events and info.seed == seed
+        same = same and info.params == get_model(process).masses(params or {})
+        if same and (info.shower_settings or []) == tune_settings(tune) and "partons" in es.fields:
             return es
     except InputError:
         pass

@@ -51,7 +51,7 @@ class ControlSelection:
 
 
 def jet_radius(es: EventSet) -> float:
-    return float(es.schema.get("selection", {}).get("jet_r", 0.8))
+    return float(es.info.selection_value("jet_r", 0.8))
 
 
 def event_split(es: EventSet, part: str | None) -> np.ndarray | None:
@@ -102,8 +102,7 @@ def fit_ratio(
 
 
 def _shower_settings(es: EventSet) -> list:
-    procs = es.schema.get("processes", {})
-    return sorted({s for p in procs.values() for s in p.get("shower_settings", [])})
+    return sorted({s for p in (es.info.processes or {}).values() for s in p.shower_settings or []})
 
 
 def target_subjets(

@@ -48,7 +48,7 @@ def __getattr__(name: str):
 
 
 if TYPE_CHECKING:
-    from anomalyscope.core.results.records.search import Excess
+    from anomalyscope.core.bumphunt.result import Excess
 
 
 def best_data_driven(excesses: dict[str, Excess]) -> tuple[str, Excess] | None:

@@ -51,7 +51,7 @@ def check_prior(prior: list, searched: set[str], where: str = "quak") -> list[di
         es = EventSet.open(p)
         procs = signal_processes(es)
         if not procs:
-            held = sorted(es.schema.get("counts", {}))
+            held = sorted(es.counts)
             raise InputError(f"{es.path}: a QUAK prior sample must hold simulated signal; it holds {held}")
         clash = procs & searched
         if clash:

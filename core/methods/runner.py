@@ -218,9 +218,7 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
         m = float(cfg.train_windows_at)
         search.windows = [w for w in search.windows if w.sr[0] <= m < w.sr[1]]
         search.warnings.append(f"only the windows whose signal region holds {m:.0f} GeV are trained and searched")
-    _, tau_note = combined_tau_axes(
-        {str(x.path): x.schema.get("tau_axes") for x in (es, signal_es, extra_es) if x is not None}
-    )
+    _, tau_note = combined_tau_axes({str(x.path): x.info.tau_axes for x in (es, signal_es, extra_es) if x is not None})
     if tau_note:
         search.warnings.append(tau_note)
     windows = search.windows
@@ -303,21 +301,20 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
         "eventset": {
             "path": str(resolved["eventset"]),
             "n_events": len(es),
-            "created": es.schema.get("created"),
+            "created": es.info.created,
             "mjj_fit_min": es.mjj_fit_min,
-            "injection": es.schema.get("injection"),
+            "injection": es.info.injection.to_dict() if es.info.injection else None,
         },
         "signal": str(resolved["signal"]) if signal_es else None,
         "background_extra": str(resolved["background_extra"]) if extra_es else None,
         "methods": list(cfg.methods),
         "windowed_methods": windowed,
         "efficiencies": list(cfg.efficiencies),
-        "windows": [w.to_dict() for w in windows],
         "search": {
             "definition": cfg.search.to_dict(),
             "fit_min": search.fit_min,
             "fit_min_how": search.fit_min_how,
-            "windows": [w.to_dict() for w in windows],
+            "windows": windows,
             "warnings": search.warnings,
         },
         "folds": cfg.folds,
@@ -340,5 +337,5 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
         evaluation,
         models,
         overwrite=overwrite,
-        search=result.to_dict(),
+        search=result,
     )

@@ -18,15 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from anomalyscope.core.bumphunt.result import SEARCH_VERSION, SearchSummary
 from anomalyscope.core.data.atomic import write_json_atomic
 from anomalyscope.core.data.versioned import read_optional_json
 from anomalyscope.core.errors import InputError
-from anomalyscope.core.results.records import Record
+from anomalyscope.core.records import Record
 from anomalyscope.core.results.records.evaluation import Evaluation
 from anomalyscope.core.results.records.injection_scan import InjectionScan
 from anomalyscope.core.results.records.lund import LundClosure, LundReport
 from anomalyscope.core.results.records.null import NullCalibration
-from anomalyscope.core.results.records.search import SearchSummary
 from anomalyscope.core.results.records.trigger import PileupStudy, TriggerReport
 
 SCHEMA_KEY = "schema_version"
@@ -46,7 +46,9 @@ class Attachment:
 ATTACHMENTS = {
     a.name: a
     for a in (
-        Attachment("search", "search.json", "search result", "run, search", record=SearchSummary, version=2),
+        Attachment(
+            "search", "search.json", "search result", "run, search", record=SearchSummary, version=SEARCH_VERSION
+        ),
         Attachment("evaluation", "evaluation.json", "evaluation (ROC, SIC, correlations)", "run", record=Evaluation),
         Attachment("lund", "lund/report.json", "Lund reweighting report", "lund", record=LundReport),
         Attachment("lund_closure", "lund/closure.json", "Lund closure study", "lund", record=LundClosure),
@@ -65,11 +67,15 @@ ATTACHMENTS = {
 }
 
 
-def write(path: Path, name: str, content: dict) -> Record:
-    """Store attachment ``name`` at ``path`` atomically, stamped with its schema version; the content is checked
-    against the attachment's record first (``Record.from_writer``: nothing is written if it does not fit).
-    Returns the record, as a reader would get it."""
+def write(path: Path, name: str, content: dict | Record) -> Record:
+    """Store attachment ``name`` at ``path`` atomically, stamped with its schema version; the content (its record,
+    or what is still written as a mapping) is checked against the attachment's record first
+    (``Record.from_writer``: nothing is written if it does not fit). Returns the record, as a reader would get it."""
     a = ATTACHMENTS[name]
+    if isinstance(content, Record):
+        if not isinstance(content, a.record):
+            raise TypeError(f"attachment {name} is a {a.record.__name__}, got a {type(content).__name__}")
+        content = content.to_dict()
     record = a.record.from_writer({**content, SCHEMA_KEY: a.version}, a.what)
     write_json_atomic(path, record.to_dict())
     return record

@@ -27,16 +27,19 @@ import pyarrow.parquet as pq
 import yaml
 
 import anomalyscope.core.results.attachments as attachments
+from anomalyscope.core.bumphunt.result import SPECTRA_SINCE, ScanSummary, SearchSummary
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
 from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
 from anomalyscope.core.errors import InputError, NothingSelected
+from anomalyscope.core.records import check
 from anomalyscope.core.results.records.evaluation import Evaluation
 from anomalyscope.core.results.records.manifest import RunManifest
-from anomalyscope.core.results.records.search import SPECTRA_SINCE, ScanSummary, SearchSummary
 
 RUN_VERSION = 1
 REQUIRED = ("manifest.json", "scores.parquet", "config.yaml")
+# thresholds.json: global method → window → {ε (as text) → threshold-curve coefficients, None where none was fitted}
+ThresholdCurves = dict[str, dict[str, dict[str, list[float] | None]]]
 CHECKSUMMED = ("scores.parquet", "signal_scores.parquet", "thresholds.json", "evaluation.json")
 
 
@@ -50,7 +53,7 @@ def write_run(
     evaluation: dict | None,
     models: dict,
     overwrite: bool = False,
-    search: dict | None = None,
+    search: SearchSummary | None = None,
 ) -> "Run":
     """scores/signal_scores: column name → numpy array; curves: global method → window → {ε → coefficients};
     models: method → list of fitted models."""
@@ -138,9 +141,12 @@ class Run:
     def scores(self) -> dict[str, np.ndarray]:
         return self._table("scores.parquet")
 
-    def selection_curves(self) -> dict | None:
-        """thresholds.json: global method → window → {ε → threshold-curve coefficients or None}."""
-        return read_optional_json(self.path / "thresholds.json", "Run thresholds")
+    def selection_curves(self) -> ThresholdCurves | None:
+        """thresholds.json: global method → window → {ε → threshold-curve coefficients or None}, every value
+        checked (an error names the file and the field: ``cwola.B4.0.1[2]``)."""
+        path = self.path / "thresholds.json"
+        data = read_optional_json(path, "Run thresholds")
+        return None if data is None else check(ThresholdCurves, data, str(path))
 
     def signal_scores(self) -> dict[str, np.ndarray] | None:
         return self._table("signal_scores.parquet") if (self.path / "signal_scores.parquet").exists() else None
@@ -155,7 +161,6 @@ class Run:
     def search(self):
         """The search this Run was made with (definition, fit start and windows as resolved then)."""
         from anomalyscope.core.bumphunt.search import Search, SearchDefinition
-        from anomalyscope.core.bumphunt.windows import Window
 
         d = self.manifest.search
         if d is None:
@@ -165,7 +170,7 @@ class Run:
                 SearchDefinition.from_dict(d.definition, f"{self.path}: search"),
                 d.fit_min,
                 d.fit_min_how,
-                [Window.from_dict(w) for w in d.windows],
+                list(d.windows),
                 list(d.warnings or []),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -240,10 +245,10 @@ class Run:
         """Rerun the search on the stored scores (selections, fits, scans, look-elsewhere toys; no retraining) and
         store it: how an older search.json is brought up to date."""
         res = self.search().run(self.table(), toys=toys, progress=progress)
-        self.write_search_result(res.to_dict())
+        self.write_search_result(res)
         return self.search_result()
 
-    def write_search_result(self, result: dict) -> Path:
+    def write_search_result(self, result: SearchSummary) -> Path:
         """Replace search.json (``search`` reruns a Run's search, e.g. with more toys)."""
         path = self.attachment_path("search")
         attachments.write(path, "search", result)

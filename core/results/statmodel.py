@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from anomalyscope.core.bumphunt.result import Excess
 from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
 from anomalyscope.core.errors import InputError, NothingSelected
-from anomalyscope.core.results.records.search import Excess
 
 SHAPES_FILE = "shapes.root"
 CHANNEL = "mjj"

@@ -131,16 +131,18 @@ def check_options(**options) -> BenchmarkOptions:
 
 def luminosity_fb(es: EventSet) -> float:
     """The integrated luminosity a generated QCD sample stands for: generated events / σ."""
-    info = next(iter(es.schema.get("processes", {}).values()), {})
-    lumi_pb = info.get("luminosity_pb-1")
+    proc = next(iter((es.info.processes or {}).values()), None)
+    lumi_pb = proc.luminosity_pb if proc is not None else None
     if not lumi_pb:
         raise InputError(f"{es.path}: no generated cross section recorded; cannot say its luminosity")
     return float(lumi_pb) / 1000.0
 
 
 def preselection_efficiency(es: EventSet) -> float:
-    info = next(iter(es.schema.get("processes", {}).values()), {})
-    return info["n_selected"] / info["n_generated"]
+    proc = next(iter((es.info.processes or {}).values()), None)
+    if proc is None or not proc.n_generated or proc.n_selected is None:
+        raise InputError(f"{es.path}: no generated and selected event counts recorded; cannot say its efficiency")
+    return proc.n_selected / proc.n_generated
 
 
 def qcd_threshold(peaks: dict[str, float]) -> tuple[float, dict]:

@@ -122,14 +122,14 @@ def demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
         es = EventSet.open(path / "data")
     except InputError:
         return False
-    demo = es.schema.get("demo", {})
+    demo = es.info.demo or {}
     if not (demo.get("config") == demo_config(quick) and demo.get("scale") == scale and (path / "signal").exists()):
         return False
     try:
         from anomalyscope.core.results import Run
 
         manifest = Run.open(path / "run").manifest
-        same = manifest.eventset.created == es.schema.get("created") and manifest.search is not None
+        same = manifest.eventset.created == es.info.created and manifest.search is not None
         done = [] if quick else [path / "run" / "lund" / "report.json", path / "run" / "trigger" / "report.json"]
         return same and all(p.exists() for p in done)
     except InputError:
@@ -251,8 +251,8 @@ def build_demo(
 def _search_up_to_date(run_dir: Path, progress: bool) -> None:
     """A demo built by an older version keeps its trained Run; a search.json without what today's views draw is
     rewritten from its scores (a minute, no retraining)."""
+    from anomalyscope.core.bumphunt.result import SPECTRA_SINCE
     from anomalyscope.core.results import Run
-    from anomalyscope.core.results.records.search import SPECTRA_SINCE
 
     run = Run.open(run_dir)
     res = run.search_result()

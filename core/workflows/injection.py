@@ -43,7 +43,7 @@ from anomalyscope.core.errors import FieldError
 from anomalyscope.core.params import REQUIRED, build, param
 from anomalyscope.core.results.attachments import ATTACHMENTS
 from anomalyscope.core.results.attachments import write as write_attachment
-from anomalyscope.core.results.records.injection_scan import InjectionScan
+from anomalyscope.core.results.records.injection_scan import THRESHOLDS, InjectionScan, Sensitivity
 
 N_BOOTSTRAP = 200
 
@@ -236,49 +236,61 @@ def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress:
 
 
 def _summarise(c: ScanConfig, injections, peak, z, z_obs, out) -> InjectionScan:
-    lumi, sig_eff, draws, eff, mass = c.luminosity_fb, c.signal_efficiency, c.draws, c.efficiency, c.mass
-    per_fb = (lambda n: None if n is None else n / (float(lumi) * float(sig_eff or 1.0))) if lumi else None
+    lumi, sig_eff, draws = c.luminosity_fb, c.signal_efficiency, c.draws
     rng = np.random.default_rng(c.seed)
-    result = {
-        "mass": mass,
-        "reconstructed_peak": peak,
-        "efficiency": eff,
-        "draws": draws,
-        "mode": "re-trained for every draw at every injected amount; median over draws of the median Z over "
+
+    def reach(v, t):
+        """(events for a median Z of t, bootstrap spread over draws, fraction of bootstrap samples reaching t)."""
+        n_t = crossing(injections, np.nanmedian(v, axis=1), t)
+        boot = []
+        for _ in range(N_BOOTSTRAP):
+            got = crossing(injections, np.nanmedian(v[:, rng.integers(0, draws, draws)], axis=1), t)
+            boot.append(np.nan if got is None else got)
+        boot = np.asarray(boot)
+        return n_t, float(np.nanstd(boot)) if np.isfinite(boot).sum() > 1 else None, float(np.mean(np.isfinite(boot)))
+
+    reached = {m: {t: reach(v, t) for t in THRESHOLDS} for m, v in z.items()}
+
+    def improvement(m, t):  # the inclusive search's events over this method's
+        a, b = reached.get(INCLUSIVE, {}).get(t, (None,))[0], reached[m][t][0]
+        return a / b if a and b else None
+
+    def xsec(n):  # σ × B [× A without the efficiency], with the scan's luminosity
+        return None if n is None or not lumi else n / (float(lumi) * float(sig_eff or 1.0))
+
+    sensitivity = {
+        m: Sensitivity(
+            n_3sigma=r[3][0],
+            n_3sigma_err=r[3][1],
+            n_3sigma_reached_in=r[3][2],
+            n_5sigma=r[5][0],
+            n_5sigma_err=r[5][1],
+            n_5sigma_reached_in=r[5][2],
+            improvement_3sigma=improvement(m, 3),
+            improvement_5sigma=improvement(m, 5),
+            xsec_3sigma_fb=xsec(r[3][0]),
+            xsec_5sigma_fb=xsec(r[5][0]),
+        )  # fmt: skip
+        for m, r in reached.items()
+    }
+    result = InjectionScan(
+        mass=float(c.mass),
+        reconstructed_peak=float(peak),
+        efficiency=float(c.efficiency),
+        draws=draws,
+        mode="re-trained for every draw at every injected amount; median over draws of the median Z over "
         "bump-hunt toys (selected background's fit, Poisson-fluctuated, plus the selected signal); every method, "
         "the inclusive search too, read at the bin centre nearest to the signal's peak, the larger Z over the "
         "windows whose signal region holds it",
-        "injections": injections,
-        "luminosity_fb": lumi,
-        "signal_efficiency": sig_eff,
-        "z": {m: v.tolist() for m, v in z.items()},
-        "z_observed": {m: v.tolist() for m, v in z_obs.items()},
-        "median_z_observed": {m: np.nanmedian(v, axis=1).tolist() for m, v in z_obs.items()},
-        "median_z": {m: np.nanmedian(v, axis=1).tolist() for m, v in z.items()},
-        "sensitivity": {},
-    }
-    for m, v in z.items():
-        med = np.nanmedian(v, axis=1)
-        s = {}
-        for t in (3, 5):
-            n_t = crossing(injections, med, t)
-            boot = []
-            for _ in range(N_BOOTSTRAP):
-                pick = rng.integers(0, draws, draws)
-                c = crossing(injections, np.nanmedian(v[:, pick], axis=1), t)
-                boot.append(np.nan if c is None else c)
-            boot = np.asarray(boot)
-            s[f"n_{t}sigma"] = n_t
-            s[f"n_{t}sigma_err"] = float(np.nanstd(boot)) if np.isfinite(boot).sum() > 1 else None
-            s[f"n_{t}sigma_reached_in"] = float(np.mean(np.isfinite(boot)))  # fraction of bootstrap samples
-            if per_fb:
-                s[f"xsec_{t}sigma_fb"] = per_fb(n_t)
-        result["sensitivity"][m] = s
-    incl = result["sensitivity"].get(INCLUSIVE, {})
-    for m, s in result["sensitivity"].items():
-        for t in (3, 5):
-            a, b = incl.get(f"n_{t}sigma"), s[f"n_{t}sigma"]
-            s[f"improvement_{t}sigma"] = (a / b) if a and b else None
+        injections=[int(n) for n in injections],
+        luminosity_fb=lumi,
+        signal_efficiency=sig_eff,
+        z={m: v.tolist() for m, v in z.items()},
+        z_observed={m: v.tolist() for m, v in z_obs.items()},
+        median_z_observed={m: np.nanmedian(v, axis=1).tolist() for m, v in z_obs.items()},
+        median_z={m: np.nanmedian(v, axis=1).tolist() for m, v in z.items()},
+        sensitivity=sensitivity,
+    )
     return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
 
 

@@ -52,18 +52,20 @@ def check_generated_alike(pool: EventSet, data: EventSet) -> None:
     """Refuse a generated pool whose background was generated otherwise than the data's (another pTHat, another
     mHat ...): its pseudo-datasets would not have the data's null distribution (another spectrum, another turn-on).
     Samples that record no generator parameters (real data, a control sample) are the user's to vouch for."""
-    theirs = data.schema.get("processes") or {}
-    for name, proc in (pool.schema.get("processes") or {}).items():
-        if name not in theirs or "params" not in proc or "params" not in theirs[name]:
+    theirs = data.info.processes or {}
+    for name, proc in (pool.info.processes or {}).items():
+        if name not in theirs or proc.params is None or theirs[name].params is None:
             continue
-        for key, value in proc["params"].items():
-            want = theirs[name]["params"].get(key)
+        for key, value in proc.params.items():
+            want = theirs[name].params.get(key)
             if want is not None and want != value:
                 raise FieldError(
                     f"{pool.path}: the pool's {name} was generated with {key} = {value}, the Run's data with {want}; "
                     "pseudo-datasets must be drawn from the data's background (generate the pool with the same "
                     "parameters and another seed)",
-                    path=str(pool.path), field=f"processes.{name}.params.{key}", value=value,
+                    path=str(pool.path),
+                    field=f"processes.{name}.params.{key}",
+                    value=value,
                 )
 
 

@@ -144,6 +144,18 @@ def test_corrupt_and_partial_eventsets_are_rejected_with_the_file_named(signal_e
     (wrong / "schema.json").write_text(json.dumps(schema))
     with pytest.raises(InputError, match="'n_events' says"):
         EventSet.open(wrong)
+    # every field of schema.json is checked on opening (``data.schema``), the wrong one named by its path
+    schema["n_events"] -= 1
+    for edit, message in (
+        (lambda s: s.pop("counts"), "field 'counts' is missing"),
+        (lambda s: s["processes"]["wprime_xy"].update(n_generated="many"), "field 'processes.wprime_xy.n_generated'"),
+        (lambda s: s.update(mjj_fit_min=[1]), "field 'mjj_fit_min' is \\[1\\], expected a number"),
+    ):
+        bent = json.loads(json.dumps(schema))
+        edit(bent)
+        (wrong / "schema.json").write_text(json.dumps(bent))
+        with pytest.raises(InputError, match=f"{wrong / 'schema.json'}: {message}"):
+            EventSet.open(wrong)
 
 
 def test_cli_prints_one_line_errors(tmp_path):

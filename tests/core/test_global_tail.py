@@ -64,3 +64,23 @@ def test_independent_hypotheses_give_the_textbook_trials_factor():
     p = gaussian_field_tail(np.eye(50), (3.0, 4.0))
     exact = 1 - stats.norm.cdf([3.0, 4.0]) ** 50
     assert np.allclose(p, exact, rtol=0.02)
+
+
+def test_the_stored_global_significance_reads_back_as_computed_and_an_older_file_as_a_toy_bound():
+    """One type from the search to search.json: the record a reader gets back quotes what was computed; a file
+    written before the Gaussian-field tail (no p_from, no tail) quotes what its toys alone support, a bound."""
+    import json
+
+    from anomalyscope.core.bumphunt.significance import GlobalSignificance
+
+    rng = np.random.default_rng(5)
+    z_toys = [ar1_toys(rng, 0.95, 30, 400)]
+    g = global_from_toy_scans(4.5, z_toys, 1)  # beyond every toy: from the tail
+    assert g.p_from == "gaussian_tail" and g.text().startswith(f"global {g.z_global:.1f}σ (p = ")
+    back = GlobalSignificance.from_dict(json.loads(json.dumps(g.to_dict())), "search.json")
+    assert back.text() == g.text() and back.at(4.5).z_global == pytest.approx(g.z_global)
+    older = {k: v for k, v in g.to_dict().items() if k not in ("p_from", "n_eff", "tail_levels", "tail_p",
+                                                                "z_global_toys_95")}  # fmt: skip
+    old = GlobalSignificance.from_dict(older, "search.json")
+    assert old.short().startswith("global > ") and "0 of 400 toys reach it" in old.text()
+    assert old.at(4.5).p_from == "toy_bound" and old.at(4.5).z_global < g.z_global

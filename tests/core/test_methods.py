@@ -96,8 +96,8 @@ def test_null_no_sculpting_after_one_percent_cut(name, tmp_path):
         in_sr = region & w.in_sr(ev.mjj)
         assert 0.004 < sel[in_sr].mean() < 0.02, f"{w.name}: {sel[in_sr].mean():.4f} of the SR passes"
         scan = search.scan(Cut(name, 0.01, w, sel, search.masses(search.spectrum(ev.mjj[region]), w)), ev.mjj)
-        assert scan.fit is not None and deviance_pvalue(scan.fit) > 0.01, f"{w.name}: {scan.message}"
-        assert np.nanmax(scan.scan.z) < 3.0, f"{w.name}: local Z {np.nanmax(scan.scan.z):.2f}"
+        assert scan.background is not None and deviance_pvalue(scan.background) > 0.01, f"{w.name}: {scan.message}"
+        assert np.nanmax(scan.z) < 3.0, f"{w.name}: local Z {np.nanmax(scan.z):.2f}"
     assert search.windows_of(table, name), "the method was searched in at least one window"
 
 

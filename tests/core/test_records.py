@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from anomalyscope.core.errors import InputError
-from anomalyscope.core.results.records import Record
+from anomalyscope.core.records import Record
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,19 @@ so at ε_B = 1% it keeps ε_S = Φ(d − z₀.₉₉) of the signal.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from anomalyscope.core.bumphunt.fastfit import signed_z
 from anomalyscope.core.bumphunt.fit import fit_background
+from anomalyscope.core.bumphunt.fit_start import find_fit_start
 from anomalyscope.core.bumphunt.functions import SQRT_S, Quadrature, expected_counts
 from anomalyscope.core.bumphunt.histogram import Spectrum
 from anomalyscope.core.bumphunt.likelihood import DijetBackground, ProfileLikelihood
-from anomalyscope.core.bumphunt.fit_start import find_fit_start
+from anomalyscope.core.bumphunt.result import SearchSummary
 from anomalyscope.core.bumphunt.search import ScoreTable, SearchDefinition
 from anomalyscope.core.bumphunt.selection import outside_sr_coefficients, select, sideband_threshold
 from anomalyscope.core.bumphunt.significance import (
@@ -204,15 +207,21 @@ def test_an_injected_signal_survives_each_selection_rule_at_its_expected_strengt
 def test_the_search_reports_the_resonance_with_local_and_global_significance():
     table, _, search = make_table(20, n_sig=150)
     res = search.run(table)
-    best = res.best()
-    assert best.method in ("tagger", "windowed") and abs(best.scan.best_mass - 3487.0) < 300
+    method, best = max(res.best_excesses().items(), key=lambda me: me[1].z_local)
+    assert method in ("tagger", "windowed") and abs(best.mass - 3487.0) < 300
     g = res.global_significance
-    assert best.max_z > 5 and g.z_global > 3 and g.z_global < best.max_z
-    assert res.trials["selections"] == len(res.scans) and res.trials["mass_hypotheses"] > len(res.scans)
+    assert best.z_local > 5 and g.z_global > 3 and g.z_global < best.z_local and g.observed_max_z == best.z_local
+    assert best.z_global == g.z_global and best.global_text == g.text()  # the excess reads the stored toys
+    assert res.trials.selections == len(res.scans) and res.trials.mass_hypotheses > len(res.scans)
     cuts = [s for s in res.scans if s.method != "inclusive"]
-    assert cuts and all(s.window is not None and np.all(s.window.in_sr(s.scan.masses)) for s in cuts)
+    assert cuts and all(
+        s.window is not None and np.all(search.window(s.window).in_sr(np.array(s.masses))) for s in cuts
+    )
     # every spectrum is fitted over the whole fit range, not only where a window's classifier was trained
-    assert all(s.spectrum.edges[0] == FIT_MIN and s.spectrum.edges[-1] >= 7000 for s in res.scans)
+    assert all(s.edges[0] == FIT_MIN and s.edges[-1] >= 7000 for s in res.scans)
+    # what the search returns is what a Run stores and reads back: one type, unchanged by the round trip
+    text = json.dumps(res.to_dict())
+    assert json.dumps(SearchSummary.from_dict(json.loads(text), "search.json").to_dict()) == text
 
 
 def test_pure_background_invents_nothing_local_z_standard_normal_and_global_p_uniform():
@@ -310,15 +319,12 @@ def test_masses_no_window_tests_are_reported_and_the_gap_filling_windows_find_a_
     # windowed tagger that is good in every window: B4's classifier did not learn the signal away)
     table, _, search = make_table(43, n_sig=300, mass=mass, search=found[False])
     table.window_scores["windowed"] = {w: table.scores["windowed"] for w in table.window_scores["windowed"]}
-    res = search.run(table, toys=20)
-    from anomalyscope.core.results.records.search import SearchSummary
-
-    summary = SearchSummary.from_dict(res.to_dict(), "search.json")
+    summary = search.run(table, toys=20)
     assert summary.trials.untested == [[2775.0, 3331.0]] and "2775–3331 GeV" in summary.untested_text()
     assert any(f.startswith("windowed: window B4") for f in summary.sideband_flags()), summary.sideband_flags()
     # without a signal nothing is flagged
     table, _, search = make_table(44, n_sig=0, mass=mass, search=found[False])
-    assert not SearchSummary.from_dict(search.run(table, toys=20).to_dict(), "search.json").sideband_flags()
+    assert not search.run(table, toys=20).sideband_flags()
 
 
 def test_the_inclusive_search_against_itself_improves_by_one_for_a_peak_between_grid_points():

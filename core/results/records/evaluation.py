@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anomalyscope.core.results.records import Record
+from anomalyscope.core.records import Record
 
 
 @dataclass(frozen=True)

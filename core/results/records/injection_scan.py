@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anomalyscope.core.results.records import Record
+from anomalyscope.core.records import Record
 
 THRESHOLDS = (3, 5)  # the significances a sensitivity is quoted at
 

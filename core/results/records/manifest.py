@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anomalyscope.core.results.records import Record
+from anomalyscope.core.bumphunt.windows import Window
+from anomalyscope.core.records import Record
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class SearchRecord(Record):
 
     definition: dict  # a SearchDefinition, checked by SearchDefinition.from_dict
     fit_min: float
-    windows: list[dict]  # Window.to_dict of every window
+    windows: list[Window]  # every window the search uses
     fit_min_how: str = ""
     warnings: list[str] | None = None
 
@@ -46,7 +47,6 @@ class RunManifest(Record):
     signal: str | None = None
     background_extra: str | None = None
     windowed_methods: list[str] | None = None
-    windows: list[dict] | None = None
     search: SearchRecord | None = None  # absent in Runs made before the search definition
     folds: int | None = None
     inner_folds: int | None = None

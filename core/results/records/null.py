@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from anomalyscope.core.bumphunt.histogram import upper_bound_95
-from anomalyscope.core.results.records import Record
+from anomalyscope.core.records import Record
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""A Run's search result (``search.json``: every selection's bump hunt and the global significance over all of
-them) as a typed record (see ``records``); read by the Overview and Spectra views, ``run``/``search``'s
-summary, ``plot``, ``export-model`` and the benchmark.
+"""The search's result, one type from the search to the file: ``Search.run`` builds it, a Run stores it as
+``search.json`` (every selection's bump hunt and the global significance over all of them), and the Overview and
+Spectra views, ``run``/``search``'s summary, ``plot``, ``export-model`` and the benchmark read it back (typed
+records, ``core.records``).
 
 Masses are in GeV; Z in σ (local: at one mass in one selection; global: over everything searched, from
 background-only pseudo-experiments).
@@ -12,27 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anomalyscope.core.bumphunt.fit import pulls
+from anomalyscope.core.bumphunt.fit import FitSummary, pulls
 from anomalyscope.core.bumphunt.histogram import Spectrum
-from anomalyscope.core.bumphunt.search import INCLUSIVE
-from anomalyscope.core.bumphunt.significance import GlobalSignificance, global_from_toys
-from anomalyscope.core.results.records import Record
+from anomalyscope.core.bumphunt.selection import INCLUSIVE
+from anomalyscope.core.bumphunt.significance import GlobalSignificance
+from anomalyscope.core.records import Record
 
 SIDEBAND_Z = 3.0  # a sideband excess of a selection at least this large is flagged
+SEARCH_VERSION = 2  # the search.json version this anomalyscope writes (and the newest it reads)
 SPECTRA_SINCE = 2  # the search.json version from which every selection's spectrum and fit are stored
-
-
-@dataclass(frozen=True)
-class FitSummary(Record):
-    """The background fit of one selection's m_jj spectrum (the dijet function of ``order`` parameters)."""
-
-    order: int
-    chi2: float
-    ndf: int
-    chi2_pvalue: float
-    deviance: float
-    params: list[float]
-    n_bins: int
 
 
 @dataclass(frozen=True)
@@ -84,42 +73,6 @@ class ScanSummary(Record):
             return None
         i = int(np.nanargmax(z))
         return float(z[i]), float(self.masses[i])
-
-
-@dataclass(frozen=True)
-class GlobalSummary(Record):
-    observed_max_z: float
-    p_global: float
-    p_global_interval: list[float]
-    z_global: float
-    n_toys: int
-    n_selections: int
-    max_z_toys: list[float]  # the largest local Z of each background-only pseudo-experiment
-    note: str
-    # added with the Gaussian-field tail (older files: None; their p beyond the toys is then a toy bound)
-    p_from: str | None = None  # how p_global was obtained (``significance.P_FROM``)
-    n_eff: float | None = None  # the toys' effective number of independent trials (information only)
-    tail_levels: list[float] | None = None  # Z levels of the Gaussian-field tail
-    tail_p: list[float] | None = None  # P(largest local Z ≥ level) under the null there
-    z_global_toys_95: float | None = None  # the global Z the toy count alone supports at 95% CL
-
-    def significance(self, z_local: float) -> GlobalSignificance | None:
-        """The global significance a local Z would have over everything searched (None: no finite Z)."""
-        toys = np.asarray(self.max_z_toys, dtype=float)
-        if not len(toys) or not np.isfinite(z_local):
-            return None
-        tail = (self.tail_levels, self.tail_p) if self.tail_levels else None
-        return global_from_toys(float(z_local), toys, self.n_selections, tail=tail)
-
-    def of(self, z_local: float) -> float:
-        """The global Z a local Z would have over everything searched (a lower bound where ``text`` says so)."""
-        g = self.significance(z_local)
-        return float("nan") if g is None else float(g.z_global)
-
-    def text(self, z_local: float | None = None) -> str:
-        """'global 3.1σ (p = …: k of N toys reach it)', or a bound where the answer is one."""
-        g = self.significance(self.observed_max_z if z_local is None else z_local)
-        return "global: no finite local Z" if g is None else g.text()
 
 
 @dataclass(frozen=True)
@@ -178,7 +131,7 @@ class Excess:
 class SearchSummary(Record):
     trials: Trials
     scans: list[ScanSummary]
-    global_significance: GlobalSummary | None = field(metadata={"key": "global"})
+    global_significance: GlobalSignificance | None = field(metadata={"key": "global"})
     schema_version: int = 0
 
     def best_excesses(self) -> dict[str, Excess]:
@@ -193,7 +146,7 @@ class SearchSummary(Record):
             z, mass = peak
             if out.get(s.method, Excess(float("nan"))).z_local >= z:
                 continue
-            g = self.global_significance.significance(z) if self.global_significance is not None else None
+            g = self.global_significance.at(z) if self.global_significance is not None else None
             z_global = g.z_global if g is not None else float("nan")
             out[s.method] = Excess(z, z_global, mass, s.window, s.eff, significance=g)
         return out
