@@ -71,6 +71,10 @@ def build_big_run(demo_run: Path, factor: int, out: Path) -> Path:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["eventset"] = {**manifest["eventset"], "path": str(Path(big.path).resolve()), "n_events": len(big)}
     manifest.get("paths_from_run", {}).pop("eventset", None)
+    from anomalyscope.core.data.integrity import digests
+
+    # the resampled scores are a new file: the Run records its checksum as a writer would
+    manifest["checksums"] = {**(manifest.get("checksums") or {}), **digests(run_dir, ["scores.parquet"])}
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     from anomalyscope.core.cli import main as cli
 

@@ -149,16 +149,22 @@ def session() -> tuple[SessionState, pn.template.FastListTemplate]:
         pn.pane.Markdown(f"Plots save as **{state.plot_format.upper()}** (the plot toolbar's save button):"),
         export.format_buttons(),
     ]
+
+    def later(view):
+        """A tab built when it is first opened: only the Overview is made for the first paint (a dynamic Tabs
+        renders only the open tab, but would still build every view's layout, the correlation matrix included)."""
+        return pn.param.ParamFunction(lambda: view(state=state), lazy=True)
+
     tabs = pn.Tabs(
         ("Overview", Overview(state=state)),
-        ("Spectra", SpectraView(state=state)),
-        ("Correlations", CorrelationView(state=state)),
-        ("What is anomalous?", FeatureView(state=state)),
-        ("Events", EventsView(state=state)),
-        ("Performance", PerformanceView(state=state)),
-        ("Sensitivity", SensitivityView(state=state)),
-        ("Lund reweighting", LundView(state=state)),
-        ("Trigger", TriggerView(state=state)),
+        ("Spectra", later(SpectraView)),
+        ("Correlations", later(CorrelationView)),
+        ("What is anomalous?", later(FeatureView)),
+        ("Events", later(EventsView)),
+        ("Performance", later(PerformanceView)),
+        ("Sensitivity", later(SensitivityView)),
+        ("Lund reweighting", later(LundView)),
+        ("Trigger", later(TriggerView)),
         dynamic=True,
     )
     main = pn.Column(tabs, sizing_mode="stretch_width")

@@ -211,7 +211,7 @@ def load_run(path: str) -> RunData:
         j, f = c.split(".")
         if f in arr[j].fields:
             feats[c] = ak.to_numpy(arr[j][f]).astype(float)
-    return RunData(run, es, scores, truth, feats, run.signal_scores(), search, run.table(), run.search_result())
+    return RunData(run, es, scores, truth, feats, run.signal_scores(), search, run.table(scores), run.search_result())
 
 
 # ---------------------------------------------------------------------- view data

@@ -227,7 +227,7 @@ class Overview(pn.viewable.Viewer):
             m = load_run(self.state.run_path).run.manifest
         except AnomalyscopeError as exc:
             return cannot_show(f"**No Run loaded.** {exc}")
-        windows = ", ".join(f"{w['name']} {w['sr'][0]:.0f}–{w['sr'][1]:.0f}" for w in m.windows or [])
+        windows = ", ".join(f"{w.name} {w.sr[0]:.0f}–{w.sr[1]:.0f}" for w in (m.search.windows if m.search else []))
         secs = m.training_seconds or {}
         folds = m.method_folds or {}
         rows = [

@@ -184,8 +184,8 @@ class ScoreTable:
         return method in self.window_scores
 
     @classmethod
-    def from_run(cls, run) -> ScoreTable:
-        s = run.scores()
+    def from_run(cls, run, scores: dict | None = None) -> ScoreTable:
+        s = run.scores() if scores is None else scores
         window_scores = {}
         for m in run.windowed_methods:
             window_scores[m] = {c.split("|", 1)[1]: s[c] for c in s if c.startswith(f"{m}|")}

@@ -137,6 +137,12 @@ class GlobalSignificance(Record):
     tail_p: list[float] | None = None  # P(max Z ≥ level) there
     z_global_toys_95: float | None = None  # what the toys alone support: Z_global above this at 95% CL
 
+    @property
+    def trials_factor(self) -> float:
+        """p_global / p_local of the observed Z: how much the look-elsewhere effect dilutes it."""
+        p_local = float(z_to_p(self.observed_max_z))
+        return self.p_global / p_local if p_local > 0 else float("inf")
+
     def at(self, z_local: float) -> GlobalSignificance | None:
         """The global significance a local Z would have over everything searched (None: no finite Z or no toys)."""
         if not len(self.max_z_toys) or not np.isfinite(z_local):

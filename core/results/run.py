@@ -176,11 +176,11 @@ class Run:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{self.path}: manifest.json field 'search' is malformed ({exc})") from None
 
-    def table(self):
-        """The per-event scores as the search reads them."""
+    def table(self, scores: dict[str, np.ndarray] | None = None):
+        """The per-event scores as the search reads them (``scores``: ``self.scores()`` already read)."""
         from anomalyscope.core.bumphunt.search import ScoreTable
 
-        return ScoreTable.from_run(self)
+        return ScoreTable.from_run(self, scores)
 
     def search_result(self) -> SearchSummary | None:
         """search.json: every selection's scan and the global significance (None if absent)."""

@@ -88,5 +88,38 @@ def test_a_store_without_checksums_opens_as_before(qcd_es, tmp_path):
     assert len(EventSet.open(es_dir)) == len(qcd_es)
     schema["checksums"] = ["part-00000.parquet"]
     (es_dir / "schema.json").write_text(json.dumps(schema))
-    with pytest.raises(InputError, match="field 'checksums' must map file names"):
+    with pytest.raises(
+        InputError, match=r"schema.json: field 'checksums' is \['part-00000.parquet'\], expected an object"
+    ):
         EventSet.open(es_dir)
+
+
+def test_a_file_verified_by_an_earlier_process_is_not_hashed_again_until_it_changes(qcd_es, tmp_path, monkeypatch):
+    """The store notes each verified file (inode, size, mtime, digest), so a new process (a dashboard server, the
+    next command) opens a large EventSet without reading it all; a copy or an edit is hashed again."""
+    es_dir = tmp_path / "qcd"
+    shutil.copytree(qcd_es.path, es_dir)  # new inodes: the copied notes do not vouch for these files
+    calls = []
+    real = integrity.file_digest
+    monkeypatch.setattr(integrity, "file_digest", lambda p: calls.append(p) or real(p))
+    n = len(EventSet.open(es_dir).files)
+    assert len(calls) == n and (es_dir / integrity.STAMPS).exists()
+    monkeypatch.setattr(integrity, "_VERIFIED", {})  # a new process
+    EventSet.open(es_dir)
+    assert len(calls) == n  # the notes vouch for the unchanged files
+    part = EventSet.open(es_dir).files[0]
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, same inode, a new modification time
+    part.write_bytes(bytes(data))
+    monkeypatch.setattr(integrity, "_VERIFIED", {})
+    with pytest.raises(InputError, match="checksum mismatch"):
+        EventSet.open(es_dir)
+    assert len(calls) == n + 1
+    # a store this user cannot write is verified as before, every time
+    part.write_bytes(real_bytes := (qcd_es.path / part.name).read_bytes())
+    assert len(real_bytes) == len(data)
+    (es_dir / integrity.STAMPS).unlink()
+    monkeypatch.setattr(integrity, "_write_stamps", lambda folder, stamps: None)
+    monkeypatch.setattr(integrity, "_VERIFIED", {})
+    EventSet.open(es_dir)
+    assert len(calls) == 2 * n + 1 and not (es_dir / integrity.STAMPS).exists()
