@@ -6,7 +6,6 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
-from holoviews.operation.datashader import rasterize
 
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard.base import HIGHLIGHT, RunView, cannot_show
@@ -70,6 +69,8 @@ class CorrelationView(RunView):
         flat = [m for m in (xm, ym) if np.ptp(s[m][keep]) == 0] if keep.any() else [xm, ym]
         if flat:
             return cannot_show(f"{', '.join(flat)}: a constant score (no substructure cut); nothing to plot.")
+        from holoviews.operation.datashader import rasterize  # datashader (≈ 1.5 s to import) when first drawn
+
         pts = hv.Points((s[xm][keep], s[ym][keep]), [f"{xm} score", f"{ym} score"])
         plot = rasterize(pts).opts(cmap="viridis", cnorm="log", colorbar=True)
         row = self._event(rd)
