@@ -61,6 +61,7 @@ class EventSet:
     def __init__(self, path: Path, schema: dict):
         self.path = Path(path)
         self.schema = schema
+        self._info: tuple[dict, EventSetSchema] | None = None  # (the mapping it was made from, the record)
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -81,13 +82,18 @@ class EventSet:
         if total != info.n_events:
             raise InputError(f"{schema_path}: field 'n_events' says {info.n_events} but the parquet files hold {total}")
         verify(path, info.checksums, str(schema_path))
-        return cls(path, schema)
+        es = cls(path, schema)
+        es._info = (schema, info)
+        return es
 
     # ------------------------------------------------------------------ facts
     @property
     def info(self) -> EventSetSchema:
-        """The schema as its typed record (``data.schema``): what readers use rather than the raw mapping."""
-        return EventSetSchema.from_dict(self.schema, str(self.path / SCHEMA_FILE))
+        """The schema as its typed record (``data.schema``): what readers use rather than the raw mapping (made
+        once per mapping: a new ``schema`` is read again)."""
+        if self._info is None or self._info[0] is not self.schema:
+            self._info = (self.schema, EventSetSchema.from_dict(self.schema, str(self.path / SCHEMA_FILE)))
+        return self._info[1]
 
     def __len__(self) -> int:
         return int(self.schema["n_events"])
