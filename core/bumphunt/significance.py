@@ -150,11 +150,6 @@ class GlobalSignificance(Record):
         tail = (self.tail_levels, self.tail_p) if self.tail_levels else None
         return global_from_toys(float(z_local), self.max_z_toys, self.n_selections, tail=tail)
 
-    def of(self, z_local: float) -> float:
-        """The global Z a local Z would have (a lower bound where ``at(z).text()`` says so)."""
-        g = self.at(z_local)
-        return float("nan") if g is None else float(g.z_global)
-
     def short(self) -> str:
         """'global 3.1σ', or 'global > 4.2σ' where the answer is a bound (``text`` says how it was obtained)."""
         if self.p_from is None:  # an older file: read again from its toys
