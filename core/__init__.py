@@ -5,7 +5,8 @@ import each other):
 0. ``errors``: the exception types the command line turns into one-line messages; ``params``: declared,
    checked parameters (the frozen dataclasses of methods, the search and the Run configuration); ``records``:
    typed results (the frozen dataclasses of the JSON files the search and a Run write);
-   ``provenance``: the library versions and git commit every EventSet and Run records.
+   ``provenance``: the library versions and git commit every EventSet and Run records; ``columns``: a parquet
+   file's per-event columns, each read when first asked for (a Run's scores).
 1. ``features`` (jets, substructure, b-tag, Lund plane) and ``bumphunt`` (histograms, fits, significance,
    windows, the search definition and its result: statistics that know nothing of events or methods).
 2. ``data``: the EventSet store, readers, mixing and injection, the chunk-job engine.

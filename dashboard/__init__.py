@@ -1,9 +1,2 @@
-"""The Panel dashboard: views over one shared session state, reading EventSets and Runs."""
-
-import holoviews as hv
-
-hv.extension("bokeh", logo=False)
-
-from anomalyscope.dashboard.export import install  # noqa: E402  (after the extension: it sets bokeh-backend defaults)
-
-install()
+"""The Panel dashboard: views over one shared session state, reading EventSets and Runs. ``page`` is what a
+browser gets first (it imports only Panel); ``app`` assembles the views; ``base`` sets up HoloViews for them."""

@@ -1,10 +1,8 @@
-"""Assemble the template: sidebar controls, one tab per view, URL ↔ state sync."""
+"""Assemble a session: sidebar controls, one tab per view, URL ↔ state sync (``page`` sends the page first)."""
 
 from __future__ import annotations
 
 import panel as pn
-from panel.theme import Fast as PanelFast
-from panel.viewable import Viewable
 
 from anomalyscope.core.errors import AnomalyscopeError
 from anomalyscope.dashboard import export
@@ -20,29 +18,12 @@ from anomalyscope.dashboard.events import EventsView
 from anomalyscope.dashboard.features import FeatureView
 from anomalyscope.dashboard.lund import LundView
 from anomalyscope.dashboard.overview import Overview
+from anomalyscope.dashboard.design import PROJECTOR_STYLES, template
 from anomalyscope.dashboard.performance import PerformanceView
 from anomalyscope.dashboard.sensitivity import SensitivityView
 from anomalyscope.dashboard.spectra import SpectraView
 from anomalyscope.dashboard.state import SessionState, clean_url_values
 from anomalyscope.dashboard.trigger import TriggerView
-
-PROJECTOR_STYLES = {"--anomalyscope-text-scale": "1.4"}
-
-
-class Fast(PanelFast):
-    """Panel's Fast design with text sizes that follow ``--anomalyscope-text-scale`` (projector mode). Every
-    component re-declares the design's ``--font-size`` on its own host, so a size set on a container does not
-    reach its children; a custom property that nothing re-declares does, through every shadow root.
-    (Named Fast: Panel finds a design's bundled files by its class name.)"""
-
-    modifiers = {
-        Viewable: {
-            "stylesheets": [
-                ":host { --font-size: calc(14px * var(--anomalyscope-text-scale, 1)); "
-                "--bokeh-font-size: calc(12px * var(--anomalyscope-text-scale, 1)); }"
-            ]
-        }
-    }
 
 
 def open_run(state: SessionState, run_path: str, story: bool = False) -> None:
@@ -72,15 +53,29 @@ def open_run(state: SessionState, run_path: str, story: bool = False) -> None:
     state.param.update(**update)
 
 
+def _default_run(runs: dict[str, str]) -> tuple[str | None, str]:
+    """The Run a session opens first: its label among ``runs`` (None if it is not one of them) and its path."""
+    default = str(default_run_path().resolve())
+    label = next((k for k, v in runs.items() if v == default), None)
+    return label, runs.get(label, default)
+
+
+def open_default_run() -> None:
+    """Read the default Run into the process's cache (``page.prepare``: while the first browser loads its scripts)."""
+    try:
+        load_run(_default_run(available_runs())[1])
+    except AnomalyscopeError:
+        pass  # the page says why when a session opens it
+
+
 def make_state() -> SessionState:
     runs = available_runs()
-    default = str(default_run_path().resolve())
     state = SessionState(eventset_path=str(default_eventset_path()))
     state.param.run.objects = list(runs)
-    label = next((k for k, v in runs.items() if v == default), None)
+    label, path = _default_run(runs)
     if label is not None:
         state.run = label
-    open_run(state, runs.get(label, default), story=True)
+    open_run(state, path, story=True)
     state.param.watch(lambda e: open_run(state, runs[e.new]) if e.new in runs else None, "run")
     return state
 
@@ -97,7 +92,7 @@ def apply_link(state: SessionState, location) -> list[str]:
     if "run" in ok and ok["run"] != state.run:
         state.run = ok["run"]  # opens it: the methods and cuts offered are now that Run's
     try:
-        n_events = len(load_run(state.run_path).scores["event_id"])
+        n_events = len(load_run(state.run_path).eventset)
     except AnomalyscopeError:
         n_events = None
     more, problems2 = clean_url_values(state, {k: v for k, v in query.items() if k in ours - {"run"}}, n_events)
@@ -112,13 +107,19 @@ def apply_link(state: SessionState, location) -> list[str]:
     return problems
 
 
-def build() -> pn.template.FastListTemplate:
-    """One browser session's app (what ``panel serve`` calls per session)."""
-    return session()[1]
-
-
 def session() -> tuple[SessionState, pn.template.FastListTemplate]:
-    """A session's state (its Run, the link's values applied) and the page drawn from it."""
+    """A session's state and its page, built here and now (tests; a server builds ``page()``)."""
+    state, sidebar, main = _contents()
+    return state, template(sidebar, [main])
+
+
+def contents() -> tuple[list, pn.Column]:
+    """The sidebar's widgets and the main area of a session (the Run opened, the link's values applied)."""
+    _, sidebar, main = _contents()
+    return sidebar, main
+
+
+def _contents() -> tuple[SessionState, list, pn.Column]:
     state = make_state()
     if pn.state.location is not None:
         apply_link(state, pn.state.location)
@@ -175,24 +176,4 @@ def session() -> tuple[SessionState, pn.template.FastListTemplate]:
 
     state.param.watch(projector, "large_fonts")
     projector()
-    return state, pn.template.FastListTemplate(
-        title="anomalyscope", sidebar=sidebar, main=[main], sidebar_width=300, design=Fast
-    )
-
-
-EXTENSIONS = ("tabulator",)
-
-
-def serve(port: int = 5006, address: str | None = None, show: bool = False, websocket_origin=None) -> None:
-    """Serve the dashboard from the installed package (``anomalyscope serve``): one app built per browser
-    session, as ``panel serve app.py`` does from a checkout."""
-    pn.extension(*EXTENSIONS, sizing_mode="stretch_width", notifications=True)
-    pn.serve(
-        build,
-        port=port,
-        address=address,
-        show=show,
-        title="anomalyscope",
-        websocket_origin=websocket_origin,
-        threaded=False,
-    )
+    return state, sidebar, main

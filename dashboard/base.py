@@ -12,11 +12,15 @@ import numpy as np
 import panel as pn
 import param
 
+from anomalyscope.dashboard import export
 from anomalyscope.dashboard.data import (
     load_run,
     shown_paths,
 )
 from anomalyscope.dashboard.state import SessionState
+
+hv.extension("bokeh", logo=False)
+export.install()  # after the extension: it sets bokeh-backend defaults
 
 PALETTE = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
 HIGHLIGHT = "#e6007e"  # the selected event, in every view

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pandas as pd
 import panel as pn
-from scipy import stats
 
 import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.bumphunt.result import Excess, ScanSummary, SearchSummary
 from anomalyscope.core.bumphunt.search import INCLUSIVE, ScoreTable, Search
+from anomalyscope.core.columns import Columns
 from anomalyscope.core.data import EventSet
 from anomalyscope.core.errors import InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
@@ -104,17 +105,39 @@ def event_columns(path: str, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 @dataclass
 class RunData:
-    """A Run with the EventSet columns the views need, aligned event by event, and its search."""
+    """A Run with the EventSet columns the views need, aligned event by event, and its search. Opening one reads
+    the search and checks the alignment; the per-event columns are read when a view first asks for them (the
+    Overview needs none of them: a 1M-event Run's first page waits for none of its 35 score and 14 feature columns)."""
 
     run: Run
     eventset: EventSet
-    scores: dict
-    truth: np.ndarray | None
-    features: dict  # "j1.msoftdrop" -> array
-    signal_scores: dict | None
+    scores: Columns  # event_id, mjj, deta, each method's score: read column by column, when first used
     search: Search
-    table: ScoreTable
     search_result: SearchSummary | None  # search.json: every selection's scan and the look-elsewhere toys
+
+    @cached_property
+    def truth(self) -> np.ndarray | None:
+        return self.eventset.truth() if "label" in self.eventset.fields else None
+
+    @cached_property
+    def features(self) -> dict[str, np.ndarray]:
+        """ "j1.msoftdrop" → per-event array, for every stored jet feature the views show."""
+        cols = [f"{j}.{f}" for j in ("j1", "j2") for f in JET_FEATURES]
+        arr = self.eventset.load(cols)
+        feats = {}
+        for c in cols:
+            j, f = c.split(".")
+            if f in arr[j].fields:
+                feats[c] = ak.to_numpy(arr[j][f]).astype(float)
+        return feats
+
+    @cached_property
+    def signal_scores(self) -> Columns | None:
+        return self.run.signal_scores()
+
+    @cached_property
+    def table(self) -> ScoreTable:
+        return self.run.table(self.scores)
 
     @property
     def methods(self) -> list[str]:
@@ -200,18 +223,9 @@ def load_run(path: str) -> RunData:
     missing = [c for c in ("event_id", "mjj", "deta", *run.methods) if c not in scores]
     if missing:
         raise InputError(f"{run.path / 'scores.parquet'}: no column for {', '.join(missing)}; the Run is damaged")
-    ids = es.column("event_id")
-    if not np.array_equal(ids, scores["event_id"]):
+    if not np.array_equal(es.column("event_id"), scores["event_id"]):
         raise InputError(f"{path}: its scores do not line up with the events of {es.path}")
-    truth = es.truth() if "label" in es.fields else None
-    cols = [f"{j}.{f}" for j in ("j1", "j2") for f in JET_FEATURES]
-    arr = es.load(cols)
-    feats = {}
-    for c in cols:
-        j, f = c.split(".")
-        if f in arr[j].fields:
-            feats[c] = ak.to_numpy(arr[j][f]).astype(float)
-    return RunData(run, es, scores, truth, feats, run.signal_scores(), search, run.table(scores), run.search_result())
+    return RunData(run, es, scores, search, run.search_result())
 
 
 # ---------------------------------------------------------------------- view data
@@ -283,7 +297,9 @@ def feature_distributions(
     lo, hi = np.percentile(both, [0.5, 99.5]) if len(both) else (0.0, 1.0)
     hi = hi if hi > lo else lo + 1.0
     edges = np.linspace(lo, hi, bins + 1)
-    p = stats.ks_2samp(top_v, rest_sub).pvalue if len(rest_sub) and len(top_v) else np.nan
+    from scipy.stats import ks_2samp  # here: scipy.stats takes 0.5 s to import, and the first page needs none
+
+    p = ks_2samp(top_v, rest_sub).pvalue if len(rest_sub) and len(top_v) else np.nan
     return {
         "edges": edges,
         "top": _density(top_v, lo, hi, bins),

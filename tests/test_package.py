@@ -103,6 +103,7 @@ LAYERS = {
     "params": 0,
     "records": 0,
     "provenance": 0,
+    "columns": 0,
     "features": 1,
     "bumphunt": 1,
     "data": 2,

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import brentq
+from scipy.special import ndtr
 
 from anomalyscope.core.bumphunt.fit import FitError
 from anomalyscope.core.bumphunt.likelihood import ProfileLikelihood
@@ -29,15 +28,15 @@ BANDS = (-2, -1, 0, 1, 2)
 def _cls_from(q: float, q_a: float) -> float:
     t, t_a = np.sqrt(q), np.sqrt(max(q_a, 1e-16))
     u = t - t_a if q <= q_a else (q - q_a) / (2 * t_a)
-    p_sb = stats.norm.sf(u + t_a)
-    p_b = stats.norm.sf(u)
+    p_sb = ndtr(-(u + t_a))  # the normal upper tail
+    p_b = ndtr(-u)
     return float(p_sb / p_b) if p_b > 0 else 1.0
 
 
 def _cls_expected(q_a: float, n_sigma: float) -> float:
     t_a = np.sqrt(max(q_a, 1e-16))
     u = -n_sigma
-    return float(stats.norm.sf(u + t_a) / stats.norm.sf(u))
+    return float(ndtr(-(u + t_a)) / ndtr(-u))
 
 
 @dataclass
@@ -80,6 +79,8 @@ def _solve(f, target: float, start: float) -> float:
         lo, hi = hi, hi * 2
     else:
         raise FitError("limits: CLs never dropped below the target; the signal template may be empty")
+    from scipy.optimize import brentq
+
     return float(brentq(lambda m: f(m) - target, lo if lo > 0 else hi * 1e-6, hi, rtol=1e-5))
 
 

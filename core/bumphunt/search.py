@@ -43,6 +43,7 @@ from anomalyscope.core.bumphunt.significance import (
     local_significance,
     scan_masses,
 )
+from anomalyscope.core.columns import view
 from anomalyscope.core.bumphunt.windows import (
     MODES,
     Window,
@@ -187,13 +188,13 @@ class ScoreTable:
     def from_run(cls, run, scores: dict | None = None) -> ScoreTable:
         s = run.scores() if scores is None else scores
         window_scores = {}
-        for m in run.windowed_methods:
-            window_scores[m] = {c.split("|", 1)[1]: s[c] for c in s if c.startswith(f"{m}|")}
+        for m in run.windowed_methods:  # a Run's scores stay unread until a method is searched or drawn
+            window_scores[m] = view(s, {c.split("|", 1)[1]: c for c in s if c.startswith(f"{m}|")})
         curves = {
             m: {w: {float(e): c for e, c in by_eff.items()} for w, by_eff in by_win.items()}
             for m, by_win in (run.selection_curves() or {}).items()
         }
-        return cls(s["mjj"], s["deta"], {m: s[m] for m in run.methods}, window_scores, curves)
+        return cls(s["mjj"], s["deta"], view(s, {m: m for m in run.methods}), window_scores, curves)
 
 
 @dataclass

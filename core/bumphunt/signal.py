@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from iminuit import Minuit
-from iminuit.cost import UnbinnedNLL
 
 from anomalyscope.core.errors import InputError
 
@@ -90,6 +89,8 @@ def fit_signal_shape(mjj: np.ndarray, mass: float, kind: str = "dscb", fit_range
         return f(xx, *p) / np.trapezoid(f(grid, *p), grid)
 
     start = {"gauss": (med, sigma0), "dscb": (med, sigma0, 1.0, 5.0, 1.5, 10.0)}[kind]
+    from iminuit.cost import UnbinnedNLL  # here: it imports numba (0.15 s), which a page needs not
+
     m = Minuit(UnbinnedNLL(x, density), *start, name=PARAMS[kind])
     m.limits["mu"] = (lo, hi)
     m.limits["sigma"] = (1e-3 * mass, 0.5 * mass)

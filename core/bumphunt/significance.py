@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import brentq
+from scipy.special import betaincinv, log_ndtr, ndtr, ndtri
 
 from anomalyscope.core.bumphunt.fastfit import signed_z
 from anomalyscope.core.bumphunt.fit import BackgroundFit, FitError, fit_background
@@ -19,11 +18,13 @@ from anomalyscope.core.records import Record
 
 
 def z_to_p(z):
-    return stats.norm.sf(z)
+    """One-sided p of a Z (the normal upper tail; scipy.special, not scipy.stats: the dashboard's first page
+    waits for no scipy.stats import)."""
+    return ndtr(-np.asarray(z, dtype=float))
 
 
 def p_to_z(p):
-    return stats.norm.isf(p)
+    return -ndtri(np.asarray(p, dtype=float))
 
 
 @dataclass
@@ -228,7 +229,7 @@ def effective_trials(max_z_toys: np.ndarray) -> float:
     z = z[np.isfinite(z)]
     if len(z) == 0:
         return float("nan")
-    return float(-len(z) / np.sum(stats.norm.logcdf(z)))
+    return float(-len(z) / np.sum(log_ndtr(z)))
 
 
 def toy_bound_z(k: int, n_toys: int) -> float:
@@ -250,8 +251,8 @@ def global_from_toys(
     max_z_toys = np.asarray(max_z_toys, dtype=float)
     n_toys = len(max_z_toys)
     k = int(np.sum(max_z_toys >= observed))
-    lo = stats.beta.ppf(0.16, k, n_toys - k + 1) if k > 0 else 0.0
-    hi = stats.beta.ppf(0.84, k + 1, n_toys - k) if k < n_toys else 1.0
+    lo = betaincinv(k, n_toys - k + 1, 0.16) if k > 0 else 0.0  # Clopper–Pearson: quantiles of Beta
+    hi = betaincinv(k + 1, n_toys - k, 0.84) if k < n_toys else 1.0
     n_eff = effective_trials(max_z_toys)
     levels, tp = (tuple(float(x) for x in t) for t in tail) if tail is not None else ((), ())
     p, source = (k / n_toys if n_toys else float("nan")), "toys"
@@ -326,6 +327,8 @@ def discovery_sensitivity(
             hi *= 3
             if hi > 1e9:
                 raise FitError(f"sensitivity: Z = {target} not reachable")
+        from scipy.optimize import brentq
+
         out[float(target)] = float(brentq(lambda x: z_of(x) - target, 0.0, hi, rtol=1e-4))
     xs = {k: v / luminosity_fb for k, v in out.items()} if luminosity_fb else None
     return Sensitivity(mass, efficiency, out, xs, mode="efficiency held fixed (fast mode)")

@@ -78,7 +78,7 @@ def _cmd_serve(a) -> int:
     if not 0 < a.port < 65536:
         raise InputError(f"--port must lie in 1–65535, got {a.port}")
     require("panel", "The dashboard")
-    from anomalyscope.dashboard.app import serve
+    from anomalyscope.dashboard.page import serve
 
     serve(port=a.port, address=a.address, show=a.show, websocket_origin=a.allow_websocket_origin)
     return 0

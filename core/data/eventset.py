@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 
 import awkward as ak
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic
@@ -230,6 +231,13 @@ class EventSet:
     def column(self, name: str) -> np.ndarray:
         """One scalar column as a numpy array (dotted path for jet fields)."""
         truth = name.split(".")[0] in TRUTH_FIELDS
+        if "." not in name:  # a top-level column: arrow reads it straight to numpy (half awkward's time at 1M)
+            self._readable([name], truth)
+            try:
+                parts = [pq.read_table(f, columns=[name]).column(0) for f in self.files]
+            except (OSError, pa.ArrowException) as exc:
+                raise InputError(f"{self.path}: column {name!r} unreadable ({type(exc).__name__}: {exc})") from None
+            return pa.chunked_array([c for p in parts for c in p.chunks], type=parts[0].type).to_numpy()
         arr = self.load([name], truth=truth)
         for part in name.split("."):
             arr = arr[part]

@@ -28,6 +28,7 @@ import yaml
 
 import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.bumphunt.result import SPECTRA_SINCE, ScanSummary, SearchSummary
+from anomalyscope.core.columns import Columns
 from anomalyscope.core.data.atomic import publish_dir, staging_dir, write_json_atomic, write_text_atomic
 from anomalyscope.core.data.integrity import digests, verify
 from anomalyscope.core.data.versioned import read_optional_json, read_versioned_json
@@ -131,15 +132,9 @@ class Run:
     def config(self) -> dict:
         return yaml.safe_load((self.path / "config.yaml").read_text())
 
-    def _table(self, name: str) -> dict[str, np.ndarray]:
-        try:
-            t = pq.read_table(self.path / name)
-        except (OSError, pa.ArrowException) as exc:  # truncated, not parquet, unreadable
-            raise InputError(f"{self.path / name}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
-        return {c: t.column(c).to_numpy() for c in t.column_names}
-
-    def scores(self) -> dict[str, np.ndarray]:
-        return self._table("scores.parquet")
+    def scores(self) -> Columns:
+        """scores.parquet as a mapping of columns, each read when first asked for (a view needs few of them)."""
+        return Columns(self.path / "scores.parquet")
 
     def selection_curves(self) -> ThresholdCurves | None:
         """thresholds.json: global method → window → {ε → threshold-curve coefficients or None}, every value
@@ -148,8 +143,9 @@ class Run:
         data = read_optional_json(path, "Run thresholds")
         return None if data is None else check(ThresholdCurves, data, str(path))
 
-    def signal_scores(self) -> dict[str, np.ndarray] | None:
-        return self._table("signal_scores.parquet") if (self.path / "signal_scores.parquet").exists() else None
+    def signal_scores(self) -> Columns | None:
+        path = self.path / "signal_scores.parquet"
+        return Columns(path) if path.exists() else None
 
     def evaluation(self) -> Evaluation | None:
         return self.attachment("evaluation")

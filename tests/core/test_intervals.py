@@ -46,6 +46,25 @@ def test_garwood_known_values_and_coverage():
         assert np.mean((lo <= mu) & (mu <= hi)) >= 0.683, mu
 
 
+def test_garwood_and_the_toy_bound_equal_the_libraries_they_stand_in_for():
+    """poisson_interval and upper_bound_95 call scipy.special (no scipy.stats import for a dashboard page): they
+    must give what hist.intervals and scipy.stats.beta give, at every count and coverage."""
+    import hist.intervals
+    from scipy import stats
+
+    from anomalyscope.core.bumphunt.histogram import upper_bound_95
+
+    n = np.array([0, 1, 2, 3, 7, 25, 100, 1e3, 1e5, 1e7])
+    for cl in (0.682689492137086, 0.9, 0.95):
+        lo, hi = poisson_interval(n, cl)
+        ref = hist.intervals.poisson_interval(n, coverage=cl)
+        np.testing.assert_allclose(lo, ref[0], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(hi, ref[1], rtol=1e-12)
+    for k, m in ((0, 50), (0, 200), (3, 50), (49, 50), (120, 1000)):
+        assert upper_bound_95(k, m) == pytest.approx(stats.beta.ppf(0.95, k + 1, m - k), rel=1e-12)
+    assert upper_bound_95(5, 5) == 1.0 and upper_bound_95(0, 0) == 1.0
+
+
 def test_a_trigger_efficiency_of_one_or_zero_has_an_interval_and_a_silent_rate_has_an_upper_bound():
     full = efficiency_at(np.ones(50), 0.5)
     assert full["efficiency"] == 1.0 and full["interval"][1] == 1.0

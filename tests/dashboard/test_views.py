@@ -191,6 +191,38 @@ def test_no_fit_or_scan_runs_in_the_server_when_a_page_is_built(small_run, monke
         assert len(layers[0]) > 3  # points, error bars, fits and marks
 
 
+def test_the_first_page_imports_and_reads_only_what_it_draws(small_run, tmp_path):
+    """A server's first page waits for every import and read it makes (at 1M events: ≈ 2 s of imports, 1.3 s of
+    score and feature columns). In a fresh process, the page served, the dashboard imported and the Run opened
+    in its thread, the session's contents built and rendered to Bokeh models: none of scipy.stats,
+    scipy.optimize, numba or datashader is imported, and of the Run's per-event columns only the event ids
+    (checked against the EventSet) are read; the features and the truth labels wait for the views that show them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import json, sys
+import panel as pn
+from bokeh.document import Document
+from anomalyscope.dashboard import page
+pn.extension(*page.EXTENSIONS)
+page.page()  # what `panel serve app.py` builds: the template at once, the dashboard prepared in a thread
+app = page.prepare().result()
+side, main = app.contents()
+main.get_root(Document())
+rd = app.load_run(app._default_run(app.available_runs())[1])
+print(json.dumps({"imported": [m for m in ("scipy.stats", "scipy.optimize", "numba", "datashader") if m in sys.modules],
+                  "read": sorted(rd.scores._store.arrays), "lazy": [k for k in ("features", "truth") if k in vars(rd)]}))
+"""
+    env = {**os.environ, "ANOMALYSCOPE_RUN": str(small_run.path), "ANOMALYSCOPE_RUN_DIRS": str(small_run.path.parent)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got == {"imported": [], "read": ["event_id"], "lazy": []}, got
+
+
 def test_a_search_result_without_stored_spectra_is_refused_with_the_command_that_rewrites_it(small_run, tmp_path):
     import json
     import shutil

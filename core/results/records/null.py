@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri
 
 from anomalyscope.core.bumphunt.histogram import upper_bound_95
 from anomalyscope.core.records import Record
@@ -48,7 +48,7 @@ class NullCalibration(Record):
         z = self.observed_max_z if z is None else z
         p, _, bound = self.p_calibrated(z)
         k = int(np.sum(np.asarray(self.max_z, dtype=float) >= z))
-        zg = max(float(stats.norm.isf(p)), 0.0)
+        zg = max(float(-ndtri(p)), 0.0)
         rel = "<" if bound else "="
         return (
             f"calibrated global {'> ' if bound else ''}{zg:.1f}σ (p {rel} {p:.2g}: {k} of {self.n_pseudo} retrained "
@@ -62,8 +62,10 @@ class NullCalibration(Record):
         p = p[np.isfinite(p)]
         if not len(p):
             return {}
+        from scipy.stats import kstest
+
         return {
-            "ks_pvalue_uniform": float(stats.kstest(p, "uniform").pvalue),
+            "ks_pvalue_uniform": float(kstest(p, "uniform").pvalue),
             "fraction_below_0.05": float(np.mean(p < 0.05)),
             "fraction_below_0.01": float(np.mean(p < 0.01)),
         }
