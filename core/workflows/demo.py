@@ -265,31 +265,35 @@ def prior_paths(out: Path) -> dict[str, Path]:
     return {p: out / f"prior_{p}" for p in PRIOR_SIGNALS}
 
 
-def _run_config(out: Path, data: Path, run: Path, scale: float, quick: bool = False):
-    """The demo Run's configuration (DEMO_RUN with the demo's samples filled in)."""
+def run_settings(out: Path, scale: float = 1.0, quick: bool = False) -> dict:
+    """The demo Run's configuration without its data and output (DEMO_RUN with the demo's samples filled in):
+    what its draws, its null and the sensitivity bench retrain."""
     from anomalyscope.core.data.eventset import fully_efficient_from
-    from anomalyscope.core.methods.runner import RunConfig
 
     priors = [str(p) for p in prior_paths(out).values()]
     # decided from the generator threshold, before the spectrum is looked at (the calibration sample alone
     # sees too few events at 2.7 TeV to find the 1% edge: ``fully_efficient_from``)
     fit_min = fully_efficient_from(EventSet.open(out / "qcd").mjj_fit_min, QCD_PARAMS["pthat_min"])
     methods = [{"quak": {"prior": priors}} if m == "quak" else m for m in DEMO_RUN["methods"]]
-    return RunConfig.from_dict(
-        {
-            **DEMO_RUN,
-            "methods": QUICK_METHODS if quick else methods,
-            "eventset": str(data),
-            "signal": str(out / "signal"),
-            "background_extra": None if quick else str(out / "qcd_sim"),
-            "out": str(run),
-            "search": {
-                **DEMO_RUN["search"],
-                "fit_min": fit_min,
-                "min_window_events": max(5, int(100 * min(scale, 1.0))),
-            },
+    return {
+        **DEMO_RUN,
+        "methods": QUICK_METHODS if quick else methods,
+        "background_extra": None if quick else str(out / "qcd_sim"),
+        "search": {
+            **DEMO_RUN["search"],
+            "fit_min": fit_min,
+            "min_window_events": max(5, int(100 * min(scale, 1.0))),
         },
-        "demo run",
+    }
+
+
+def _run_config(out: Path, data: Path, run: Path, scale: float, quick: bool = False):
+    """The demo Run's configuration on ``data``, written to ``run``."""
+    from anomalyscope.core.methods.runner import RunConfig
+
+    settings = run_settings(out, scale, quick)
+    return RunConfig.from_dict(
+        {**settings, "eventset": str(data), "signal": str(out / "signal"), "out": str(run)}, "demo run"
     )
 
 

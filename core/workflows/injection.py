@@ -194,7 +194,7 @@ def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress:
     seed, n_toys = c.seed, c.toys
     z_obs: dict[str, np.ndarray] = {}
     z_exp: dict[str, np.ndarray] = {}
-    jobs = [(n, d) for n in injections for d in range(draws)]
+    jobs = [(n, d) for d in range(draws) for n in injections]  # draw by draw: a stopped scan has every amount
     done = read_progress(out / "points.json")
     for n, d in tqdm(jobs, desc="injection scan", disable=not progress):
         run_dir = out / f"run-{n}-{d}"
