@@ -14,7 +14,7 @@ step leaves the Run as it was):
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,13 @@ from anomalyscope.core.lund.ratio import LundBinning, LundRatio
 from anomalyscope.core.lund.weights import N_TOYS, weighted_efficiency
 from anomalyscope.core.results.attachments import read as read_attachment
 from anomalyscope.core.results.attachments import write as write_attachment
-from anomalyscope.core.results.records.lund import CorrectedEfficiency, LundClosure, LundReport
+from anomalyscope.core.results.records.lund import (
+    Control,
+    CorrectedEfficiency,
+    LundClosure,
+    LundReport,
+    SubjetCounts,
+)
 
 LUND_DIR = "lund"
 
@@ -64,29 +70,26 @@ def add_to_run(
     cols = {"event_id": signal.column("event_id")}
     cols.update({k: v.astype(np.float32) for k, v in table.items() if k != "toys"})
     cols.update({f"toy_{i}": table["toys"][:, i] for i in range(table["toys"].shape[1])})
-    report = {
-        "signal": str(signal.path),
-        "signal_prongs": signal_prongs if signal_prongs is not None else "generator quarks in each jet",
-        "control": asdict(control),
-        "binning": {k: list(v) for k, v in asdict(binning).items()},
-        "n_toys": n_toys,
-        "subjets": {
-            "n": weights.n_subjets,
-            "categories": weights.category_counts,
-            "beyond_pt_range": weights.n_subjets_beyond,
-        },
-        "timing_s": {"ratio": t_ratio, "closure": t_closure, "signal_weights": t_weights},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    report = LundReport(
+        signal=str(signal.path),
+        signal_prongs=signal_prongs if signal_prongs is not None else "generator quarks in each jet",
+        control=Control(**asdict(control)),
+        binning={k: list(v) for k, v in asdict(binning).items()},
+        n_toys=n_toys,
+        subjets=SubjetCounts(
+            n=weights.n_subjets, categories=weights.category_counts, beyond_pt_range=weights.n_subjets_beyond
+        ),
+        timing_s={"ratio": t_ratio, "closure": t_closure, "signal_weights": t_weights},
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
     final = run.path / LUND_DIR
     with staging_dir(final) as tmp:
         ratio.save(tmp / "ratio.json")
-        write_attachment(tmp / "closure.json", "lund_closure", closure.to_dict())
+        write_attachment(tmp / "closure.json", "lund_closure", closure)
         pq.write_table(pa.table(cols), tmp / "signal_weights.parquet", compression="zstd")
         write_attachment(tmp / "report.json", "lund", report)  # LundResult(tmp) reads it
         efficiencies = method_efficiencies(run, LundResult(tmp))
-        report["efficiencies"] = {m: {e: c.to_dict() for e, c in by_e.items()} for m, by_e in efficiencies.items()}
-        write_attachment(tmp / "report.json", "lund", report)
+        write_attachment(tmp / "report.json", "lund", replace(report, efficiencies=efficiencies))
         publish_dir(tmp, final, overwrite=True)
     return final
 

@@ -142,18 +142,18 @@ def run_null(
 def summarise(run, pool: EventSet, n_events: int, points: list[dict]) -> NullCalibration:
     g = run.search_result().global_significance
     methods = sorted({m for p in points for m in p["methods"]})
-    content = {
-        "pool": str(pool.path),
-        "pool_events": len(pool),
-        "n_events": n_events,
-        "shared": SHARED,
-        "max_z": [float(p["max_z"]) for p in points],
-        "p_toys": [float(p["p_toys"]) for p in points],
-        "method_max_z": {m: [float(p["methods"].get(m, np.nan)) for p in points] for m in methods},
-        "observed_max_z": float(g.observed_max_z),
-        "observed_p_toys": float(g.p_global),
-        "seconds": float(sum(p.get("seconds", 0.0) for p in points)),
-    }
+    content = NullCalibration(
+        pool=str(pool.path),
+        pool_events=len(pool),
+        n_events=n_events,
+        shared=SHARED,
+        max_z=[float(p["max_z"]) for p in points],
+        p_toys=[float(p["p_toys"]) for p in points],
+        method_max_z={m: [float(p["methods"].get(m, np.nan)) for p in points] for m in methods},
+        observed_max_z=float(g.observed_max_z),
+        observed_p_toys=float(g.p_global),
+        seconds=float(sum(p.get("seconds", 0.0) for p in points)),
+    )
     return write_attachment(run.path / ATTACHMENTS["null_calibration"].path, "null_calibration", content)
 
 
