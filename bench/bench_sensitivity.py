@@ -5,6 +5,7 @@ test of the trained methods (every Run's observed Z at the signal mass, and the 
 
     python bench/bench_sensitivity.py [--background QCD --signal SIG] [--injections 0 25 50 100 200 400]
                                       [--draws 5] [--methods ...] [--eff 0.1] [--lumi-fb 3.4] [--work DIR]
+                                      [--workers N]
 
 Defaults: the demo's QCD and W' → X Y samples (built if missing) and the demo Run's configuration (its
 simulated background for the IAD, QUAK's prior, the search's fit start) with R-Anode added: every
@@ -12,13 +13,15 @@ data-driven method and the references, retrained per draw in the windows holding
 look-elsewhere toys are cut to the minimum (the scan reads local Z at the signal). Prints a table with each
 amount's S/B in the signal region (``--sr``, |Δη| < 1.3), writes bench/results/sensitivity.json (with the
 events it was measured on and the wall time). Resumes: finished Runs in ``--work`` are reused, draw by draw,
-so a stopped scan has every amount at the draws it finished.
+so a stopped scan has every amount at the draws it finished. ``--workers`` Runs train at once, one process and
+one thread each (default: one per core).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -57,6 +60,7 @@ def main():
     ap.add_argument("--methods", nargs="*", default=None, help="default: the demo Run's methods and ranode")
     ap.add_argument("--sr", type=float, nargs=2, default=None, help="signal region for S/B [GeV] (default: the demo's)")
     ap.add_argument("--lumi-fb", type=float, default=None, help="luminosity of the background sample")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Runs trained at once (default: cores)")
     ap.add_argument("--work", type=Path, default=Path(__file__).parent / "results" / "sensitivity-work")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sensitivity.json")
     a = ap.parse_args()
@@ -86,6 +90,7 @@ def main():
         "efficiency": a.eff,
         "mass": mass,
         "run": run,
+        "workers": a.workers,
     }
     if lumi:
         cfg["luminosity_fb"] = lumi

@@ -22,8 +22,8 @@ scan.yaml: background, signal (EventSets), run (a run config without eventset/ou
 events), draws (default 5), toys (bump-hunt toys per Run, default 100), efficiency (the cut, ε < 1), mass (GeV), out (directory for the Runs);
 optional luminosity_fb (of the background sample) and signal_efficiency (of the signal sample's
 selection), which give the amounts as σ × B as well; keep_data (default false: each injected dataset
-is removed once its Run is written, the Run keeps the scores). Finished Runs are reused: an interrupted
-scan resumes where it stopped.
+is removed once its Run is written, the Run keeps the scores); workers (default 1: Runs trained at once, each
+in its own process on one thread). Finished Runs are reused: an interrupted scan resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.data import EventSet, inject
 from anomalyscope.core.data.atomic import read_progress, write_json_atomic
+from anomalyscope.core.data.jobs import is_done, read_stats, run_chunks, stats_file
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import FieldError
 from anomalyscope.core.params import REQUIRED, build, param
@@ -65,6 +65,7 @@ class ScanConfig:
     luminosity_fb: float | None = param(None, low=0, low_open=True)
     signal_efficiency: float | None = param(None, low=0, high=1, low_open=True)
     keep_data: bool = False
+    workers: int = param(1, low=1)  # Runs trained at once, one process each (one thread per process)
 
     def __post_init__(self):
         if not self.injections or min(self.injections) < 0:
@@ -172,7 +173,7 @@ def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
 
 
 def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress: bool = True) -> InjectionScan:
-    from anomalyscope.core.methods.runner import RunConfig, execute
+    from anomalyscope.core.methods.runner import RunConfig
 
     c = scan_config(cfg)
     path = lambda p: Path(p).expanduser() if Path(p).expanduser().is_absolute() else base / p  # noqa: E731
@@ -191,48 +192,99 @@ def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress:
     run_cfg["search"] = search_cfg
     # every method and parameter checked before the first injection trains anything
     RunConfig.from_dict({**run_cfg, "eventset": str(bkg.path), "out": str(out / "run")}, "injection scan: run")
-    seed, n_toys = c.seed, c.toys
+    points = [
+        _Point(
+            tag=f"{n}-{d}",
+            n=n,
+            draw=d,
+            background=str(bkg.path),
+            signal=str(sig.path),
+            run=run_cfg,
+            out=str(out),
+            seed=c.seed,
+            efficiency=eff,
+            peak=peak,
+            toys=c.toys,
+            keep_data=c.keep_data,
+        )
+        for d in range(draws)  # draw by draw: a stopped scan has every amount at the draws it finished
+        for n in injections
+    ]
+    for key, point in read_progress(out / "points.json").items():  # a scan stopped before points had files
+        if not stats_file(out, key).exists():
+            write_json_atomic(stats_file(out, key), point)
+    run_chunks(_scan_point, points, out, scheduler="local" if c.workers > 1 else None, workers=c.workers,
+               desc="injection scan", unit="Run", progress=progress)  # fmt: skip
+    done = {p.tag: point for p, point in zip([p for p in points if is_done(out, p)], read_stats(out, points))}
+    write_json_atomic(out / "points.json", done)  # every Z of the scan in one file
     z_obs: dict[str, np.ndarray] = {}
     z_exp: dict[str, np.ndarray] = {}
-    jobs = [(n, d) for d in range(draws) for n in injections]  # draw by draw: a stopped scan has every amount
-    done = read_progress(out / "points.json")
-    for n, d in tqdm(jobs, desc="injection scan", disable=not progress):
-        run_dir = out / f"run-{n}-{d}"
-        key = f"{n}-{d}"
-        if key not in done:
-            data_dir, signal_dir = out / f"data-{n}-{d}", out / f"signal-{n}-{d}"
-            data = inject(bkg, sig, n, data_dir, seed=seed + 1000 * n + d, remainder=signal_dir, overwrite=True)
-            rc = RunConfig.from_dict(
-                {
-                    **run_cfg,
-                    "eventset": str(data.path),
-                    "signal": str(signal_dir),
-                    "out": str(run_dir),
-                    "seed": seed + d,
-                    "train_windows_at": peak,
-                },
-                "injection scan: run",
-            )
-            run = execute(rc, overwrite=True, progress=False)
-            truth = data.truth()
-            done[key] = {
-                m: {
-                    "observed": z_at_signal_mass(run, m, eff, peak),
-                    "expected": expected_z_at_signal_mass(
-                        run.search(), run.table(), truth, m, eff, peak, n_toys, seed + d
-                    ),
-                }
-                for m in run.methods
-            }
-            write_json_atomic(out / "points.json", done)  # what a resumed scan reads
-            if not c.keep_data:  # the Run keeps every score; points.json every Z
-                shutil.rmtree(data_dir, ignore_errors=True)
-                shutil.rmtree(signal_dir, ignore_errors=True)
-        for m, zz in done[key].items():
-            i = injections.index(n)
-            z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, d] = zz["observed"]
-            z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, d] = zz["expected"]
+    for p in points:
+        for m, zz in done.get(p.tag, {}).items():
+            i = injections.index(p.n)
+            z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz["observed"]
+            z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz["expected"]
     return _summarise(c, injections, peak, z_exp, z_obs, out)
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One injected amount and draw of a scan: a chunk of the job engine (``core.data.jobs``), so the points run
+    in parallel on ``workers`` processes (one thread each) and a re-run does only those without a stats file."""
+
+    tag: str
+    n: int
+    draw: int
+    background: str
+    signal: str
+    run: dict
+    out: str
+    seed: int
+    efficiency: float
+    peak: float
+    toys: int
+    keep_data: bool
+    size: int = 1
+
+    def where(self) -> str:
+        return f"injection scan {self.out}: {self.n} signal events, draw {self.draw}"
+
+
+def _scan_point(p: _Point) -> None:
+    """Inject, retrain (in the windows holding the signal), search, and read every method's Z at the signal."""
+    from anomalyscope.core.methods.runner import RunConfig, execute
+
+    out = Path(p.out)
+    n, d = p.n, p.draw
+    data_dir, signal_dir = out / f"data-{n}-{d}", out / f"signal-{n}-{d}"
+    bkg, sig = EventSet.open(p.background), EventSet.open(p.signal)
+    data = inject(bkg, sig, n, data_dir, seed=p.seed + 1000 * n + d, remainder=signal_dir, overwrite=True)
+    rc = RunConfig.from_dict(
+        {
+            **p.run,
+            "eventset": str(data.path),
+            "signal": str(signal_dir),
+            "out": str(out / f"run-{n}-{d}"),
+            "seed": p.seed + d,
+            "train_windows_at": p.peak,
+        },
+        "injection scan: run",
+    )
+    run = execute(rc, overwrite=True, progress=False)
+    truth = data.truth()
+    point = {
+        m: {
+            "observed": z_at_signal_mass(run, m, p.efficiency, p.peak),
+            "expected": expected_z_at_signal_mass(
+                run.search(), run.table(), truth, m, p.efficiency, p.peak, p.toys, p.seed + d
+            ),
+        }
+        for m in run.methods
+    }
+    write_json_atomic(stats_file(out, p.tag), point)  # marks the point done
+    if not p.keep_data:  # the Run keeps every score; the stats file every Z
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(signal_dir, ignore_errors=True)
 
 
 def _summarise(c: ScanConfig, injections, peak, z, z_obs, out) -> InjectionScan:

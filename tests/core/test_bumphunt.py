@@ -310,9 +310,20 @@ def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_p
         assert abs(incl.xsec_3sigma_fb - incl.n_3sigma / 2.0) < 1e-9
     if sens.n_3sigma is not None and incl.n_3sigma is not None:
         assert sens.improvement_3sigma == incl.n_3sigma / sens.n_3sigma
-    # resumable: a second call reuses every finished Run and gives the same answer
+    # resumable: a second call reuses every finished Run and gives the same answer; a scan stopped by an older
+    # version (its points in points.json alone) too
+    manifest = tmp_path / "scan" / "run-200-4" / "manifest.json"
+    written = manifest.stat().st_mtime_ns
+    for f in (tmp_path / "scan").glob("stats-*.json"):
+        f.unlink()
     again = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False)
-    assert again.median_z == res.median_z
+    assert again.median_z == res.median_z and manifest.stat().st_mtime_ns == written
+    # Runs trained side by side in worker processes give the same Z draw by draw as in this process
+    par = {**cfg, "out": "scan2", "injections": [0, 200], "draws": 2, "workers": 2}
+    two = run_injection_scan(par, base=tmp_path, progress=False)
+    for m in ("inclusive", "cut_tau21"):
+        np.testing.assert_array_equal(np.asarray(two.z_observed[m]), np.asarray(res.z_observed[m])[[0, 2], :2])
+        np.testing.assert_array_equal(np.asarray(two.z[m]), np.asarray(res.z[m])[[0, 2], :2])
 
 
 def test_sparse_spectra_after_a_tight_cut_are_fitted_and_invent_no_excess():
