@@ -80,7 +80,7 @@ def make_state() -> SessionState:
     return state
 
 
-def apply_link(state: SessionState, location) -> list[str]:
+def _apply_link(state: SessionState, location) -> list[str]:
     """Keep only the link's values this session can take (the Run first, then the rest against it), so the URL
     sync never sets a method the Run lacks or a cut it has no threshold for; tell the user what was dropped."""
     from urllib.parse import parse_qsl, urlencode
@@ -122,7 +122,7 @@ def contents() -> tuple[list, pn.Column]:
 def _contents() -> tuple[SessionState, list, pn.Column]:
     state = make_state()
     if pn.state.location is not None:
-        apply_link(state, pn.state.location)
+        _apply_link(state, pn.state.location)
         # the browser reports its own URL once loaded, and the sync applies it again: the state's parameters
         # refuse what does not fit (a Selector checks its objects, numbers their bounds), so nothing bad lands
         pn.state.location.sync(state, {p: p for p in state.url_parameters()}, on_error=lambda _: None)

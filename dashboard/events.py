@@ -69,7 +69,7 @@ class EventsView(RunView):
             table,
             pn.Row(
                 pn.widgets.FileDownload(
-                    callback=lambda: csv_file(df), filename="anomalous_events.csv", button_type="primary", label="CSV"
+                    callback=lambda: _csv_file(df), filename="anomalous_events.csv", button_type="primary", label="CSV"
                 ),
                 pn.widgets.FileDownload(
                     callback=lambda: parquet_file(df),
@@ -179,7 +179,7 @@ def parquet_file(df: pd.DataFrame):
     return buf
 
 
-def csv_file(df: pd.DataFrame):
+def _csv_file(df: pd.DataFrame):
     from io import StringIO
 
     buf = StringIO()

@@ -35,7 +35,7 @@ def design(q: Quadrature, order: int) -> np.ndarray:
     return np.stack(cols[:order], axis=-1)
 
 
-def start_theta(fit: "BackgroundFit") -> np.ndarray:
+def _start_theta(fit: "BackgroundFit") -> np.ndarray:
     """(ln p0, p1, p2, ...) of a background fit: where every toy's fit starts."""
     return np.concatenate([[np.log(fit.p0)], fit.shape])
 
@@ -142,7 +142,7 @@ def signed_z(counts: np.ndarray, fit: "BackgroundFit", templates: np.ndarray, wi
     templates = np.atleast_2d(np.asarray(templates, dtype=float))
     q = fit.quadrature
     a, w = design(q, fit.order), q.w
-    th0 = start_theta(fit)
+    th0 = _start_theta(fit)
     th_b, _, d0, _ = fit_batch(counts, a, w, th0)
     n2 = np.broadcast_to(counts[:, None, :], (len(counts), len(templates), counts.shape[1]))
     _, mu, d1, mu_err = fit_batch(n2, a, w, th_b[:, None, :], s=templates[None, :, :])

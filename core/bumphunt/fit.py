@@ -108,7 +108,7 @@ class FitSummary(Record):
     n_bins: int
 
 
-def check_spectrum(spec: Spectrum, n_params: int) -> None:
+def _check_spectrum(spec: Spectrum, n_params: int) -> None:
     if spec.total == 0:
         raise FitError("fit: the histogram is empty")
     if spec.total < MIN_EVENTS:
@@ -132,7 +132,7 @@ def fit_background(spec: Spectrum, order: int = 4, n_starts: int = 4, seed: int 
 
     if order not in ORDERS:
         raise InputError(f"fit: order must be one of {ORDERS}, got {order}")
-    check_spectrum(spec, order)
+    _check_spectrum(spec, order)
     q = Quadrature(spec.edges)
     n = spec.counts
     start = linear_start(q, n, spec.widths, order)

@@ -31,7 +31,7 @@ from anomalyscope.core.errors import InputError
 
 FIT_START_TOLERANCE = 0.02  # a bin may fall short of the fit from above by 2% (or 2σ of its count)
 FIT_START_MAX_STEPS = 8
-RESONANCE_Z = 3.0  # a local excess the fit start's fits from above take out first (``without_resonance``)
+RESONANCE_Z = 3.0  # a local excess the fit start's fits from above take out first (``_without_resonance``)
 
 
 def highest_tested(mjj: np.ndarray, fit_max: float, min_events: int) -> float:
@@ -51,11 +51,11 @@ def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning, signa
     counts, _ = np.histogram(mjj, edges)
     if counts.sum() == 0:
         raise InputError(f"search: no event between {floor:g} and {fit_max:g} GeV")
-    peak = turn_on_peak(counts / np.diff(edges))
+    peak = _turn_on_peak(counts / np.diff(edges))
     first = 0 if peak == 0 else peak + 1
     last = min(first + FIT_START_MAX_STEPS, len(edges) - 6)
     try:  # a resonance is looked for once, over the widest range the fits below use
-        clean = without_resonance(counts, edges, first + 2, signal)
+        clean = _without_resonance(counts, edges, first + 2, signal)
     except FitError:
         clean = counts.astype(float)
     for i in range(first, last + 1):
@@ -76,7 +76,7 @@ def find_fit_start(mjj: np.ndarray, floor: float, fit_max: float, binning, signa
     )
 
 
-def without_resonance(counts: np.ndarray, edges: np.ndarray, j: int, signal: SignalModel) -> np.ndarray:
+def _without_resonance(counts: np.ndarray, edges: np.ndarray, j: int, signal: SignalModel) -> np.ndarray:
     """The counts with a resonance taken out, so that it cannot bend the fit from bin ``j`` up: where that
     fit leaves a local excess above RESONANCE_Z — a Gaussian of the search's resolution centred at a bin
     of the fit or at one of the two bins below it, whose upper tail reaches in — its fitted events are
@@ -100,7 +100,7 @@ def fit_edges(floor: float, fit_max: float, binning) -> np.ndarray:
     return edges[(edges >= floor - 1e-9) & (edges <= fit_max + 1e-9)]
 
 
-def turn_on_peak(density: np.ndarray) -> int:
+def _turn_on_peak(density: np.ndarray) -> int:
     """The first bin after which dN/dm falls (higher than each of the next two bins): the top of the
     turn-on, not a resonance further up that may be the global maximum of a small sample."""
     for i in range(len(density) - 2):

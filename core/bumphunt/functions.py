@@ -33,7 +33,7 @@ class Quadrature:
         self.sqrt_s = sqrt_s
 
 
-def log_shape(q: Quadrature, shape_params: np.ndarray) -> np.ndarray:
+def _log_shape(q: Quadrature, shape_params: np.ndarray) -> np.ndarray:
     """ln of the unnormalised density (p0 = 1) at the quadrature nodes; shape_params = (p1, p2, ...)."""
     p = np.asarray(shape_params, dtype=float)
     expo = p[1] * np.ones_like(q.log_x)
@@ -46,7 +46,7 @@ def log_shape(q: Quadrature, shape_params: np.ndarray) -> np.ndarray:
 
 def bin_integrals(q: Quadrature, shape_params: np.ndarray) -> np.ndarray:
     """∫ over each bin of the density with p0 = 1 (dm in GeV)."""
-    ls = log_shape(q, shape_params)
+    ls = _log_shape(q, shape_params)
     with np.errstate(over="ignore"):  # a wild trial point overflows to inf; the fit rejects it
         return np.sum(np.exp(ls) * q.w, axis=1)
 

@@ -43,7 +43,7 @@ def check_efficiencies(efficiencies) -> np.ndarray:
     return eff
 
 
-def quantile_regression(mjj: np.ndarray, score: np.ndarray, quantile: float, degree: int = DEGREE) -> np.ndarray:
+def _quantile_regression(mjj: np.ndarray, score: np.ndarray, quantile: float, degree: int = DEGREE) -> np.ndarray:
     """Coefficients of the ``quantile`` of score given m_jj (polynomial in ln m_jj)."""
     x = _basis(mjj, degree)
     y = np.asarray(score, dtype=float)
@@ -71,7 +71,7 @@ def outside_sr_coefficients(mjj: np.ndarray, score: np.ndarray, in_sr: np.ndarra
     use = np.isfinite(score) & ~np.asarray(in_sr)
     if eff >= 1.0 or use.sum() < 10 or np.ptp(np.asarray(score)[use]) == 0:
         return None
-    return quantile_regression(np.asarray(mjj)[use], np.asarray(score)[use], 1.0 - eff, degree)
+    return _quantile_regression(np.asarray(mjj)[use], np.asarray(score)[use], 1.0 - eff, degree)
 
 
 def curve_threshold(mjj: np.ndarray, coefficients) -> np.ndarray:
@@ -82,7 +82,7 @@ def curve_threshold(mjj: np.ndarray, coefficients) -> np.ndarray:
     return _basis(mjj, len(coefficients) - 1) @ coefficients
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     """The q-quantile of weighted values (the smallest value whose weighted CDF reaches q)."""
     order = np.argsort(values)
     v, w = values[order], weights[order]
@@ -106,7 +106,7 @@ def sideband_threshold(score: np.ndarray, in_low: np.ndarray, in_high: np.ndarra
     wts = np.concatenate([np.full(m.sum(), 1.0 / m.sum()) for m in parts])
     if np.ptp(vals) == 0:
         return -np.inf
-    return weighted_quantile(vals, wts, 1.0 - eff)
+    return _weighted_quantile(vals, wts, 1.0 - eff)
 
 
 def select(score: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

@@ -17,13 +17,13 @@ from anomalyscope.core.errors import InputError
 from anomalyscope.core.records import Record
 
 
-def z_to_p(z):
+def _z_to_p(z):
     """One-sided p of a Z (the normal upper tail; scipy.special, not scipy.stats: the dashboard's first page
     waits for no scipy.stats import)."""
     return ndtr(-np.asarray(z, dtype=float))
 
 
-def p_to_z(p):
+def _p_to_z(p):
     return -ndtri(np.asarray(p, dtype=float))
 
 
@@ -84,7 +84,7 @@ def local_significance(
         return ScanResult(masses, empty, empty, empty, empty, bkg)
     templates = signal.templates(masses, spec.edges)
     z, mu, err = (a[0] for a in signed_z(spec.counts[None], bkg, templates, with_mu=True))
-    return ScanResult(masses, z, z_to_p(z), mu, err, bkg)
+    return ScanResult(masses, z, _z_to_p(z), mu, err, bkg)
 
 
 # ---------------------------------------------------------------------- Asimov expectations
@@ -141,7 +141,7 @@ class GlobalSignificance(Record):
     @property
     def trials_factor(self) -> float:
         """p_global / p_local of the observed Z: how much the look-elsewhere effect dilutes it."""
-        p_local = float(z_to_p(self.observed_max_z))
+        p_local = float(_z_to_p(self.observed_max_z))
         return self.p_global / p_local if p_local > 0 else float("inf")
 
     def at(self, z_local: float) -> GlobalSignificance | None:
@@ -232,10 +232,10 @@ def effective_trials(max_z_toys: np.ndarray) -> float:
     return float(-len(z) / np.sum(log_ndtr(z)))
 
 
-def toy_bound_z(k: int, n_toys: int) -> float:
+def _toy_bound_z(k: int, n_toys: int) -> float:
     """The global Z the toy count alone supports at 95% CL: Φ⁻¹ of the Clopper–Pearson upper bound on p
     (0 of 200 toys: p < 1.5%, Z > 2.2σ)."""
-    return max(float(p_to_z(upper_bound_95(k, n_toys))), 0.0)
+    return max(float(_p_to_z(upper_bound_95(k, n_toys))), 0.0)
 
 
 def global_from_toys(
@@ -269,7 +269,7 @@ def global_from_toys(
         float(observed),
         float(p),
         (float(lo), float(hi)),
-        max(float(p_to_z(max(p, 1e-300))), 0.0),  # one-sided: 0 when half the toys or more reach it
+        max(float(_p_to_z(max(p, 1e-300))), 0.0),  # one-sided: 0 when half the toys or more reach it
         n_toys,
         n_selections,
         max_z_toys.tolist(),
@@ -278,7 +278,7 @@ def global_from_toys(
         n_eff=float(n_eff),
         tail_levels=list(levels),
         tail_p=list(tp),
-        z_global_toys_95=toy_bound_z(k, n_toys),
+        z_global_toys_95=_toy_bound_z(k, n_toys),
     )
 
 

@@ -90,7 +90,7 @@ def _from_edges(name: str, e) -> list[Window]:
     ]
 
 
-def sliding_windows(mjj_min: float, mjj_max: float, resolution: float = RESOLUTION) -> list[Window]:
+def _sliding_windows(mjj_min: float, mjj_max: float, resolution: float = RESOLUTION) -> list[Window]:
     """Overlapping windows (see the module text) whose sidebands lie inside [mjj_min, mjj_max]."""
     if not 0 < resolution < 0.5:
         raise InputError(f"windows: the mass resolution must lie in (0, 0.5), got {resolution}")
@@ -128,7 +128,7 @@ def make_windows(
     elif mode == "sliding":
         if not np.isfinite(hi):
             raise InputError("windows: sliding windows need the upper end of the m_jj range")
-        windows = sliding_windows(max(mjj_min, 1.0), hi, resolution)
+        windows = _sliding_windows(max(mjj_min, 1.0), hi, resolution)
     else:
         raise InputError(f"windows: mode must be one of {MODES}, got '{mode}'")
     return [w for w in windows if w.lo >= mjj_min - 1e-9 and w.hi <= hi + 1e-9 and (w.sb_low or w.sb_high)]
@@ -157,7 +157,7 @@ def gap_fillers(
     gaps = coverage_gaps(windows, lo, hi)
     return [
         w
-        for w in sliding_windows(max(mjj_min, 1.0), hi, resolution)
+        for w in _sliding_windows(max(mjj_min, 1.0), hi, resolution)
         if any(w.sr[0] < b and w.sr[1] > a for a, b in gaps)
     ]
 

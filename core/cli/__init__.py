@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def configure_logging(verbose: int = 0, quiet: bool = False, log_file: Path | None = None) -> None:
+def _configure_logging(verbose: int = 0, quiet: bool = False, log_file: Path | None = None) -> None:
     """The ``anomalyscope`` loggers to stderr (warnings; -v info, -vv debug; -q errors only) and, with a log
     file, everything to it with times."""
     import logging
@@ -57,7 +57,7 @@ def configure_logging(verbose: int = 0, quiet: bool = False, log_file: Path | No
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        configure_logging(args.verbose, args.quiet_log, args.log_file)
+        _configure_logging(args.verbose, args.quiet_log, args.log_file)
         return args.func(args)
     except (InputError, MissingExtra) as exc:  # MissingExtra: a command whose optional stack is not installed
         print(f"error: {exc}", file=sys.stderr)

@@ -33,7 +33,7 @@ def umask() -> int:
     return mask
 
 
-def as_ordinary(path: Path | str, directory: bool = False) -> None:
+def _as_ordinary(path: Path | str, directory: bool = False) -> None:
     """Give a temp file or directory the mode an ordinary one gets (0666 / 0777 less the umask)."""
     os.chmod(path, (0o777 if directory else 0o666) & ~umask())
 
@@ -41,7 +41,7 @@ def as_ordinary(path: Path | str, directory: bool = False) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    as_ordinary(tmp)
+    _as_ordinary(tmp)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -67,7 +67,7 @@ def temp_sibling(path: Path):
     except OSError as exc:
         raise InputError(f"{path}: cannot write there ({exc.strerror})") from None
     os.close(fd)
-    as_ordinary(tmp)
+    _as_ordinary(tmp)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -126,7 +126,7 @@ def staging_dir(final: Path):
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".staging", dir=final.parent))
-    as_ordinary(tmp, directory=True)
+    _as_ordinary(tmp, directory=True)
     try:
         yield tmp
     except BaseException:

@@ -51,7 +51,7 @@ class DetectorModel:
         return {"kind": "anomalyscope simple detector", **asdict(self)}
 
 
-def classify(pid: np.ndarray, charge: np.ndarray) -> np.ndarray:
+def _classify(pid: np.ndarray, charge: np.ndarray) -> np.ndarray:
     """Constituent class per particle from its PDG id and charge."""
     apid = np.abs(pid)
     cls = np.where(charge != 0, CHARGED_HADRON, NEUTRAL_HADRON).astype(np.int8)
@@ -77,7 +77,7 @@ def _four_vector(pt, eta, phi, mass):
 def truth_particles(px, py, pz, e, pid, charge, counts) -> ak.Array:
     """Visible stable particles without detector effects (neutrinos removed)."""
     keep = ~np.isin(np.abs(pid), NEUTRINOS)
-    cls = classify(pid, charge)
+    cls = _classify(pid, charge)
     ev = np.repeat(np.arange(len(counts)), counts)[keep]
     return _assemble(px[keep], py[keep], pz[keep], e[keep], cls[keep], ev, len(counts))
 
@@ -88,7 +88,7 @@ def apply_detector(model: DetectorModel, px, py, pz, e, pid, charge, counts, rng
     event = np.repeat(np.arange(n_events), counts)
     visible = ~np.isin(np.abs(pid), NEUTRINOS)
     px, py, pz, e, pid, charge, event = (a[visible] for a in (px, py, pz, e, pid, charge, event))
-    cls = classify(pid, charge)
+    cls = _classify(pid, charge)
     pt, eta, phi = _kinematics(px, py, pz)
     mass2 = np.clip(e**2 - px**2 - py**2 - pz**2, 0.0, None)
     in_tracker = np.abs(eta) < model.tracker_eta

@@ -116,7 +116,7 @@ def cross_section_pb(
     return info.sigmaGen() * 1e9, info.sigmaErr() * 1e9
 
 
-def charges(pid: np.ndarray) -> np.ndarray:
+def _charges(pid: np.ndarray) -> np.ndarray:
     """Electric charge of each particle (PDG id), from Pythia's particle data."""
     pythia8mc = require("pythia8mc", "Event generation")
     pd = pythia8mc.Pythia("", False).particleData
@@ -131,4 +131,4 @@ def final_state(batch) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.nda
     counts = ak.to_numpy(ak.num(final))
     flat = ak.flatten(final)
     pid = ak.to_numpy(flat.id)
-    return [ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")], pid, charges(pid), counts
+    return [ak.to_numpy(flat.p[c]) for c in ("px", "py", "pz", "e")], pid, _charges(pid), counts

@@ -69,7 +69,7 @@ def closure_study(
         hs, _ = np.histogram(sim_sel[key], bins)
         hw, _ = np.histogram(sim_sel[key], bins, weights=w)
         hw2, _ = np.histogram(sim_sel[key], bins, weights=w**2)
-        band = correction_band(sim_sel[key], bins, w, variations, toys)
+        band = _correction_band(sim_sel[key], bins, w, variations, toys)
         c0, n0 = chi2(hs, hs.astype(float), hd)
         c1, n1 = chi2(hw, hw2, hd)
         c2, n2 = chi2(hw, hw2, hd, band)
@@ -116,7 +116,7 @@ def closure_study(
     return LundClosure.from_writer(study, "Lund closure study")
 
 
-def correction_band(x: np.ndarray, bins: np.ndarray, w: np.ndarray, variations: dict, toys: np.ndarray) -> np.ndarray:
+def _correction_band(x: np.ndarray, bins: np.ndarray, w: np.ndarray, variations: dict, toys: np.ndarray) -> np.ndarray:
     """Per-bin uncertainty of the reweighted, normalised distribution of x from the correction: the toys'
     standard deviation and each variation's shift, in quadrature."""
 

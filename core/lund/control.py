@@ -50,11 +50,11 @@ class ControlSelection:
         return keep
 
 
-def jet_radius(es: EventSet) -> float:
+def _jet_radius(es: EventSet) -> float:
     return float(es.info.selection_value("jet_r", 0.8))
 
 
-def event_split(es: EventSet, part: str | None) -> np.ndarray | None:
+def _event_split(es: EventSet, part: str | None) -> np.ndarray | None:
     """Events with even / odd event_id (independent halves for closure tests); None for all."""
     if part is None:
         return None
@@ -66,12 +66,12 @@ def event_split(es: EventSet, part: str | None) -> np.ndarray | None:
 
 def control_subjets(es: EventSet, control: ControlSelection, part: str | None = None) -> tuple[Subjets, dict]:
     """Subjets of the control jets of one sample (no generator information used) and the jets themselves."""
-    jets = eventset_jets(es, control.jets, event_split(es, part))
+    jets = eventset_jets(es, control.jets, _event_split(es, part))
     keep = control.passes(jets)
     if not keep.any():
         raise InputError(f"{es.path}: no jet passes the control selection {asdict(control)}")
     n = np.where(keep, control.n_prongs, 0)
-    sub = recluster(jets["constituents"], n, jet_radius(es))
+    sub = recluster(jets["constituents"], n, _jet_radius(es))
     return sub, jets
 
 
@@ -105,7 +105,7 @@ def _shower_settings(es: EventSet) -> list:
     return sorted({s for p in (es.info.processes or {}).values() for s in p.shower_settings or []})
 
 
-def target_subjets(
+def _target_subjets(
     es: EventSet,
     jets: tuple = ("j1", "j2"),
     n_prongs: int | None = None,
@@ -114,8 +114,8 @@ def target_subjets(
 ) -> tuple[Subjets, dict]:
     """Subjets of the jets a correction is applied to: N = generator quarks inside each jet (matched, so the
     unmatched/shared variations exist), or ``n_prongs`` for every jet when the EventSet stores no quarks."""
-    info = eventset_jets(es, jets, event_split(es, part))
-    r = jet_radius(es)
+    info = eventset_jets(es, jets, _event_split(es, part))
+    r = _jet_radius(es)
     quarks = None
     if info["partons"] is not None and n_prongs is None:
         quarks = prongs_in_jets(info["partons"], info["eta"], info["phi"], r)
@@ -132,5 +132,5 @@ def target_subjets(
 
 def event_weights(ratio: LundRatio, es: EventSet, n_prongs: int | None = None, part: str | None = None):
     """LundWeights with one row per event: the product of the weights of both jets."""
-    sub, info = target_subjets(es, ("j1", "j2"), n_prongs, part)
+    sub, info = _target_subjets(es, ("j1", "j2"), n_prongs, part)
     return LundWeights(ratio, sub, rows=info["event"], n_rows=len(info["event"]) // 2), info

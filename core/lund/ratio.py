@@ -82,7 +82,7 @@ class LundCounts:
         )
 
 
-def ratio_of(data: LundCounts, sim: LundCounts) -> np.ndarray:
+def _ratio_of(data: LundCounts, sim: LundCounts) -> np.ndarray:
     """ρ_data/ρ_sim, 1 where either has no splitting, clipped to [RATIO_MIN, RATIO_MAX]."""
     d, s = data.density(), sim.density()
     ok = (data.splittings > 0) & (sim.splittings > 0)
@@ -103,11 +103,11 @@ class LundRatio:
     # ------------------------------------------------------------------ derived
     @property
     def ratio(self) -> np.ndarray:
-        return ratio_of(self.data, self.sim)
+        return _ratio_of(self.data, self.sim)
 
     @property
     def ratio_alt(self) -> np.ndarray | None:
-        return None if self.sim_alt is None else ratio_of(self.data, self.sim_alt)
+        return None if self.sim_alt is None else _ratio_of(self.data, self.sim_alt)
 
     def stat_error(self) -> np.ndarray:
         """Relative statistical uncertainty of the ratio per bin (Poisson, both samples)."""
@@ -122,7 +122,7 @@ class LundRatio:
         for t in range(n):
             d = LundCounts(rng.poisson(self.data.splittings).astype(float), self.data.subjets)
             s = LundCounts(rng.poisson(self.sim.splittings).astype(float), self.sim.subjets)
-            out[t] = ratio_of(d, s)
+            out[t] = _ratio_of(d, s)
         return out
 
     def pt_fit(self) -> tuple[np.ndarray, np.ndarray]:

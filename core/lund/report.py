@@ -88,7 +88,7 @@ def add_to_run(
         write_attachment(tmp / "closure.json", "lund_closure", closure)
         pq.write_table(pa.table(cols), tmp / "signal_weights.parquet", compression="zstd")
         write_attachment(tmp / "report.json", "lund", report)  # LundResult(tmp) reads it
-        efficiencies = method_efficiencies(run, LundResult(tmp))
+        efficiencies = _method_efficiencies(run, LundResult(tmp))
         write_attachment(tmp / "report.json", "lund", replace(report, efficiencies=efficiencies))
         publish_dir(tmp, final, overwrite=True)
     return final
@@ -140,7 +140,7 @@ def cut_efficiency(
     return lund.efficiency(signal["event_id"], passed)
 
 
-def method_efficiencies(run, lund: "LundResult") -> dict:
+def _method_efficiencies(run, lund: "LundResult") -> dict:
     """Per method (with a cut: not the inclusive baseline) and the Run's background efficiencies ε: the
     signal efficiency before and after reweighting, with uncertainties."""
     sig = run.signal_scores()

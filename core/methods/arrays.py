@@ -104,7 +104,7 @@ def _window(w, i: int) -> Window:
     return Window(f"W{i}", sr, sb_low, sb_high)
 
 
-def as_windows(windows, mjj: np.ndarray) -> list[Window]:
+def _as_windows(windows, mjj: np.ndarray) -> list[Window]:
     """``None`` (no windows), a mode of ``bumphunt.windows`` ('lhco'; 'cms', both binnings, and 'sliding', the
     windows inside the data's m_jj range), one (sideband_low, signal_region, sideband_high) triple of (lo, hi) in GeV, or a list of them."""
     if windows is None:
@@ -153,7 +153,7 @@ def as_context(
     """The ``Context`` a method fits with: windows, the labelled ``signal`` sample (supervised), the extra
     simulated ``background`` sample (idealised detector, QUAK), seeds."""
     ctx = Context(
-        as_windows(windows, events.mjj),
+        _as_windows(windows, events.mjj),
         _sample("signal", signal),
         _sample("background", background),
         seed=int(seed),

@@ -134,7 +134,7 @@ class OutOfFold:
     signal_window_scores: dict = field(default_factory=dict)  # the same for the evaluation signal sample
 
 
-def fold_index(n: int, k: int, seed: int) -> np.ndarray:
+def _fold_index(n: int, k: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, k, n)
 
 
@@ -145,12 +145,12 @@ def run_out_of_fold(
     scored by the model that did not see them."""
     if folds < 2:
         raise InputError(f"folds must be at least 2, got {folds}")
-    f_data = fold_index(len(data), folds, seed)
-    f_sig = fold_index(len(ctx.signal), folds, seed + 1) if ctx.signal is not None else None
-    f_bkg = fold_index(len(ctx.background_extra), folds, seed + 2) if ctx.background_extra is not None else None
+    f_data = _fold_index(len(data), folds, seed)
+    f_sig = _fold_index(len(ctx.signal), folds, seed + 1) if ctx.signal is not None else None
+    f_bkg = _fold_index(len(ctx.background_extra), folds, seed + 2) if ctx.background_extra is not None else None
     # the same seed as ctx.signal: when the evaluation sample is the training signal sample, each of
     # its events is scored by the model that did not train on it
-    f_eval = fold_index(len(signal_eval), folds, seed + 1) if signal_eval is not None else None
+    f_eval = _fold_index(len(signal_eval), folds, seed + 1) if signal_eval is not None else None
     scores = np.full(len(data), np.nan)
     window_scores: dict[str, np.ndarray] = {}
     sig_window_scores: dict[str, np.ndarray] = {}

@@ -61,7 +61,7 @@ def cathode_features(ev: Events, feature_set: str, btag: bool = False) -> np.nda
     return np.column_stack(cols).astype(np.float64)
 
 
-def draw_in_range(kde: gaussian_kde, n: int, bounds: tuple, seed: int) -> np.ndarray:
+def _draw_in_range(kde: gaussian_kde, n: int, bounds: tuple, seed: int) -> np.ndarray:
     """n draws from a 1-D KDE, redrawing those outside [lo, hi) (the SR edges are hard)."""
     rng = np.random.default_rng(seed)
     out = np.zeros(0)
@@ -107,7 +107,7 @@ class Cathode(WindowedClassifier):
         flow = sideband_flow(x, train.mjj, sb, self.params, seed)
         m_sr = train.mjj[sr]
         n_samples = int(round(self.params.oversample * len(m_sr)))
-        m_draw = draw_in_range(gaussian_kde(m_sr), n_samples, window.sr, seed)
+        m_draw = _draw_in_range(gaussian_kde(m_sr), n_samples, window.sr, seed)
         samples = flow.sample(c=m_draw / 1000.0, seed=seed)
         self.flows[window.name] = flow
         z = flow.scaler.forward

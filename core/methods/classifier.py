@@ -19,7 +19,7 @@ from anomalyscope.core.methods.trees import TreeClassifier
 from anomalyscope.core.params import param
 
 
-def mlp(n_in: int, hidden=(64, 32, 16, 4), n_out: int = 1) -> nn.Sequential:
+def _mlp(n_in: int, hidden=(64, 32, 16, 4), n_out: int = 1) -> nn.Sequential:
     layers, d = [], n_in
     for h in hidden:
         layers += [nn.Linear(d, h), nn.ReLU()]
@@ -86,7 +86,7 @@ class Classifier:
 
     def _network(self, attr: str) -> nn.Module:
         """The untrained network for the fitted scaler's inputs (also how a stored model is rebuilt)."""
-        return mlp(len(self.scaler.mean), self.cfg.hidden)
+        return _mlp(len(self.scaler.mean), self.cfg.hidden)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         xt = torch.from_numpy(self.scaler(x)).to(DEVICE)

@@ -9,7 +9,7 @@ background loss − signal loss, the log-likelihood ratio of prior to background
 straight line in the QUAK space).
 
 The prior must not contain the signal being searched for, otherwise QUAK is a supervised search:
-``check_prior`` refuses prior samples holding a process of the Run's signal sample or of a signal
+``_check_prior`` refuses prior samples holding a process of the Run's signal sample or of a signal
 injected into its data (leave-one-out over the benchmark models), and the Run records the prior.
 
 Density estimators: unconditional neural spline flows (``core.methods.flow``) on the jets ordered
@@ -37,12 +37,12 @@ from anomalyscope.core.params import param, unprefixed
 FEATURES = ("msoftdrop", "tau21", "tau32", "tau43", "btag")
 
 
-def quak_features(ev: Events) -> np.ndarray:
+def _quak_features(ev: Events) -> np.ndarray:
     names = [f for f in FEATURES if f in ev.feature_names]
     return np.column_stack([mass_ordered(ev, f)[:, j] for f in names for j in (0, 1)]).astype(np.float64)
 
 
-def check_prior(prior: list, searched: set[str], where: str = "quak") -> list[dict]:
+def _check_prior(prior: list, searched: set[str], where: str = "quak") -> list[dict]:
     """Open the prior EventSets; refuse any that holds a searched-for process. Returns what the Run records."""
     if not prior:
         raise InputError(f"{where}: 'prior' must list at least one signal EventSet (a mixture of simulated signals)")
@@ -84,7 +84,7 @@ class QUAK(Method):
 
     @classmethod
     def check_config(cls, params, searched):
-        return {"prior": check_prior(list(params.prior), searched), "score": "background loss - signal loss"}
+        return {"prior": _check_prior(list(params.prior), searched), "score": "background loss - signal loss"}
 
     @staticmethod
     def _region(ev: Events, ctx: Context) -> Events:
@@ -95,12 +95,12 @@ class QUAK(Method):
     def _fit(self, train: Events, ctx: Context) -> "QUAK":
         if ctx.background_extra is None:
             raise InputError("quak: needs a simulated background sample ('background_extra' in the run config)")
-        check_prior(list(self.params.prior), set())
+        _check_prior(list(self.params.prior), set())
         rng = np.random.default_rng(ctx.seed)
         bkg = self._region(ctx.background_extra, ctx)
         if len(bkg) < 200:
             raise InputError(f"quak: only {len(bkg)} background-simulation events in the windows' m_jj range")
-        xb = quak_features(bkg)
+        xb = _quak_features(bkg)
         xb = xb[rng.permutation(len(xb))[: self.params.max_per_sample]]
         prior_events = []
         for p in self.params.prior:
@@ -109,7 +109,7 @@ class QUAK(Method):
             missing = set(train.feature_names) - set(ev.feature_names)
             if missing & set(FEATURES):
                 raise InputError(f"quak: prior sample {p} lacks jet features {sorted(missing & set(FEATURES))}")
-            prior_events.append(quak_features(ev))
+            prior_events.append(_quak_features(ev))
         n_each = min(min(len(x) for x in prior_events), self.params.max_per_sample // len(prior_events))
         # each model weighted equally
         xs = np.concatenate([x[rng.choice(len(x), n_each, replace=False)] for x in prior_events])
@@ -119,7 +119,7 @@ class QUAK(Method):
 
     def losses(self, events: Events) -> np.ndarray:
         """(n, 2): background loss and signal loss (negative log-densities) — the QUAK space."""
-        x = quak_features(events)
+        x = _quak_features(events)
         return np.column_stack([-self.background.log_prob(x), -self.signal.log_prob(x)])
 
     def _score(self, events: Events) -> np.ndarray:

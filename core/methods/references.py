@@ -33,7 +33,7 @@ class SupervisedParams(ClassifierParams):
     region: Literal["windows", "all"] = "windows"  # train within the windows' m_jj span, or on every m_jj
 
 
-def event_features(ev: Events) -> np.ndarray:
+def _event_features(ev: Events) -> np.ndarray:
     """Both jets' classifier inputs side by side: (n, 2 × n_features)."""
     return ev.classifier_inputs().reshape(len(ev), -1)
 
@@ -93,13 +93,13 @@ class Supervised(Method):
                 f"supervised: {len(bkg)} background and {len(sig)} signal events in "
                 f"{lo:.0f}–{hi:.0f} GeV; at least {MIN_PER_CLASS} of each are needed (region: 'all' uses every m_jj)"
             )
-        x = np.concatenate([event_features(bkg), event_features(sig)])
+        x = np.concatenate([_event_features(bkg), _event_features(sig)])
         y = np.concatenate([np.zeros(len(bkg)), np.ones(len(sig))])
         self.models = train_ensemble(x, y, ctx.n_inner, self.params, ctx.seed)
         return self
 
     def _score(self, events):
-        return predict_ensemble(self.models, event_features(events))
+        return predict_ensemble(self.models, _event_features(events))
 
 
 class IAD(WindowedClassifier):
@@ -113,9 +113,9 @@ class IAD(WindowedClassifier):
         data = train.subset(window.in_sr(train.mjj) & (train.deta < ctx.deta_max))
         extra = ctx.background_extra
         bkg = extra.subset(window.in_sr(extra.mjj) & (extra.deta < ctx.deta_max))
-        x = np.concatenate([event_features(data), event_features(bkg)])
+        x = np.concatenate([_event_features(data), _event_features(bkg)])
         y = np.concatenate([np.ones(len(data)), np.zeros(len(bkg))])
         return x, y
 
     def features(self, events):
-        return event_features(events)
+        return _event_features(events)

@@ -96,7 +96,7 @@ class RunConfig:
         if search is not None and not isinstance(search, Mapping):
             raise FieldError(f"{where}: 'search' must be a mapping of search settings", where, "search", search)
         for part, make in (
-            ("methods", lambda: parse_methods(d["methods"], where)),
+            ("methods", lambda: _parse_methods(d["methods"], where)),
             ("search", lambda: SearchDefinition.from_dict(search, f"{where}: search")),
         ):
             try:
@@ -129,7 +129,7 @@ class RunConfig:
         }
 
 
-def parse_methods(items, where: str) -> dict:
+def _parse_methods(items, where: str) -> dict:
     """``methods:`` as a list of names and ``{name: parameters}`` entries (or one mapping of them) →
     name → parameters, each method's parameters checked by its ``Params``."""
     if isinstance(items, str):

@@ -36,7 +36,7 @@ from anomalyscope.core.params import param
 COMBINE = {"min": np.min, "max": np.max, "sum": np.sum}
 
 
-def jet_frame(cons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _jet_frame(cons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(n, 100, 3) lab px, py, pz → (jet-frame coordinates / |p_jet|, mask of real constituents)."""
     mask = np.any(cons != 0, axis=2)
     p = cons.sum(axis=1)  # jet momentum from its constituents
@@ -69,7 +69,7 @@ class DeepSetsVAE(nn.Module):
         return self.dec(z).view(-1, self.n_points, 3), mu, logvar
 
 
-def chamfer(x, mask, y):
+def _chamfer(x, mask, y):
     """Masked Chamfer distance between point clouds x (real, masked) and y (reconstructed), per jet."""
     d = torch.cdist(x, y).pow(2)  # (b, n, m)
     big = torch.finfo(d.dtype).max / 4
@@ -79,7 +79,7 @@ def chamfer(x, mask, y):
     return (d_x * mask).sum(1) / n_real + d_y.mean(1)
 
 
-def kl_div(mu, logvar):
+def _kl_div(mu, logvar):
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
@@ -129,7 +129,7 @@ class VAEQR(Method):
         w = ratio[np.clip(np.searchsorted(edges, pt_cr, side="right") - 1, 0, len(ratio) - 1)]
         n = min(len(cons), self.params.max_train_jets)
         idx = rng.choice(len(cons), size=n, replace=True, p=w / w.sum())
-        return jet_frame(cons[idx])
+        return _jet_frame(cons[idx])
 
     def _fit(self, train: Events, ctx: Context) -> "VAEQR":
         p = self.params
@@ -147,7 +147,7 @@ class VAEQR(Method):
 
         def batch_loss(i):
             rec, mu, logvar = net(xt[i], mt[i])
-            return (chamfer(xt[i], mt[i], rec) + beta * kl_div(mu, logvar)).mean()
+            return (_chamfer(xt[i], mt[i], rec) + beta * _kl_div(mu, logvar)).mean()
 
         self.net, self.history, _ = fit_network(
             net,
@@ -171,13 +171,13 @@ class VAEQR(Method):
             out = []
             for s in range(0, len(x), 2048):
                 rec, mu, logvar = net(x[s : s + 2048], mask[s : s + 2048])
-                out.append(chamfer(x[s : s + 2048], mask[s : s + 2048], rec) + self.params.beta * kl_div(mu, logvar))
+                out.append(_chamfer(x[s : s + 2048], mask[s : s + 2048], rec) + self.params.beta * _kl_div(mu, logvar))
             return torch.cat(out) if out else torch.zeros(0)
 
     def jet_scores(self, events: Events) -> np.ndarray:
         """(n, 2) VAE loss of each jet."""
         cons = events.constituents().reshape(-1, 100, 3)
-        x, mask = jet_frame(cons)
+        x, mask = _jet_frame(cons)
         x = ((x - self.mean) / self.std) * mask[:, :, None]
         loss = self._loss(self.net, torch.from_numpy(x).to(DEVICE), torch.from_numpy(mask).to(DEVICE))
         return loss.cpu().numpy().reshape(len(events), 2)

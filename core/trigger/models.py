@@ -62,7 +62,7 @@ def _scopes(input_bits: dict):
     ), input_bits
 
 
-def quantised_mlp(n_in: int, units: tuple, n_out: int, input_bits: dict, name: str):
+def _quantised_mlp(n_in: int, units: tuple, n_out: int, input_bits: dict, name: str):
     """A fixed-precision HGQ2 MLP: input quantiser, ReLU hidden layers, linear outputs."""
     from contextlib import ExitStack
 
@@ -112,7 +112,7 @@ def train_axol1tl(x: np.ndarray, epochs: int = 20, batch: int = 1024, beta: floa
     """Train the VAE on zero-bias inputs; return the quantised encoder (57 → μ) and the training history."""
     keras = _keras()
     keras.utils.set_random_seed(seed)
-    encoder = quantised_mlp(x.shape[1], ENCODER_UNITS, LATENT, INPUT_BITS, "axol1tl_encoder")
+    encoder = _quantised_mlp(x.shape[1], ENCODER_UNITS, LATENT, INPUT_BITS, "axol1tl_encoder")
     inp = keras.Input((x.shape[1],))
     mu = encoder(inp)
     hidden = encoder.get_layer(f"axol1tl_encoder_dense{len(ENCODER_UNITS) - 1}").output
@@ -215,7 +215,7 @@ def train_cicada(images: np.ndarray, epochs: int = 20, batch: int = 1024, seed: 
     keras = _keras()
     keras.utils.set_random_seed(seed)
     target = teacher_score(images)
-    student = quantised_mlp(h * w, STUDENT_UNITS, 1, IMAGE_INPUT_BITS, "cicada_student")
+    student = _quantised_mlp(h * w, STUDENT_UNITS, 1, IMAGE_INPUT_BITS, "cicada_student")
     student.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     s_hist = student.fit(
         student_inputs(images),

@@ -92,7 +92,7 @@ def _overlay(parts: ak.Array, pileup: float, seed: int, rng: np.random.Generator
     return overlay(parts, pu, n_pu)
 
 
-def hard_scatter_particles(task: L1Chunk) -> tuple[ak.Array, float, np.random.Generator]:
+def _hard_scatter_particles(task: L1Chunk) -> tuple[ak.Array, float, np.random.Generator]:
     """Final-state particles of a chunk of generated events (no pile-up), the cross-section [pb] and the chunk's
     random generator (to go on drawing from)."""
     import tempfile
@@ -109,7 +109,7 @@ def hard_scatter_particles(task: L1Chunk) -> tuple[ak.Array, float, np.random.Ge
 
 def particles_chunk(task: L1Chunk) -> dict:
     """One chunk's final-state particles (no pile-up), written as ``particles-TAG.parquet`` in the job directory."""
-    parts, sigma, _ = hard_scatter_particles(task)
+    parts, sigma, _ = _hard_scatter_particles(task)
     tmp = Path(task.job_dir) / f".particles-{task.tag}.parquet.tmp"
     ak.to_parquet(parts, tmp, compression="zstd")
     os.replace(tmp, Path(task.job_dir) / f"particles-{task.tag}.parquet")
@@ -118,10 +118,10 @@ def particles_chunk(task: L1Chunk) -> dict:
     return stats
 
 
-def run_l1_chunk(task: L1Chunk) -> dict:
+def _run_l1_chunk(task: L1Chunk) -> dict:
     """One chunk's L1 objects and region image, written as ``chunk-TAG.npz`` in the job directory."""
     t0 = time.perf_counter()
-    parts, sigma, rng = hard_scatter_particles(task)
+    parts, sigma, rng = _hard_scatter_particles(task)
     if task.pileup > 0:
         parts = _overlay(parts, task.pileup, task.seed * 7 + 3, rng)
     objects = l1_objects(parts, rng)
@@ -178,7 +178,7 @@ def generate_l1(
         t.job_dir = str(job_dir)
     t0 = time.perf_counter()
     run_chunks(
-        run_l1_chunk, tasks, job_dir, scheduler=scheduler, workers=workers, desc=f"L1 {process}", progress=progress
+        _run_l1_chunk, tasks, job_dir, scheduler=scheduler, workers=workers, desc=f"L1 {process}", progress=progress
     )
     stats = read_stats(job_dir, tasks)
     chunks = [np.load(job_dir / f"chunk-{t.tag}.npz") for t in tasks]

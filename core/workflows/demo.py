@@ -97,7 +97,7 @@ def in_sr(es: EventSet) -> np.ndarray:
     return (mjj >= SR[0]) & (mjj < SR[1]) & (deta < DETA_MAX)
 
 
-def demo_config(quick: bool = False) -> str:
+def _demo_config(quick: bool = False) -> str:
     """A digest of everything that defines the demo (samples, signal, injection, Run): a cached demo made with
     other settings is rebuilt (its samples are reused where they match)."""
     import hashlib
@@ -117,13 +117,13 @@ def demo_config(quick: bool = False) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
+def _demo_ready(path: Path, scale: float, quick: bool = False) -> bool:
     try:
         es = EventSet.open(path / "data")
     except InputError:
         return False
     demo = es.info.demo or {}
-    if not (demo.get("config") == demo_config(quick) and demo.get("scale") == scale and (path / "signal").exists()):
+    if not (demo.get("config") == _demo_config(quick) and demo.get("scale") == scale and (path / "signal").exists()):
         return False
     try:
         from anomalyscope.core.results import Run
@@ -186,11 +186,11 @@ def build_demo(
     out = Path(out) if out else default_demo_dir()
     if quick:
         out, scale = out / "quick", QUICK_SCALE
-    priors = prior_paths(out)
+    priors = _prior_paths(out)
     paths = {k: out / k for k in ("qcd", "qcd_sim", "wprime_xy", "data", "signal", "run", *LUND_TUNES)}
     if scale <= 0:
         raise InputError(f"--scale must be positive, got {scale}")
-    if not force and demo_ready(out, scale, quick):
+    if not force and _demo_ready(out, scale, quick):
         _search_up_to_date(paths["run"], progress)
         if not quick:
             _demo_pileup(paths["run"], scale, workers, progress)  # added after demo version 4: made once if missing
@@ -214,7 +214,7 @@ def build_demo(
     # what the demo is, recorded in the data's schema.json for the dashboard's overview and for cache checks
     demo = {
         "version": DEMO_VERSION,
-        "config": demo_config(quick),
+        "config": _demo_config(quick),
         "signal_params": SIGNAL_PARAMS,
         "scale": scale,
         "signal_region_gev": list(SR),
@@ -260,7 +260,7 @@ def _search_up_to_date(run_dir: Path, progress: bool) -> None:
         run.redo_search(progress=progress)
 
 
-def prior_paths(out: Path) -> dict[str, Path]:
+def _prior_paths(out: Path) -> dict[str, Path]:
     """Where the demo keeps QUAK's prior samples, by process."""
     return {p: out / f"prior_{p}" for p in PRIOR_SIGNALS}
 
@@ -270,7 +270,7 @@ def run_settings(out: Path, scale: float = 1.0, quick: bool = False) -> dict:
     what its draws, its null and the sensitivity bench retrain."""
     from anomalyscope.core.data.eventset import fully_efficient_from
 
-    priors = [str(p) for p in prior_paths(out).values()]
+    priors = [str(p) for p in _prior_paths(out).values()]
     # decided from the generator threshold, before the spectrum is looked at (the calibration sample alone
     # sees too few events at 2.7 TeV to find the 1% edge: ``fully_efficient_from``)
     fit_min = fully_efficient_from(EventSet.open(out / "qcd").mjj_fit_min, QCD_PARAMS["pthat_min"])
@@ -304,7 +304,7 @@ def build_null_twin(out: Path | None = None, scale: float = 1.0, progress: bool 
     from anomalyscope.core.methods.runner import execute
 
     out = Path(out) if out else default_demo_dir()
-    if not demo_ready(out, scale):
+    if not _demo_ready(out, scale):
         raise InputError(f"{out}: build the demo first (python -m anomalyscope demo), its null twin reuses its samples")
     twin = out / "null"
     twin.mkdir(exist_ok=True)

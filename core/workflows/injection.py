@@ -95,7 +95,7 @@ def reading_mass(search, mass: float) -> float:
     return float(inner[int(np.argmin(np.abs(inner - mass)))]) if len(inner) else float(mass)
 
 
-def windows_reading(search, method: str, mass: float) -> list:
+def _windows_reading(search, method: str, mass: float) -> list:
     """The windows a method's Z is read in, the same rule for every method: each window whose signal region
     holds the reading mass (the larger Z over them is taken); the inclusive search has its one spectrum."""
     if method == INCLUSIVE:
@@ -112,7 +112,7 @@ def z_at_signal_mass(run, method: str, eff: float, mass: float) -> float:
         return float(search.inclusive_z_at(run.table(), m))
     res = run.search_result()
     best = np.nan
-    names = {w.name for w in windows_reading(search, method, m)}
+    names = {w.name for w in _windows_reading(search, method, m)}
     for s in res.scans if res is not None else []:
         if s.method != method or abs(s.eff - eff) > 1e-12 or s.window not in names:
             continue
@@ -128,7 +128,7 @@ def expected_z_at_signal_mass(search, table, truth: np.ndarray, method: str, eff
     """Median local Z at the signal over bump-hunt toys: the selected background's smooth fit,
     Poisson-fluctuated, plus the signal events this draw's selection kept. The one background sample's
     own fluctuation (which the observed Z carries) averages out; the signal's, and the training's, vary
-    from draw to draw. Read at ``reading_mass``, the larger over ``windows_reading`` (the same for every
+    from draw to draw. Read at ``reading_mass``, the larger over ``_windows_reading`` (the same for every
     method)."""
     from anomalyscope.core.bumphunt.fastfit import signed_z
     from anomalyscope.core.bumphunt.fit import FitError, fit_background
@@ -136,7 +136,7 @@ def expected_z_at_signal_mass(search, table, truth: np.ndarray, method: str, eff
     m = reading_mass(search, mass)
     rng = np.random.default_rng(seed)
     best = np.nan
-    for w in windows_reading(search, method, m):
+    for w in _windows_reading(search, method, m):
         sel = search.selected(table, method, eff if method != INCLUSIVE else 1.0, w)
         spec_b = search.spectrum(table.mjj[sel & (truth == 0)])
         spec_s = search.spectrum(table.mjj[sel & (truth == 1)])
@@ -152,7 +152,7 @@ def expected_z_at_signal_mass(search, table, truth: np.ndarray, method: str, eff
     return best
 
 
-def scan_config(cfg: dict | ScanConfig, n_signal: int | None = None) -> ScanConfig:
+def _scan_config(cfg: dict | ScanConfig, n_signal: int | None = None) -> ScanConfig:
     """``scan.yaml`` checked, every field named in its error; with ``n_signal`` (the signal events available)
     also that no injected amount needs more."""
     c = cfg if isinstance(cfg, ScanConfig) else build(ScanConfig, cfg, "injection scan", "field")
@@ -175,10 +175,10 @@ def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
 def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress: bool = True) -> InjectionScan:
     from anomalyscope.core.methods.runner import RunConfig
 
-    c = scan_config(cfg)
+    c = _scan_config(cfg)
     path = lambda p: Path(p).expanduser() if Path(p).expanduser().is_absolute() else base / p  # noqa: E731
     bkg, sig = EventSet.open(path(c.background)), EventSet.open(path(c.signal))
-    scan_config(c, len(sig))
+    _scan_config(c, len(sig))
     injections, draws, eff, mass = sorted(set(c.injections)), c.draws, c.efficiency, c.mass
     from anomalyscope.core.bumphunt.search import SearchDefinition
 

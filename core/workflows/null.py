@@ -69,7 +69,7 @@ def check_generated_alike(pool: EventSet, data: EventSet) -> None:
                 )
 
 
-def pseudo_dataset(pool: EventSet, n: int, like: EventSet, out: Path, seed: int) -> EventSet:
+def _pseudo_dataset(pool: EventSet, n: int, like: EventSet, out: Path, seed: int) -> EventSet:
     """``n`` events of ``pool`` without replacement, stored with ``like``'s fully-efficient edge so that the
     search resolves its fit start the way it did for ``like`` (the data)."""
     rng = np.random.default_rng(seed)
@@ -116,7 +116,7 @@ def run_null(
         if str(k) in done:
             continue
         t0 = time.time()
-        es = pseudo_dataset(pool, len(data), data, work / f"data-{k}", seed + k)
+        es = _pseudo_dataset(pool, len(data), data, work / f"data-{k}", seed + k)
         cfg = RunConfig.from_dict(
             {**base, "eventset": str(es.path), "out": str(work / f"run-{k}"), "seed": int(base.get("seed", 1)) + 1 + k},
             "null run",
