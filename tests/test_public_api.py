@@ -48,3 +48,29 @@ def test_notebooks_and_docs_import_only_public_names():
                 bad.append(f"{where}: from {module} import {', '.join(sorted(names))}")
     assert not bad, "imports of non-public names:\n" + "\n".join(bad)
     assert any("from anomalyscope.core import" in t for t in texts.values())
+
+
+def test_internals_are_marked_private():
+    """A module-level function of the package that no other module, test, bench, notebook or doc names, and that
+    its module does not export, is an internal: its name starts with an underscore, so a reader of the code knows
+    it can change without breaking anyone."""
+    import ast
+
+    sources = {p: p.read_text() for top in ("core", "dashboard") for p in (ROOT / top).rglob("*.py")}
+    elsewhere = "\n".join(
+        p.read_text(errors="ignore")
+        for top in ("tests", "bench", "notebooks", "docs", "anomalyscope")
+        for p in (ROOT / top).rglob("*")
+        if p.suffix in (".py", ".ipynb", ".md") and p.is_file()
+    ) + (ROOT / "app.py").read_text() + (ROOT / "README.md").read_text()
+    exported = {n for s in sources.values() for block in re.findall(r"__all__\s*=\s*\[(.*?)\]", s, re.S)
+                for n in re.findall(r'"(\w+)"', block)}  # fmt: skip
+    public_internals = []
+    for path, src in sources.items():
+        for node in ast.parse(src).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_") or node.name in exported:
+                continue
+            named = re.compile(rf"\b{node.name}\b")
+            if not named.search(elsewhere) and not any(named.search(s) for p, s in sources.items() if p != path):
+                public_internals.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert not public_internals, public_internals
