@@ -14,7 +14,7 @@ look-elsewhere toys are cut to the minimum (the scan reads local Z at the signal
 amount's S/B in the signal region (``--sr``, |Δη| < 1.3), writes bench/results/sensitivity.json (with the
 events it was measured on and the wall time). Resumes: finished Runs in ``--work`` are reused, draw by draw,
 so a stopped scan has every amount at the draws it finished. ``--workers`` Runs train at once, one process and
-one thread each (default: one per core).
+one thread each (default: one per core). ``--summarise``: the table of the Runs finished so far, nothing trained.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--methods", nargs="*", default=None, help="default: the demo Run's methods and ranode")
     ap.add_argument("--sr", type=float, nargs=2, default=None, help="signal region for S/B [GeV] (default: the demo's)")
     ap.add_argument("--lumi-fb", type=float, default=None, help="luminosity of the background sample")
+    ap.add_argument("--summarise", action="store_true", help="only summarise the Runs finished in --work")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Runs trained at once (default: cores)")
     ap.add_argument("--work", type=Path, default=Path(__file__).parent / "results" / "sensitivity-work")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sensitivity.json")
@@ -95,7 +96,7 @@ def main():
     if lumi:
         cfg["luminosity_fb"] = lumi
     t0 = time.perf_counter()
-    res = run_injection_scan(cfg)
+    res = run_injection_scan(cfg, train=not a.summarise)
     wall = time.perf_counter() - t0
     print(report(res))
     print(f"\nmeasured on {len(bkg)} background events ({a.background}); {wall / 60:.1f} min")

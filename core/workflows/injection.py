@@ -28,6 +28,7 @@ in its own process on one thread). Finished Runs are reused: an interrupted scan
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,11 @@ def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
     return float(np.median(sig.column("mjj")[in_region])) if in_region.any() else default
 
 
-def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress: bool = True) -> InjectionScan:
+def run_injection_scan(
+    cfg: dict | ScanConfig, base: Path = Path("."), progress: bool = True, train: bool = True
+) -> InjectionScan:
+    """The scan (module text). ``train=False``: summarise the points finished so far and train nothing (what a
+    scan stopped part-way supports: the medians over the draws each amount has; the others are NaN)."""
     from anomalyscope.core.methods.runner import RunConfig
 
     c = _scan_config(cfg)
@@ -213,10 +218,13 @@ def run_injection_scan(cfg: dict | ScanConfig, base: Path = Path("."), progress:
     for key, point in read_progress(out / "points.json").items():  # a scan stopped before points had files
         if not stats_file(out, key).exists():
             write_json_atomic(stats_file(out, key), point)
-    run_chunks(_scan_point, points, out, scheduler="local" if c.workers > 1 else None, workers=c.workers,
-               desc="injection scan", unit="Run", progress=progress)  # fmt: skip
+    if train:
+        run_chunks(_scan_point, points, out, scheduler="local" if c.workers > 1 else None, workers=c.workers,
+                   desc="injection scan", unit="Run", progress=progress)  # fmt: skip
     done = {p.tag: point for p, point in zip([p for p in points if is_done(out, p)], read_stats(out, points))}
-    write_json_atomic(out / "points.json", done)  # every Z of the scan in one file
+    same = json.dumps(done, sort_keys=True) == json.dumps(read_progress(out / "points.json"), sort_keys=True)
+    if not same:  # every Z of the scan in one file (untouched when nothing new: NaN compares equal as text)
+        write_json_atomic(out / "points.json", done)
     z_obs: dict[str, np.ndarray] = {}
     z_exp: dict[str, np.ndarray] = {}
     for p in points:

@@ -324,6 +324,15 @@ def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_p
     for m in ("inclusive", "cut_tau21"):
         np.testing.assert_array_equal(np.asarray(two.z_observed[m]), np.asarray(res.z_observed[m])[[0, 2], :2])
         np.testing.assert_array_equal(np.asarray(two.z[m]), np.asarray(res.z[m])[[0, 2], :2])
+    # a scan stopped part-way is summarised over the draws it has, training nothing
+    (tmp_path / "scan" / "stats-200-4.json").unlink()
+    points = json.loads((tmp_path / "scan" / "points.json").read_text())
+    del points["200-4"]
+    (tmp_path / "scan" / "points.json").write_text(json.dumps(points))
+    part = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False, train=False)
+    assert np.isnan(part.z["cut_tau21"][2][4]) and part.z["cut_tau21"][2][:4] == res.z["cut_tau21"][2][:4]
+    assert part.median_z["cut_tau21"][2] == np.median(res.z["cut_tau21"][2][:4])
+    assert manifest.stat().st_mtime_ns == written
 
 
 def test_sparse_spectra_after_a_tight_cut_are_fitted_and_invent_no_excess():
