@@ -185,7 +185,11 @@ def _run_on_dask(fn, todo, scheduler: str, n_workers: int, bar, failed, progress
         with Client(cluster if cluster is not None else scheduler, timeout="30s") as client:
             if progress and client.dashboard_link:
                 bar.write(f"Dask dashboard (watch the job): {client.dashboard_link}", file=sys.stderr)
-            futures = {client.submit(fn, c, pure=False, key=f"{c.tag}-{id(c)}"): c for c in todo}
+            # in the order given (a higher priority runs first): a job stopped part-way has done its first chunks
+            futures = {
+                client.submit(fn, c, pure=False, key=f"{c.tag}-{id(c)}", priority=len(todo) - i): c
+                for i, c in enumerate(todo)
+            }
             for fut in as_completed(futures):
                 c = futures[fut]
                 try:
