@@ -52,6 +52,15 @@ def sensitivity_table(scan: InjectionScan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def draws_text(scan: InjectionScan) -> str:
+    """'5 draws per point', or for a scan stopped part-way '1–2 of 5 draws per point finished'."""
+    got = [int(np.isfinite(np.asarray(row, dtype=float)).sum()) for zs in scan.z.values() for row in zs]
+    lo, hi = (min(got), max(got)) if got else (0, 0)
+    if lo == hi == scan.draws:
+        return f"{scan.draws} draws per point"
+    return f"{lo if lo == hi else f'{lo}–{hi}'} of {scan.draws} draws per point finished"
+
+
 def sensitivity_plot(scan: InjectionScan, fontscale: float = 1.0) -> hv.Overlay:
     n = np.asarray(scan.injections, dtype=float)
     layers = []
@@ -69,7 +78,7 @@ def sensitivity_plot(scan: InjectionScan, fontscale: float = 1.0) -> hv.Overlay:
         layers.append(hv.Scatter((n, med), "injected signal events", "median local Z [σ]").opts(color=c, size=6))
     for t in THRESHOLDS:
         layers.append(hv.HLine(t).opts(color="grey", line_dash="dashed"))
-    title = f"Discovery sensitivity at m = {scan.mass:.0f} GeV, ε = {scan.efficiency:g} ({scan.draws} draws per point)"
+    title = f"Discovery sensitivity at m = {scan.mass:.0f} GeV, ε = {scan.efficiency:g} ({draws_text(scan)})"
     return hv.Overlay(layers).opts(
         responsive=True, height=420, show_grid=True, legend_position="top_left", title=title, fontscale=fontscale
     )
@@ -89,7 +98,7 @@ class SensitivityView(pn.viewable.Viewer):
                 alert_type="info",
             )
         note = (
-            f"Median over {scan.draws} re-trained draws per point (bars: 16–84% of the draws) of the local Z at "
+            f"Median over the re-trained draws ({draws_text(scan)}; bars: 16–84% of the draws) of the local Z at "
             f"the scan mass nearest the signal's reconstructed peak ({scan.reconstructed_peak:.0f} GeV); {scan.mode}. "
             f"The last column is published, not measured here: CMS's improvement factors for "
             f"{PUBLISHED['x_yyprime']['label']} on {CMS_LUMINOSITY_FB} fb⁻¹ ({SOURCE}) — another signal and far "

@@ -8,7 +8,13 @@ import holoviews as hv
 import panel as pn
 
 from anomalyscope.core.results.records.injection_scan import InjectionScan
-from anomalyscope.dashboard.sensitivity import SensitivityView, scan_file, sensitivity_plot, sensitivity_table
+from anomalyscope.dashboard.sensitivity import (
+    SensitivityView,
+    draws_text,
+    scan_file,
+    sensitivity_plot,
+    sensitivity_table,
+)
 from anomalyscope.dashboard.state import SessionState
 from tests.conftest import injection_scan_content
 
@@ -36,6 +42,11 @@ def test_the_sensitivity_tab_shows_the_scan_a_run_belongs_to(tmp_path):
     assert [c.label for c in curves] == ["inclusive", "cwola"]
     assert list(curves[1].dimension_values(1)) == [0.0, 3.1, 6.0]  # the median of the draws
     assert [el.data for el in plot if isinstance(el, hv.HLine)] == [3, 5]
+    assert "(3 draws per point)" in plot.opts.get().kwargs["title"]
+    stopped = json.loads(json.dumps(SCAN))  # a scan stopped part-way: the last amount has one draw of three
+    for zs in stopped["z"].values():
+        zs[-1][1:] = [float("nan"), float("nan")]
+    assert draws_text(InjectionScan.from_dict(stopped, "scan")) == "1–3 of 3 draws per point finished"
     state = SessionState()
     state.run_path = str(run)
     assert isinstance(pn.panel(SensitivityView(state=state)._view()), pn.Column)
