@@ -34,9 +34,10 @@ def test_the_sensitivity_tab_shows_the_scan_a_run_belongs_to(tmp_path):
     published = [c for c in table.columns if "published" in c]
     assert published == ["× inclusive (5σ), CMS published"] and table.loc["cwola", published[0]] == "—"
     as_cathode = json.loads(json.dumps(SCAN).replace('"cwola"', '"cathode"'))
-    assert sensitivity_table(InjectionScan.from_dict(as_cathode, "scan")).set_index("method").loc[
-        "cathode", published[0]
-    ] == "4.8"
+    assert (
+        sensitivity_table(InjectionScan.from_dict(as_cathode, "scan")).set_index("method").loc["cathode", published[0]]
+        == "4.8"
+    )
     plot = sensitivity_plot(InjectionScan.from_dict(SCAN, "scan"))
     curves = [el for el in plot if isinstance(el, hv.Curve)]
     assert [c.label for c in curves] == ["inclusive", "cwola"]
