@@ -109,17 +109,12 @@ def _apply_link(state: SessionState, location) -> list[str]:
 
 def session() -> tuple[SessionState, pn.template.FastListTemplate]:
     """A session's state and its page, built here and now (tests; a server builds ``page()``)."""
-    state, sidebar, main = _contents()
+    state, sidebar, main = contents()
     return state, template(sidebar, [main])
 
 
-def contents() -> tuple[list, pn.Column]:
-    """The sidebar's widgets and the main area of a session (the Run opened, the link's values applied)."""
-    _, sidebar, main = _contents()
-    return sidebar, main
-
-
-def _contents() -> tuple[SessionState, list, pn.Column]:
+def contents() -> tuple[SessionState, list, pn.Column]:
+    """A session's state, sidebar widgets and main area (the Run opened, the link's values applied)."""
     state = make_state()
     if pn.state.location is not None:
         _apply_link(state, pn.state.location)

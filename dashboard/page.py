@@ -47,7 +47,7 @@ def page() -> pn.template.FastListTemplate:
     the dashboard is ready, a session's page is built whole, at once (one round trip fewer than filling it)."""
     ready = prepare()
     if ready.done() and ready.exception() is None:
-        side, content = ready.result().contents()
+        _, side, content = ready.result().contents()
         return template(side, [content])
     sidebar = pn.Column(sizing_mode="stretch_width")
     main = pn.Column(
@@ -60,7 +60,7 @@ def page() -> pn.template.FastListTemplate:
 
     def fill():
         try:
-            side, content = ready.result().contents()
+            _, side, content = ready.result().contents()
         except Exception as exc:  # an import failed: say so where the views would be (the details, with server
             main[:] = [  # paths, go to the server's log)
                 pn.pane.Alert(

@@ -38,7 +38,7 @@ import numpy as np
 from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.data import EventSet, inject
 from anomalyscope.core.data.atomic import read_progress, write_json_atomic
-from anomalyscope.core.data.jobs import is_done, read_stats, run_chunks, stats_file
+from anomalyscope.core.data.jobs import is_done, run_chunks, stats_file
 from anomalyscope.core.data.versioned import read_yaml_mapping
 from anomalyscope.core.errors import FieldError
 from anomalyscope.core.params import REQUIRED, build, param
@@ -221,7 +221,7 @@ def run_injection_scan(
     if train:
         run_chunks(_scan_point, points, out, scheduler="local" if c.workers > 1 else None, workers=c.workers,
                    desc="injection scan", unit="Run", progress=progress)  # fmt: skip
-    done = {p.tag: point for p, point in zip([p for p in points if is_done(out, p)], read_stats(out, points))}
+    done = {p.tag: json.loads(stats_file(out, p.tag).read_text()) for p in points if is_done(out, p)}
     same = json.dumps(done, sort_keys=True) == json.dumps(read_progress(out / "points.json"), sort_keys=True)
     if not same:  # every Z of the scan in one file (untouched when nothing new: NaN compares equal as text)
         write_json_atomic(out / "points.json", done)

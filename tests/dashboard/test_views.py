@@ -210,7 +210,7 @@ from anomalyscope.dashboard import page
 pn.extension(*page.EXTENSIONS)
 page.page()  # what `panel serve app.py` builds: the template at once, the dashboard prepared in a thread
 app = page.prepare().result()
-side, main = app.contents()
+_, side, main = app.contents()
 main.get_root(Document())
 rd = app.load_run(app._default_run(app.available_runs())[1])
 print(json.dumps({"imported": [m for m in ("scipy.stats", "scipy.optimize", "numba", "datashader") if m in sys.modules],
