@@ -24,6 +24,8 @@ unbounded and roughly Gaussian. Features, jets ordered by soft-drop mass (J1 the
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +40,10 @@ from anomalyscope.core.params import param, unprefixed
 
 FEATURE_SETS = ("cms", "lhco")  # see the module text
 MIN_SIDEBAND = 200  # sideband events a flow needs
+# the sideband flows trained last in this process, by what they were trained on: R-Anode learns the same background
+# density as CATHODE (the same features, folds, window and seed), so a Run trains it once (≈ 150 s of a demo-size Run)
+_FLOWS: OrderedDict[str, DensityFlow] = OrderedDict()
+_FLOWS_KEPT = 16
 
 
 def mass_ordered(ev: Events, name: str) -> np.ndarray:
@@ -71,12 +77,28 @@ def _draw_in_range(kde: gaussian_kde, n: int, bounds: tuple, seed: int) -> np.nd
     return out[:n]
 
 
+def window_seed(ctx, window) -> int:
+    """The seed of a window's sideband flow: the same for every method that learns it."""
+    return ctx.seed * 31 + [w.name for w in ctx.windows].index(window.name)
+
+
 def sideband_flow(x: np.ndarray, mjj: np.ndarray, sb: np.ndarray, params, seed: int) -> DensityFlow | None:
     """The background density p(x | m_jj) learned from a window's sideband events ``sb`` (None with fewer than
-    MIN_SIDEBAND of them); ``params``: a method's parameters holding ``flow_*`` (``FlowParams``)."""
+    MIN_SIDEBAND of them); ``params``: a method's parameters holding ``flow_*`` (``FlowParams``). A flow this
+    process already trained on the same events, configuration and seed is reused (``_FLOWS``)."""
     if sb.sum() < MIN_SIDEBAND:
         return None
-    return DensityFlow(unprefixed(params, FlowConfig, "flow_"), seed=seed).fit(x[sb], mjj[sb] / 1000.0)
+    cfg = unprefixed(params, FlowConfig, "flow_")
+    h = hashlib.sha1(repr((cfg, seed, x.shape[1])).encode())
+    h.update(np.ascontiguousarray(x[sb]).tobytes())
+    h.update(np.ascontiguousarray(mjj[sb]).tobytes())
+    key = h.hexdigest()
+    if key not in _FLOWS:
+        _FLOWS[key] = DensityFlow(cfg, seed=seed).fit(x[sb], mjj[sb] / 1000.0)
+        while len(_FLOWS) > _FLOWS_KEPT:
+            _FLOWS.popitem(last=False)
+    _FLOWS.move_to_end(key)
+    return _FLOWS[key]
 
 
 @dataclass(frozen=True)
@@ -103,7 +125,7 @@ class Cathode(WindowedClassifier):
         if sb.sum() < MIN_SIDEBAND or sr.sum() < 20:
             return np.zeros((0, 4)), np.zeros(0)
         x = self.features(train)
-        seed = ctx.seed * 31 + len(self.flows)
+        seed = window_seed(ctx, window)
         flow = sideband_flow(x, train.mjj, sb, self.params, seed)
         m_sr = train.mjj[sr]
         n_samples = int(round(self.params.oversample * len(m_sr)))

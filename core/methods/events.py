@@ -32,6 +32,8 @@ class Events:
     _constituents: np.ndarray | None = field(default=None, repr=False)
     _es: EventSet | None = field(default=None, repr=False)
     _index: np.ndarray | None = field(default=None, repr=False)
+    # what an Events and its subsets share: the EventSet's constituents, read once for all folds and regions
+    _shared: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.mjj)
@@ -83,6 +85,7 @@ class Events:
             cons,
             self._es,
             base,
+            self._shared,
         )
 
     def classifier_inputs(self) -> np.ndarray:
@@ -109,12 +112,24 @@ class Events:
                     f"{self.source}: the jets have no constituents (the source had none, e.g. NanoAOD without "
                     "PF candidates); this method needs them"
                 )
-            arr = self._es.load(["j1.constituents", "j2.constituents"])
-            out = np.zeros((len(arr), 2, N_CONSTITUENTS, 3), dtype=np.float32)
-            for j, name in enumerate(("j1", "j2")):
-                c = arr[name].constituents
-                for k, comp in enumerate(("px", "py", "pz")):
-                    padded = ak.fill_none(ak.pad_none(c[comp], N_CONSTITUENTS, clip=True), 0.0)
-                    out[:, j, :, k] = ak.to_numpy(padded)
+            if "constituents" not in self._shared:
+                self._shared["constituents"] = _padded_constituents(self._es)
+            out = self._shared["constituents"]
             self._constituents = out if self._index is None else out[self._index]
         return self._constituents
+
+
+def _padded_constituents(es: EventSet) -> np.ndarray:
+    """(n, 2, N_CONSTITUENTS, 3) float32 px, py, pz of each jet's leading constituents (stored pT-ordered),
+    zero-padded."""
+    arr = es.load(["j1.constituents", "j2.constituents"])
+    out = np.zeros((len(arr), 2, N_CONSTITUENTS, 3), dtype=np.float32)
+    for j, name in enumerate(("j1", "j2")):
+        c = arr[name].constituents
+        counts = ak.to_numpy(ak.num(c, axis=1)).astype(np.int64)
+        local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        keep = local < N_CONSTITUENTS
+        rows, slots = np.repeat(np.arange(len(counts)), counts)[keep], local[keep]
+        xyz = np.column_stack([ak.to_numpy(ak.flatten(c[comp], axis=1)) for comp in ("px", "py", "pz")])
+        out[rows, j, slots] = xyz[keep]
+    return out

@@ -4,7 +4,8 @@ with the background's density known from the sidebands.
 In each m_jj window:
 
 1. as in CATHODE, a conditional normalizing flow p_bg(x | m_jj) learns the background feature density in the
-   sidebands and is interpolated into the signal region (``cathode.sideband_flow``; CATHODE's feature sets);
+   sidebands and is interpolated into the signal region (``cathode.sideband_flow``; CATHODE's feature sets:
+   a Run that trains both learns each window's flow once);
 2. in the signal region a second, small, unconditional flow p_sig(x) and the signal fraction w are fitted by
    maximising the likelihood of the SR events under the mixture (1 − w)·p_bg(x | m) + w·p_sig(x), with p_bg
    frozen: the signal density is given only what the background model cannot explain (ANODE fitted p_data and
@@ -30,7 +31,7 @@ import zuko
 from torch import nn
 
 from anomalyscope.core.methods.base import MethodParams
-from anomalyscope.core.methods.cathode import FEATURE_SETS, cathode_features, sideband_flow
+from anomalyscope.core.methods.cathode import FEATURE_SETS, cathode_features, sideband_flow, window_seed
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.flow import FlowParams
 from anomalyscope.core.methods.training import batched, fit_density
@@ -124,12 +125,12 @@ class RAnode(WindowedClassifier):
         self.windows = ctx.windows
         self.flows, self.signals = {}, {}  # window name → the sideband flow, the signal fit
         x = self.features(train)
-        for i, w in enumerate(ctx.windows):
+        for w in ctx.windows:
             sel = train.deta < ctx.deta_max
             sr = w.in_sr(train.mjj) & sel
             if sr.sum() < MIN_SR:
                 continue
-            seed = ctx.seed * 31 + i
+            seed = window_seed(ctx, w)
             flow = sideband_flow(x, train.mjj, w.in_sb(train.mjj) & sel, self.params, seed)
             if flow is None:
                 continue

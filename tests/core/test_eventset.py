@@ -57,6 +57,31 @@ def test_constituents_are_capped_and_sorted(signal_es):
     assert ak.all(pt[:, :-1] >= pt[:, 1:])
 
 
+def test_method_events_read_constituents_once_padded_in_order(signal_es, monkeypatch):
+    """Methods see each jet's leading constituents in stored (pT) order, zero-padded to 100, and an Events' folds
+    and regions read them from the EventSet once (VAE-QR took 8 reads per Run)."""
+    from anomalyscope.core.methods.events import Events
+
+    reads = []
+    load = EventSet.load
+    monkeypatch.setattr(EventSet, "load", lambda self, cols=None, **kw: reads.append(cols) or load(self, cols, **kw))
+    ev = Events.from_eventset(signal_es)
+    half = ev.subset(np.arange(len(ev)) % 2 == 0)
+    quarter = half.subset(np.arange(len(half)) % 2 == 1)
+    cons = ev.constituents()
+    assert quarter.constituents().shape == (len(quarter), 2, 100, 3)
+    np.testing.assert_array_equal(quarter.constituents(), cons[np.arange(len(ev)) % 4 == 2])
+    assert sum("j1.constituents" in (c or []) for c in reads) == 1
+    arr = signal_es.load(["j1.constituents", "j2.constituents"])
+    for i in (0, len(ev) // 2, len(ev) - 1):
+        for j, name in enumerate(("j1", "j2")):
+            c = arr[name].constituents[i]
+            k = len(c)
+            expect = np.column_stack([ak.to_numpy(c[f]) for f in ("px", "py", "pz")])
+            np.testing.assert_array_equal(cons[i, j, :k], expect)
+            assert not cons[i, j, k:].any()
+
+
 def test_inject_mixes_with_labels_and_keeps_remainder_disjoint(signal_es, qcd_es, tmp_path):
     mixed = inject(qcd_es, signal_es, 25, tmp_path / "data", seed=3, remainder=tmp_path / "rest")
     assert mixed.counts == {"qcd": len(qcd_es), "wprime_xy": 25}

@@ -69,6 +69,32 @@ def test_ranode_finds_an_injected_signal_and_nothing_without_it():
     assert out[0].max_sic < 2.0 and out[0].auc < 0.7, f"without signal: {out[0].max_sic:.2f}, AUC {out[0].auc:.2f}"
 
 
+def test_ranode_reuses_cathodes_sideband_flows_and_scores_as_if_trained_alone():
+    """A Run trains CATHODE and R-Anode on the same features, folds and seeds: each window's background flow is
+    learned once. R-Anode's scores are the same as when it trains its own flows."""
+    import anomalyscope.core.methods.cathode as cathode
+
+    windows = make_windows("lhco")
+    ev, _ = make_events(4, 6000, n_sig=150, lo=3100, hi=3900, drift=False)
+    light = {"features": "lhco", "flow_epochs": 2, "flow_min_steps": 0}
+    ranode = {**light, "signal_epochs": 2, "signal_min_steps": 0}
+
+    def train(name, params):
+        return run_out_of_fold(REGISTRY[name], params, ev, Context(windows, seed=3, n_inner=2), folds=2, seed=2)
+
+    cathode._FLOWS.clear()
+    alone = train("ranode", ranode)
+    cathode._FLOWS.clear()
+    first = train("cathode", {**light, "epochs": 2})
+    shared = train("ranode", ranode)
+    for a, b in zip(first.models, shared.models, strict=True):
+        assert a.flows and all(a.flows[w] is b.flows[w] for w in b.flows)
+    np.testing.assert_array_equal(shared.scores, alone.scores)
+    # another flow configuration is another density: not reused
+    other = train("ranode", {**ranode, "flow_transforms": 2})
+    assert all(other.models[0].flows[w] is not shared.models[0].flows[w] for w in other.models[0].flows)
+
+
 def test_cathode_feature_sets_order_jets_by_mass():
     ev, _ = make_events(3, 200)
     msd = ev.feature("msoftdrop")
