@@ -9,7 +9,9 @@ test of the trained methods (every Run's observed Z at the signal mass, and the 
 
 Defaults: the demo's QCD and W' → X Y samples (built if missing) and the demo Run's configuration (its
 simulated background for the IAD, QUAK's prior, the search's fit start) with R-Anode added: every
-data-driven method and the references, retrained per draw in the windows holding the signal. The Runs'
+data-driven method and the references, retrained per draw in the windows holding the signal. With
+``--background`` alone (e.g. a larger QCD sample generated as the demo's) the demo's signal and Run
+configuration are used on it; with ``--signal`` too, the fast methods (``FAST``) unless ``--methods``. The Runs'
 look-elsewhere toys are cut to the minimum (the scan reads local Z at the signal). Prints a table with each
 amount's S/B in the signal region (``--sr``, |Δη| < 1.3), writes bench/results/sensitivity.json (with the
 events it was measured on and the wall time). Resumes: finished Runs in ``--work`` are reused, draw by draw,
@@ -67,9 +69,9 @@ def main():
     a = ap.parse_args()
     from anomalyscope.core.workflows import demo as demo_mod
 
-    if a.background is None or a.signal is None:
+    if a.signal is None:  # the demo's signal, searched with the demo Run's configuration, on any background
         paths = demo_mod.build_demo()
-        a.background, a.signal = a.background or paths["qcd"], a.signal or paths["wprime_xy"]
+        a.background, a.signal = a.background or paths["qcd"], paths["wprime_xy"]
         run = demo_mod.run_settings(demo_mod.default_demo_dir())
         run["methods"] = a.methods or [*run["methods"], {"ranode": {"folds": 2}}]  # two folds, as the demo's CATHODE
         mass = a.mass or demo_mod.SIGNAL_PARAMS["mA"]

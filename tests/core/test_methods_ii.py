@@ -72,7 +72,7 @@ def test_ranode_finds_an_injected_signal_and_nothing_without_it():
 def test_ranode_reuses_cathodes_sideband_flows_and_scores_as_if_trained_alone():
     """A Run trains CATHODE and R-Anode on the same features, folds and seeds: each window's background flow is
     learned once. R-Anode's scores are the same as when it trains its own flows."""
-    import anomalyscope.core.methods.cathode as cathode
+    from anomalyscope.core.methods import cathode
 
     windows = make_windows("lhco")
     ev, _ = make_events(4, 6000, n_sig=150, lo=3100, hi=3900, drift=False)
