@@ -164,6 +164,32 @@ def test_discovery_sensitivity_known_answer_and_improvement_factor():
     assert abs(with_lumi.cross_section_fb[5.0] - with_lumi.n_injected[5.0] / 100) < 1e-9
 
 
+def test_improvement_extrapolates_in_luminosity_only_as_far_as_it_was_measured_to_grow():
+    """A fixed selection (50% of the signal, 1% of the background) improves the 5σ reach by 0.5/√0.01 = 5 at any
+    luminosity: measured at 3.4 and 10.2 fb⁻¹ it extrapolates to 5 at 26.8. One that grows as L^0.4 between the
+    two is read on that law; a method with no improvement stays at 1; the supervised reference caps it."""
+    from anomalyscope.core.errors import FieldError
+    from anomalyscope.core.workflows.luminosity import improvement_at
+
+    factors = {}
+    for lumi in (3.4, 10.2):
+        b = np.array([3e4 * lumi])  # background in the signal window grows with luminosity
+        incl = discovery_sensitivity(b, np.array([1.0]), efficiency=1.0).n_injected[5.0]
+        cut = discovery_sensitivity(b * 0.01, np.array([1.0]), efficiency=0.5).n_injected[5.0]
+        factors[lumi] = incl / cut
+    fixed = improvement_at(factors, 26.8)
+    assert abs(fixed.value - 5.0) < 0.25 and abs(fixed.slope) < 0.02 and not fixed.capped
+    growing = improvement_at({3.4: 1.5, 10.2: 1.5 * 3**0.4}, 26.8)
+    assert abs(growing.value - 1.5 * (26.8 / 3.4) ** 0.4) < 1e-9 and abs(growing.slope - 0.4) < 1e-9
+    assert improvement_at({3.4: 1.0, 10.2: 1.0}).value == pytest.approx(1.0)
+    capped = improvement_at({3.4: 1.5, 10.2: 1.5 * 3**0.4}, 26.8, cap=2.0)
+    assert capped.value == 2.0 and capped.capped
+    with pytest.raises(FieldError, match="two luminosities"):
+        improvement_at({3.4: 2.0})
+    with pytest.raises(FieldError, match="positive"):
+        improvement_at({3.4: 2.0, 10.2: 0.0})
+
+
 def test_global_significance_of_a_single_mass_equals_the_local_one():
     rng = np.random.default_rng(6)
     spec = _toy(rng)
