@@ -8,7 +8,8 @@
   data is background up to the injected signal (below a percent), the approximation the weak-supervision
   papers make for this reference too.
 * ``iad``: the idealised anomaly detector — a classifier between SR data and a perfectly modelled
-  background sample in the same SR (extra simulated events), per window.
+  background sample in the same SR (extra simulated events), per window. On both jets' classifier inputs, or
+  (``features: cms`` / ``lhco``) on CATHODE's feature set: the bound the CATHODE papers compare CATHODE with.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.errors import InputError
 from anomalyscope.core.methods.base import Context, Method
+from anomalyscope.core.methods.cathode import FEATURE_SETS, cathode_features
 from anomalyscope.core.methods.classifier import predict_ensemble, train_ensemble
 from anomalyscope.core.methods.events import Events
 from anomalyscope.core.methods.windowed import ClassifierParams, WindowedClassifier
@@ -102,10 +104,16 @@ class Supervised(Method):
         return predict_ensemble(self.models, _event_features(events))
 
 
+@dataclass(frozen=True)
+class IADParams(ClassifierParams):
+    features: Literal["all", *FEATURE_SETS] = "all"  # "all": both jets' classifier inputs; else CATHODE's set
+
+
 class IAD(WindowedClassifier):
     name = "iad"
     reference = True
     needs = ("background_extra",)
+    Params = IADParams
 
     def training_set(self, window, train, ctx):
         if ctx.background_extra is None:
@@ -113,9 +121,10 @@ class IAD(WindowedClassifier):
         data = train.subset(window.in_sr(train.mjj) & (train.deta < ctx.deta_max))
         extra = ctx.background_extra
         bkg = extra.subset(window.in_sr(extra.mjj) & (extra.deta < ctx.deta_max))
-        x = np.concatenate([_event_features(data), _event_features(bkg)])
+        x = np.concatenate([self.features(data), self.features(bkg)])
         y = np.concatenate([np.ones(len(data)), np.zeros(len(bkg))])
         return x, y
 
     def features(self, events):
-        return _event_features(events)
+        f = self.params.features
+        return _event_features(events) if f == "all" else cathode_features(events, f)
