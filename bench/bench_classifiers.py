@@ -1,15 +1,18 @@
 """A network or boosted decision trees as the weakly supervised classifier: max SIC of CWoLa, CATHODE and the
-idealised detector (IAD) with each, at a few injected signal amounts and over draws, with training times.
+idealised detector (IAD) with each, at a few injected signal amounts and over draws, with training times; and
+R-Anode (no classifier: its density ratio, trained once per point) beside them.
 
     python bench/bench_classifiers.py --background QCD --signal SIG [--extra QCD2]
-        [--injections 0 75 150 300] [--draws 3] [--methods cwola cathode iad] [--work DIR] [--out FILE]
+        [--injections 0 75 150 300] [--draws 3] [--methods cwola cathode iad ranode] [--iad-features all|cms|lhco]
+        [--work DIR] [--out FILE]
 
 Each (injection, draw): ``inject`` puts n signal events (chosen with the draw's seed) into the background;
 then one Run per classifier ("nn", "bdt") with the same methods, seeds and folds, searched in the LHC
 Olympics window alone (signal region 3.3–3.7 TeV, sidebands 200 GeV each side), so only that window trains.
 Max SIC comes from the Run's evaluation: the classifier's out-of-fold scores of background events in the
 signal region against signal events that were never injected. The IAD needs ``--extra``, an independent
-background sample (its "perfect simulation"). Resumable: each finished point is kept in ``--work``/points.json.
+background sample (its "perfect simulation"); ``--iad-features cms`` trains it on CATHODE's features, the papers'
+comparison of CATHODE with the IAD (give it a sample as large as the data). Resumable: each finished point is kept in ``--work``/points.json.
 Prints the median and spread of max SIC per method, classifier and injection, and writes the JSON.
 """
 
@@ -31,6 +34,7 @@ from anomalyscope.core.data.atomic import read_progress, write_text_atomic
 from anomalyscope.core.methods.runner import execute, load_config
 
 CLASSIFIERS = ("nn", "bdt")
+CLASSIFIER_FREE = ("ranode",)  # trained once per point, in the first classifier's Run; reported as "—"
 SR = (3300.0, 3700.0)
 DETA_MAX = 1.3
 
@@ -52,7 +56,16 @@ def run_point(a, n_inject: int, draw: int, classifier: str) -> dict:
     if not (data / "schema.json").exists():
         inject(EventSet.open(a.background), EventSet.open(a.signal), n_inject, data, seed=1000 + draw,
                remainder=work / "signal", overwrite=True)  # fmt: skip
-    methods = [{m: {"classifier": classifier, **({"folds": 2} if m.startswith("cathode") else {})}} for m in a.methods]
+
+    def options(m):
+        opts = {"folds": 2} if m.startswith("cathode") or m == "ranode" else {}
+        return (
+            opts
+            | ({"features": a.iad_features} if m == "iad" else {})
+            | ({} if m in CLASSIFIER_FREE else {"classifier": classifier})
+        )
+
+    methods = [{m: options(m)} for m in a.methods if m not in CLASSIFIER_FREE or classifier == CLASSIFIERS[0]]
     cfg = {
         "eventset": str(data),
         "signal": str(work / "signal"),
@@ -86,13 +99,14 @@ def summarise(points: dict, methods, injections, per_sr: dict) -> dict:
     table = {}
     for n in injections:
         for m in methods:
-            for c in CLASSIFIERS:
+            for c in CLASSIFIERS[:1] if m in CLASSIFIER_FREE else CLASSIFIERS:
                 sics = [p[c][m]["max_sic"] for k, p in points.items() if k.startswith(f"n{n}-") and m in p.get(c, {})]
                 secs = [p[c][m]["train_seconds"] / p[c][m]["n_events"] * 1e4
                         for k, p in points.items() if k.startswith(f"n{n}-") and m in p.get(c, {})]  # fmt: skip
+                label = "—" if m in CLASSIFIER_FREE else c
                 if sics:
-                    table[f"{m}/{c}/{n}"] = {
-                        "method": m, "classifier": c, "injected": n, "s_over_b_sr": per_sr[n],
+                    table[f"{m}/{label}/{n}"] = {
+                        "method": m, "classifier": label, "injected": n, "s_over_b_sr": per_sr[n],
                         "draws": len(sics), "max_sic_median": float(np.median(sics)),
                         "max_sic_min": float(np.min(sics)), "max_sic_max": float(np.max(sics)),
                         "max_sic": sics, "train_seconds_per_10k_events": float(np.median(secs)),
@@ -108,7 +122,8 @@ def main():
     ap.add_argument("--injections", type=int, nargs="*", default=[0, 75, 150, 300])
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--methods", nargs="*", default=["cwola", "cathode", "iad"])
+    ap.add_argument("--methods", nargs="*", default=["cwola", "cathode", "iad", "ranode"])
+    ap.add_argument("--iad-features", default="all", help="the IAD's inputs: all, or CATHODE's set (cms, lhco)")
     ap.add_argument("--work", type=Path, default=Path(__file__).parent / "results" / "classifiers-work")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "classifiers.json")
     a = ap.parse_args()
@@ -145,7 +160,7 @@ def main():
     write_text_atomic(a.out, json.dumps({
         "background": str(a.background), "signal": str(a.signal), "extra": str(a.extra) if a.extra else None,
         "signal_region_gev": SR, "n_background_in_sr": b_sr, "signal_fraction_in_sr": s_frac,
-        "folds": a.folds, "device": device, "wall_seconds_this_call": time.perf_counter() - t0,
+        "folds": a.folds, "iad_features": a.iad_features, "device": device, "wall_seconds_this_call": time.perf_counter() - t0,
         "table": table, "points": points,
     }, indent=1))  # fmt: skip
     print(f"written {a.out}")

@@ -29,7 +29,9 @@ class Extrapolated:
     measured_fb: tuple[float, ...]  # the luminosities it was measured at
 
 
-def improvement_at(points: dict[float, float], target_fb: float = CMS_TARGET_FB, cap: float | None = None) -> Extrapolated:
+def improvement_at(
+    points: dict[float, float], target_fb: float = CMS_TARGET_FB, cap: float | None = None
+) -> Extrapolated:
     """``points``: luminosity [fb⁻¹] → measured improvement factor (at least two luminosities, factors > 0)."""
     if len(points) < 2:
         raise FieldError(f"an extrapolation needs factors at two luminosities or more, got {len(points)}", None,
