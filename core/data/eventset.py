@@ -369,6 +369,21 @@ def _common_fields(a: ak.Array, b: ak.Array, a_path, b_path) -> tuple[ak.Array, 
     return project(a), project(b)
 
 
+def _injection_draw(n_background: int, n_available: int, n_signal: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``inject``'s one random draw: which signal events go in (mask over the signal sample) and the order of the
+    mixed rows (a permutation of the background rows followed by the chosen signal rows)."""
+    rng = np.random.default_rng(seed)
+    pick = np.zeros(n_available, dtype=bool)
+    pick[rng.choice(n_available, size=n_signal, replace=False)] = True
+    return pick, rng.permutation(n_background + n_signal)
+
+
+def injected_labels(n_background: int, n_available: int, n_signal: int, seed: int) -> np.ndarray:
+    """The labels (0 background, 1 signal) of the events ``inject`` wrote with these sizes and seed, in its order:
+    how a scan reads a Run again after its injected dataset was removed."""
+    return (_injection_draw(n_background, n_available, n_signal, seed)[1] >= n_background).astype(np.int8)
+
+
 def inject(
     background: EventSet,
     signal: EventSet,
@@ -390,14 +405,11 @@ def inject(
         raise InputError(f"n_signal must be >= 0, got {n_signal}")
     if n_signal > len(signal):
         raise InputError(f"{signal.path}: asked to inject {n_signal} signal events but it holds {len(signal)}")
-    rng = np.random.default_rng(seed)
     bkg, sig = _common_fields(background.load(truth=True), signal.load(truth=True), background.path, signal.path)
-    pick = np.zeros(len(sig), dtype=bool)
-    pick[rng.choice(len(sig), size=n_signal, replace=False)] = True
+    pick, order = _injection_draw(len(bkg), len(sig), n_signal, seed)
     bkg = ak.with_field(bkg, np.zeros(len(bkg), dtype=np.int8), "label")
     chosen = ak.with_field(sig[pick], np.ones(n_signal, dtype=np.int8), "label")
-    mixed = ak.concatenate([bkg, chosen])
-    mixed = mixed[rng.permutation(len(mixed))]
+    mixed = ak.concatenate([bkg, chosen])[order]
     mixed = ak.with_field(mixed, np.arange(len(mixed), dtype=np.int64), "event_id")
     meta = {k: v for k, v in background.schema.items() if k not in ("n_events", "files", "counts", "labels", "created")}
     meta["name"] = Path(out).name

@@ -174,10 +174,15 @@ def reconstructed_peak(sig: EventSet, deta_max: float, default: float) -> float:
 
 
 def run_injection_scan(
-    cfg: dict | ScanConfig, base: Path = Path("."), progress: bool = True, train: bool = True
+    cfg: dict | ScanConfig,
+    base: Path = Path("."),
+    progress: bool = True,
+    train: bool = True,
+    efficiency: float | None = None,
 ) -> InjectionScan:
     """The scan (module text). ``train=False``: summarise the points finished so far and train nothing (what a
-    scan stopped part-way supports: the medians over the draws each amount has; the others are NaN)."""
+    scan stopped part-way supports: the medians over the draws each amount has; the others are NaN).
+    ``efficiency``: read the scan at another of the efficiencies its Runs searched (default: the scan's)."""
     from anomalyscope.core.methods.runner import RunConfig
 
     c = _scan_config(cfg)
@@ -222,17 +227,23 @@ def run_injection_scan(
         run_chunks(_scan_point, points, out, scheduler="local" if c.workers > 1 else None, workers=c.workers,
                    desc="injection scan", unit="Run", progress=progress)  # fmt: skip
     done = {p.tag: json.loads(stats_file(out, p.tag).read_text()) for p in points if is_done(out, p)}
+    _fill_efficiencies(points, done, out, len(bkg), len(sig))
     same = json.dumps(done, sort_keys=True) == json.dumps(read_progress(out / "points.json"), sort_keys=True)
     if not same:  # every Z of the scan in one file (untouched when nothing new: NaN compares equal as text)
         write_json_atomic(out / "points.json", done)
     z_obs: dict[str, np.ndarray] = {}
     z_exp: dict[str, np.ndarray] = {}
+    read = eff if efficiency is None else float(efficiency)
+    if read not in search_cfg["efficiencies"]:
+        raise FieldError(f"injection scan: its Runs searched efficiencies {search_cfg['efficiencies']}, not {read}",
+                         "injection scan", "efficiency", read)  # fmt: skip
     for p in points:
         for m, zz in done.get(p.tag, {}).items():
             i = injections.index(p.n)
-            z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz["observed"]
-            z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz["expected"]
-    return _summarise(c, injections, peak, z_exp, z_obs, out)
+            zz = zz if read == eff else zz.get("by_efficiency", {}).get(str(read), {})
+            z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("observed", np.nan)
+            z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("expected", np.nan)
+    return _summarise(c, injections, peak, z_exp, z_obs, out, read)
 
 
 @dataclass(frozen=True)
@@ -279,23 +290,56 @@ def _scan_point(p: _Point) -> None:
         "injection scan: run",
     )
     run = execute(rc, overwrite=True, progress=False)
-    truth = data.truth()
-    point = {
-        m: {
-            "observed": z_at_signal_mass(run, m, p.efficiency, p.peak),
-            "expected": expected_z_at_signal_mass(
-                run.search(), run.table(), truth, m, p.efficiency, p.peak, p.toys, p.seed + d
-            ),
-        }
-        for m in run.methods
-    }
-    write_json_atomic(stats_file(out, p.tag), point)  # marks the point done
+    write_json_atomic(stats_file(out, p.tag), _point_stats(run, data.truth(), p))  # marks the point done
     if not p.keep_data:  # the Run keeps every score; the stats file every Z
         shutil.rmtree(data_dir, ignore_errors=True)
         shutil.rmtree(signal_dir, ignore_errors=True)
 
 
-def _summarise(c: ScanConfig, injections, peak, z, z_obs, out) -> InjectionScan:
+def _point_stats(run, truth: np.ndarray, p: _Point) -> dict:
+    """Every method's observed and expected Z at the signal: at the scan's efficiency, and under ``by_efficiency``
+    at each efficiency the Run searched (so the scan can be read at any of them)."""
+
+    def at(m, eff):
+        return {
+            "observed": z_at_signal_mass(run, m, eff, p.peak),
+            "expected": expected_z_at_signal_mass(
+                run.search(), run.table(), truth, m, eff, p.peak, p.toys, p.seed + p.draw
+            ),
+        }  # fmt: skip
+
+    effs = sorted(run.search().definition.efficiencies)
+    point = {}
+    for m in run.methods:
+        by_eff = {str(e): at(m, e) for e in effs}
+        point[m] = {**by_eff.get(str(p.efficiency), at(m, p.efficiency)), "by_efficiency": by_eff}
+    return point
+
+
+def _fill_efficiencies(points: list, done: dict, out: Path, n_background: int, n_signal: int) -> None:
+    """Points finished before the stats held every efficiency: read their Runs again (the injected dataset's labels
+    come back from its seed, ``injected_labels``) and add ``by_efficiency`` to their stats."""
+    from anomalyscope.core.data.eventset import injected_labels
+    from anomalyscope.core.results.run import Run
+
+    for p in points:
+        stats = done.get(p.tag)
+        run_dir = out / f"run-{p.n}-{p.draw}"
+        if (
+            stats is None
+            or all("by_efficiency" in v for v in stats.values())
+            or not (run_dir / "manifest.json").exists()
+        ):
+            continue
+        run = Run.open(run_dir)
+        truth = injected_labels(n_background, n_signal, p.n, p.seed + 1000 * p.n + p.draw)
+        if len(truth) != len(run.table().mjj):
+            continue  # not the dataset these sizes and seed give: leave it as it is
+        done[p.tag] = _point_stats(run, truth, p)
+        write_json_atomic(stats_file(out, p.tag), done[p.tag])
+
+
+def _summarise(c: ScanConfig, injections, peak, z, z_obs, out, eff: float | None = None) -> InjectionScan:
     lumi, sig_eff, draws = c.luminosity_fb, c.signal_efficiency, c.draws
     rng = np.random.default_rng(c.seed)
 
@@ -336,7 +380,7 @@ def _summarise(c: ScanConfig, injections, peak, z, z_obs, out) -> InjectionScan:
     result = InjectionScan(
         mass=float(c.mass),
         reconstructed_peak=float(peak),
-        efficiency=float(c.efficiency),
+        efficiency=float(c.efficiency if eff is None else eff),
         draws=draws,
         mode="re-trained for every draw at every injected amount; median over draws of the median Z over "
         "bump-hunt toys (selected background's fit, Poisson-fluctuated, plus the selected signal); every method, "
@@ -351,6 +395,8 @@ def _summarise(c: ScanConfig, injections, peak, z, z_obs, out) -> InjectionScan:
         median_z={m: np.nanmedian(v, axis=1).tolist() for m, v in z.items()},
         sensitivity=sensitivity,
     )
+    if eff is not None and eff != c.efficiency:  # another reading of the scan: the scan's own file stays its ε's
+        return result
     return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
 
 

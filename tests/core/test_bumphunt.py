@@ -21,7 +21,7 @@ from anomalyscope.core.bumphunt.significance import (
     global_significance,
     local_significance,
 )
-from anomalyscope.core.errors import InputError
+from anomalyscope.core.errors import FieldError, InputError
 
 EDGES = cms_edges(2600, 7000)
 Q = Quadrature(EDGES)
@@ -168,7 +168,6 @@ def test_improvement_extrapolates_in_luminosity_only_as_far_as_it_was_measured_t
     """A fixed selection (50% of the signal, 1% of the background) improves the 5σ reach by 0.5/√0.01 = 5 at any
     luminosity: measured at 3.4 and 10.2 fb⁻¹ it extrapolates to 5 at 26.8. One that grows as L^0.4 between the
     two is read on that law; a method with no improvement stays at 1; the supervised reference caps it."""
-    from anomalyscope.core.errors import FieldError
     from anomalyscope.core.workflows.luminosity import improvement_at
 
     factors = {}
@@ -309,7 +308,7 @@ def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_p
         "luminosity_fb": 2.0,
         "toys": 40,
         "run": {
-            "search": {"windows": "lhco", "min_window_events": 5, "toys": 10},
+            "search": {"windows": "lhco", "min_window_events": 5, "toys": 10, "efficiencies": [0.5]},
             "folds": 2,
             "inner_folds": 2,
             "methods": ["inclusive", "cut_tau21"],
@@ -359,6 +358,24 @@ def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_p
     assert np.isnan(part.z["cut_tau21"][2][4]) and part.z["cut_tau21"][2][:4] == res.z["cut_tau21"][2][:4]
     assert part.median_z["cut_tau21"][2] == np.median(res.z["cut_tau21"][2][:4])
     assert manifest.stat().st_mtime_ns == written
+    # every efficiency the Runs searched is read too; stats written before that are filled in from the Runs (the
+    # injected labels come back from the seed) with the same Z, and the scan can be summarised at another ε
+    stats = json.loads((tmp_path / "scan" / "stats-200-1.json").read_text())
+    assert sorted(stats["cut_tau21"]["by_efficiency"]) == ["0.3", "0.5"]  # the scan's and the Run's
+    assert stats["cut_tau21"]["by_efficiency"]["0.3"]["expected"] == stats["cut_tau21"]["expected"]
+    old = {m: {k: v for k, v in zz.items() if k != "by_efficiency"} for m, zz in stats.items()}
+    (tmp_path / "scan" / "stats-200-1.json").write_text(json.dumps(old))
+    before = (tmp_path / "scan" / "injection_scan.json").read_text()
+    other = run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, progress=False, train=False,
+                               efficiency=0.5)  # fmt: skip
+    assert json.loads((tmp_path / "scan" / "stats-200-1.json").read_text()) == stats
+    assert other.efficiency == 0.5 and (tmp_path / "scan" / "injection_scan.json").read_text() == before
+    med = other.median_z["cut_tau21"]
+    assert abs(med[0]) < 1 and med[2] > med[0] + 1, f"at ε = 0.5: no signal invented, the injected one seen ({med})"
+    assert med != part.median_z["cut_tau21"], "another cut, other Z"
+    assert other.median_z["inclusive"] == part.median_z["inclusive"], "the inclusive search has no cut to change"
+    with pytest.raises(FieldError, match="searched efficiencies"):
+        run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, train=False, efficiency=0.05)
 
 
 def test_sparse_spectra_after_a_tight_cut_are_fitted_and_invent_no_excess():

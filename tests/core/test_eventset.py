@@ -82,6 +82,14 @@ def test_method_events_read_constituents_once_padded_in_order(signal_es, monkeyp
             assert not cons[i, j, k:].any()
 
 
+def test_injected_labels_come_back_from_the_seed(signal_es, qcd_es, tmp_path):
+    from anomalyscope.core.data.eventset import injected_labels
+
+    mixed = inject(qcd_es, signal_es, 30, tmp_path / "mixed", seed=17)
+    np.testing.assert_array_equal(injected_labels(len(qcd_es), len(signal_es), 30, 17), mixed.truth())
+    assert injected_labels(len(qcd_es), len(signal_es), 30, 18).tolist() != mixed.truth().tolist()
+
+
 def test_inject_mixes_with_labels_and_keeps_remainder_disjoint(signal_es, qcd_es, tmp_path):
     mixed = inject(qcd_es, signal_es, 25, tmp_path / "data", seed=3, remainder=tmp_path / "rest")
     assert mixed.counts == {"qcd": len(qcd_es), "wprime_xy": 25}
