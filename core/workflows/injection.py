@@ -200,6 +200,10 @@ def run_injection_scan(
     search_cfg = dict(run_cfg.get("search") or {})
     search_cfg["efficiencies"] = sorted({eff, *search_cfg.get("efficiencies", [])})
     run_cfg["search"] = search_cfg
+    read = eff if efficiency is None else float(efficiency)
+    if read not in search_cfg["efficiencies"]:
+        raise FieldError(f"injection scan: its Runs searched efficiencies {search_cfg['efficiencies']}, not {read}",
+                         "injection scan", "efficiency", read)  # fmt: skip
     # every method and parameter checked before the first injection trains anything
     RunConfig.from_dict({**run_cfg, "eventset": str(bkg.path), "out": str(out / "run")}, "injection scan: run")
     points = [
@@ -233,10 +237,6 @@ def run_injection_scan(
         write_json_atomic(out / "points.json", done)
     z_obs: dict[str, np.ndarray] = {}
     z_exp: dict[str, np.ndarray] = {}
-    read = eff if efficiency is None else float(efficiency)
-    if read not in search_cfg["efficiencies"]:
-        raise FieldError(f"injection scan: its Runs searched efficiencies {search_cfg['efficiencies']}, not {read}",
-                         "injection scan", "efficiency", read)  # fmt: skip
     for p in points:
         for m, zz in done.get(p.tag, {}).items():
             i = injections.index(p.n)
@@ -312,7 +312,8 @@ def _point_stats(run, truth: np.ndarray, p: _Point) -> dict:
     point = {}
     for m in run.methods:
         by_eff = {str(e): at(m, e) for e in effs}
-        point[m] = {**by_eff.get(str(p.efficiency), at(m, p.efficiency)), "by_efficiency": by_eff}
+        own = by_eff[str(p.efficiency)] if str(p.efficiency) in by_eff else at(m, p.efficiency)
+        point[m] = {**own, "by_efficiency": by_eff}
     return point
 
 
