@@ -101,11 +101,11 @@ class PeakMemory:
 
 def z_at_signal(run: Run, peak: float) -> dict[str, dict[str, float]]:
     """Each method's local Z at the signal (every cut), read as the injection scan reads it."""
-    search = run.search()
+    search, table, result = run.search(), run.table(), run.search_result()
     out = {}
     for m in run.manifest.methods:
         effs = [1.0] if m == "inclusive" else list(search.definition.efficiencies)
-        out[m] = {f"{e:g}": z_at_signal_mass(run, m, e, peak) for e in effs}
+        out[m] = {f"{e:g}": z_at_signal_mass(search, table, result, m, e, peak) for e in effs}
     return out
 
 

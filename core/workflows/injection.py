@@ -104,17 +104,16 @@ def _windows_reading(search, method: str, mass: float) -> list:
     return [w for w in search.windows if w.sr[0] <= mass < w.sr[1]]
 
 
-def z_at_signal_mass(run, method: str, eff: float, mass: float) -> float:
-    """The local Z a Run's search finds at the signal for one method and cut, at ``reading_mass`` (the larger over
-    the windows holding it); the inclusive search's at exactly that mass."""
-    search = run.search()
+def z_at_signal_mass(search, table, result, method: str, eff: float, mass: float) -> float:
+    """The local Z a Run's search found at the signal for one method and cut (``search``, ``table`` and ``result``:
+    the Run's ``search()``, ``table()`` and ``search_result()``, read once by the caller), at ``reading_mass`` (the
+    larger over the windows holding it); the inclusive search's at exactly that mass."""
     m = reading_mass(search, mass)
     if method == INCLUSIVE:
-        return float(search.inclusive_z_at(run.table(), m))
-    res = run.search_result()
+        return float(search.inclusive_z_at(table, m))
     best = np.nan
     names = {w.name for w in _windows_reading(search, method, m)}
-    for s in res.scans if res is not None else []:
+    for s in result.scans if result is not None else []:
         if s.method != method or abs(s.eff - eff) > 1e-12 or s.window not in names:
             continue
         masses, z = np.asarray(s.masses or [], dtype=float), np.asarray(s.z or [], dtype=float)
@@ -268,6 +267,11 @@ class _Point:
     def where(self) -> str:
         return f"injection scan {self.out}: {self.n} signal events, draw {self.draw}"
 
+    @property
+    def injection_seed(self) -> int:
+        """The seed of this point's injected dataset (``inject``; ``injected_labels`` reads its labels back)."""
+        return self.seed + 1000 * self.n + self.draw
+
 
 def _scan_point(p: _Point) -> None:
     """Inject, retrain (in the windows holding the signal), search, and read every method's Z at the signal."""
@@ -277,7 +281,7 @@ def _scan_point(p: _Point) -> None:
     n, d = p.n, p.draw
     data_dir, signal_dir = out / f"data-{n}-{d}", out / f"signal-{n}-{d}"
     bkg, sig = EventSet.open(p.background), EventSet.open(p.signal)
-    data = inject(bkg, sig, n, data_dir, seed=p.seed + 1000 * n + d, remainder=signal_dir, overwrite=True)
+    data = inject(bkg, sig, n, data_dir, seed=p.injection_seed, remainder=signal_dir, overwrite=True)
     rc = RunConfig.from_dict(
         {
             **p.run,
@@ -300,15 +304,15 @@ def _point_stats(run, truth: np.ndarray, p: _Point) -> dict:
     """Every method's observed and expected Z at the signal: at the scan's efficiency, and under ``by_efficiency``
     at each efficiency the Run searched (so the scan can be read at any of them)."""
 
+    search, table, result = run.search(), run.table(), run.search_result()  # read once for every method and cut
+
     def at(m, eff):
         return {
-            "observed": z_at_signal_mass(run, m, eff, p.peak),
-            "expected": expected_z_at_signal_mass(
-                run.search(), run.table(), truth, m, eff, p.peak, p.toys, p.seed + p.draw
-            ),
-        }  # fmt: skip
+            "observed": z_at_signal_mass(search, table, result, m, eff, p.peak),
+            "expected": expected_z_at_signal_mass(search, table, truth, m, eff, p.peak, p.toys, p.seed + p.draw),
+        }
 
-    effs = sorted(run.search().definition.efficiencies)
+    effs = sorted(search.definition.efficiencies)
     point = {}
     for m in run.methods:
         by_eff = {str(e): at(m, e) for e in effs}
@@ -333,7 +337,7 @@ def _fill_efficiencies(points: list, done: dict, out: Path, n_background: int, n
         ):
             continue
         run = Run.open(run_dir)
-        truth = injected_labels(n_background, n_signal, p.n, p.seed + 1000 * p.n + p.draw)
+        truth = injected_labels(n_background, n_signal, p.n, p.injection_seed)
         if len(truth) != len(run.table().mjj):
             continue  # not the dataset these sizes and seed give: leave it as it is
         done[p.tag] = _point_stats(run, truth, p)
