@@ -4,6 +4,7 @@ R-Anode (no classifier: its density ratio, trained once per point) beside them.
 
     python bench/bench_classifiers.py --background QCD --signal SIG [--extra QCD2]
         [--injections 0 75 150 300] [--draws 3] [--methods cwola cathode iad ranode] [--iad-features all|cms|lhco]
+        [--sideband window|spectrum]
         [--work DIR] [--out FILE]
 
 Each (injection, draw): ``inject`` puts n signal events (chosen with the draw's seed) into the background;
@@ -12,7 +13,8 @@ Olympics window alone (signal region 3.3–3.7 TeV, sidebands 200 GeV each side)
 Max SIC comes from the Run's evaluation: the classifier's out-of-fold scores of background events in the
 signal region against signal events that were never injected. The IAD needs ``--extra``, an independent
 background sample (its "perfect simulation"); ``--iad-features cms`` trains it on CATHODE's features, the papers'
-comparison of CATHODE with the IAD (give it a sample as large as the data). Resumable: each finished point is kept in ``--work``/points.json.
+comparison of CATHODE with the IAD (give it a sample as large as the data); ``--sideband spectrum``
+trains CATHODE's and R-Anode's flows on the whole fitted spectrum outside the signal region (the CATHODE paper's). Resumable: each finished point is kept in ``--work``/points.json.
 Prints the median and spread of max SIC per method, classifier and injection, and writes the JSON.
 """
 
@@ -62,6 +64,7 @@ def run_point(a, n_inject: int, draw: int, classifier: str) -> dict:
         return (
             opts
             | ({"features": a.iad_features} if m == "iad" else {})
+            | ({"sideband": a.sideband} if m.startswith("cathode") or m == "ranode" else {})
             | ({} if m in CLASSIFIER_FREE else {"classifier": classifier})
         )
 
@@ -124,6 +127,7 @@ def main():
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--methods", nargs="*", default=["cwola", "cathode", "iad", "ranode"])
     ap.add_argument("--iad-features", default="all", help="the IAD's inputs: all, or CATHODE's set (cms, lhco)")
+    ap.add_argument("--sideband", default="window", help="where CATHODE's and R-Anode's flows learn: window, spectrum")
     ap.add_argument("--work", type=Path, default=Path(__file__).parent / "results" / "classifiers-work")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "classifiers.json")
     a = ap.parse_args()
@@ -160,7 +164,7 @@ def main():
     write_text_atomic(a.out, json.dumps({
         "background": str(a.background), "signal": str(a.signal), "extra": str(a.extra) if a.extra else None,
         "signal_region_gev": SR, "n_background_in_sr": b_sr, "signal_fraction_in_sr": s_frac,
-        "folds": a.folds, "iad_features": a.iad_features, "device": device, "wall_seconds_this_call": time.perf_counter() - t0,
+        "folds": a.folds, "iad_features": a.iad_features, "sideband": a.sideband, "device": device, "wall_seconds_this_call": time.perf_counter() - t0,
         "table": table, "points": points,
     }, indent=1))  # fmt: skip
     print(f"written {a.out}")

@@ -165,6 +165,7 @@ def run_out_of_fold(
             seed=seed * 1000 + k,
             n_inner=ctx.n_inner,
             deta_max=ctx.deta_max,
+            fit_range=ctx.fit_range,
         )
         model = method_cls(**params).fit(data.subset(f_data != k), sub)
         _score_fold(model, method_cls.windowed, ctx.windows, data, f_data == k, scores, window_scores)

@@ -5,7 +5,9 @@ In each m_jj window:
 1. a conditional normalizing flow p(x | m_jj) (``core.methods.flow``: a neural spline flow with logit
    preprocessing; it interpolated in m_jj better than an affine MAF: SR AUC 0.508 vs 0.537 on the
    synthetic test background)
-   learns the background feature density in the sidebands;
+   learns the background feature density in the sidebands: the window's own (``sideband: window``, as CMS's
+   neighbouring bins) or every event of the fitted spectrum outside the signal region (``sideband: spectrum``,
+   the CATHODE paper's choice: the flow sees many times the events, and interpolates across the SR in m_jj);
 2. it is interpolated into the signal region: m_jj values are drawn from a Gaussian KDE of the SR
    events' m_jj and one feature vector is sampled per value, ``oversample`` times as many samples
    as SR events;
@@ -39,6 +41,7 @@ from anomalyscope.core.methods.windowed import ClassifierParams, WindowedClassif
 from anomalyscope.core.params import param, unprefixed
 
 FEATURE_SETS = ("cms", "lhco")  # see the module text
+SIDEBANDS = ("window", "spectrum")  # see the module text
 MIN_SIDEBAND = 200  # sideband events a flow needs
 # the sideband flows trained last in this process, by what they were trained on: R-Anode learns the same background
 # density as CATHODE (the same features, folds, window and seed), so a Run trains it once (≈ 150 s of a demo-size Run)
@@ -77,6 +80,14 @@ def _draw_in_range(kde: gaussian_kde, n: int, bounds: tuple, seed: int) -> np.nd
     return out[:n]
 
 
+def sideband_events(window, mjj: np.ndarray, in_region: np.ndarray, ctx, how: str) -> np.ndarray:
+    """The events a window's background flow learns from: its sidebands, or the fitted spectrum outside its SR."""
+    if how == "window":
+        return window.in_sb(mjj) & in_region
+    lo, hi = ctx.fit_range
+    return ~window.in_sr(mjj) & (mjj >= lo) & (mjj < hi) & in_region
+
+
 def window_seed(ctx, window) -> int:
     """The seed of a window's sideband flow: the same for every method that learns it."""
     return ctx.seed * 31 + [w.name for w in ctx.windows].index(window.name)
@@ -105,6 +116,7 @@ def sideband_flow(x: np.ndarray, mjj: np.ndarray, sb: np.ndarray, params, seed: 
 class CathodeParams(ClassifierParams, FlowParams):
     features: Literal[FEATURE_SETS] = "cms"
     oversample: float = param(4.0, low=0, low_open=True)  # flow samples per SR event
+    sideband: Literal[SIDEBANDS] = "window"  # where the background flow learns (module text)
 
 
 class Cathode(WindowedClassifier):
@@ -121,7 +133,7 @@ class Cathode(WindowedClassifier):
 
     def training_set(self, window, train, ctx):
         sel = train.deta < ctx.deta_max
-        sr, sb = window.in_sr(train.mjj) & sel, window.in_sb(train.mjj) & sel
+        sr, sb = window.in_sr(train.mjj) & sel, sideband_events(window, train.mjj, sel, ctx, self.params.sideband)
         if sb.sum() < MIN_SIDEBAND or sr.sum() < 20:
             return np.zeros((0, 4)), np.zeros(0)
         x = self.features(train)

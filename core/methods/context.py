@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from anomalyscope.core.bumphunt.search import SearchDefinition
@@ -20,3 +21,5 @@ class Context:
     n_inner: int = 4
     deta_max: float = SearchDefinition.deta_max  # the analysis region, set by the Run's search
     progress: bool = False
+    # the m_jj range the Run's search fits (GeV): where CATHODE's "spectrum" sidebands may come from
+    fit_range: tuple[float, float] = (0.0, math.inf)

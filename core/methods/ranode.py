@@ -31,7 +31,14 @@ import zuko
 from torch import nn
 
 from anomalyscope.core.methods.base import MethodParams
-from anomalyscope.core.methods.cathode import FEATURE_SETS, cathode_features, sideband_flow, window_seed
+from anomalyscope.core.methods.cathode import (
+    FEATURE_SETS,
+    SIDEBANDS,
+    cathode_features,
+    sideband_events,
+    sideband_flow,
+    window_seed,
+)
 from anomalyscope.core.methods.device import DEVICE
 from anomalyscope.core.methods.flow import FlowParams
 from anomalyscope.core.methods.training import batched, fit_density
@@ -44,6 +51,7 @@ MIN_SR = 100  # signal-region training events a window's signal fit needs
 @dataclass(frozen=True)
 class RAnodeParams(MethodParams, FlowParams):
     features: Literal[FEATURE_SETS] = "cms"
+    sideband: Literal[SIDEBANDS] = "window"  # where the background flow learns, as CATHODE's (whose flows it reuses)
     signal_transforms: int = param(2, low=1)  # the signal flow is small: it learns from tens to hundreds of events
     signal_hidden: tuple[int, ...] = param((32, 32), low=1)
     # the mixture's likelihood improves slowly at first (w·p_sig is small), so early stopping with a short patience
@@ -131,7 +139,9 @@ class RAnode(WindowedClassifier):
             if sr.sum() < MIN_SR:
                 continue
             seed = window_seed(ctx, w)
-            flow = sideband_flow(x, train.mjj, w.in_sb(train.mjj) & sel, self.params, seed)
+            flow = sideband_flow(
+                x, train.mjj, sideband_events(w, train.mjj, sel, ctx, self.params.sideband), self.params, seed
+            )
             if flow is None:
                 continue
             z, lp_bg = self._background(flow, w, x[sr], train.mjj[sr])

@@ -234,7 +234,16 @@ def _execute(cfg: RunConfig, overwrite: bool, progress: bool) -> Run:
     in_region = data.deta < deta_max
     signal = Events.from_eventset(signal_es) if signal_es else None
     extra = Events.from_eventset(extra_es) if extra_es else None
-    ctx = Context(windows, signal, extra, cfg.seed, cfg.inner_folds, deta_max, progress)
+    ctx = Context(
+        windows,
+        signal,
+        extra,
+        cfg.seed,
+        cfg.inner_folds,
+        deta_max,
+        progress,
+        (search.fit_min, search.definition.fit_max),
+    )
 
     # ---------------------------------------------------------------- training, out of fold
     scores = {"event_id": data.event_id, "mjj": data.mjj, "deta": data.deta, "window": assign(windows, data.mjj)}
