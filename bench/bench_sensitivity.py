@@ -165,8 +165,8 @@ def main():
     # the same Runs read at every other efficiency they searched (the improvement at a cut is roughly the SIC there,
     # ε_S/√ε_B ≤ 1/√ε: at ε = 10% a factor above ≈ 3 needs a tighter cut)
     by_eff = {}
-    for e in sorted(set(run["search"].get("efficiencies") or []) - {a.eff}, reverse=True):
-        other = run_injection_scan(cfg, train=False, efficiency=e)
+    for e in res.efficiencies[1:]:
+        other = res.at(e)
         by_eff[str(e)] = {
             "median_z": other.median_z,
             "sensitivity": {m: v.to_dict() for m, v in other.sensitivity.items()},
@@ -200,7 +200,7 @@ def main():
                 "rows": rows,
                 "by_efficiency": by_eff,
             }
-            | res.to_dict(),
+            | {k: v for k, v in res.to_dict().items() if k != "other_efficiencies"},  # as by_efficiency, shorter
             indent=1,
         )
     )

@@ -20,6 +20,11 @@ from anomalyscope.dashboard.base import cannot_show
 from anomalyscope.dashboard.data import run_attachment
 from anomalyscope.dashboard.state import SessionState
 
+EFFICIENCY_NOTE = (
+    "**Anomaly cut** (background efficiency ε): the scan's own first; the same Runs read at the other cuts their "
+    "search made. A cut's gain over the inclusive search is roughly its SIC, ε_S/√ε_B ≤ 1/√ε: tighter cuts can gain "
+    "more, with fewer events left to fit."
+)
 PUBLISHED_COLUMN = "× inclusive (5σ), CMS published"  # X(3 TeV) → Y Y′ on 26.8 fb⁻¹: another signal, more events
 COLORS = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -97,6 +102,19 @@ class SensitivityView(pn.viewable.Viewer):
                 "`injection_scan.json` beside its Runs; open one of them to see the sensitivity plot here.",
                 alert_type="info",
             )
+        if len(scan.efficiencies) == 1:
+            return self._reading(scan)
+        pick = pn.widgets.RadioButtonGroup(
+            label="anomaly cut", options={f"ε = {e:g}": e for e in scan.efficiencies}, value=scan.efficiency
+        )
+        return pn.Column(
+            pn.Row(pn.pane.Markdown(EFFICIENCY_NOTE), pick),
+            pn.bind(lambda e: self._reading(scan.at(e)), pick),
+            sizing_mode="stretch_width",
+        )
+
+    def _reading(self, scan: InjectionScan):
+        """The plot, its note and the table of the scan read at one cut efficiency."""
         note = (
             f"Median over the re-trained draws ({draws_text(scan)}; bars: 16–84% of the draws) of the local Z at "
             f"the scan mass nearest the signal's reconstructed peak ({scan.reconstructed_peak:.0f} GeV); {scan.mode}. "

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -234,15 +234,23 @@ def run_injection_scan(
     same = json.dumps(done, sort_keys=True) == json.dumps(read_progress(out / "points.json"), sort_keys=True)
     if not same:  # every Z of the scan in one file (untouched when nothing new: NaN compares equal as text)
         write_json_atomic(out / "points.json", done)
-    z_obs: dict[str, np.ndarray] = {}
-    z_exp: dict[str, np.ndarray] = {}
-    for p in points:
-        for m, zz in done.get(p.tag, {}).items():
-            i = injections.index(p.n)
-            zz = zz if read == eff else zz.get("by_efficiency", {}).get(str(read), {})
-            z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("observed", np.nan)
-            z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("expected", np.nan)
-    return _summarise(c, injections, peak, z_exp, z_obs, out, read)
+
+    def reading(e: float) -> InjectionScan:
+        z_obs: dict[str, np.ndarray] = {}
+        z_exp: dict[str, np.ndarray] = {}
+        for p in points:
+            for m, zz in done.get(p.tag, {}).items():
+                i = injections.index(p.n)
+                zz = zz if e == eff else zz.get("by_efficiency", {}).get(str(e), {})
+                z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("observed", np.nan)
+                z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("expected", np.nan)
+        return _summarise(c, injections, peak, z_exp, z_obs, e)
+
+    if read != eff:  # another reading of the scan: the scan's own file stays its ε's
+        return reading(read)
+    others = {str(float(e)): reading(e) for e in search_cfg["efficiencies"] if e != eff}
+    result = replace(reading(eff), other_efficiencies=others or None)
+    return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
 
 
 @dataclass(frozen=True)
@@ -344,7 +352,7 @@ def _fill_efficiencies(points: list, done: dict, out: Path, n_background: int, n
         write_json_atomic(stats_file(out, p.tag), done[p.tag])
 
 
-def _summarise(c: ScanConfig, injections, peak, z, z_obs, out, eff: float | None = None) -> InjectionScan:
+def _summarise(c: ScanConfig, injections, peak, z, z_obs, eff: float) -> InjectionScan:
     lumi, sig_eff, draws = c.luminosity_fb, c.signal_efficiency, c.draws
     rng = np.random.default_rng(c.seed)
 
@@ -382,10 +390,10 @@ def _summarise(c: ScanConfig, injections, peak, z, z_obs, out, eff: float | None
         )  # fmt: skip
         for m, r in reached.items()
     }
-    result = InjectionScan(
+    return InjectionScan(
         mass=float(c.mass),
         reconstructed_peak=float(peak),
-        efficiency=float(c.efficiency if eff is None else eff),
+        efficiency=float(eff),
         draws=draws,
         mode="re-trained for every draw at every injected amount; median over draws of the median Z over "
         "bump-hunt toys (selected background's fit, Poisson-fluctuated, plus the selected signal); every method, "
@@ -400,9 +408,6 @@ def _summarise(c: ScanConfig, injections, peak, z, z_obs, out, eff: float | None
         median_z={m: np.nanmedian(v, axis=1).tolist() for m, v in z.items()},
         sensitivity=sensitivity,
     )
-    if eff is not None and eff != c.efficiency:  # another reading of the scan: the scan's own file stays its ε's
-        return result
-    return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
 
 
 def load_scan_config(path: Path) -> ScanConfig:

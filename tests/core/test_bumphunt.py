@@ -22,6 +22,7 @@ from anomalyscope.core.bumphunt.significance import (
     local_significance,
 )
 from anomalyscope.core.errors import FieldError, InputError
+from anomalyscope.core.results.records.injection_scan import InjectionScan
 
 EDGES = cms_edges(2600, 7000)
 Q = Quadrature(EDGES)
@@ -374,6 +375,15 @@ def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_p
     assert abs(med[0]) < 1 and med[2] > med[0] + 1, f"at ε = 0.5: no signal invented, the injected one seen ({med})"
     assert med != part.median_z["cut_tau21"], "another cut, other Z"
     assert other.median_z["inclusive"] == part.median_z["inclusive"], "the inclusive search has no cut to change"
+
+    # the scan's file holds that reading too, for the sensitivity view to show either cut
+    def text(r):  # NaN (a draw not finished) compares equal as text
+        return json.dumps(r.to_dict(), sort_keys=True)
+
+    assert part.efficiencies == [0.3, 0.5] and text(part.at(0.5)) == text(other)
+    assert InjectionScan.from_dict(json.loads(before), "injection_scan.json").at(0.5).median_z == other.median_z
+    with pytest.raises(KeyError, match="not 0.05"):
+        part.at(0.05)
     with pytest.raises(FieldError, match="searched efficiencies"):
         run_injection_scan(load_scan_config(tmp_path / "scan.yaml"), base=tmp_path, train=False, efficiency=0.05)
 

@@ -57,3 +57,20 @@ class InjectionScan(Record):
     median_z: dict[str, list[float]]
     sensitivity: dict[str, Sensitivity]
     schema_version: int = 0
+    # the same Runs read at every other efficiency they searched, keyed by the efficiency ("0.01"); scans written
+    # before it lack it
+    other_efficiencies: dict[str, InjectionScan] | None = None
+
+    def at(self, efficiency: float) -> InjectionScan:
+        """The scan read at ``efficiency`` (its own or one of ``other_efficiencies``)."""
+        if efficiency == self.efficiency:
+            return self
+        others = self.other_efficiencies or {}
+        if str(float(efficiency)) not in others:
+            raise KeyError(f"the scan was read at ε = {self.efficiency:g} and {sorted(others)}, not {efficiency:g}")
+        return others[str(float(efficiency))]
+
+    @property
+    def efficiencies(self) -> list[float]:
+        """Every efficiency the scan can be read at, the scan's own first."""
+        return [self.efficiency, *sorted((float(e) for e in self.other_efficiencies or {}), reverse=True)]
