@@ -14,6 +14,7 @@ import panel as pn
 import param
 
 import anomalyscope.core.results.attachments as attachments
+from anomalyscope.core.bumphunt.search import INCLUSIVE
 from anomalyscope.core.results.records.injection_scan import THRESHOLDS, InjectionScan
 from anomalyscope.core.workflows.benchmark import CMS_LUMINOSITY_FB, PUBLISHED, SOURCE
 from anomalyscope.dashboard.base import cannot_show
@@ -21,12 +22,12 @@ from anomalyscope.dashboard.data import run_attachment
 from anomalyscope.dashboard.state import SessionState
 
 EFFICIENCY_NOTE = (
-    "**Anomaly cut** (background efficiency ε): the scan's own first; the same Runs read at the other cuts their "
-    "search made. A cut's gain over the inclusive search is roughly its SIC, ε_S/√ε_B ≤ 1/√ε: tighter cuts can gain "
-    "more, with fewer events left to fit."
+    "A cut's gain over the inclusive search is roughly its SIC, ε_S/√ε_B ≤ 1/√ε: a tighter cut can gain more, with "
+    "fewer events left to fit."
 )
 PUBLISHED_COLUMN = "× inclusive (5σ), CMS published"  # X(3 TeV) → Y Y′ on 26.8 fb⁻¹: another signal, more events
-COLORS = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+COLORS = ["black", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+          "#ff7f0e", "#000080", "#aec7e8", "#98df8a"]  # fmt: skip
 
 
 def scan_file(run_path: str) -> Path | None:
@@ -85,14 +86,21 @@ def sensitivity_plot(scan: InjectionScan, fontscale: float = 1.0) -> hv.Overlay:
         layers.append(hv.HLine(t).opts(color="grey", line_dash="dashed"))
     title = f"Discovery sensitivity at m = {scan.mass:.0f} GeV, ε = {scan.efficiency:g} ({draws_text(scan)})"
     return hv.Overlay(layers).opts(
-        responsive=True, height=420, show_grid=True, legend_position="top_left", title=title, fontscale=fontscale
+        responsive=True,
+        height=420,
+        show_grid=True,
+        legend_position="right",  # outside the frame: twelve methods cover the curves inside it
+        padding=(0.03, 0.05),
+        title=title,
+        fontscale=fontscale,
+        legend_limit=len(layers) + 1,  # HoloViews drops the legend of an overlay with more than 25 layers
     )
 
 
 class SensitivityView(pn.viewable.Viewer):
     state = param.ClassSelector(class_=SessionState)
 
-    @param.depends("state.run_path", "state.large_fonts")
+    @param.depends("state.run_path", "state.efficiency", "state.large_fonts")
     def _view(self):
         scan = run_attachment(self.state.run_path, "injection_scan") if self.state.run_path else None
         if scan is None:
@@ -102,16 +110,19 @@ class SensitivityView(pn.viewable.Viewer):
                 "`injection_scan.json` beside its Runs; open one of them to see the sensitivity plot here.",
                 alert_type="info",
             )
-        if len(scan.efficiencies) == 1:
-            return self._reading(scan)
-        pick = pn.widgets.RadioButtonGroup(
-            label="anomaly cut", options={f"ε = {e:g}": e for e in scan.efficiencies}, value=scan.efficiency
-        )
-        return pn.Column(
-            pn.Row(pn.pane.Markdown(EFFICIENCY_NOTE), pick),
-            pn.bind(lambda e: self._reading(scan.at(e)), pick),
-            sizing_mode="stretch_width",
-        )
+        chosen = self.state.efficiency
+        shown = next((e for e in scan.efficiencies if np.isclose(e, chosen)), scan.efficiency)
+        read_at = ", ".join(f"{e:g}" for e in scan.efficiencies)
+        if np.isclose(shown, chosen):
+            head = pn.pane.Markdown(f"**Anomaly cut ε = {shown:g}**, the sidebar's; this scan's Runs can be read at ε = "
+                                    f"{read_at}. {EFFICIENCY_NOTE}")  # fmt: skip
+        else:
+            head = pn.pane.Alert(
+                f"The sidebar's cut, ε = {chosen:g}, is not one this scan's Runs searched ({read_at}): shown at the "
+                f"scan's own ε = {scan.efficiency:g}. {EFFICIENCY_NOTE}",
+                alert_type="info",
+            )
+        return pn.Column(head, self._reading(scan.at(shown)), sizing_mode="stretch_width")
 
     def _reading(self, scan: InjectionScan):
         """The plot, its note and the table of the scan read at one cut efficiency."""
@@ -123,7 +134,20 @@ class SensitivityView(pn.viewable.Viewer):
             "more events than a scan on a laptop's sample; the factor grows with the events (the classifiers learn "
             "from more signal), so compare the trend, not the number."
         )
+        fitted = [m for m, zs in scan.z.items() if m != INCLUSIVE and np.isfinite(np.asarray(zs, dtype=float)).any()]
+        empty = (
+            []
+            if fitted
+            else [
+                pn.pane.Alert(
+                    f"**No method's search could be read at ε = {scan.efficiency:g}**: in no Run did the selected "
+                    "spectrum give a background fit at the signal's mass (too few events pass this cut).",
+                    alert_type="warning",
+                )
+            ]
+        )
         return pn.Column(
+            *empty,
             pn.pane.HoloViews(sensitivity_plot(scan, self.state.fontscale), sizing_mode="stretch_width"),
             pn.pane.Markdown(note),
             pn.widgets.Tabulator(sensitivity_table(scan), disabled=True, show_index=False, sizing_mode="stretch_width"),

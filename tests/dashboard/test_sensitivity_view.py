@@ -55,9 +55,9 @@ def test_the_sensitivity_tab_shows_the_scan_a_run_belongs_to(tmp_path):
     assert isinstance(SensitivityView(state=state)._view(), pn.pane.Alert)
 
 
-def test_the_sensitivity_tab_reads_the_scan_at_each_cut_its_runs_made(tmp_path):
-    """A scan holding the same Runs read at another efficiency: a picker, the scan's own cut first; picking the other
-    cut draws that reading (its ε in the title, its Z)."""
+def test_the_sensitivity_tab_reads_the_scan_at_the_sidebars_cut(tmp_path):
+    """A scan holding the same Runs read at another efficiency follows the sidebar's cut (the one the other views
+    use); a cut the Runs did not search shows the scan's own, saying so."""
     z = {"inclusive": [[0.1] * 3, [1.0] * 3, [2.0] * 3], "cwola": [[0.0] * 3, [4.0] * 3, [9.0] * 3]}
     tighter = injection_scan_content(efficiency=0.001, z=z, median_z={m: [v[0] for v in zs] for m, zs in z.items()})
     (tmp_path / "scan" / "run-0-0").mkdir(parents=True)
@@ -66,17 +66,28 @@ def test_the_sensitivity_tab_reads_the_scan_at_each_cut_its_runs_made(tmp_path):
     )
     state = SessionState()
     state.run_path = str(tmp_path / "scan" / "run-0-0")
-    view = SensitivityView(state=state)._view()
-    pick = view[0][1]
-    assert isinstance(pick, pn.widgets.RadioButtonGroup) and list(pick.options.values()) == [0.01, 0.001]
-    assert pick.value == 0.01
+    view = SensitivityView(state=state)
 
     def shown():
-        plot = view[1].object()[0].object  # the bound reading: its plot first
-        return plot.opts.get().kwargs["title"], [el for el in plot if isinstance(el, hv.Curve)][1].dimension_values(1)
+        head, reading = view._view()
+        plot = reading[0].object
+        cwola = [el for el in plot if isinstance(el, hv.Curve)][1].dimension_values(1)
+        return head, plot.opts.get().kwargs["title"], list(cwola)
 
-    title, cwola = shown()
-    assert "ε = 0.01 " in title and list(cwola) == [0.0, 3.1, 6.0]
-    pick.value = 0.001
-    title, cwola = shown()
-    assert "ε = 0.001 " in title and list(cwola) == [0, 4, 9]
+    state.efficiency = 0.01  # the scan's own
+    head, title, cwola = shown()
+    assert "ε = 0.01 " in title and cwola == [0.0, 3.1, 6.0] and "read at ε = 0.01, 0.001" in head.object
+    state.efficiency = 0.001
+    head, title, cwola = shown()
+    assert "ε = 0.001 " in title and cwola == [0, 4, 9] and not isinstance(head, pn.pane.Alert)
+    state.efficiency = 0.1  # not searched by these Runs: the scan's own, and why
+    head, title, cwola = shown()
+    assert "ε = 0.01 " in title and isinstance(head, pn.pane.Alert) and "ε = 0.1, is not one" in head.object
+    # a cut so tight that no Run's search could fit what passed: said so above the (inclusive-only) plot
+    empty = {**z, "cwola": [[float("nan")] * 3] * 3}
+    (tmp_path / "scan" / "injection_scan.json").write_text(
+        json.dumps(injection_scan_content(other_efficiencies={"0.001": {**tighter, "z": empty}}))
+    )
+    state.efficiency = 0.001
+    alert = view._view()[1][0]
+    assert isinstance(alert, pn.pane.Alert) and "No method's search could be read at ε = 0.001" in alert.object
