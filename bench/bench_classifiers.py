@@ -144,8 +144,8 @@ def main():
         for n in a.injections:
             key = f"n{n}-d{draw}"
             for c in CLASSIFIERS:
-                if c in points.get(key, {}):
-                    continue
+                if c in points.get(key, {}) or all(m in CLASSIFIER_FREE for m in a.methods) and c != CLASSIFIERS[0]:
+                    continue  # done, or nothing to train with this classifier (R-Anode alone trains once)
                 t = time.perf_counter()
                 points.setdefault(key, {})[c] = run_point(a, n, draw, c)
                 write_text_atomic(progress, json.dumps(points, indent=1))
