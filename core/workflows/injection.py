@@ -177,11 +177,10 @@ def run_injection_scan(
     base: Path = Path("."),
     progress: bool = True,
     train: bool = True,
-    efficiency: float | None = None,
 ) -> InjectionScan:
     """The scan (module text). ``train=False``: summarise the points finished so far and train nothing (what a
-    scan stopped part-way supports: the medians over the draws each amount has; the others are NaN).
-    ``efficiency``: read the scan at another of the efficiencies its Runs searched (default: the scan's)."""
+    scan stopped part-way supports: the medians over the draws each amount has; the others are NaN). The result
+    holds the scan read at each other efficiency its Runs searched too (``InjectionScan.at``)."""
     from anomalyscope.core.methods.runner import RunConfig
 
     c = _scan_config(cfg)
@@ -199,10 +198,6 @@ def run_injection_scan(
     search_cfg = dict(run_cfg.get("search") or {})
     search_cfg["efficiencies"] = sorted({eff, *search_cfg.get("efficiencies", [])})
     run_cfg["search"] = search_cfg
-    read = eff if efficiency is None else float(efficiency)
-    if read not in search_cfg["efficiencies"]:
-        raise FieldError(f"injection scan: its Runs searched efficiencies {search_cfg['efficiencies']}, not {read}",
-                         "injection scan", "efficiency", read)  # fmt: skip
     # every method and parameter checked before the first injection trains anything
     RunConfig.from_dict({**run_cfg, "eventset": str(bkg.path), "out": str(out / "run")}, "injection scan: run")
     points = [
@@ -246,8 +241,6 @@ def run_injection_scan(
                 z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("expected", np.nan)
         return _summarise(c, injections, peak, z_exp, z_obs, e)
 
-    if read != eff:  # another reading of the scan: the scan's own file stays its ε's
-        return reading(read)
     others = {str(float(e)): reading(e) for e in search_cfg["efficiencies"] if e != eff}
     result = replace(reading(eff), other_efficiencies=others or None)
     return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
