@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from anomalyscope.core.data import EventSet
-from anomalyscope.core.workflows.injection import report, run_injection_scan
+from anomalyscope.core.data.atomic import write_json_atomic
+from anomalyscope.core.workflows.injection import report, run_injection_scan, sample_digest, seed_points
 
 FAST = ["inclusive", "cut_tau21", "cut_tau32", "supervised"]
 SUPERVISED = "supervised"  # the reference whose factor bounds the extrapolation
@@ -108,15 +109,18 @@ def main():
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Runs trained at once (default: cores)")
     ap.add_argument("--work", type=Path, default=Path(__file__).parent / "results" / "sensitivity-work")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "sensitivity.json")
+    ap.add_argument("--resume-from", type=Path, default=None,
+                    help="a bench JSON of this scan from another machine: its finished points are not retrained")  # fmt: skip
     a = ap.parse_args()
     if a.extrapolate:
         return extrapolate(a.extrapolate, a.out.with_name("sensitivity_luminosity.json"))
     from anomalyscope.core.workflows import demo as demo_mod
 
     if a.signal is None:  # the demo's signal, searched with the demo Run's configuration, on any background
-        paths = demo_mod.build_demo()
-        a.background, a.signal = a.background or paths["qcd"], paths["wprime_xy"]
-        run = demo_mod.run_settings(demo_mod.default_demo_dir())
+        demo_dir = demo_mod.default_demo_dir()  # its samples only: the scan trains Runs of its own
+        demo_mod.build_samples(demo_dir, qcd=a.background is None)
+        a.background, a.signal = a.background or demo_dir / "qcd", demo_dir / "wprime_xy"
+        run = demo_mod.run_settings(demo_dir, background=a.background)
         run["methods"] = a.methods or [*run["methods"], {"ranode": {"folds": 2}}]  # two folds, as the demo's CATHODE
         mass = a.mass or demo_mod.SIGNAL_PARAMS["mA"]
     else:
@@ -141,6 +145,11 @@ def main():
     }
     if lumi:
         cfg["luminosity_fb"] = lumi
+    digests = {"background": sample_digest(bkg), "signal": sample_digest(sig)}
+    scan = {k: cfg.get(k) for k in ("run", "efficiency", "mass", "luminosity_fb")}
+    if a.resume_from:
+        n = seed_points(a.resume_from, a.work, digests, scan)
+        print(f"{n} finished points taken from {a.resume_from}")
     t0 = time.perf_counter()
     res = run_injection_scan(cfg, train=not a.summarise)
     wall = time.perf_counter() - t0
@@ -187,22 +196,23 @@ def main():
     print("\ntraining per Run (windows holding the signal only), median, per 10k events of the dataset:")
     print("  " + ", ".join(f"{m} {v:.1f} s" for m, v in per_10k.items()))
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(
-        json.dumps(
-            {
-                "n_background": len(bkg),
-                "background": str(a.background),
-                "signal_region": list(sr),
-                **sb,
-                "runs_finished": len(finished),
-                "training_seconds_per_10k_events": per_10k,
-                "wall_seconds": wall,
-                "rows": rows,
-                "by_efficiency": by_eff,
-            }
-            | {k: v for k, v in res.to_dict().items() if k != "other_efficiencies"},  # as by_efficiency, shorter
-            indent=1,
-        )
+    write_json_atomic(  # atomic: the file a later --resume-from reads may be this one
+        a.out,
+        {
+            "n_background": len(bkg),
+            "background": str(a.background),
+            "digests": digests,
+            "scan": scan,
+            "signal_region": list(sr),
+            **sb,
+            "runs_finished": len(finished),
+            "training_seconds_per_10k_events": per_10k,
+            "wall_seconds": wall,
+            "rows": rows,
+            "by_efficiency": by_eff,
+        }
+        | {k: v for k, v in res.to_dict().items() if k != "other_efficiencies"}  # as by_efficiency, shorter
+        | {"points": finished},  # every Run's readings: what --resume-from takes on another machine
     )
     print(f"wrote {a.out}")
 

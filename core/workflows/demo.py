@@ -186,7 +186,6 @@ def build_demo(
     out = Path(out) if out else default_demo_dir()
     if quick:
         out, scale = out / "quick", QUICK_SCALE
-    priors = _prior_paths(out)
     paths = {k: out / k for k in ("qcd", "qcd_sim", "wprime_xy", "data", "signal", "run", *LUND_TUNES)}
     if scale <= 0:
         raise InputError(f"--scale must be positive, got {scale}")
@@ -196,17 +195,8 @@ def build_demo(
             _demo_pileup(paths["run"], scale, workers, progress)  # added after demo version 4: made once if missing
         return paths
     check_requirements(out, scale)
-    n_qcd, n_sig = max(200, int(N_QCD * scale)), max(200, int(N_SIGNAL * scale))
-    qcd = generate_or_reuse("qcd", n_qcd, SEED, paths["qcd"], QCD_PARAMS, workers=workers, progress=progress)
-    sig = generate_or_reuse(
-        "wprime_xy", n_sig, SEED + 1, paths["wprime_xy"], SIGNAL_PARAMS, workers=workers, progress=progress
-    )
-    if not quick:  # the simulated background and the signal prior of the idealized AD and QUAK
-        n_sim = max(200, int(N_QCD_SIM * scale))
-        generate_or_reuse("qcd", n_sim, SEED + 5, paths["qcd_sim"], QCD_PARAMS, workers=workers, progress=progress)
-        for k, (process, path) in enumerate(priors.items()):
-            n_prior = max(200, int(N_PRIOR * scale))
-            generate_or_reuse(process, n_prior, SEED + 6 + k, path, workers=workers, progress=progress)
+    samples = build_samples(out, workers, scale, progress, quick)
+    qcd, sig = samples["qcd"], samples["wprime_xy"]
     b_sr, s_sr = int(in_sr(qcd).sum()), float(in_sr(sig).mean())
     if b_sr == 0 or s_sr == 0:
         raise InputError(f"{out}: the demo has no events in the signal region; increase --scale")
@@ -248,6 +238,36 @@ def build_demo(
     return paths
 
 
+def build_samples(
+    out: Path | None = None,
+    workers: int | None = None,
+    scale: float = 1.0,
+    progress: bool = True,
+    quick: bool = False,
+    qcd: bool = True,
+) -> dict[str, EventSet]:
+    """The demo's generated samples (reused where they exist), without its Run, Lund-plane or trigger report: the
+    QCD, the signal and, unless ``quick``, the simulated background and QUAK's prior. ``qcd=False`` leaves out the
+    demo's own QCD: a sensitivity bench on a larger background needs only the rest."""
+    out = Path(out) if out else default_demo_dir()
+    n_qcd, n_sig = max(200, int(N_QCD * scale)), max(200, int(N_SIGNAL * scale))
+    got = {}
+    if qcd:
+        got["qcd"] = generate_or_reuse("qcd", n_qcd, SEED, out / "qcd", QCD_PARAMS, workers=workers, progress=progress)
+    got["wprime_xy"] = generate_or_reuse(
+        "wprime_xy", n_sig, SEED + 1, out / "wprime_xy", SIGNAL_PARAMS, workers=workers, progress=progress
+    )
+    if not quick:  # the simulated background and the signal prior of the idealized AD and QUAK
+        n_sim = max(200, int(N_QCD_SIM * scale))
+        got["qcd_sim"] = generate_or_reuse(
+            "qcd", n_sim, SEED + 5, out / "qcd_sim", QCD_PARAMS, workers=workers, progress=progress
+        )
+        for k, (process, path) in enumerate(_prior_paths(out).items()):
+            n_prior = max(200, int(N_PRIOR * scale))
+            got[path.name] = generate_or_reuse(process, n_prior, SEED + 6 + k, path, workers=workers, progress=progress)
+    return got
+
+
 def _search_up_to_date(run_dir: Path, progress: bool) -> None:
     """A demo built by an older version keeps its trained Run; a search.json without what today's views draw is
     rewritten from its scores (a minute, no retraining)."""
@@ -265,15 +285,17 @@ def _prior_paths(out: Path) -> dict[str, Path]:
     return {p: out / f"prior_{p}" for p in PRIOR_SIGNALS}
 
 
-def run_settings(out: Path, scale: float = 1.0, quick: bool = False) -> dict:
+def run_settings(out: Path, scale: float = 1.0, quick: bool = False, background: Path | None = None) -> dict:
     """The demo Run's configuration without its data and output (DEMO_RUN with the demo's samples filled in):
-    what its draws, its null and the sensitivity bench retrain."""
+    what its draws, its null and the sensitivity bench retrain. ``background``: the QCD sample the Run will
+    search, whose measured edge sets the fit start (default: the demo's); it must be generated as the demo's."""
     from anomalyscope.core.data.eventset import fully_efficient_from
 
     priors = [str(p) for p in _prior_paths(out).values()]
     # decided from the generator threshold, before the spectrum is looked at (the calibration sample alone
     # sees too few events at 2.7 TeV to find the 1% edge: ``fully_efficient_from``)
-    fit_min = fully_efficient_from(EventSet.open(out / "qcd").mjj_fit_min, QCD_PARAMS["pthat_min"])
+    edge = EventSet.open(background or out / "qcd").mjj_fit_min
+    fit_min = fully_efficient_from(edge, QCD_PARAMS["pthat_min"])
     methods = [{"quak": {"prior": priors}} if m == "quak" else m for m in DEMO_RUN["methods"]]
     return {
         **DEMO_RUN,

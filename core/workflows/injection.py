@@ -28,6 +28,7 @@ in its own process on one thread). Finished Runs are reused: an interrupted scan
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass, replace
@@ -40,7 +41,7 @@ from anomalyscope.core.data import EventSet, inject
 from anomalyscope.core.data.atomic import read_progress, write_json_atomic
 from anomalyscope.core.data.jobs import is_done, run_chunks, stats_file
 from anomalyscope.core.data.versioned import read_yaml_mapping
-from anomalyscope.core.errors import FieldError
+from anomalyscope.core.errors import FieldError, InputError
 from anomalyscope.core.params import REQUIRED, build, param
 from anomalyscope.core.results.attachments import ATTACHMENTS
 from anomalyscope.core.results.attachments import write as write_attachment
@@ -244,6 +245,40 @@ def run_injection_scan(
     others = {str(float(e)): reading(e) for e in search_cfg["efficiencies"] if e != eff}
     result = replace(reading(eff), other_efficiencies=others or None)
     return write_attachment(out / ATTACHMENTS["injection_scan"].path, "injection_scan", result)
+
+
+def sample_digest(es: EventSet) -> str:
+    """What identifies a sample across machines: its events' ids, m_jj and Δη (regenerated with the same command
+    and seed, a sample has the same digest)."""
+    h = hashlib.sha256()
+    for name in ("event_id", "mjj", "deta"):
+        h.update(np.ascontiguousarray(es.column(name)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def seed_points(kept: Path, out: Path, digests: dict, scan: dict) -> int:
+    """Carry a scan to another machine: put the points finished elsewhere (``points`` of the bench file ``kept``:
+    every Run's readings) into the scan directory ``out``, so that they are not retrained. Only when ``kept`` was
+    measured on the same samples (``digests``: ``sample_digest`` by name) with the same settings (``scan``: any
+    fields, compared as JSON); points already in ``out`` win. Returns how many were added."""
+    try:
+        old = json.loads(Path(kept).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"{kept}: cannot read the scan to resume from: {e}") from None
+    if not isinstance(old, dict) or not isinstance(old.get("points"), dict):
+        raise FieldError(f"{kept}: no finished points to resume from (written before they were kept)", kept, "points")
+    for section, mine in (("digests", digests), ("scan", scan)):
+        for key, value in mine.items():
+            theirs = (old.get(section) or {}).get(key, FieldError.MISSING)
+            if json.dumps(theirs, sort_keys=True) != json.dumps(value, sort_keys=True):
+                what = {"digests": "not the same events (regenerate them with the same command and seed)"}
+                message = f"{kept}: {section}.{key} is {theirs}, here {value}: {what.get(section, 'another scan')}"
+                raise FieldError(message, kept, f"{section}.{key}", theirs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    here = read_progress(out / "points.json")
+    write_json_atomic(out / "points.json", {**old["points"], **here})
+    return len(set(old["points"]) - set(here))
 
 
 @dataclass(frozen=True)

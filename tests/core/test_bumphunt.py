@@ -383,6 +383,25 @@ def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_p
     assert other.median_z["inclusive"] == part.median_z["inclusive"], "the inclusive search has no cut to change"
     with pytest.raises(KeyError, match="not 0.05"):
         part.at(0.05)
+    # carried to another machine: a file with the finished points and the samples' digests seeds an empty scan
+    # directory, whose summary is the scan's without a Run there; other events or another cut are refused
+    from anomalyscope.core.data import EventSet
+    from anomalyscope.core.workflows.injection import sample_digest, seed_points
+
+    digests = {"background": sample_digest(qcd_es), "signal": sample_digest(signal_es)}
+    assert digests["background"] == sample_digest(EventSet.open(qcd_es.path)) != digests["signal"]
+    kept = tmp_path / "kept.json"
+    points = json.loads((tmp_path / "scan" / "points.json").read_text())
+    kept.write_text(json.dumps({"digests": digests, "scan": {"efficiency": 0.3}, "points": points}))
+    assert seed_points(kept, tmp_path / "moved", digests, {"efficiency": 0.3}) == len(points) == 14
+    moved = run_injection_scan({**cfg, "out": "moved"}, base=tmp_path, progress=False, train=False)
+    assert text(moved) == text(part) and not list((tmp_path / "moved").glob("run-*"))
+    assert seed_points(kept, tmp_path / "moved", digests, {"efficiency": 0.3}) == 0, "points already there win"
+    with pytest.raises(FieldError, match="digests.background .*not the same events") as err:
+        seed_points(kept, tmp_path / "other", {**digests, "background": sample_digest(signal_es)}, {})
+    assert err.value.field == "digests.background" and not (tmp_path / "other" / "points.json").exists()
+    with pytest.raises(FieldError, match="scan.efficiency is 0.3, here 0.1: another scan"):
+        seed_points(kept, tmp_path / "other", digests, {"efficiency": 0.1})
 
 
 def test_sparse_spectra_after_a_tight_cut_are_fitted_and_invent_no_excess():
