@@ -187,10 +187,14 @@ def main():
             print(f"{'':9s}{m:12s} {zs:>40s} {'—' if f3 is None else f'{f3:.2f}':>10s} "
                   f"{'—' if f5 is None else f'{f5:.2f}':>10s}")  # fmt: skip
     finished = json.loads((a.work / "points.json").read_text())
-    # training time per method: the median over the scan's Runs, per 10k events of the dataset (one thread each)
-    secs: dict[str, list[float]] = {}
+    # training time per method: the median over the scan's Runs, per 10k events of the dataset (one thread each);
+    # the Runs of a scan resumed from another machine's file are in that file
+    by_run = json.loads(a.resume_from.read_text()).get("training_seconds_by_run", {}) if a.resume_from else {}
     for manifest in sorted(a.work.glob("run-*/manifest.json")):
-        for m, t in (json.loads(manifest.read_text()).get("training_seconds") or {}).items():
+        by_run[manifest.parent.name] = json.loads(manifest.read_text()).get("training_seconds") or {}
+    secs: dict[str, list[float]] = {}
+    for run_secs in by_run.values():
+        for m, t in run_secs.items():
             secs.setdefault(m, []).append(t)
     per_10k = {m: float(np.median(v)) / (len(bkg) / 1e4) for m, v in secs.items()}
     print("\ntraining per Run (windows holding the signal only), median, per 10k events of the dataset:")
@@ -207,6 +211,7 @@ def main():
             **sb,
             "runs_finished": len(finished),
             "training_seconds_per_10k_events": per_10k,
+            "training_seconds_by_run": by_run,
             "wall_seconds": wall,
             "rows": rows,
             "by_efficiency": by_eff,
