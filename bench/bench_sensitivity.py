@@ -18,11 +18,12 @@ events it was measured on and the wall time). Resumes: finished Runs in ``--work
 so a stopped scan has every amount at the draws it finished. ``--workers`` Runs train at once, one process and
 one thread each (default: one per core). ``--summarise``: the table of the Runs finished so far, nothing trained.
 
-    python bench/bench_sensitivity.py --extrapolate SMALL.json LARGE.json [--out ...]
+    python bench/bench_sensitivity.py --extrapolate SMALL.json LARGE.json [--eff 0.01] [--out ...]
 
 reads two (or more) finished benches at different luminosities and extrapolates each method's 5σ improvement
 to CMS's 26.8 fb⁻¹ (``core.workflows.luminosity``: a power law through the measured sizes, capped by the
-supervised reference), beside CMS's published factors; writes bench/results/sensitivity_luminosity.json.
+supervised reference), beside CMS's published factors, at the benches' own cut or at another they read
+(``--eff``); writes bench/results/sensitivity_luminosity[_eff<ε>].json.
 """
 
 from __future__ import annotations
@@ -59,12 +60,23 @@ def s_over_b(bkg: EventSet, sig: EventSet, injections, sr: tuple[float, float], 
     }
 
 
-def extrapolate(paths: list[Path], out: Path) -> None:
-    """Each method's 5σ improvement at the benches' luminosities, and extrapolated to 26.8 fb⁻¹ (module text)."""
+def sensitivity_at(bench: dict, eff: float | None, where: Path) -> dict:
+    """A bench's sensitivity per method at its own cut (``eff`` None) or at another it read (``by_efficiency``)."""
+    if eff is None or eff == bench.get("efficiency"):
+        return bench["sensitivity"]
+    if str(eff) not in bench.get("by_efficiency", {}):
+        raise SystemExit(f"{where}: not read at ε = {eff:g} (by_efficiency: {sorted(bench.get('by_efficiency', {}))})")
+    return bench["by_efficiency"][str(eff)]["sensitivity"]
+
+
+def extrapolate(paths: list[Path], out: Path, eff: float | None = None) -> None:
+    """Each method's 5σ improvement at the benches' luminosities, and extrapolated to 26.8 fb⁻¹ (module text); at
+    the benches' own cut, or at ``eff``."""
     from anomalyscope.core.workflows.benchmark import PUBLISHED
     from anomalyscope.core.workflows.luminosity import CMS_TARGET_FB, improvement_at
 
-    benches = sorted((json.loads(p.read_text()) for p in paths), key=lambda b: b["luminosity_fb"])
+    read = sorted(((json.loads(p.read_text()), p) for p in paths), key=lambda bp: bp[0]["luminosity_fb"])
+    benches = [{**b, "sensitivity": sensitivity_at(b, eff, p)} for b, p in read]
     lumis = [b["luminosity_fb"] for b in benches]
     if len(set(lumis)) < len(lumis) or len(lumis) < 2:
         raise SystemExit(f"--extrapolate needs benches at two luminosities or more, got {lumis}")
@@ -86,7 +98,7 @@ def extrapolate(paths: list[Path], out: Path) -> None:
         print(f"{m:12s} " + " ".join(f"{fmt(g):>10s}" for g in got)
               + f" {fmt(row.get('slope')):>6s} {ext:>15s} {fmt(published.get(m)):>14s}")  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"luminosities_fb": lumis, "target_fb": CMS_TARGET_FB, "cap": cap,
+    out.write_text(json.dumps({"luminosities_fb": lumis, "efficiency": eff, "target_fb": CMS_TARGET_FB, "cap": cap,
                                "label": "extrapolated: a power law in luminosity through the measured sizes, "
                                         "capped by the supervised reference's factor; not measured at 26.8 fb⁻¹",
                                "benches": [str(p) for p in paths], "rows": rows}, indent=1))  # fmt: skip
@@ -100,7 +112,7 @@ def main():
     ap.add_argument("--mass", type=float, default=None, help="default: the demo's 3700 GeV, else 3500")
     ap.add_argument("--injections", type=int, nargs="*", default=[0, 25, 50, 100, 200, 400])
     ap.add_argument("--draws", type=int, default=5)
-    ap.add_argument("--eff", type=float, default=0.1)
+    ap.add_argument("--eff", type=float, default=None, help="the cut read (default: 0.1; --extrapolate: each bench's)")
     ap.add_argument("--methods", nargs="*", default=None, help="default: the demo Run's methods and ranode")
     ap.add_argument("--sr", type=float, nargs=2, default=None, help="signal region for S/B [GeV] (default: the demo's)")
     ap.add_argument("--lumi-fb", type=float, default=None, help="luminosity of the background sample")
@@ -113,7 +125,8 @@ def main():
                     help="a bench JSON of this scan from another machine: its finished points are not retrained")  # fmt: skip
     a = ap.parse_args()
     if a.extrapolate:
-        return extrapolate(a.extrapolate, a.out.with_name("sensitivity_luminosity.json"))
+        name = "sensitivity_luminosity.json" if a.eff is None else f"sensitivity_luminosity_eff{a.eff:g}.json"
+        return extrapolate(a.extrapolate, a.out.with_name(name), a.eff)
     from anomalyscope.core.workflows import demo as demo_mod
 
     if a.signal is None:  # the demo's signal, searched with the demo Run's configuration, on any background
@@ -138,7 +151,7 @@ def main():
         "out": str(a.work),
         "injections": a.injections,
         "draws": a.draws,
-        "efficiency": a.eff,
+        "efficiency": 0.1 if a.eff is None else a.eff,
         "mass": mass,
         "run": run,
         "workers": a.workers,
