@@ -5,9 +5,9 @@ test of the trained methods (every Run's observed Z at the signal mass, and the 
 
     python bench/bench_sensitivity.py [--background QCD --signal SIG] [--injections 0 25 50 100 200 400]
                                       [--draws 5] [--methods ...] [--eff 0.1] [--lumi-fb 3.4] [--work DIR]
-                                      [--workers N]
+                                      [--workers N] [--out FILE] [--resume-from FILE]
 
-Defaults: the demo's QCD and W' → X Y samples (built if missing) and the demo Run's configuration (its
+Defaults: the demo's QCD and W' → X Y samples (generated if missing, without the demo's Run) and the demo Run's configuration (its
 simulated background for the IAD, QUAK's prior, the search's fit start) with R-Anode added: every
 data-driven method and the references, retrained per draw in the windows holding the signal. With
 ``--background`` alone (e.g. a larger QCD sample generated as the demo's) the demo's signal and Run
@@ -15,7 +15,8 @@ configuration are used on it; with ``--signal`` too, the fast methods (``FAST``)
 look-elsewhere toys are cut to the minimum (the scan reads local Z at the signal). Prints a table with each
 amount's S/B in the signal region (``--sr``, |Δη| < 1.3), writes bench/results/sensitivity.json (with the
 events it was measured on and the wall time). Resumes: finished Runs in ``--work`` are reused, draw by draw,
-so a stopped scan has every amount at the draws it finished. ``--workers`` Runs train at once, one process and
+so a stopped scan has every amount at the draws it finished; on another machine, ``--resume-from`` a bench file
+(which keeps every Run's readings and the samples' digests: ``injection.seed_points``). ``--workers`` Runs train at once, one process and
 one thread each (default: one per core). ``--summarise``: the table of the Runs finished so far, nothing trained.
 
     python bench/bench_sensitivity.py --extrapolate SMALL.json LARGE.json [--eff 0.01] [--out ...]
