@@ -18,6 +18,7 @@ events it was measured on and the wall time). Resumes: finished Runs in ``--work
 so a stopped scan has every amount at the draws it finished; on another machine, ``--resume-from`` a bench file
 (which keeps every Run's readings and the samples' digests: ``injection.seed_points``). ``--workers`` Runs train at once, one process and
 one thread each (default: one per core). ``--summarise``: the table of the Runs finished so far, nothing trained.
+The tables are printed as markdown too, as docs/benchmark.md shows them (``markdown_table``).
 
     python bench/bench_sensitivity.py --extrapolate SMALL.json LARGE.json [--eff 0.01] [--out ...]
 
@@ -59,6 +60,46 @@ def s_over_b(bkg: EventSet, sig: EventSet, injections, sr: tuple[float, float], 
         "signal_fraction_in_sr": frac,
         "s_over_b": {int(n): n * frac / b for n in injections},
     }
+
+
+NAMES = {  # the docs' names; references marked
+    "inclusive": "inclusive",
+    "cut_tau21": "τ21 cut (reference)",
+    "cut_tau32": "τ32 cut (reference)",
+    "supervised": "supervised (reference)",
+    "cwola": "CWoLa",
+    "vae_qr": "VAE-QR",
+    "tnt": "Tag N' Train",
+    "cathode": "CATHODE",
+    "cathode_b": "CATHODE-b",
+    "iad": "IAD (reference)",
+    "quak": "QUAK",
+    "ranode": "R-Anode",
+}
+
+
+def markdown_table(scan, s_over_b: dict) -> str:
+    """The scan at one cut as docs/benchmark.md shows it: per amount (its S/B in the signal region) the median
+    expected Z over the draws [smallest, largest draw] (how many draws could be read there, where not all), the
+    events for a median 3σ and 5σ ± the bootstrap over draws, and the 5σ improvement over the inclusive search."""
+    sb = {int(k): v for k, v in s_over_b.items()}
+    head = [f"{n} ({sb[n]:.1%})" if n in sb else str(n) for n in scan.injections]
+    lines = [
+        "| method | " + " | ".join(head) + " | 3σ at | 5σ at [events] | × inclusive (5σ) |",
+        "|---" * (len(head) + 4) + "|",
+    ]
+    for m, per_amount in scan.z.items():
+        cells = []
+        for draws in per_amount:
+            z = np.asarray(draws, float)
+            z = z[np.isfinite(z)]
+            part = f" ({z.size} of {len(draws)} read)" if 0 < z.size < len(draws) else ""  # no fit at the mass
+            cells.append("—" if not z.size else f"{np.median(z):.1f} [{z.min():.1f}, {z.max():.1f}]{part}")
+        s = scan.sensitivity[m]
+        at = [("—" if v is None else f"{v:.0f} ± {e or 0:.0f}") for v, e in (s.events(3), s.events(5))]
+        imp = s.improvement_5sigma
+        lines.append(f"| {NAMES.get(m, m)} | " + " | ".join([*cells, *at, "—" if imp is None else f"{imp:.2f}"]) + " |")
+    return "\n".join(lines)
 
 
 def sensitivity_at(bench: dict, eff: float | None, where: Path) -> dict:
@@ -200,6 +241,13 @@ def main():
             f3, f5 = v.improvement_3sigma, v.improvement_5sigma
             print(f"{'':9s}{m:12s} {zs:>40s} {'—' if f3 is None else f'{f3:.2f}':>10s} "
                   f"{'—' if f5 is None else f'{f5:.2f}':>10s}")  # fmt: skip
+    for e in res.efficiencies:  # the same tables as markdown, for docs/benchmark.md
+        print(f"\nat ε = {e:g} (markdown):\n" + markdown_table(res.at(e), sb["s_over_b"]))
+    if res.injections[0] == 0:  # the background-only reading: observed Z at the signal mass over every Run
+        z0 = {m: np.asarray(v[0], float) for m, v in res.z_observed.items()}
+        lo, hi = min(np.nanmin(v) for v in z0.values()), max(np.nanmax(v) for v in z0.values())
+        print(f"\nno signal injected: observed Z from {lo:.2f} to {hi:.2f}; medians: "
+              + ", ".join(f"{m} {np.nanmedian(v):.2f}" for m, v in z0.items()))  # fmt: skip
     finished = json.loads((a.work / "points.json").read_text())
     # training time per method: the median over the scan's Runs, per 10k events of the dataset (one thread each);
     # the Runs of a scan resumed from another machine's file are in that file
