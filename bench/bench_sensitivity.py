@@ -278,7 +278,7 @@ def main():
             "rows": rows,
             "by_efficiency": by_eff,
         }
-        | {k: v for k, v in res.to_dict().items() if k != "other_efficiencies"}  # as by_efficiency, shorter
+        | res.to_dict()  # the injection scan itself, at every cut: what the dashboard's Sensitivity tab draws
         | {"points": finished},  # every Run's readings: what --resume-from takes on another machine
     )
     print(f"wrote {a.out}")

@@ -3,6 +3,7 @@ pure functions each view draws from (tested without a browser)."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,10 +19,12 @@ from anomalyscope.core.bumphunt.result import Excess, ScanSummary, SearchSummary
 from anomalyscope.core.bumphunt.search import INCLUSIVE, ScoreTable, Search
 from anomalyscope.core.columns import Columns
 from anomalyscope.core.data import EventSet
+from anomalyscope.core.data.versioned import read_optional_json
 from anomalyscope.core.errors import InputError, NothingSelected
 from anomalyscope.core.methods.complementarity import informative, jaccard, score_correlations
 from anomalyscope.core.methods.events import JET_FEATURES
 from anomalyscope.core.results import Run
+from anomalyscope.core.results.records.injection_scan import InjectionScan
 from anomalyscope.core.workflows.demo import default_demo_dir
 
 FEATURE_LABELS = {
@@ -67,10 +70,52 @@ def run_roots() -> list[Path]:
     return [r.resolve() for r in roots if r.is_dir()]
 
 
+def scan_roots() -> list[Path]:
+    """The directories whose bench results (a sensitivity bench's JSON: ``bench/bench_sensitivity.py``) the
+    Sensitivity tab offers beside the Run's own scan: ANOMALYSCOPE_SCAN_DIRS (separated by ':'), else the
+    checkout's ``bench/measured``, the scans measured for the docs. As for Runs, the browser only chooses among
+    the files found there."""
+    env = os.environ.get("ANOMALYSCOPE_SCAN_DIRS")
+    if env:
+        roots = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    else:
+        roots = [Path(__file__).resolve().parent.parent / "bench" / "measured"]  # a checkout (or editable install)
+    return [r.resolve() for r in roots if r.is_dir()]
+
+
+def bench_scans() -> dict[str, Path]:
+    """The bench results in ``scan_roots`` that hold an injection scan (its Z per draw), by file name. Others
+    there (an extrapolation, a table transcribed without its draws) are not offered."""
+    found = {}
+    for root in scan_roots():
+        for path in sorted(root.glob("*.json")):
+            try:
+                keys = json.loads(path.read_text())
+            except (OSError, ValueError):
+                keys = {"z": None, "injections": None}  # offered, so that choosing it says what is wrong
+            if isinstance(keys, dict) and {"z", "injections"} <= keys.keys():
+                found.setdefault(path.name, path)
+    return found
+
+
+def bench_scan(path: str) -> InjectionScan:
+    """A bench result as the injection scan it holds, checked (an InputError names the file and field);
+    re-read when the file changes."""
+    return read_when_changed(Path(path), _read_bench_scan, path)
+
+
+def _read_bench_scan(path: str) -> InjectionScan:
+    data = read_optional_json(Path(path), "bench result")
+    if data is None:
+        raise InputError(f"{path}: missing (moved or deleted since the list was made)")
+    return InjectionScan.from_dict(data, path)
+
+
 def shown_paths(message: str) -> str:
     """A message for the browser with the server's directories left out: a Run root becomes its name (as in
-    the Run menu), the home directory ``~``. Alerts and notifications go through it."""
-    for root in sorted(run_roots(), key=lambda r: len(str(r)), reverse=True):
+    the Run menu; a bench results' directory too), the home directory ``~``. Alerts and notifications go through
+    it."""
+    for root in sorted([*run_roots(), *scan_roots()], key=lambda r: len(str(r)), reverse=True):
         message = message.replace(str(root), root.name)
     home = str(Path.home())
     return message.replace(home + "/", "~/") if home != "/" else message

@@ -1,7 +1,8 @@
 """The sensitivity plot of an injection scan: median local Z at the signal mass against the injected
 signal, per method, with the 3σ and 5σ lines and the table of 3σ/5σ amounts and improvement factors —
 the plot the CMS talks show. Shown for a Run that is part of a scan (``injection_scan.json`` in the Run's
-directory or the one above it, as ``python -m anomalyscope injection-scan`` writes them)."""
+directory or the one above it, as ``python -m anomalyscope injection-scan`` writes them), or a bench result
+(``bench/bench_sensitivity.py``'s JSON) chosen in the tab's menu."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import param
 
 import anomalyscope.core.results.attachments as attachments
 from anomalyscope.core.bumphunt.search import INCLUSIVE
+from anomalyscope.core.errors import InputError
 from anomalyscope.core.results.records.injection_scan import THRESHOLDS, InjectionScan
 from anomalyscope.core.workflows.benchmark import CMS_LUMINOSITY_FB, PUBLISHED, SOURCE
 from anomalyscope.dashboard.base import cannot_show
-from anomalyscope.dashboard.data import run_attachment
+from anomalyscope.dashboard.data import bench_scan, bench_scans, run_attachment
 from anomalyscope.dashboard.state import SessionState
 
 EFFICIENCY_NOTE = (
@@ -97,29 +99,54 @@ def sensitivity_plot(scan: InjectionScan, fontscale: float = 1.0) -> hv.Overlay:
     )
 
 
-class SensitivityView(pn.viewable.Viewer):
-    state = param.ClassSelector(class_=SessionState)
+RUN_SCAN = "the Run's injection scan"
 
-    @param.depends("state.run_path", "state.efficiency", "state.large_fonts")
+
+class SensitivityView(pn.viewable.Viewer):
+    """The injection scan the Run belongs to, or a bench result chosen in the menu (``data.bench_scans``: the
+    scans measured for the docs, which a fresh checkout holds without their Runs)."""
+
+    state = param.ClassSelector(class_=SessionState)
+    source = param.Selector(default=RUN_SCAN, objects=[RUN_SCAN], label="Scan shown")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._benches = bench_scans()
+        self.param.source.objects = [RUN_SCAN, *self._benches]
+
+    @param.depends("state.run_path", "state.efficiency", "state.large_fonts", "source")
     def _view(self):
-        scan = run_attachment(self.state.run_path, "injection_scan") if self.state.run_path else None
+        if self.source != RUN_SCAN:
+            try:
+                scan = bench_scan(str(self._benches[self.source]))
+            except InputError as exc:
+                return cannot_show(f"**{self.source} cannot be shown.** {exc}")
+            lumi = f" on {scan.luminosity_fb:.1f} fb⁻¹ of background" if scan.luminosity_fb else ""
+            about = (
+                f"**Bench result `{self.source}`**{lumi}: measured by `bench/bench_sensitivity.py` on Runs of its "
+                "own, retrained per draw; not this Run's. "
+            )
+        else:
+            scan = run_attachment(self.state.run_path, "injection_scan") if self.state.run_path else None
+            about = ""
         if scan is None:
+            more = " Or choose a bench result in the menu above." if self._benches else ""
             return cannot_show(
                 "**No injection scan for this Run.** `python -m anomalyscope injection-scan --config scan.yaml` re-trains "
                 "every method at several injected signal amounts (several draws each) and writes "
-                "`injection_scan.json` beside its Runs; open one of them to see the sensitivity plot here.",
+                f"`injection_scan.json` beside its Runs; open one of them to see the sensitivity plot here.{more}",
                 alert_type="info",
             )
         chosen = self.state.efficiency
         shown = next((e for e in scan.efficiencies if np.isclose(e, chosen)), scan.efficiency)
         read_at = ", ".join(f"{e:g}" for e in scan.efficiencies)
         if np.isclose(shown, chosen):
-            head = pn.pane.Markdown(f"**Anomaly cut ε = {shown:g}**, the sidebar's; this scan's Runs can be read at ε = "
-                                    f"{read_at}. {EFFICIENCY_NOTE}")  # fmt: skip
+            head = pn.pane.Markdown(f"{about}**Anomaly cut ε = {shown:g}**, the sidebar's; this scan's Runs can be "
+                                    f"read at ε = {read_at}. {EFFICIENCY_NOTE}")  # fmt: skip
         else:
             head = pn.pane.Alert(
-                f"The sidebar's cut, ε = {chosen:g}, is not one this scan's Runs searched ({read_at}): shown at the "
-                f"scan's own ε = {scan.efficiency:g}. {EFFICIENCY_NOTE}",
+                f"{about}The sidebar's cut, ε = {chosen:g}, is not one this scan's Runs searched ({read_at}): shown at "
+                f"the scan's own ε = {scan.efficiency:g}. {EFFICIENCY_NOTE}",
                 alert_type="info",
             )
         return pn.Column(head, self._reading(scan.at(shown)), sizing_mode="stretch_width")
@@ -155,4 +182,5 @@ class SensitivityView(pn.viewable.Viewer):
         )
 
     def __panel__(self):
-        return pn.Column(self._view, sizing_mode="stretch_width")
+        menu = [pn.widgets.Select.from_param(self.param.source, width=360)] if self._benches else []
+        return pn.Column(*menu, self._view, sizing_mode="stretch_width")

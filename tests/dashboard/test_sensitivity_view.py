@@ -8,7 +8,9 @@ import holoviews as hv
 import panel as pn
 
 from anomalyscope.core.results.records.injection_scan import InjectionScan
+from anomalyscope.dashboard.data import bench_scan, bench_scans
 from anomalyscope.dashboard.sensitivity import (
+    RUN_SCAN,
     SensitivityView,
     draws_text,
     scan_file,
@@ -91,3 +93,44 @@ def test_the_sensitivity_tab_reads_the_scan_at_the_sidebars_cut(tmp_path):
     state.efficiency = 0.001
     alert = view._view()[1][0]
     assert isinstance(alert, pn.pane.Alert) and "No method's search could be read at ε = 0.001" in alert.object
+
+
+def test_the_sensitivity_tab_opens_a_bench_result(tmp_path, monkeypatch):
+    """A sensitivity bench's JSON (the scan with the bench's own keys beside it) is offered in the tab's menu and
+    drawn as a Run's scan is, said to be a bench result; files that hold no scan are not offered, and a corrupt one
+    is refused naming the file, without the server's directory."""
+    scans = tmp_path / "measured"
+    scans.mkdir()
+    bench = SCAN | {"n_background": 283313, "points": [], "by_efficiency": {}, "luminosity_fb": 10.2}
+    (scans / "sensitivity_3x.json").write_text(json.dumps(bench))
+    (scans / "sensitivity_luminosity.json").write_text(json.dumps({"luminosities_fb": [3.4, 10.2], "rows": []}))
+    (scans / "broken.json").write_text('{"z": {"cwola": [[0.1')
+    monkeypatch.setenv("ANOMALYSCOPE_SCAN_DIRS", str(scans))
+    state = SessionState()
+    state.run_path = str(tmp_path / "run-without-scan")
+    view = SensitivityView(state=state)
+    assert view.param.source.objects == [RUN_SCAN, "broken.json", "sensitivity_3x.json"]
+    alert = view._view()
+    assert isinstance(alert, pn.pane.Alert) and "choose a bench result in the menu" in alert.object
+    view.source = "sensitivity_3x.json"
+    state.efficiency = 0.01
+    head, reading = view._view()
+    assert "Bench result `sensitivity_3x.json`** on 10.2 fb⁻¹" in head.object and "not this Run's" in head.object
+    cwola = [el for el in reading[0].object if isinstance(el, hv.Curve)][1]
+    assert list(cwola.dimension_values(1)) == [0.0, 3.1, 6.0]
+    assert reading[2].value.set_index("method").loc["cwola", "3σ [events]"] == "100 ± 10"
+    view.source = "broken.json"
+    alert = view._view()
+    assert isinstance(alert, pn.pane.Alert) and "broken.json" in alert.object and str(tmp_path) not in alert.object
+
+
+def test_the_measured_3x_bench_opens_at_each_cut_it_read():
+    """The scan measured at 3× the demo's events, kept in the checkout (bench/measured), opens in the tab as the
+    bench wrote it: its 5σ improvements at ε = 1% are the ones its table gives."""
+    path = bench_scans()["sensitivity_3x.json"]
+    data = json.loads(path.read_text())
+    scan = bench_scan(str(path))
+    assert scan.efficiencies == [0.1, 0.01, 0.001] and scan.draws == 3
+    for m, s in data["by_efficiency"]["0.01"]["sensitivity"].items():
+        assert scan.at(0.01).sensitivity[m].improvement_5sigma == s["improvement_5sigma"]
+    assert sensitivity_plot(scan.at(0.01)).opts.get().kwargs["title"].startswith("Discovery sensitivity at m = 3700")

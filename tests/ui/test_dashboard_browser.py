@@ -128,3 +128,18 @@ def test_plots_are_drawn_as_svg_for_vector_export(browser, dashboard_url, artifa
     page.get_by_role("button", name="PNG (canvas)").click()  # reloads the page in the other format
     page.wait_for_selector("text=Plots save as PNG", timeout=60_000)
     assert "plot_format=png" in page.url
+
+
+def test_the_sensitivity_tab_opens_a_measured_bench_result(browser, dashboard_url, artifacts):
+    """The test Run belongs to no injection scan; the tab's menu opens the scan measured at 3× the demo's events,
+    kept in the checkout without its Runs, with its table and CMS's factors labelled as published."""
+    page = _open(browser, dashboard_url)
+    page.get_by_text("Sensitivity", exact=True).first.click()
+    page.wait_for_selector("text=No injection scan for this Run", timeout=60_000)
+    menu = page.locator("select", has=page.locator("option", has_text="sensitivity_3x.json")).first
+    menu.select_option("sensitivity_3x.json")
+    page.wait_for_selector("text=Bench result", timeout=60_000)
+    page.wait_for_selector("text=on 10.2 fb⁻¹ of background", timeout=10_000)
+    page.wait_for_selector("text=CMS published", timeout=30_000)
+    page.wait_for_timeout(1500)  # the plot draws after the table
+    page.screenshot(path=str(artifacts / "sensitivity_bench.png"), full_page=True)
