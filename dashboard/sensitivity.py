@@ -123,8 +123,8 @@ class SensitivityView(pn.viewable.Viewer):
                 return cannot_show(f"**{self.source} cannot be shown.** {exc}")
             lumi = f" on {scan.luminosity_fb:.1f} fb⁻¹ of background" if scan.luminosity_fb else ""
             about = (
-                f"**Bench result `{self.source}`**{lumi}: measured by `bench/bench_sensitivity.py` on Runs of its "
-                "own, retrained per draw; not this Run's. "
+                f"**Bench result `{self.source}`**{lumi}: an injection scan measured on Runs of its own, retrained "
+                "per draw; not this Run's. "
             )
         else:
             scan = run_attachment(self.state.run_path, "injection_scan") if self.state.run_path else None
