@@ -7,7 +7,9 @@ method and amount, the expected significance is the **median** over ``draws`` in
 (different events, different training) of the median over bump-hunt toys (``expected_z_at_signal_mass``:
 the one background sample's fluctuation averaged out); the observed Z of each Run is kept beside it; the injected amount where the median reaches 3σ and 5σ is
 interpolated in √N (Z grows as √N·S/√B at fixed efficiency), with a bootstrap over the draws for its
-uncertainty; the ratio to the inclusive search's amount is the improvement factor.
+uncertainty; the ratio to the inclusive search's amount is the improvement factor. No crossing is interpolated
+through an amount where a finished draw's fit could not be read at the signal mass (too few events passed a tight
+cut): the median of the other draws would be taken over the Runs whose fit worked.
 
 The significance is read, for every method and the inclusive search alike, at the bin centre nearest to the
 signal's reconstructed peak (the median m_jj of the signal sample in the analysis region: jets lose energy, a
@@ -31,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -240,7 +243,10 @@ def run_injection_scan(
                 zz = zz if e == eff else zz.get("by_efficiency", {}).get(str(e), {})
                 z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("observed", np.nan)
                 z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("expected", np.nan)
-        return _summarise(c, injections, peak, z_exp, z_obs, e)
+        finished = np.zeros((len(injections), draws), dtype=bool)
+        for p in points:
+            finished[injections.index(p.n), p.draw] = p.tag in done
+        return _summarise(c, injections, peak, z_exp, z_obs, e, finished)
 
     others = {str(float(e)): reading(e) for e in search_cfg["efficiencies"] if e != eff}
     result = replace(reading(eff), other_efficiencies=others or None)
@@ -380,16 +386,30 @@ def _fill_efficiencies(points: list, done: dict, out: Path, n_background: int, n
         write_json_atomic(stats_file(out, p.tag), done[p.tag])
 
 
-def _summarise(c: ScanConfig, injections, peak, z, z_obs, eff: float) -> InjectionScan:
+def _summarise(c: ScanConfig, injections, peak, z, z_obs, eff: float, finished=None) -> InjectionScan:
+    """The scan's record from the Z of every point (amounts × draws; NaN where a Run is not finished or its fit
+    could not be read at the signal mass). ``finished``: which Runs are (default: every one)."""
     lumi, sig_eff, draws = c.luminosity_fb, c.signal_efficiency, c.draws
     rng = np.random.default_rng(c.seed)
+    finished = np.ones((len(injections), draws), dtype=bool) if finished is None else np.asarray(finished, bool)
+
+    def median_read(v, cols):
+        """The median over the draws ``cols`` at each amount; NaN at an amount where a finished draw's fit could
+        not be read, so no sensitivity is interpolated through it: the median of the rest would be taken over the
+        Runs whose fit worked (at a tight cut, those that kept more events)."""
+        sub = v[:, cols]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an amount with no draw read: NaN, as meant
+            med = np.nanmedian(sub, axis=1)
+        med[(finished[:, cols] & ~np.isfinite(sub)).any(axis=1)] = np.nan
+        return med
 
     def reach(v, t):
         """(events for a median Z of t, bootstrap spread over draws, fraction of bootstrap samples reaching t)."""
-        n_t = crossing(injections, np.nanmedian(v, axis=1), t)
+        n_t = crossing(injections, median_read(v, np.arange(draws)), t)
         boot = []
         for _ in range(N_BOOTSTRAP):
-            got = crossing(injections, np.nanmedian(v[:, rng.integers(0, draws, draws)], axis=1), t)
+            got = crossing(injections, median_read(v, rng.integers(0, draws, draws)), t)
             boot.append(np.nan if got is None else got)
         boot = np.asarray(boot)
         return n_t, float(np.nanstd(boot)) if np.isfinite(boot).sum() > 1 else None, float(np.mean(np.isfinite(boot)))

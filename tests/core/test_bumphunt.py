@@ -293,6 +293,39 @@ def test_crossing_interpolates_in_sqrt_n():
     assert crossing(n, z, 5.0) is None
 
 
+def test_sensitivity_is_not_interpolated_through_fits_that_could_not_be_read():
+    """Where a finished draw's fit could not be read at the signal mass (too few events passed a tight cut), the
+    median of the other draws is not used for a crossing: it would be taken over the Runs whose fit worked. A
+    signal read in every draw survives at its expected strength; one read in a single draw of three is not
+    turned into a sensitivity; draws not yet trained (a stopped scan) are not held against the finished ones."""
+    from anomalyscope.core.workflows.injection import _scan_config, _summarise
+
+    c = _scan_config({"background": "b", "signal": "s", "run": {}, "injections": [0, 100, 400, 900],
+                      "efficiency": 0.01, "mass": 3500.0, "out": "o", "draws": 3})  # fmt: skip
+    n = np.array([0, 100, 400, 900], dtype=float)
+    every = np.repeat((0.2 * np.sqrt(n))[:, None], 3, axis=1)  # Z = 0.2 √N in each draw: 3σ at 225, 5σ at 625
+    z = {"inclusive": np.repeat((0.1 * np.sqrt(n))[:, None], 3, axis=1), "m": every}
+    s = _summarise(c, [0, 100, 400, 900], 3500.0, z, z, 0.01).sensitivity["m"]
+    assert abs(s.n_3sigma - 225.0) < 1e-6 and abs(s.n_5sigma - 625.0) < 1e-6 and s.n_5sigma_err == 0.0
+    assert abs(s.improvement_3sigma - 4.0) < 1e-6  # the inclusive's 3σ at 900 over 225
+    # at 900 only one draw of three could be read (a high Z there): no 5σ from it, and 3σ still from 100 → 400
+    partial = every.copy()
+    partial[3, 1:] = np.nan
+    s = _summarise(c, [0, 100, 400, 900], 3500.0, {**z, "m": partial}, z, 0.01).sensitivity["m"]
+    assert s.n_5sigma is None and abs(s.n_3sigma - 225.0) < 1e-6
+    assert s.n_5sigma_reached_in < 0.5  # only bootstrap samples drawing that one draw thrice reach it
+    # the same NaN where the draws have not been trained yet (a scan stopped after its first draw): read as before
+    finished = np.zeros((4, 3), dtype=bool)
+    finished[:, 0] = True
+    s = _summarise(c, [0, 100, 400, 900], 3500.0, {**z, "m": partial}, z, 0.01, finished).sensitivity["m"]
+    assert abs(s.n_5sigma - 625.0) < 1e-6
+    # nothing invented: a method reading Z ≈ 0 everywhere but one high, lone reading is not sensitive
+    lone = np.zeros((4, 3))
+    lone[2, 0], lone[2, 1:] = 9.0, np.nan
+    s = _summarise(c, [0, 100, 400, 900], 3500.0, {**z, "m": lone}, z, 0.01).sensitivity["m"]
+    assert s.n_3sigma is None and s.n_5sigma is None
+
+
 def test_injection_scan_retrains_every_draw_and_reports_median_sensitivity(tmp_path, qcd_es, signal_es):
     import yaml
 
