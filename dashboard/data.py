@@ -70,7 +70,7 @@ def run_roots() -> list[Path]:
     return [r.resolve() for r in roots if r.is_dir()]
 
 
-def scan_roots() -> list[Path]:
+def _scan_roots() -> list[Path]:
     """The directories whose bench results (a sensitivity bench's JSON: ``bench/bench_sensitivity.py``) the
     Sensitivity tab offers beside the Run's own scan: ANOMALYSCOPE_SCAN_DIRS (separated by ':'), else the
     checkout's ``bench/measured``, the scans measured for the docs. As for Runs, the browser only chooses among
@@ -84,10 +84,10 @@ def scan_roots() -> list[Path]:
 
 
 def bench_scans() -> dict[str, Path]:
-    """The bench results in ``scan_roots`` that hold an injection scan (its Z per draw), by file name. Others
+    """The bench results in ``_scan_roots`` that hold an injection scan (its Z per draw), by file name. Others
     there (an extrapolation, a table transcribed without its draws) are not offered."""
     found = {}
-    for root in scan_roots():
+    for root in _scan_roots():
         for path in sorted(root.glob("*.json")):
             try:
                 keys = json.loads(path.read_text())
@@ -115,7 +115,7 @@ def shown_paths(message: str) -> str:
     """A message for the browser with the server's directories left out: a Run root becomes its name (as in
     the Run menu; a bench results' directory too), the home directory ``~``. Alerts and notifications go through
     it."""
-    for root in sorted([*run_roots(), *scan_roots()], key=lambda r: len(str(r)), reverse=True):
+    for root in sorted([*run_roots(), *_scan_roots()], key=lambda r: len(str(r)), reverse=True):
         message = message.replace(str(root), root.name)
     home = str(Path.home())
     return message.replace(home + "/", "~/") if home != "/" else message
