@@ -61,12 +61,25 @@ def sensitivity_table(scan: InjectionScan) -> pd.DataFrame:
 
 
 def draws_text(scan: InjectionScan) -> str:
-    """'5 draws per point', or for a scan stopped part-way '1–2 of 5 draws per point finished'."""
-    got = [int(np.isfinite(np.asarray(row, dtype=float)).sum()) for zs in scan.z.values() for row in zs]
-    lo, hi = (min(got), max(got)) if got else (0, 0)
-    if lo == hi == scan.draws:
-        return f"{scan.draws} draws per point"
-    return f"{lo if lo == hi else f'{lo}–{hi}'} of {scan.draws} draws per point finished"
+    """'5 draws per point', or for a scan stopped part-way '1–2 of 5 draws per point finished'; where a finished
+    Run's fit could not be read at the signal mass at this cut (too few events passed), it says so. The finished
+    Runs are those the inclusive search read: it cuts nothing, so its fit is read in every one."""
+
+    def read(zs) -> np.ndarray:
+        return np.isfinite(np.asarray(zs, dtype=float)).sum(axis=1)
+
+    counts = {m: read(zs) for m, zs in scan.z.items()}
+    if not counts:
+        return f"0 of {scan.draws} draws per point finished"
+    finished = counts.get(INCLUSIVE, np.max(list(counts.values()), axis=0))
+    lo, hi = int(finished.min()), int(finished.max())
+    text = (
+        f"{scan.draws} draws per point"
+        if lo == hi == scan.draws
+        else f"{lo if lo == hi else f'{lo}–{hi}'} of {scan.draws} draws per point finished"
+    )
+    unread = any((c < finished).any() for c in counts.values())
+    return text + ("; some Runs' fits could not be read at this cut" if unread else "")
 
 
 def sensitivity_plot(scan: InjectionScan, fontscale: float = 1.0) -> hv.Overlay:

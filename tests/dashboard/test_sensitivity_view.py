@@ -50,6 +50,11 @@ def test_the_sensitivity_tab_shows_the_scan_a_run_belongs_to(tmp_path):
     for zs in stopped["z"].values():
         zs[-1][1:] = [float("nan"), float("nan")]
     assert draws_text(InjectionScan.from_dict(stopped, "scan")) == "1–3 of 3 draws per point finished"
+    unread = json.loads(json.dumps(SCAN))  # every Run finished, one fit at a tight cut not readable at the mass
+    unread["z"]["cwola"][2][0] = float("nan")
+    assert draws_text(InjectionScan.from_dict(unread, "scan")) == (
+        "3 draws per point; some Runs' fits could not be read at this cut"
+    )
     state = SessionState()
     state.run_path = str(run)
     assert isinstance(pn.panel(SensitivityView(state=state)._view()), pn.Column)
