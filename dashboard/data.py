@@ -60,13 +60,16 @@ def run_roots() -> list[Path]:
     """The directories Runs may be opened from: ANOMALYSCOPE_RUN_DIRS (separated by ':'), else the
     demo's directory and the parent of ANOMALYSCOPE_RUN. The browser can only choose among the Runs
     found below these; no path typed into a URL is ever opened."""
-    env = os.environ.get("ANOMALYSCOPE_RUN_DIRS")
-    if env:
-        roots = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    else:
-        roots = [default_demo_dir()]
-        if os.environ.get("ANOMALYSCOPE_RUN"):
-            roots.append(default_run_path().parent)
+    roots = [default_demo_dir()]
+    if os.environ.get("ANOMALYSCOPE_RUN"):
+        roots.append(default_run_path().parent)
+    return _directories("ANOMALYSCOPE_RUN_DIRS", roots)
+
+
+def _directories(variable: str, default: list[Path]) -> list[Path]:
+    """The existing directories the environment ``variable`` lists (separated by ':'), else of ``default``."""
+    env = os.environ.get(variable)
+    roots = [Path(p).expanduser() for p in env.split(os.pathsep) if p] if env else default
     return [r.resolve() for r in roots if r.is_dir()]
 
 
@@ -75,12 +78,8 @@ def _scan_roots() -> list[Path]:
     Sensitivity tab offers beside the Run's own scan: ANOMALYSCOPE_SCAN_DIRS (separated by ':'), else the
     checkout's ``bench/measured``, the scans measured for the docs. As for Runs, the browser only chooses among
     the files found there."""
-    env = os.environ.get("ANOMALYSCOPE_SCAN_DIRS")
-    if env:
-        roots = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    else:
-        roots = [Path(__file__).resolve().parent.parent / "bench" / "measured"]  # a checkout (or editable install)
-    return [r.resolve() for r in roots if r.is_dir()]
+    checkout = Path(__file__).resolve().parent.parent / "bench" / "measured"  # a checkout (or editable install)
+    return _directories("ANOMALYSCOPE_SCAN_DIRS", [checkout])
 
 
 def bench_scans() -> dict[str, Path]:

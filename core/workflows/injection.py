@@ -234,6 +234,10 @@ def run_injection_scan(
     if not same:  # every Z of the scan in one file (untouched when nothing new: NaN compares equal as text)
         write_json_atomic(out / "points.json", done)
 
+    finished = np.zeros((len(injections), draws), dtype=bool)  # the Runs done, whatever the cut read
+    for p in points:
+        finished[injections.index(p.n), p.draw] = p.tag in done
+
     def reading(e: float) -> InjectionScan:
         z_obs: dict[str, np.ndarray] = {}
         z_exp: dict[str, np.ndarray] = {}
@@ -243,9 +247,6 @@ def run_injection_scan(
                 zz = zz if e == eff else zz.get("by_efficiency", {}).get(str(e), {})
                 z_obs.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("observed", np.nan)
                 z_exp.setdefault(m, np.full((len(injections), draws), np.nan))[i, p.draw] = zz.get("expected", np.nan)
-        finished = np.zeros((len(injections), draws), dtype=bool)
-        for p in points:
-            finished[injections.index(p.n), p.draw] = p.tag in done
         return _summarise(c, injections, peak, z_exp, z_obs, e, finished)
 
     others = {str(float(e)): reading(e) for e in search_cfg["efficiencies"] if e != eff}
